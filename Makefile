@@ -1,0 +1,44 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint types imports unit contract clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/pbx-companion --demo
+
+test: $(VENV)/.installed-test
+	$(MAKE) lint types imports unit
+
+lint:
+	$(BIN)/ruff check app tests build
+	$(BIN)/ruff format --check app tests build
+
+types:
+	$(BIN)/mypy
+
+imports:
+	$(BIN)/lint-imports
+
+unit:
+	$(BIN)/pytest
+
+# Regenerate the trimmed XAPI contract from 3CX's full spec (needs ../shared).
+contract: $(VENV)/.installed-test
+	$(BIN)/python build/extract_xapi_contract.py ../shared/3cx/xapi-v20-swagger.yaml tests/contract/xapi-v20-contract.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

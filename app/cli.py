@@ -1,0 +1,338 @@
+"""``pbx-companion``: headless commands for technicians and scripts.
+
+Exit codes: 0 success, 1 the PBX check failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from app import __version__
+from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.calls import CallRecord
+from app.domain.recordings import Recording
+from app.services.log_setup import REDACTOR, configure_logging
+from app.services.pbx_summary import summarise
+from app.services.secrets import normalise_pasted_key
+from app.threecx.client import PbxClient
+from app.threecx.connect import ConnectionParams, open_client
+from app.threecx.errors import ThreeCXError
+from app.threecx.tls import TlsOptions, normalise_fingerprint
+from app.threecx.transport import Timeouts
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument; the message names it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pbx-companion",
+        description="Find out why 3CX call recordings do not reach the CRM contact.",
+    )
+    parser.add_argument("--version", action="version", version=f"pbx-companion {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start a simulated PBX and show its live call feed and a summary",
+    )
+    parser.add_argument(
+        "--demo-seconds",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --demo: stop after S seconds (default: run until Ctrl-C)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sim = commands.add_parser("sim", help="run the simulated 3CX PBX (prints one JSON line)")
+    from app.sim import cli as sim_cli
+
+    sim_cli.add_arguments(sim)
+
+    pbx = commands.add_parser("pbx", help="read from a PBX: info, extensions, calls, recordings")
+    pbx_commands = pbx.add_subparsers(dest="pbx_command", metavar="WHAT", required=True)
+    for name, text in (
+        ("info", "version, licence, recording settings, recent calls and retention"),
+        ("extensions", "every extension with its recording mode"),
+        ("calls", "call history"),
+        ("recordings", "recordings, newest first"),
+        ("download", "download one recording"),
+        ("watch", "live call events until Ctrl-C"),
+    ):
+        sub = pbx_commands.add_parser(name, help=text)
+        add_connection_arguments(sub)
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        if name in ("calls", "recordings"):
+            sub.add_argument("--days", type=float, default=1.0, help="how far back (default 1)")
+            sub.add_argument("--limit", type=int, default=50)
+        if name == "download":
+            sub.add_argument("recording_id", type=int)
+            sub.add_argument("--out", required=True, help="file to write the WAV to")
+        if name == "watch":
+            sub.add_argument("--seconds", type=float, default=None, help="stop after S seconds")
+    return parser
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", required=True, help="PBX address, e.g. https://pbx.example.com:5001"
+    )
+    parser.add_argument("--client-id", required=True, help="API client id (v18: the user name)")
+    secret = parser.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--secret-env", metavar="VAR", help="read the API key from this variable")
+    secret.add_argument("--secret-stdin", action="store_true", help="read the API key from stdin")
+    parser.add_argument("--ca-file", help="trust this CA (PEM) instead of the OS store")
+    parser.add_argument("--pin-sha256", help="accept only this certificate (SHA-256 fingerprint)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
+    )
+
+
+@dataclass(frozen=True)
+class ConnectionArgs:
+    params: ConnectionParams
+    secret: str
+
+
+def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
+    try:
+        address = parse_pbx_address(args.url)
+    except AddressError as exc:
+        raise UsageError(f"--url: {exc}") from exc
+    if args.ca_file:
+        path = Path(args.ca_file)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise UsageError(f"--ca-file: cannot read {args.ca_file}")
+    pin = None
+    if args.pin_sha256:
+        try:
+            pin = normalise_fingerprint(args.pin_sha256)
+        except ValueError as exc:
+            raise UsageError(f"--pin-sha256: {exc}") from exc
+    if args.secret_env:
+        raw = os.environ.get(args.secret_env)
+        if raw is None:
+            raise UsageError(f"--secret-env: the variable {args.secret_env} is not set")
+    else:
+        raw = sys.stdin.readline()
+    try:
+        secret = normalise_pasted_key(raw)
+    except ValueError as exc:
+        source = f"--secret-env {args.secret_env}" if args.secret_env else "--secret-stdin"
+        raise UsageError(f"{source}: {exc}") from exc
+    REDACTOR.register(secret)
+    if not args.client_id.strip():
+        raise UsageError("--client-id: the client id is empty")
+    timeout = max(0.5, float(args.timeout))
+    params = ConnectionParams(
+        url=address.base_url,
+        client_id=args.client_id.strip(),
+        tls=TlsOptions(ca_file=args.ca_file, pin_sha256=pin),
+        timeouts=Timeouts(connect=timeout, read=timeout, total=timeout * 3),
+    )
+    return ConnectionArgs(params, secret)
+
+
+async def _connected(conn: ConnectionArgs) -> PbxClient:
+    client = await open_client(conn.params, conn.secret)
+    try:
+        await client.authenticate()
+    except BaseException:
+        await client.aclose()
+        raise
+    return client
+
+
+async def run_pbx(args: argparse.Namespace) -> int:
+    conn = connection_from_args(args)
+    client = await _connected(conn)
+    try:
+        return await _pbx_command(client, args)
+    finally:
+        await client.aclose()
+
+
+async def _pbx_command(client: PbxClient, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    what = args.pbx_command
+    if what == "info":
+        summary = await summarise(client, now)
+        for line in summary.lines():
+            print(line)
+        return EXIT_OK
+    if what == "extensions":
+        extensions = await client.extensions()
+        if args.json:
+            _print_json(
+                [
+                    {"number": e.number, "name": e.name, "recording": str(e.recording)}
+                    for e in extensions
+                ]
+            )
+        for e in extensions if not args.json else []:
+            print(f"{e.number:>6}  {e.name:<28} {e.recording}")
+        return EXIT_OK
+    if what == "calls":
+        calls = await client.call_history(now - timedelta(days=args.days), now, limit=args.limit)
+        if args.json:
+            _print_json([_call_json(c) for c in calls])
+        for c in calls if not args.json else []:
+            when = c.started_at.isoformat(timespec="seconds") if c.started_at else "?"
+            rec = ",".join(str(r) for r in c.recording_ids) or "-"
+            print(
+                f"{when}  {c.direction:<8} {c.caller:>16} → {c.callee:<16} {c.outcome:<10} rec {rec}"
+            )
+        return EXIT_OK
+    if what == "recordings":
+        recordings = await client.recordings(
+            since=now - timedelta(days=args.days), limit=args.limit
+        )
+        if args.json:
+            _print_json([_recording_json(r) for r in recordings])
+        for r in recordings if not args.json else []:
+            when = r.started_at.isoformat(timespec="seconds") if r.started_at else "?"
+            print(f"{r.id:>7}  {when}  {r.from_number:>16} → {r.to_number:<16} {r.state}")
+        return EXIT_OK
+    if what == "download":
+        data = await client.download_recording(args.recording_id)
+        await asyncio.to_thread(Path(args.out).write_bytes, data)
+        print(f"Saved recording {args.recording_id} ({len(data):,} bytes) to {args.out}")
+        return EXIT_OK
+    if what == "watch":
+        return await _watch(client, args.seconds, json_lines=args.json)
+    raise UsageError(f"unknown command {what}")
+
+
+async def _watch(client: PbxClient, seconds: float | None, *, json_lines: bool = False) -> int:
+    async def printer() -> None:
+        async for event in client.watch_calls():
+            if json_lines:
+                _print_json(
+                    {
+                        "call_id": event.call_id,
+                        "state": str(event.state),
+                        "direction": str(event.direction),
+                        "number": event.external_number,
+                        "extension": event.extension,
+                        "at": event.at.isoformat(),
+                        "source": event.source,
+                    }
+                )
+            else:
+                when = event.at.astimezone().strftime("%H:%M:%S")
+                number = event.external_number or "internal"
+                ext = event.extension or "-"
+                print(
+                    f"{when}  call {event.call_id:<8} {event.state:<10} {event.direction:<8} "
+                    f"{number:>16}  ext {ext}",
+                    flush=True,
+                )
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(printer(), seconds)
+    return EXIT_OK
+
+
+def _call_json(c: CallRecord) -> dict[str, object]:
+    return {
+        "call_id": c.call_id,
+        "started_at": c.started_at.isoformat() if c.started_at else None,
+        "direction": str(c.direction),
+        "caller": c.caller,
+        "callee": c.callee,
+        "extension": c.extension,
+        "answered": c.answered,
+        "outcome": str(c.outcome),
+        "talking_s": c.talking.total_seconds() if c.talking else None,
+        "recording_ids": list(c.recording_ids),
+    }
+
+
+def _recording_json(r: Recording) -> dict[str, object]:
+    return {
+        "id": r.id,
+        "started_at": r.started_at.isoformat() if r.started_at else None,
+        "from": r.from_number,
+        "to": r.to_number,
+        "call_type": str(r.call_type),
+        "state": str(r.state),
+    }
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False), flush=True)
+
+
+async def run_demo(seconds: float | None) -> int:
+    """Until the desktop window exists: the simulator, a live call feed and a summary."""
+    from app.sim import SimConfig, Simulator
+
+    config = SimConfig(
+        tls=True,
+        faults=["extension-not-recording", "late-recording=8"],
+        calls_per_minute=20.0,
+        recording_delay_s=2.0,
+    )
+    async with Simulator(config) as sim:
+        print(f"Demo PBX running at {sim.url} (3CX {sim.version}, simulated).")
+        params = ConnectionParams(
+            url=sim.url,
+            client_id=sim.client_id,
+            tls=TlsOptions(ca_file=sim.ca_file),
+            poll_interval_s=2.0,
+        )
+        REDACTOR.register(sim.client_secret)
+        client = await _connected(ConnectionArgs(params, sim.client_secret))
+        try:
+            print("\nSummary")
+            for line in (await summarise(client)).lines():
+                print(f"  {line}")
+            print("\nLive calls (Ctrl-C to stop)", flush=True)
+            return await _watch(client, seconds)
+        finally:
+            await client.aclose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        if args.demo:
+            return asyncio.run(run_demo(args.demo_seconds))
+        if args.command == "sim":
+            from app.sim import cli as sim_cli
+
+            return sim_cli.run(args)
+        if args.command == "pbx":
+            return asyncio.run(run_pbx(args))
+        parser.print_help()
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"pbx-companion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ThreeCXError as exc:
+        print(f"pbx-companion: {exc.message}", file=sys.stderr)
+        if exc.next_step:
+            print(f"What to do: {exc.next_step}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""A quick, read-only look at a PBX: version, licence, recording settings, calls, retention.
+
+Every read runs concurrently, and one failing read is reported beside the others instead of
+hiding them. The full seven-cause doctor builds on the same client calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+from app.domain.calls import CallRecord
+from app.domain.extensions import Extension
+from app.domain.licence import Licence
+from app.domain.recordings import Recording, RetentionPolicy
+from app.threecx.client import PbxClient
+from app.threecx.errors import ThreeCXError, Unsupported
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    value: T | None
+    error: str | None = None
+    unsupported: bool = False
+
+
+@dataclass(frozen=True)
+class PbxSummary:
+    generation: str
+    version: str
+    licence: Outcome[Licence]
+    extensions: Outcome[list[Extension]]
+    calls: Outcome[list[CallRecord]]
+    recordings: Outcome[list[Recording]]
+    retention: Outcome[RetentionPolicy]
+
+    def lines(self) -> list[str]:
+        out = [f"PBX {self.generation} {self.version}"]
+        lic = self.licence
+        if lic.value is not None:
+            state = "active" if lic.value.active else "NOT active"
+            expiry = (
+                lic.value.expires_at.date().isoformat() if lic.value.expires_at else "no expiry"
+            )
+            out.append(f"Licence: {lic.value.edition} {state}, expires {expiry}")
+        else:
+            out.append(f"Licence: {lic.error}")
+        if self.extensions.value is not None:
+            silent = [
+                e for e in self.extensions.value if e.recording.records_external_calls is False
+            ]
+            names = ", ".join(f"{e.number} {e.name}" for e in silent[:6])
+            more = f" and {len(silent) - 6} more" if len(silent) > 6 else ""
+            out.append(
+                f"Extensions: {len(self.extensions.value)}, "
+                + (f"not recording external calls: {names}{more}" if silent else "all record")
+            )
+        else:
+            out.append(f"Extensions: {self.extensions.error}")
+        if self.calls.value is not None:
+            answered = sum(1 for c in self.calls.value if c.answered)
+            out.append(f"Calls in the last 24 h: {len(self.calls.value)} ({answered} answered)")
+        else:
+            out.append(f"Call history: {self.calls.error}")
+        if self.recordings.value is not None:
+            newest = self.recordings.value[0].started_at if self.recordings.value else None
+            when = newest.isoformat(timespec="seconds") if newest else "none"
+            out.append(f"Recordings: newest {when}")
+        else:
+            out.append(f"Recordings: {self.recordings.error}")
+        ret = self.retention
+        if ret.value is not None:
+            days = ret.value.auto_delete_days if ret.value.auto_delete else None
+            out.append(
+                f"Retention: auto-delete after {days} days"
+                if days
+                else "Retention: kept until deleted by hand"
+            )
+        else:
+            out.append(f"Retention: {ret.error}")
+        return out
+
+
+async def _attempt(awaitable: Awaitable[T]) -> Outcome[T]:
+    try:
+        return Outcome(await awaitable)
+    except Unsupported as exc:
+        return Outcome(None, exc.message, unsupported=True)
+    except ThreeCXError as exc:
+        return Outcome(None, exc.message)
+
+
+async def summarise(client: PbxClient, now: datetime | None = None) -> PbxSummary:
+    now = now or datetime.now(UTC)
+    licence, extensions, calls, recordings, retention = await asyncio.gather(
+        _attempt(client.licence()),
+        _attempt(client.extensions()),
+        _attempt(client.call_history(now - timedelta(days=1), now, limit=500)),
+        _attempt(client.recordings(limit=5)),
+        _attempt(client.retention()),
+    )
+    version = client.identity.version
+    return PbxSummary(
+        generation=client.generation,
+        version=str(version) if version else "unknown version",
+        licence=licence,
+        extensions=extensions,
+        calls=calls,
+        recordings=recordings,
+        retention=retention,
+    )

@@ -1,0 +1,95 @@
+"""Open a client for a PBX: normalise the address, check a pinned certificate, detect v20/v18."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from app.domain.addresses import parse_pbx_address
+from app.threecx.client import PbxClient
+from app.threecx.errors import (
+    AuthRejected,
+    Forbidden,
+    MalformedResponse,
+    NotFound,
+    ThreeCXError,
+    TlsFailure,
+    TlsProblem,
+)
+from app.threecx.tls import (
+    TlsOptions,
+    certificate_fingerprint,
+    fetch_peer_certificate,
+    normalise_fingerprint,
+)
+from app.threecx.transport import RetryPolicy, Timeouts, Transport
+from app.threecx.v18.client import V18Client
+from app.threecx.v20.client import V20Client
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    url: str
+    client_id: str
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    generation: str | None = None  # "v20" or "v18" to skip detection
+    poll_interval_s: float = 5.0
+
+
+async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
+    """A client ready to ``authenticate()``; raises ``AddressError`` or ``ThreeCXError``."""
+    address = parse_pbx_address(params.url)
+    pinned_der: bytes | None = None
+    if params.tls.pin_sha256 and address.scheme == "https":
+        expected = normalise_fingerprint(params.tls.pin_sha256)
+        pinned_der = await fetch_peer_certificate(
+            address.host, address.port, params.timeouts.connect
+        )
+        presented = certificate_fingerprint(pinned_der)
+        if presented != expected:
+            raise TlsFailure(
+                TlsProblem.CHANGED,
+                f"The PBX now presents a certificate with SHA-256 {presented}.",
+            )
+    transport = Transport(
+        address.base_url,
+        params.tls,
+        timeouts=params.timeouts,
+        retry=params.retry,
+        pinned_der=pinned_der,
+    )
+    try:
+        generation = params.generation or await detect_generation(transport)
+    except BaseException:
+        await transport.aclose()
+        raise
+    if generation == "v18":
+        return V18Client(
+            transport, params.client_id, secret, poll_interval_s=params.poll_interval_s
+        )
+    return V20Client(transport, params.client_id, secret, poll_interval_s=params.poll_interval_s)
+
+
+async def detect_generation(transport: Transport) -> str:
+    """v20 answers the XAPI probe (401 without a token); v18 only has the older ``/api``."""
+    try:
+        await transport.request("GET", "/xapi/v1/Defs", params={"$select": "Id"}, label="/Defs")
+        return "v20"
+    except (AuthRejected, Forbidden):
+        return "v20"
+    except (NotFound, MalformedResponse):
+        pass
+    try:
+        await transport.request("GET", "/api/SystemStatus", label="/api/SystemStatus")
+        return "v18"
+    except (AuthRejected, Forbidden):
+        return "v18"
+    except NotFound as exc:
+        host = urlsplit(transport.base_url).netloc
+        raise MalformedResponse(
+            f"Neither the v20 XAPI nor the v18 API answers at {host}: is this a 3CX PBX?"
+        ) from exc
+    except ThreeCXError:
+        raise

@@ -1,0 +1,200 @@
+"""The v18 client: the older web API with a cookie session.
+
+The API user's name plays the client id and its password the key. v18 cannot say an
+extension's recording mode, the retention policy or the numbering plan: those calls raise
+``Unsupported`` so the doctor can say so instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from app.domain.calls import CallRecord, merge_call_segments
+from app.domain.contacts import Contact
+from app.domain.extensions import Extension, Queue
+from app.domain.licence import Licence, NumberingPlan, SystemStatus
+from app.domain.live import CallEvent
+from app.domain.pbx import PbxIdentity
+from app.domain.recordings import Recording, RetentionPolicy
+from app.domain.version import PbxVersion
+from app.threecx.errors import AuthRejected, MalformedResponse, Unsupported
+from app.threecx.polling import CallLogPoller
+from app.threecx.transport import Transport, parse_json
+from app.threecx.v18 import mapping
+from app.threecx.wire import odata_datetime, rows
+
+LOGIN_PATH = "/api/login"
+RECORDING_DOWNLOAD_PATH = "/api/RecordingList/download"  # UNCONFIRMED on live v18 PBXs
+PAGE = 100
+
+
+class V18Client:
+    generation = "v18"
+
+    def __init__(
+        self, transport: Transport, username: str, password: str, *, poll_interval_s: float = 5.0
+    ) -> None:
+        self._transport = transport
+        self._username = username
+        self._password = password
+        self._poll_interval_s = poll_interval_s
+        self._logged_in = False
+        self._identity = PbxIdentity(base_url=transport.base_url, version=None)
+
+    def __repr__(self) -> str:
+        return f"V18Client({self._transport.base_url!r})"
+
+    @property
+    def identity(self) -> PbxIdentity:
+        return self._identity
+
+    async def authenticate(self) -> PbxIdentity:
+        await self._login()
+        await self.system_status()
+        return self._identity
+
+    async def _login(self) -> None:
+        response = await self._transport.request(
+            "POST",
+            LOGIN_PATH,
+            json_body={"Username": self._username, "Password": self._password},
+            label=LOGIN_PATH,
+        )
+        if response.text.strip().strip('"') != "AuthSuccess":
+            raise AuthRejected("The PBX did not confirm the login.", endpoint=LOGIN_PATH)
+        self._logged_in = True
+
+    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = await self._get_raw(path, params)
+        return parse_json(response, path)
+
+    async def _get_raw(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        if not self._logged_in:
+            await self._login()
+        try:
+            return await self._transport.request("GET", path, params=params, label=path)
+        except AuthRejected:
+            # The session cookie expired: sign in once more.
+            self._logged_in = False
+            await self._login()
+            return await self._transport.request("GET", path, params=params, label=path)
+
+    async def system_status(self) -> SystemStatus:
+        body = await self._get("/api/SystemStatus")
+        if not isinstance(body, Mapping):
+            raise MalformedResponse("Expected a JSON object.", endpoint="/api/SystemStatus")
+        status = mapping.system_status_from_row(body)
+        version = PbxVersion.parse(status.version)
+        self._identity = PbxIdentity(self._identity.base_url, version, status.fqdn)
+        return status
+
+    async def licence(self) -> Licence:
+        body = await self._get("/api/SystemStatus")
+        if not isinstance(body, Mapping):
+            raise MalformedResponse("Expected a JSON object.", endpoint="/api/SystemStatus")
+        return mapping.licence_from_status(body)
+
+    async def numbering_plan(self) -> NumberingPlan:
+        raise Unsupported("v18 does not expose the E.164 settings through its API.")
+
+    async def extensions(self) -> list[Extension]:
+        body = await self._get("/api/ExtensionList")
+        return [ext for row in rows(body, "list") if (ext := mapping.extension_from_row(row))]
+
+    async def queues(self) -> list[Queue]:
+        raise Unsupported("v18's web API does not list queue recording settings.")
+
+    async def call_history(
+        self, since: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[CallRecord]:
+        out: list[CallRecord] = []
+        start = 0
+        while len(out) < limit:
+            body = await self._get(
+                "/api/CallLog",
+                params={
+                    "TimeZoneName": "UTC",
+                    "callState": "All",
+                    "dateRangeType": "Custom",
+                    "fromFilter": "",
+                    "fromFilterType": "Any",
+                    "numberOfRows": str(PAGE),
+                    "searchFilter": "",
+                    "startRow": str(start),
+                    "toFilter": "",
+                    "toFilterType": "Any",
+                    "periodFrom": odata_datetime(since),
+                    "periodTo": odata_datetime(until),
+                },
+            )
+            page = rows(body, "CallLogRows")
+            out.extend(call for row in page if (call := mapping.call_from_row(row)))
+            start += len(page)
+            if not page or not (isinstance(body, Mapping) and body.get("HasMoreRows")):
+                break
+        calls = [c for c in out if c.started_at is None or since <= c.started_at <= until]
+        calls.sort(key=lambda c: c.started_at or since, reverse=True)
+        return merge_call_segments(calls)[:limit]
+
+    async def recordings(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Recording]:
+        out: list[Recording] = []
+        start = 0
+        while len(out) < limit:
+            body = await self._get(
+                "/api/RecordingList",
+                params={"count": str(PAGE), "start": str(start), "sortBy": "Date desc"},
+            )
+            page = rows(body, "list")
+            for row in page:
+                rec = mapping.recording_from_row(row)
+                if rec is None or rec.started_at is None:
+                    continue
+                if (since and rec.started_at < since) or (until and rec.started_at > until):
+                    continue
+                out.append(rec)
+            start += len(page)
+            total = body.get("TotalRowsCount") if isinstance(body, Mapping) else None
+            if not page or (isinstance(total, int) and start >= total):
+                break
+        out.sort(key=lambda r: r.started_at or datetime.min, reverse=True)
+        return out[:limit]
+
+    async def recording(self, rec_id: int) -> Recording | None:
+        for rec in await self.recordings(limit=10_000):
+            if rec.id == rec_id:
+                return rec
+        return None
+
+    async def download_recording(self, rec_id: int) -> bytes:
+        response = await self._get_raw(RECORDING_DOWNLOAD_PATH, {"id": str(int(rec_id))})
+        kind = response.headers.get("content-type", "")
+        if not response.content or "json" in kind or "html" in kind:
+            raise MalformedResponse(
+                f"Expected audio, got {kind}.", endpoint=RECORDING_DOWNLOAD_PATH
+            )
+        return bytes(response.content)
+
+    async def retention(self) -> RetentionPolicy:
+        raise Unsupported(
+            "v18 does not expose the retention policy through its API: read it in the admin "
+            "console under System, Settings, Storage."
+        )
+
+    async def contacts(self) -> list[Contact]:
+        raise Unsupported("v18's web API phonebook is not supported; use a CRM export instead.")
+
+    async def watch_calls(self) -> AsyncIterator[CallEvent]:
+        poller = CallLogPoller(self.call_history, interval_s=self._poll_interval_s)
+        async for event in poller.events():
+            yield event
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()

@@ -1,0 +1,305 @@
+"""The v20 client: XAPI (OData) with bearer tokens, Call Control for live events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from app.domain.calls import CallRecord, merge_call_segments
+from app.domain.contacts import Contact
+from app.domain.extensions import Extension, Queue
+from app.domain.licence import Licence, NumberingPlan, SystemStatus
+from app.domain.live import CallEvent
+from app.domain.pbx import PbxIdentity
+from app.domain.recordings import Recording, RetentionPolicy
+from app.domain.version import PbxVersion
+from app.threecx.errors import (
+    AuthRejected,
+    BadRequest,
+    Forbidden,
+    MalformedResponse,
+    NotFound,
+    Unsupported,
+)
+from app.threecx.polling import CallLogPoller
+from app.threecx.transport import Transport, parse_json
+from app.threecx.v20 import mapping
+from app.threecx.v20.callcontrol import CallControlWatcher
+from app.threecx.v20.tokens import TokenManager
+from app.threecx.wire import odata_datetime, rows
+
+XAPI = "/xapi/v1"
+T = TypeVar("T")
+
+USER_FIELDS = (
+    "Id,Number,FirstName,LastName,DisplayName,EmailAddress,Enabled,IsRegistered,"
+    "RecordCalls,RecordExternalCallsOnly,AllowOwnRecordings,ForbidRecording"
+)
+QUEUE_FIELDS = "Id,Number,Name,Recording,PollingStrategy"
+PAGE_CAP = 100  # seen in the field on /Users; some entities reject larger $top with 400
+
+
+def call_log_path(since: datetime, until: datetime) -> str:
+    """``GetCallLogData`` needs all eleven arguments; datetimes unquoted, strings quoted."""
+    return (
+        f"{XAPI}/ReportCallLogData/Pbx.GetCallLogData("
+        f"periodFrom={odata_datetime(since)},periodTo={odata_datetime(until)},"
+        "sourceType=0,sourceFilter='',destinationType=0,destinationFilter='',"
+        "callsType=0,callTimeFilterType=0,callTimeFilterFrom='0:00:0',"
+        "callTimeFilterTo='0:00:0',hidePcalls=true)"
+    )
+
+
+class V20Client:
+    generation = "v20"
+
+    def __init__(
+        self,
+        transport: Transport,
+        client_id: str,
+        secret: str,
+        *,
+        page_size: int = 500,
+        poll_interval_s: float = 5.0,
+    ) -> None:
+        self._transport = transport
+        self._tokens = TokenManager(transport, client_id, secret)
+        self._page_size = page_size
+        self._poll_interval_s = poll_interval_s
+        self._identity = PbxIdentity(base_url=transport.base_url, version=None)
+
+    def __repr__(self) -> str:
+        return f"V20Client({self._transport.base_url!r})"
+
+    @property
+    def identity(self) -> PbxIdentity:
+        return self._identity
+
+    @property
+    def tokens(self) -> TokenManager:
+        return self._tokens
+
+    async def authenticate(self) -> PbxIdentity:
+        await self._tokens.token()
+        body = await self._get(f"{XAPI}/Defs", params={"$select": "Id"})
+        if not isinstance(body, Mapping) or "Id" not in body:
+            raise MalformedResponse("The XAPI probe did not answer as 3CX does.", endpoint="/Defs")
+        self._learn_version()
+        return self._identity
+
+    def _learn_version(self) -> None:
+        header = self._transport.last_version_header
+        version = PbxVersion.parse(header) if header else self._tokens.version
+        if version is not None and version != self._identity.version:
+            self._identity = PbxIdentity(self._identity.base_url, version, self._identity.fqdn)
+
+    async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = await self._authorised("GET", path, params=params)
+        return parse_json(response, _label(path))
+
+    async def _authorised(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Any:
+        """A request with the bearer token; a 401 drops the token and is retried once."""
+        for attempt in (1, 2):
+            token = await self._tokens.token()
+            try:
+                return await self._transport.request(
+                    method,
+                    path,
+                    params=params,
+                    headers={"Authorization": f"Bearer {token}"},
+                    label=_label(path),
+                    **kwargs,
+                )
+            except AuthRejected:
+                self._tokens.invalidate(token)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _collection(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        convert: Callable[[Mapping[str, Any]], T | None],
+        *,
+        limit: int | None = None,
+        page_size: int | None = None,
+    ) -> list[T]:
+        """Follow ``$top``/``$skip`` paging until a short page, ``limit`` or no nextLink."""
+        size = min(page_size or self._page_size, limit or 10**9)
+        out: list[T] = []
+        skip = 0
+        while True:
+            query = dict(params, **{"$top": str(size), "$skip": str(skip)})
+            try:
+                body = await self._get(path, params=query)
+            except BadRequest:
+                if size <= PAGE_CAP:
+                    raise
+                size = PAGE_CAP  # the entity caps $top; page more finely
+                continue
+            if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+                raise MalformedResponse("Expected an OData collection.", endpoint=_label(path))
+            page = rows(body)
+            out.extend(item for row in page if (item := convert(row)) is not None)
+            skip += len(body["value"])
+            if limit is not None and len(out) >= limit:
+                return out[:limit]
+            if len(body["value"]) < size:
+                return out
+
+    async def system_status(self) -> SystemStatus:
+        body = await self._get(f"{XAPI}/SystemStatus")
+        status = mapping.system_status_from_row(_object(body, "/SystemStatus"))
+        if status.fqdn and self._identity.fqdn != status.fqdn:
+            self._identity = PbxIdentity(
+                self._identity.base_url, self._identity.version, status.fqdn
+            )
+        self._learn_version()
+        return status
+
+    async def licence(self) -> Licence:
+        params, status = await asyncio.gather(
+            self._get(f"{XAPI}/Defs/Pbx.GetLicenseParameters()"),
+            self._get(f"{XAPI}/LicenseStatus"),
+        )
+        return mapping.licence_from_rows(
+            _object(params, "/Defs/Pbx.GetLicenseParameters()"), _object(status, "/LicenseStatus")
+        )
+
+    async def numbering_plan(self) -> NumberingPlan:
+        body = await self._get(f"{XAPI}/E164Settings")
+        return mapping.numbering_plan_from_row(_object(body, "/E164Settings"))
+
+    async def extensions(self) -> list[Extension]:
+        return await self._collection(
+            f"{XAPI}/Users",
+            {"$select": USER_FIELDS, "$orderby": "Number"},
+            mapping.extension_from_user,
+            page_size=PAGE_CAP,
+        )
+
+    async def queues(self) -> list[Queue]:
+        return await self._collection(
+            f"{XAPI}/Queues", {"$select": QUEUE_FIELDS}, mapping.queue_from_row, page_size=PAGE_CAP
+        )
+
+    async def call_history(
+        self, since: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[CallRecord]:
+        segments = await self._collection(
+            call_log_path(since, until),
+            {"$orderby": "StartTime desc"},
+            mapping.call_from_log_row,
+            limit=limit * 4,  # several legs per call
+        )
+        return merge_call_segments(segments)[:limit]
+
+    async def recordings(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Recording]:
+        params = {"$orderby": "StartTime desc"}
+        clauses = []
+        if since is not None:
+            clauses.append(f"StartTime ge {odata_datetime(since)}")
+        if until is not None:
+            clauses.append(f"StartTime le {odata_datetime(until)}")
+        if clauses:
+            params["$filter"] = " and ".join(clauses)
+        return await self._collection(
+            f"{XAPI}/Recordings", params, mapping.recording_from_row, limit=limit
+        )
+
+    async def recording(self, rec_id: int) -> Recording | None:
+        # There is no /Recordings({Id}); filter the collection instead.
+        found = await self._collection(
+            f"{XAPI}/Recordings",
+            {"$filter": f"Id eq {int(rec_id)}"},
+            mapping.recording_from_row,
+            limit=1,
+        )
+        return found[0] if found else None
+
+    async def download_recording(self, rec_id: int) -> bytes:
+        path = f"{XAPI}/Recordings/Pbx.DownloadRecording(recId={int(rec_id)})"
+        response = await self._authorised("GET", path)
+        content = bytes(response.content)
+        kind = response.headers.get("content-type", "")
+        if not content or ("json" in kind or "html" in kind):
+            raise MalformedResponse(
+                f"Expected audio, got {kind or 'no content type'}.", endpoint=_label(path)
+            )
+        return content
+
+    async def retention(self) -> RetentionPolicy:
+        body = await self._get(f"{XAPI}/Recordings/Pbx.GetRecordingRepositorySettings()")
+        return mapping.retention_from_row(
+            _object(body, "/Recordings/Pbx.GetRecordingRepositorySettings()")
+        )
+
+    async def contacts(self) -> list[Contact]:
+        return await self._collection(f"{XAPI}/Contacts", {}, mapping.contact_from_row)
+
+    async def call_control_snapshot(self) -> list[Mapping[str, Any]]:
+        """``GET /callcontrol``: the monitored DNs with their participants."""
+        try:
+            body = await self._get("/callcontrol")
+        except (NotFound, Forbidden) as exc:
+            raise Unsupported(
+                "Call Control is not enabled for this API client (tick Call Control API access "
+                "and choose the extensions to monitor).",
+                endpoint="/callcontrol",
+            ) from exc
+        return rows(body, key="") if isinstance(body, list) else rows(body)
+
+    async def call_control_entity(self, entity: str) -> Mapping[str, Any] | None:
+        try:
+            body = await self._get(entity)
+        except NotFound:
+            return None
+        return body if isinstance(body, Mapping) else None
+
+    async def bearer(self) -> str:
+        return await self._tokens.token()
+
+    def drop_bearer(self, token: str) -> None:
+        self._tokens.invalidate(token)
+
+    async def watch_calls(self) -> AsyncIterator[CallEvent]:
+        try:
+            await self.call_control_snapshot()
+        except Unsupported:
+            poller = CallLogPoller(self.call_history, interval_s=self._poll_interval_s)
+            async for event in poller.events():
+                yield event
+            return
+        watcher = CallControlWatcher(self, self._transport)
+        async for event in watcher.events():
+            yield event
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+
+
+def _object(body: Any, endpoint: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise MalformedResponse("Expected a JSON object.", endpoint=endpoint)
+    return body
+
+
+def _label(path: str) -> str:
+    """The endpoint name for messages: no query, no function arguments."""
+    path = path.split("?")[0]
+    if path.startswith(XAPI):
+        path = path[len(XAPI) :]
+    if "(" in path and not path.endswith("()"):
+        path = path[: path.index("(")] + "(…)"
+    return path

@@ -1,0 +1,309 @@
+"""v20 XAPI wire JSON → domain objects. Field names as in 3CX's OpenAPI spec."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.contacts import Contact, ContactSource, PhoneEntry
+from app.domain.durations import parse_iso_duration
+from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMode
+from app.domain.licence import Edition, Licence, NumberingPlan, SystemStatus
+from app.domain.live import Participant
+from app.domain.recordings import Recording, RecordingCallType, RetentionPolicy
+from app.threecx.wire import boolean, integer, text, timestamp
+
+Row = Mapping[str, Any]
+
+CONTACT_PHONE_FIELDS = (
+    ("Business", "Business"),
+    ("Business2", "Business 2"),
+    ("PhoneNumber", "Phone"),
+    ("Mobile2", "Mobile"),
+    ("Home", "Home"),
+    ("Other", "Other"),
+    ("Pager", "Pager"),
+)
+
+
+def extension_from_user(row: Row) -> Extension | None:
+    number = text(row, "Number")
+    if number is None:
+        return None
+    name = text(row, "DisplayName") or " ".join(
+        p for p in (text(row, "FirstName"), text(row, "LastName")) if p
+    )
+    return Extension(
+        number=number,
+        name=name or number,
+        recording=RecordingMode.from_user_flags(
+            boolean(row, "RecordCalls"),
+            boolean(row, "RecordExternalCallsOnly"),
+            boolean(row, "ForbidRecording"),
+            boolean(row, "AllowOwnRecordings"),
+        ),
+        enabled=boolean(row, "Enabled") is not False,
+        registered=boolean(row, "IsRegistered"),
+        email=text(row, "EmailAddress", "Email"),
+    )
+
+
+def queue_from_row(row: Row) -> Queue | None:
+    number = text(row, "Number")
+    if number is None:
+        return None
+    raw = text(row, "Recording")
+    try:
+        recording = QueueRecording(raw) if raw else QueueRecording.UNKNOWN
+    except ValueError:
+        recording = QueueRecording.UNKNOWN
+    strategy = (text(row, "PollingStrategy") or "").lower()
+    return Queue(
+        number=number,
+        name=text(row, "Name") or number,
+        recording=recording,
+        ring_all="ringall" in strategy,
+    )
+
+
+def direction_of(row: Row) -> CallDirection:
+    raw = (text(row, "Direction", "CallType") or "").lower()
+    if "inbound" in raw or "incoming" in raw:
+        return CallDirection.INBOUND
+    if "outbound" in raw or "outgoing" in raw:
+        return CallDirection.OUTBOUND
+    if "internal" in raw or "local" in raw:
+        return CallDirection.INTERNAL
+    source_external = _looks_external(text(row, "SourceCallerId"), text(row, "SourceDn"))
+    destination_external = _looks_external(
+        text(row, "DestinationCallerId"), text(row, "DestinationDn")
+    )
+    if source_external and not destination_external:
+        return CallDirection.INBOUND
+    if destination_external and not source_external:
+        return CallDirection.OUTBOUND
+    if not source_external and not destination_external and text(row, "SourceDn"):
+        return CallDirection.INTERNAL
+    return CallDirection.UNKNOWN
+
+
+def _looks_external(caller_id: str | None, dn: str | None) -> bool:
+    """Internal parties show as ``Ext.101`` or a short DN; outside numbers are longer."""
+    value = caller_id or dn or ""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return not value.lower().startswith("ext.") and len(digits) >= 7
+
+
+def call_from_log_row(row: Row) -> CallRecord | None:
+    call_id = text(row, "CallId", "CdrId", "CallHistoryId")
+    if call_id is None:
+        return None
+    direction = direction_of(row)
+    answered = boolean(row, "Answered")
+    caller = text(row, "SourceCallerId", "SourceDn") or ""
+    callee = text(row, "DestinationCallerId", "DestinationDn") or ""
+    if direction is CallDirection.OUTBOUND:
+        extension = text(row, "SourceDn")
+    else:
+        extension = text(row, "DestinationDn", "actionDnDn")
+    recording_ids = tuple(
+        rec for rec in (integer(row, "SrcRecId"), integer(row, "DstRecId")) if rec is not None
+    )
+    return CallRecord(
+        call_id=call_id,
+        started_at=timestamp(row, "StartTime", "SegmentStartTime"),
+        direction=direction,
+        caller=caller,
+        callee=callee,
+        extension=extension,
+        answered=answered,
+        talking=parse_iso_duration(text(row, "TalkingDuration", "CallTime")),
+        ringing=parse_iso_duration(text(row, "RingingDuration")),
+        recording_ids=recording_ids,
+        recording_url=text(row, "RecordingUrl"),
+        outcome=outcome_of(row, direction, answered),
+        segment_id=text(row, "SegmentId"),
+    )
+
+
+def outcome_of(row: Row, direction: CallDirection, answered: bool | None) -> CallOutcome:
+    description = " ".join(
+        t
+        for t in (text(row, "Reason"), text(row, "Status"), text(row, "DestinationDisplayName"))
+        if t
+    ).lower()
+    if "voicemail" in description or "voice mail" in description:
+        return CallOutcome.VOICEMAIL
+    if answered:
+        return CallOutcome.ANSWERED
+    if answered is None:
+        return CallOutcome.UNKNOWN
+    if direction is CallDirection.OUTBOUND:
+        return CallOutcome.UNANSWERED_OUTBOUND
+    return CallOutcome.MISSED
+
+
+def call_from_history_view(row: Row) -> CallRecord | None:
+    """The legacy ``CallHistoryView`` per-segment row."""
+    call_id = text(row, "CallId", "SegmentId")
+    if call_id is None:
+        return None
+    caller = text(row, "SrcCallerNumber", "SrcDn") or ""
+    callee = text(row, "DstCallerNumber", "DstDn") or ""
+    src_external = boolean(row, "SrcExternal")
+    dst_external = boolean(row, "DstExternal")
+    if src_external and not dst_external:
+        direction = CallDirection.INBOUND
+    elif dst_external and not src_external:
+        direction = CallDirection.OUTBOUND
+    elif src_external is False and dst_external is False:
+        direction = CallDirection.INTERNAL
+    else:
+        direction = CallDirection.UNKNOWN
+    answered = boolean(row, "CallAnswered")
+    recording_ids = tuple(
+        rec for rec in (integer(row, "SrcRecId"), integer(row, "DstRecId")) if rec is not None
+    )
+    return CallRecord(
+        call_id=call_id,
+        started_at=timestamp(row, "SegmentStartTime"),
+        direction=direction,
+        caller=caller,
+        callee=callee,
+        extension=text(row, "SrcDn") if direction is CallDirection.OUTBOUND else text(row, "DstDn"),
+        answered=answered,
+        talking=parse_iso_duration(text(row, "CallTime")),
+        recording_ids=recording_ids,
+        outcome=outcome_of(row, direction, answered),
+        segment_id=text(row, "SegmentId"),
+    )
+
+
+def recording_from_row(row: Row) -> Recording | None:
+    rec_id = integer(row, "Id")
+    if rec_id is None:
+        return None
+    raw_type = text(row, "CallType")
+    try:
+        call_type = RecordingCallType(raw_type) if raw_type else RecordingCallType.UNKNOWN
+    except ValueError:
+        call_type = RecordingCallType.UNKNOWN
+    return Recording(
+        id=rec_id,
+        started_at=timestamp(row, "StartTime"),
+        ended_at=timestamp(row, "EndTime"),
+        call_type=call_type,
+        from_number=text(row, "FromCallerNumber", "FromDn") or "",
+        to_number=text(row, "ToCallerNumber", "ToDn") or "",
+        from_dn=text(row, "FromDn"),
+        to_dn=text(row, "ToDn"),
+        url=text(row, "RecordingUrl"),
+        archived=boolean(row, "IsArchived") is True,
+        archived_url=text(row, "ArchivedUrl"),
+        did=text(row, "FromDidNumber", "ToDidNumber"),
+    )
+
+
+def retention_from_row(row: Row) -> RetentionPolicy:
+    return RetentionPolicy(
+        auto_delete=boolean(row, "AutoDeleteRecordingEnabled"),
+        auto_delete_days=integer(row, "AutoDeleteRecordingDays"),
+        archive_enabled=boolean(row, "IsRecordingArchiveEnabled"),
+        quota_mb=integer(row, "RecordingsQuota"),
+    )
+
+
+def contact_from_row(row: Row) -> Contact | None:
+    contact_id = text(row, "Id")
+    if contact_id is None:
+        return None
+    phones = tuple(
+        PhoneEntry(label, number)
+        for field_name, label in CONTACT_PHONE_FIELDS
+        if (number := text(row, field_name)) is not None
+    )
+    name = " ".join(p for p in (text(row, "FirstName"), text(row, "LastName")) if p)
+    return Contact(
+        id=contact_id,
+        name=name or text(row, "CompanyName") or contact_id,
+        company=text(row, "CompanyName"),
+        phones=phones,
+        source=ContactSource.PHONEBOOK,
+        email=text(row, "Email"),
+    )
+
+
+def system_status_from_row(row: Row) -> SystemStatus:
+    return SystemStatus(
+        fqdn=text(row, "FQDN"),
+        version=text(row, "Version"),
+        activated=boolean(row, "Activated"),
+        licence_active=boolean(row, "LicenseActive"),
+        expires_at=timestamp(row, "ExpirationDate"),
+        recording_stopped=boolean(row, "RecordingStopped"),
+        recording_quota_reached=boolean(row, "RecordingQuotaReached"),
+        recording_used_bytes=integer(row, "RecordingUsedSpace"),
+        recording_quota=integer(row, "RecordingQuota"),
+        extensions_total=integer(row, "ExtensionsTotal"),
+        calls_active=integer(row, "CallsActive"),
+    )
+
+
+def licence_from_rows(params: Row, status: Row) -> Licence:
+    """``Pbx.GetLicenseParameters()`` and ``LicenseStatus`` together."""
+    if boolean(params, "IsEnterprise"):
+        edition = Edition.ENTERPRISE
+    elif boolean(params, "IsProfessional"):
+        edition = Edition.PROFESSIONAL
+    elif boolean(params, "IsEnterprise") is False:
+        edition = Edition.STANDARD
+    else:
+        edition = Edition.UNKNOWN
+    cfd = boolean(params, "IsCfdEnabled")
+    return Licence(
+        active=boolean(status, "LicenseActive"),
+        edition=edition,
+        product_code=text(params, "ProductCode") or text(status, "ProductCode"),
+        expires_at=timestamp(status, "ExpirationDate"),
+        maintenance_expires_at=timestamp(status, "MaintenanceExpiresAt"),
+        maintenance_expired=boolean(params, "IsMaintainceExpired", "IsMaintenanceExpired"),
+        country_code=(text(params, "CountryCode") or text(status, "CountryCode") or "").upper()
+        or None,
+        max_sim_calls=integer(params, "MaxSimCalls") or integer(status, "MaxSimCalls"),
+        call_control_allowed=(edition is Edition.ENTERPRISE and cfd is not False)
+        if edition is not Edition.UNKNOWN
+        else None,
+    )
+
+
+def numbering_plan_from_row(row: Row) -> NumberingPlan:
+    return NumberingPlan(
+        country_code=text(row, "CountryCode"),
+        area_code=text(row, "AreaCode"),
+        national_prefix=text(row, "NationalCode"),
+        international_prefix=text(row, "InternationalCode"),
+    )
+
+
+def participant_from_row(row: Row, dn_type: str = "") -> Participant | None:
+    participant_id = integer(row, "id")
+    dn = text(row, "dn")
+    call_id = text(row, "callid")
+    if participant_id is None or dn is None or call_id is None:
+        return None
+    return Participant(
+        id=participant_id,
+        dn=dn,
+        status=text(row, "status") or "",
+        call_id=call_id,
+        party_caller_id=text(row, "party_caller_id") or "",
+        party_caller_name=text(row, "party_caller_name") or "",
+        party_dn=text(row, "party_dn") or "",
+        party_dn_type=text(row, "party_dn_type") or "",
+        party_did=text(row, "party_did") or "",
+        dn_type=dn_type,
+        leg_id=integer(row, "legid"),
+        originated_by_dn=text(row, "originated_by_dn") or "",
+        originated_by_type=text(row, "originated_by_type") or "",
+    )

@@ -1,0 +1,105 @@
+"""v20 access tokens: one request at a time, refreshed early, dropped on a 401."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from app.domain.version import PbxVersion
+from app.threecx.errors import AuthRejected, BadRequest, MalformedResponse
+from app.threecx.transport import Transport, parse_json
+
+TOKEN_PATH = "/connect/token"
+
+
+class TokenManager:
+    """Holds the bearer token for one API client.
+
+    3CX allows one active token per client, so requests for a new one are serialised.
+    ``expires_in`` counted minutes before 20.0.9 and seconds since; when the version is not
+    known yet we read it as seconds, which can only make us refresh too early.
+    """
+
+    def __init__(
+        self,
+        transport: Transport,
+        client_id: str,
+        secret: str,
+        *,
+        refresh_fraction: float = 0.8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._transport = transport
+        self._client_id = client_id
+        self._secret = secret
+        self._refresh_fraction = refresh_fraction
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self.lifetime_s: float | None = None
+        self.version: PbxVersion | None = None
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"TokenManager(client_id={self._client_id!r}, has_token={self._token is not None})"
+
+    async def token(self) -> str:
+        async with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                await self._fetch()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        """Forget ``token`` after the PBX rejected it, unless a newer one replaced it already."""
+        if self._token == token:
+            self._token = None
+
+    def claims(self) -> dict[str, Any]:
+        """The token's claims, decoded without verification (for role hints only)."""
+        return decode_jwt_claims(self._token) if self._token else {}
+
+    async def _fetch(self) -> None:
+        self.requests += 1
+        form = {
+            "client_id": self._client_id,
+            "client_secret": self._secret,
+            "grant_type": "client_credentials",
+        }
+        try:
+            response = await self._transport.request(
+                "POST", TOKEN_PATH, data=form, label=TOKEN_PATH
+            )
+        except BadRequest as exc:
+            # Some builds answer 400 invalid_client instead of 401 for a wrong key.
+            raise AuthRejected(endpoint=TOKEN_PATH) from exc
+        body = parse_json(response, TOKEN_PATH)
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            raise MalformedResponse("The token answer has no access_token.", endpoint=TOKEN_PATH)
+        header = response.headers.get("X-3CX-Version")
+        if header:
+            self.version = PbxVersion.parse(header)
+        expires_in = body.get("expires_in")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else 60.0
+        if self.version is not None and self.version.token_lifetime_in_minutes:
+            lifetime *= 60
+        self.lifetime_s = lifetime
+        self._token = body["access_token"]
+        self._refresh_at = self._clock() + lifetime * self._refresh_fraction
+
+
+def decode_jwt_claims(token: str) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) < 2:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, json.JSONDecodeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
