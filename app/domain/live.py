@@ -162,12 +162,10 @@ class CallAssembler:
 
 def _direction_of(p: Participant) -> CallDirection:
     if p.party_dn_type in EXTERNAL_DN_TYPES:
-        # The outside party dialled in when the call was originated by a route point or trunk.
-        if p.originated_by_type in ("Wroutepoint", "Wexternalline", "Wivr", "Wqueue") or (
-            p.status == "Ringing" and p.originated_by_dn != p.dn
-        ):
-            return CallDirection.INBOUND
-        return CallDirection.OUTBOUND
+        # An extension leg that is dialling an outside party is an outbound call.
+        if p.status == "Dialing" or (p.originated_by_dn == p.dn and p.dn_type == "Wextension"):
+            return CallDirection.OUTBOUND
+        return CallDirection.INBOUND
     if p.party_dn_type == "Wextension":
         return CallDirection.INTERNAL
     return CallDirection.UNKNOWN

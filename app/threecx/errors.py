@@ -116,6 +116,10 @@ class MalformedResponse(ThreeCXError):
     what = "The PBX answered with something that is not a 3CX response."
     next_step = "Check the address points at the PBX itself and not at a proxy or login page."
 
+    def __init__(self, detail: str = "", *, endpoint: str | None = None, status: int | None = None):
+        self.status = status
+        super().__init__(detail, endpoint=endpoint)
+
 
 class Unsupported(ThreeCXError):
     what = "This PBX does not offer that API."

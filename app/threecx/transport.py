@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -170,6 +171,10 @@ class Transport:
                 endpoint=endpoint,
             )
         lowered = text.lower()
+        if _find_cause(exc, ConnectionRefusedError) is not None:
+            return Unreachable(UnreachableKind.REFUSED, "Connection refused.", endpoint=endpoint)
+        if _find_cause(exc, socket.gaierror) is not None:
+            return Unreachable(UnreachableKind.DNS, "The name does not resolve.", endpoint=endpoint)
         if isinstance(exc, httpx.ConnectError):
             if (
                 "name or service not known" in lowered
@@ -251,4 +256,4 @@ def status_error(response: httpx.Response, endpoint: str) -> ThreeCXError:
         return ServerError(status, detail, endpoint=endpoint)
     if status == 400:
         return BadRequest(detail, endpoint=endpoint)
-    return MalformedResponse(f"Unexpected HTTP {status}.", endpoint=endpoint)
+    return MalformedResponse(f"Unexpected HTTP {status}.", endpoint=endpoint, status=status)

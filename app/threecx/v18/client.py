@@ -19,14 +19,19 @@ from app.domain.live import CallEvent
 from app.domain.pbx import PbxIdentity
 from app.domain.recordings import Recording, RetentionPolicy
 from app.domain.version import PbxVersion
-from app.threecx.errors import AuthRejected, MalformedResponse, Unsupported
+from app.threecx.errors import (
+    AuthRejected,
+    MalformedResponse,
+    RecordingFileMissing,
+    Unsupported,
+)
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v18 import mapping
 from app.threecx.wire import odata_datetime, rows
 
 LOGIN_PATH = "/api/login"
-RECORDING_DOWNLOAD_PATH = "/api/RecordingList/download"  # UNCONFIRMED on live v18 PBXs
+RECORDING_DOWNLOAD_PATH = "/api/RecordingList/Download"  # UNCONFIRMED: one field script
 PAGE = 100
 
 
@@ -174,7 +179,13 @@ class V18Client:
         return None
 
     async def download_recording(self, rec_id: int) -> bytes:
-        response = await self._get_raw(RECORDING_DOWNLOAD_PATH, {"id": str(int(rec_id))})
+        try:
+            response = await self._get_raw(RECORDING_DOWNLOAD_PATH, {"file": str(int(rec_id))})
+        except MalformedResponse as exc:
+            # v18 redirects to its error page when the file is gone.
+            if exc.status in (301, 302, 303, 307):
+                raise RecordingFileMissing(endpoint=RECORDING_DOWNLOAD_PATH) from exc
+            raise
         kind = response.headers.get("content-type", "")
         if not response.content or "json" in kind or "html" in kind:
             raise MalformedResponse(

@@ -10,13 +10,15 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from app.domain.live import CallAssembler, CallEvent
+from app.domain.calls import CallOutcome, CallRecord
+from app.domain.live import CallAssembler, CallEvent, LiveState
 from app.threecx.errors import AuthRejected, ThreeCXError
 from app.threecx.transport import Transport
 from app.threecx.v20 import mapping
@@ -30,6 +32,10 @@ REMOVE = 1
 
 class CallControlSource(Protocol):
     async def call_control_snapshot(self) -> list[Mapping[str, Any]]: ...
+
+    async def call_history(
+        self, since: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[CallRecord]: ...
 
     async def call_control_entity(self, entity: str) -> Mapping[str, Any] | None: ...
 
@@ -56,8 +62,11 @@ class CallControlWatcher:
         transport: Transport,
         *,
         reconnect_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0),
+        confirm_delays: tuple[float, ...] = (0.3, 1.0, 2.0, 4.0),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._confirm_delays = confirm_delays
+        self._confirmations: set[asyncio.Task[None]] = set()
         self._source = source
         self._transport = transport
         self._delays = reconnect_delays
@@ -74,6 +83,56 @@ class CallControlWatcher:
         return scheme + base[base.index(":") :] + "/callcontrol/ws"
 
     async def events(self) -> AsyncIterator[CallEvent]:
+        """Settled call events; a tentative miss is confirmed in the call log first."""
+        queue: asyncio.Queue[CallEvent | BaseException] = asyncio.Queue()
+        reader = asyncio.create_task(self._pump(queue))
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            tasks = [reader, *self._confirmations]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _pump(self, queue: asyncio.Queue[CallEvent | BaseException]) -> None:
+        try:
+            async for event in self._raw_events():
+                if event.state is LiveState.MISSED:
+                    task = asyncio.create_task(self._confirm(event, queue))
+                    self._confirmations.add(task)
+                    task.add_done_callback(self._confirmations.discard)
+                else:
+                    queue.put_nowait(event)
+        except Exception as exc:
+            queue.put_nowait(exc)
+
+    async def _confirm(
+        self, event: CallEvent, queue: asyncio.Queue[CallEvent | BaseException]
+    ) -> None:
+        """A leg that vanished unanswered may have gone to voicemail: ask the call log."""
+        for delay in self._confirm_delays:
+            await asyncio.sleep(delay)
+            try:
+                calls = await self._source.call_history(
+                    event.at - timedelta(minutes=15),
+                    self._clock() + timedelta(minutes=1),
+                    limit=200,
+                )
+            except ThreeCXError as exc:
+                log.info("Could not confirm missed call %s: %s", event.call_id, exc.message)
+                break
+            logged = next((c for c in calls if c.call_id == event.call_id), None)
+            if logged is not None:
+                state = _SETTLED.get(logged.outcome, LiveState.MISSED)
+                queue.put_nowait(replace(event, state=state, source="call-control+call-log"))
+                return
+        queue.put_nowait(event)
+
+    async def _raw_events(self) -> AsyncIterator[CallEvent]:
         failures = 0
         while True:
             token = await self._source.bearer()
@@ -170,6 +229,13 @@ class CallControlWatcher:
         if participant is None:
             return []
         return self._assembler.upsert(participant, self._clock())
+
+
+_SETTLED = {
+    CallOutcome.ANSWERED: LiveState.ENDED,
+    CallOutcome.VOICEMAIL: LiveState.VOICEMAIL,
+    CallOutcome.MISSED: LiveState.MISSED,
+}
 
 
 def _decode(message: str | bytes) -> dict[str, Any] | None:

@@ -101,6 +101,9 @@ def call_from_log_row(row: Row) -> CallRecord | None:
         return None
     direction = direction_of(row)
     answered = boolean(row, "Answered")
+    outcome = outcome_of(row, direction, answered)
+    if outcome is CallOutcome.VOICEMAIL:
+        answered = False  # the voicemail box picked up, not a person
     caller = text(row, "SourceCallerId", "SourceDn") or ""
     callee = text(row, "DestinationCallerId", "DestinationDn") or ""
     if direction is CallDirection.OUTBOUND:
@@ -122,12 +125,17 @@ def call_from_log_row(row: Row) -> CallRecord | None:
         ringing=parse_iso_duration(text(row, "RingingDuration")),
         recording_ids=recording_ids,
         recording_url=text(row, "RecordingUrl"),
-        outcome=outcome_of(row, direction, answered),
+        outcome=outcome,
         segment_id=text(row, "SegmentId"),
     )
 
 
+VOICEMAIL_DN_TYPE = 5  # DestinationType of a leg that ended in a voicemail box
+
+
 def outcome_of(row: Row, direction: CallDirection, answered: bool | None) -> CallOutcome:
+    if integer(row, "DestinationType", "DstDnType") == VOICEMAIL_DN_TYPE:
+        return CallOutcome.VOICEMAIL
     description = " ".join(
         t
         for t in (text(row, "Reason"), text(row, "Status"), text(row, "DestinationDisplayName"))

@@ -1,0 +1,288 @@
+"""Builds calls (segments, who records) for the generator, the history and Call Control."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+
+from app.sim.tenant import (
+    DN_VOICEMAIL,
+    CallRecord,
+    Extension,
+    Party,
+    Recording,
+    Segment,
+    Tenant,
+)
+
+KINDS = ("inbound", "outbound", "internal", "missed", "queue", "voicemail")
+
+# Action types in call-log rows (value set UNCONFIRMED; the simulator's own choice).
+ACTION_ENDED = 1
+ACTION_FORWARDED = 5
+ACTION_QUEUE = 8
+
+
+class CallBuilder:
+    def __init__(self, tenant: Tenant, rng: random.Random) -> None:
+        self.tenant = tenant
+        self.rng = rng
+
+    def _cdr(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _seg(
+        self,
+        call: CallRecord,
+        start: datetime,
+        src: Party,
+        dst: Party,
+        *,
+        ring: float,
+        talk: float,
+        answered: bool,
+        direction: str,
+        reason: str,
+        action: int = ACTION_ENDED,
+    ) -> Segment:
+        seg = Segment(
+            cdr_id=self._cdr(),
+            call_id=call.call_id,
+            segment_id=self.tenant.new_segment_id(),
+            start=start,
+            ring_s=ring,
+            talk_s=talk if answered else 0.0,
+            src=src,
+            dst=dst,
+            answered=answered,
+            direction=direction,
+            reason=reason,
+            action_type=action,
+            src_participant=self.tenant.new_participant_id(),
+            dst_participant=self.tenant.new_participant_id(),
+        )
+        call.segments.append(seg)
+        return seg
+
+    def pick_ext(self, exclude: str | None = None) -> Extension:
+        staff = [e for e in self.tenant.external_staff() if e.number != exclude]
+        return self.rng.choice(staff)
+
+    def build(
+        self,
+        kind: str,
+        *,
+        answered: bool,
+        start: datetime,
+        ring_s: float,
+        talk_s: float,
+        not_recording_fault: bool,
+        extension: str | None = None,
+        number: str | None = None,
+        queue: str | None = None,
+    ) -> tuple[CallRecord, Segment | None, bool]:
+        """Return the call, the segment that is recorded (if any) and whether the recording
+        belongs to the segment's source party."""
+        t = self.tenant
+        if kind not in KINDS:
+            raise ValueError(f"unknown call kind {kind!r}")
+        ext = t.ext(extension) if extension else None
+        if ext is None:
+            ext = self.pick_ext()
+        if number:
+            ct = t.contact_for(number)
+            outside_num, outside_name = number, (f"{ct.first_name} {ct.last_name}" if ct else "")
+        else:
+            outside_num, outside_name = t.random_outside_number(self.rng)
+        rec_seg: Segment | None = None
+        rec_on_src = False
+        nrf = not_recording_fault
+        if kind in ("inbound", "missed", "voicemail"):
+            if kind != "inbound":
+                answered = False
+            did = t.dids[2] if ext.number == t.inbound_rules[2].dest_number else t.dids[3]
+            src = t.outside_party(outside_num, outside_name, did)
+            dst = t.ext_party(ext)
+            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
+            seg = self._seg(
+                call,
+                start,
+                src,
+                dst,
+                ring=ring_s,
+                talk=talk_s,
+                answered=answered,
+                direction="Inbound",
+                reason=(
+                    "TerminatedBySrc"
+                    if answered
+                    else ("Forwarded" if kind == "voicemail" else "NoAnswer")
+                ),
+                action=ACTION_FORWARDED if kind == "voicemail" else ACTION_ENDED,
+            )
+            if kind == "voicemail":
+                vm = Party(ext.number, DN_VOICEMAIL, ext.number, f"Voicemail ({ext.number})")
+                self._seg(
+                    call,
+                    start + timedelta(seconds=ring_s),
+                    src,
+                    vm,
+                    ring=0.0,
+                    talk=max(talk_s, 1.0),
+                    answered=True,
+                    direction="Inbound",
+                    reason="TerminatedBySrc",
+                )
+            elif answered and t.records_call(ext, True, nrf):
+                rec_seg = seg
+        elif kind == "queue":
+            q = t.queue(queue) if queue else None
+            if q is None:
+                q = next((x for x in t.queues if x.strategy == "RingAll"), t.queues[0])
+            src = t.outside_party(outside_num, outside_name, t.dids[0])
+            qp = t.queue_party(q)
+            call = CallRecord(t.new_call_id(), kind, answered, start, src, qp)
+            call.agent_dns = list(q.agents)
+            winner = self.rng.choice(q.agents) if answered else None
+            self._seg(
+                call,
+                start,
+                src,
+                qp,
+                ring=0.0,
+                talk=0.0,
+                answered=False,
+                direction="Inbound",
+                reason="Forwarded" if answered else "NoAnswer",
+                action=ACTION_QUEUE,
+            )
+            for dn in q.agents:
+                agent = t.ext(dn)
+                if agent is None:
+                    continue
+                won = dn == winner
+                seg = self._seg(
+                    call,
+                    start,
+                    src,
+                    t.ext_party(agent),
+                    ring=ring_s,
+                    talk=talk_s,
+                    answered=won,
+                    direction="Inbound",
+                    reason="TerminatedBySrc" if won else ("Replaced" if answered else "NoAnswer"),
+                )
+                if won:
+                    call.dst = t.ext_party(agent)
+                    if t.records_call(agent, True, nrf):
+                        rec_seg = seg
+        elif kind == "outbound":
+            src = t.ext_party(ext)
+            dst = t.outside_party(outside_num, outside_name)
+            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
+            seg = self._seg(
+                call,
+                start,
+                src,
+                dst,
+                ring=ring_s,
+                talk=talk_s,
+                answered=answered,
+                direction="Outbound",
+                reason="TerminatedByDst" if answered else "NoAnswer",
+            )
+            if answered and t.records_call(ext, True, nrf):
+                rec_seg, rec_on_src = seg, True
+        else:  # internal
+            other = t.ext(number) if number and t.ext(number) else self.pick_ext(ext.number)
+            src, dst = t.ext_party(ext), t.ext_party(other)
+            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
+            seg = self._seg(
+                call,
+                start,
+                src,
+                dst,
+                ring=ring_s,
+                talk=talk_s,
+                answered=answered,
+                direction="Internal",
+                reason="TerminatedBySrc" if answered else "NoAnswer",
+            )
+            if answered and t.records_call(ext, False, nrf):
+                rec_seg, rec_on_src = seg, True
+            elif answered and t.records_call(other, False, nrf):
+                rec_seg = seg
+        call.recorded = rec_seg is not None
+        return call, rec_seg, rec_on_src
+
+    def make_recording(self, call: CallRecord, seg: Segment, on_src: bool) -> Recording:
+        t = self.tenant
+        if seg.direction == "Inbound":
+            call_type = "InboundExternal"
+        elif seg.direction == "Outbound":
+            call_type = "OutboundExternal"
+        else:
+            call_type = "Local"
+        start = seg.start + timedelta(seconds=seg.ring_s)
+        rec = Recording(
+            id=t.new_rec_id(),
+            call_id=call.call_id,
+            participant_id=seg.src_participant if on_src else seg.dst_participant,
+            start=start,
+            end=start + timedelta(seconds=seg.talk_s),
+            call_type=call_type,
+            src=seg.src,
+            dst=seg.dst,
+            src_crm=t.crm_name(seg.src),
+            dst_crm=t.crm_name(seg.dst),
+            seconds=seg.talk_s,
+        )
+        return rec
+
+
+def attach(tenant: Tenant, call: CallRecord, seg: Segment, on_src: bool, rec: Recording) -> None:
+    seg.recording = rec
+    seg.rec_on_src = on_src
+    call.recording_id = rec.id
+    tenant.add_recording(rec)
+
+
+def generate_history(tenant: Tenant, *, not_recording_fault: bool) -> None:
+    """Fill the tenant with past calls: business hours, weekdays, some recordings archived."""
+    rng = random.Random(tenant.seed * 7919 + 17)
+    builder = CallBuilder(tenant, rng)
+    end = tenant.history_start() + timedelta(days=tenant.history_days)
+    day = tenant.history_start().replace(hour=0, minute=0, second=0, microsecond=0)
+    offset = tenant.country.tz_offset_h
+    while day < end:
+        local_weekday = (day + timedelta(hours=offset)).weekday()
+        per_day = 0 if local_weekday >= 5 else rng.randint(6, 16)
+        for _ in range(per_day):
+            local_h = rng.uniform(8.5, 17.5)
+            start = day + timedelta(hours=local_h - offset)
+            if start >= end - timedelta(minutes=5):
+                continue
+            kind = rng.choices(KINDS, weights=(40, 25, 12, 8, 10, 5))[0]
+            answered = kind not in ("missed", "voicemail") and rng.random() > 0.1
+            call, seg, on_src = builder.build(
+                kind,
+                answered=answered,
+                start=start.replace(microsecond=0),
+                ring_s=round(rng.uniform(3, 25), 2),
+                talk_s=round(rng.uniform(20, 600), 2),
+                not_recording_fault=not_recording_fault,
+            )
+            call.ended = call.segments[-1].end
+            if seg is not None:
+                rec = builder.make_recording(call, seg, on_src)
+                age = (end - rec.start).days
+                rec.archived = age > 60 and rng.random() < 0.3
+                attach(tenant, call, seg, on_src, rec)
+            for s in call.segments:
+                tenant.add_segment(s)
+        day += timedelta(days=1)
+    # Keep the rows in time order (queue legs share a start time, ids break ties).
+    ordered = sorted(tenant.segments, key=lambda s: (s.start, s.segment_id))
+    tenant.segments.clear()
+    tenant.segments.extend(ordered)

@@ -1,0 +1,99 @@
+"""`pbx-companion sim`: run the simulated PBX until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+
+from app.sim.config import SimConfig
+from app.sim.faults import UnknownFault
+from app.sim.simulator import Simulator
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a local CA")
+    parser.add_argument(
+        "--pbx-version",
+        default="20.0.10.1116",
+        help="e.g. 20.0.10.1116; 18.x switches to the v18 web API",
+    )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="named preset (healthy, au, us, gb or any fault name)",
+    )
+    parser.add_argument("--fault", action="append", default=[], metavar="NAME[=VALUE]")
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--calls-per-minute", type=float, default=6.0)
+    parser.add_argument("--recording-delay", type=float, default=3.0, metavar="S")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--state-dir", default=None)
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    return SimConfig(
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        pbx_version=args.pbx_version,
+        scenarios=list(args.scenario or ["healthy"]),
+        faults=list(args.fault or []),
+        latency_ms=args.latency_ms,
+        calls_per_minute=args.calls_per_minute,
+        recording_delay_s=args.recording_delay,
+        seed=args.seed,
+        state_dir=args.state_dir,
+    )
+
+
+async def _serve(config: SimConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows: Ctrl+C arrives as KeyboardInterrupt
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
+    sim = Simulator(config)
+    await sim.start()
+    try:
+        line = {
+            "url": sim.url,
+            "client_id": sim.client_id,
+            "client_secret": sim.client_secret,
+            "ca_file": sim.ca_file,
+            "version": sim.version,
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await sim.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+        Simulator(config)  # validate faults and scenarios before binding a port
+    except UnknownFault as exc:
+        print(f"pbx-companion sim: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(config))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="pbx-companion sim", description="Run a simulated 3CX PBX."
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,0 +1,20 @@
+"""Configuration of one simulated PBX."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls: bool = False
+    pbx_version: str = "20.0.10.1116"
+    scenarios: list[str] = field(default_factory=lambda: ["healthy"])
+    faults: list[str] = field(default_factory=list)
+    latency_ms: int = 0
+    calls_per_minute: float = 6.0
+    recording_delay_s: float = 3.0
+    seed: int = 1
+    state_dir: str | None = None

@@ -1,0 +1,298 @@
+"""The simulated 3CX PBX: owns the tenant, the faults, the call engine and the server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import secrets
+import shutil
+import ssl
+import string
+import tempfile
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from app.sim import wire
+from app.sim.auth import TokenStore
+from app.sim.calls import generate_history
+from app.sim.config import SimConfig
+from app.sim.crm import export_csv
+from app.sim.engine import Engine
+from app.sim.faults import FaultSet, expand_scenarios
+from app.sim.server import SimServer
+from app.sim.tenant import CallRecord, Tenant
+from app.sim.timefmt import iso, now
+from app.sim.tls import SimCertificates
+
+DEFAULT_V18 = "18.0.11.200"
+OLD_V18 = "18.0.10.5"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    out = []
+    for part in version.split("."):
+        try:
+            out.append(int(part))
+        except ValueError:
+            out.append(0)
+    return tuple(out)
+
+
+class Simulator:
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        specs = expand_scenarios(config.scenarios) + list(config.faults)
+        self.faults = FaultSet(specs)
+        version = config.pbx_version
+        if self.faults.active("old-version"):
+            version = OLD_V18
+        self.version = version
+        self.is_v20 = not version.startswith(("18.", "16."))
+        self.expires_in_seconds = _version_tuple(version) >= (20, 0, 9)
+        rng = random.Random(config.seed * 1_000_003 + 11)
+        alphabet = string.ascii_letters + string.digits
+        self.client_id = "900"
+        self.client_secret = "".join(rng.choice(alphabet) for _ in range(32))
+        self.tenant = Tenant(
+            config.seed,
+            self.faults.value("country") or "AU",
+            unnormalised_contacts=self.faults.active("unnormalised-contacts"),
+        )
+        generate_history(
+            self.tenant, not_recording_fault=self.faults.active("extension-not-recording")
+        )
+        self.admin_username = self.tenant.extensions[0].number
+        self.admin_password = "".join(rng.choice(alphabet) for _ in range(16))
+        self._principals: list[dict[str, Any]] = []
+        self.add_principal(self.client_id, True, True, secret=self.client_secret)
+        self.url = ""
+        self.ca_file: str | None = None
+        self.tokens = TokenStore("")
+        self.engine = Engine(
+            self.tenant,
+            self.faults,
+            seed=config.seed,
+            recording_delay_s=config.recording_delay_s,
+            host=config.host,
+        )
+        self._server = SimServer(self)
+        self._runner: web.AppRunner | None = None
+        self._generator: asyncio.Task[None] | None = None
+        self._tmpdir: str | None = None
+        self.certs: SimCertificates | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        cfg = self.config
+        state_dir = cfg.state_dir
+        if state_dir is None:
+            self._tmpdir = tempfile.mkdtemp(prefix="pbx-sim-")
+            state_dir = self._tmpdir
+        ssl_ctx: ssl.SSLContext | None = None
+        if cfg.tls:
+            self.certs = SimCertificates(state_dir)
+            self.ca_file = self.certs.ca_file
+            ssl_ctx = self.certs.good
+            ssl_ctx.sni_callback = self._pick_certificate
+        self._runner = web.AppRunner(
+            self._server.app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, cfg.host, cfg.port, ssl_context=ssl_ctx)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+        self.url = f"{'https' if cfg.tls else 'http'}://{host}:{port}"
+        self.tokens.issuer = self.url
+        self.archive_base = f"{self.url}/archive"
+        if cfg.calls_per_minute > 0:
+            self._generator = self.engine.spawn(self.engine.generate(cfg.calls_per_minute))
+
+    def _pick_certificate(
+        self, sslobj: ssl.SSLObject, server_name: str | None, ctx: ssl.SSLContext
+    ) -> None:
+        del server_name, ctx
+        assert self.certs is not None
+        if self.faults.active("tls-expired"):
+            sslobj.context = self.certs.expired
+        elif self.faults.active("tls-wrong-host"):
+            sslobj.context = self.certs.wrong_host
+
+    async def stop(self) -> None:
+        self._server.closing.set()
+        for ws in list(self._server.websockets):
+            with contextlib.suppress(Exception):
+                await ws.close()
+        await self.engine.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # ---- public helpers --------------------------------------------------------------------
+    async def place_call(
+        self,
+        kind: str = "inbound",
+        *,
+        answered: bool = True,
+        extension: str | None = None,
+        number: str | None = None,
+        queue: str | None = None,
+        ring_s: float = 0.2,
+        talk_s: float = 0.3,
+    ) -> CallRecord:
+        """Run one call now (ring, connect, hang up); returns once it has hung up. The
+        recording, if any, follows `recording_delay_s` later."""
+        return await self.engine.run_call(
+            kind,
+            answered=answered,
+            ring_s=ring_s,
+            talk_s=talk_s,
+            extension=extension,
+            number=number,
+            queue=queue,
+        )
+
+    def crm_export_csv(self, flavour: str = "hubspot") -> str:
+        return export_csv(
+            self.tenant, flavour, unnormalised=self.faults.active("unnormalised-contacts")
+        )
+
+    def token_lifetime_s(self) -> float:
+        return self.faults.float_value("token-lifetime", 3600.0)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "version": self.version,
+            "faults": self.faults.as_list(),
+            "extensions": len(self.tenant.extensions),
+            "contacts": len(self.tenant.contacts),
+            "call_log_rows": len(self.tenant.segments),
+            "recordings": len(self.tenant.recordings),
+            "calls_placed": len(self.tenant.calls),
+            "active_calls": len(self.engine.live),
+            "country": self.tenant.country.code,
+            "company": self.tenant.company,
+        }
+
+    # ---- views used by the server ----------------------------------------------------------
+    def visible_recording_ids(self) -> set[int]:
+        ids = set(self.tenant.recordings)
+        if self.faults.active("retention-deleted"):
+            ids -= self.engine.expire_retention(self.faults.int_value("retention-deleted", 30))
+        return ids
+
+    def recording_filename(self, rec_id: int) -> str:
+        rec = self.tenant.recordings[rec_id]
+        stamp = rec.start.strftime("%Y%m%d%H%M%S")
+        return f"[{rec.src.name or rec.src.caller_id}]_{rec.src.caller_id}-{rec.dst.dn}_{stamp}({rec.id}).wav"
+
+    def users(self, *, expand_groups: bool) -> list[dict[str, Any]]:
+        nrf = self.faults.active("extension-not-recording")
+        return [
+            wire.user(self.tenant, e, not_recording=nrf, expand_groups=expand_groups)
+            for e in self.tenant.extensions
+        ]
+
+    def system_status(self) -> dict[str, Any]:
+        used = sum(int(r.seconds * 16000) for r in self.tenant.recordings.values())
+        return wire.system_status(
+            self.tenant,
+            self.version,
+            now(),
+            expired=self.faults.active("licence-expired"),
+            stopped=self.faults.active("recording-stopped"),
+            calls_active=len(self.engine.live),
+            recording_bytes=used,
+        )
+
+    def licence(self) -> dict[str, Any]:
+        return wire.licence(
+            self.tenant, self.version, expired=self.faults.active("licence-expired")
+        )
+
+    def licence_status(self) -> dict[str, Any]:
+        return wire.licence_status(
+            self.tenant, self.version, now(), expired=self.faults.active("licence-expired")
+        )
+
+    def repository_settings(self) -> dict[str, Any]:
+        days = (
+            self.faults.int_value("retention-deleted", 30)
+            if self.faults.active("retention-deleted")
+            else None
+        )
+        used = sum(int(r.seconds * 16000) for r in self.tenant.recordings.values())
+        return wire.repository_settings(days, used)
+
+    def active_calls_v20(self) -> list[dict[str, Any]]:
+        rows = []
+        for live in self.engine.active_calls():
+            r = live.record
+            rows.append(
+                {
+                    "Id": r.call_id,
+                    "Caller": f"{r.src.caller_id} {r.src.name}".strip(),
+                    "Callee": f"{r.dst.dn} {r.dst.name}".strip(),
+                    "Status": "Talking" if live.established else "Routing",
+                    "EstablishedAt": live.established or iso(r.start),
+                    "LastChangeStatus": live.established or iso(r.start),
+                    "ServerNow": iso(now()),
+                }
+            )
+        return rows
+
+    def active_calls_v18(self) -> list[dict[str, Any]]:
+        return self.active_calls_v20()
+
+    # ---- service principals ----------------------------------------------------------------
+    def add_principal(
+        self, number: str, xapi: bool, cc: bool, *, secret: str | None = None
+    ) -> dict[str, Any]:
+        p = {
+            "Id": 9000 + len(self._principals) + 1,
+            "Number": number,
+            "XAPIEnabled": xapi,
+            "CallControlEnabled": cc,
+            "MyPhoneEnabled": False,
+            "IsSystem": False,
+            "LastUsed": None,
+            "_secret": secret or secrets.token_urlsafe(24),
+        }
+        self._principals.append(p)
+        return p
+
+    def principal_by_number(self, number: str) -> dict[str, Any] | None:
+        return next((p for p in self._principals if p["Number"] == number), None)
+
+    def principal_by_id(self, pid: int) -> dict[str, Any] | None:
+        return next((p for p in self._principals if p["Id"] == pid), None)
+
+    @staticmethod
+    def principal_json(p: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in p.items() if not k.startswith("_")} | {
+            "TranscriptionMode": "Nothing"
+        }
+
+    def principals_json(self) -> list[dict[str, Any]]:
+        return [self.principal_json(p) for p in self._principals]

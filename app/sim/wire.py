@@ -1,0 +1,523 @@
+"""Tenant objects rendered in 3CX's v20 (XAPI) and v18 wire shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.sim.tenant import (
+    DN_EXTENSION,
+    DN_EXTERNAL,
+    Contact,
+    Extension,
+    InboundRule,
+    Queue,
+    Recording,
+    Segment,
+    Tenant,
+)
+from app.sim.timefmt import hms, iso, iso_duration
+
+Row = dict[str, Any]
+
+ROLE_UI_NAMES = {
+    "system_owners": "System Owner",
+    "system_admins": "System Administrator",
+    "group_owners": "Owner",
+    "managers": "Manager",
+    "group_admins": "Group Administrator",
+    "receptionists": "Receptionist",
+    "users": "User",
+}
+
+
+def download_path(rec_id: int) -> str:
+    return f"/xapi/v1/Recordings/Pbx.DownloadRecording(recId={rec_id})"
+
+
+def rights(role: str) -> Row:
+    admin = role in ("system_owners", "system_admins")
+    manager = admin or role in ("group_owners", "managers", "group_admins")
+    return {
+        "RoleName": role,
+        "AllowIVR": admin,
+        "AllowParking": True,
+        "AllowToChangePresence": True,
+        "AllowToManageCompanyBook": manager,
+        "AssignClearOperations": manager,
+        "CanBargeIn": manager,
+        "CanIntercom": manager,
+        "CanSeeGroupCalls": manager,
+        "CanSeeGroupMembers": True,
+        "CanSeeGroupRecordings": manager,
+        "Invalid": False,
+        "PerformOperations": manager,
+        "ShowMyCalls": True,
+        "ShowMyPresence": True,
+        "ShowMyPresenceOutside": False,
+    }
+
+
+def user(t: Tenant, e: Extension, *, not_recording: bool, expand_groups: bool) -> Row:
+    rec = t.effective_record(e, not_recording) if not e.forbid_recording else False
+    row: Row = {
+        "Id": e.id,
+        "Number": e.number,
+        "FirstName": e.first_name,
+        "LastName": e.last_name,
+        "DisplayName": e.display_name,
+        "EmailAddress": e.email,
+        "Mobile": e.mobile,
+        "OutboundCallerID": t.dids[0],
+        "Enabled": True,
+        "IsRegistered": e.registered,
+        "Internal": False,
+        "CurrentProfileName": e.profile,
+        "QueueStatus": "LoggedIn" if any(e.number in q.agents for q in t.queues) else "LoggedOut",
+        "RecordCalls": rec,
+        "RecordExternalCallsOnly": e.record_external_only,
+        "RecordEmailNotify": False,
+        "AllowOwnRecordings": e.allow_own_recordings,
+        "MyPhoneShowRecordings": e.allow_own_recordings,
+        "MyPhoneAllowDeleteRecordings": False,
+        "ForbidRecording": e.forbid_recording,
+        "SendEmailMissedCalls": True,
+        "VMEnabled": True,
+        "Language": "EN",
+        "PrimaryGroupId": 28,
+        "TranscriptionMode": "Nothing",
+        "ClickToCallId": e.email.split("@")[0].replace(".", ""),
+        "Tags": [],
+    }
+    if expand_groups:
+        row["Groups"] = [
+            {
+                "GroupId": 28,
+                "Id": 100 + e.id,
+                "Name": "DEFAULT",
+                "MemberName": e.display_name,
+                "Number": e.number,
+                "CanDelete": False,
+                "Type": "Extension",
+                "Rights": rights(e.role),
+                "Tags": [],
+            }
+        ]
+    return row
+
+
+USER_NAV = {"Groups"}
+QUEUE_NAV = {"Agents", "Managers"}
+
+
+def queue(t: Tenant, q: Queue, *, expand_agents: bool) -> Row:
+    row: Row = {
+        "Id": q.id,
+        "Number": q.number,
+        "Name": q.name,
+        "PollingStrategy": q.strategy,
+        "Recording": q.recording,
+        "RingTimeout": q.ring_timeout,
+        "MasterTimeout": 90,
+        "MaxCallersInQueue": 10,
+        "IsRegistered": True,
+        "AnnounceQueuePosition": False,
+        "EnableIntro": False,
+        "SLATime": 60,
+        "WrapUpTime": 0,
+        "PriorityQueue": False,
+        "TranscriptionMode": "Nothing",
+        "ClickToCallId": q.name.lower(),
+    }
+    if expand_agents:
+        agents = []
+        for dn in q.agents:
+            e = t.ext(dn)
+            agents.append(
+                {
+                    "Id": e.id if e else 0,
+                    "Number": dn,
+                    "Name": e.display_name if e else dn,
+                    "SkillGroup": "1",
+                    "Tags": [],
+                }
+            )
+        row["Agents"] = agents
+    return row
+
+
+def contact(c: Contact) -> Row:
+    return {
+        "Id": c.id,
+        "FirstName": c.first_name,
+        "LastName": c.last_name,
+        "CompanyName": c.company,
+        "PhoneNumber": c.phone,
+        "Mobile2": c.mobile,
+        "Business": c.business,
+        "Business2": "",
+        "BusinessFax": "",
+        "Home": "",
+        "Other": "",
+        "Pager": "",
+        "Email": c.email,
+        "Department": "",
+        "Title": "",
+        "Tag": "",
+        "ContactType": "3CX",
+    }
+
+
+def _party_caller(p: Any) -> str:
+    return p.caller_id
+
+
+def call_log_row(s: Segment, rec_visible: bool) -> Row:
+    rec = s.recording if rec_visible else None
+    src_rec = rec.id if rec and s.rec_on_src else None
+    dst_rec = rec.id if rec and not s.rec_on_src else None
+    if s.direction == "Inbound":
+        call_type = "InboundExternal"
+    elif s.direction == "Outbound":
+        call_type = "OutboundExternal"
+    else:
+        call_type = "Local"
+    return {
+        "CdrId": s.cdr_id,
+        "CallHistoryId": s.cdr_id,
+        "MainCallHistoryId": s.cdr_id,
+        "CallId": s.call_id,
+        "SegmentId": s.segment_id,
+        "Indent": 0,
+        "SubrowDescNumber": 0,
+        "StartTime": iso(s.start),
+        "SourceType": s.src.dn_type,
+        "SourceDn": s.src.dn,
+        "SourceCallerId": s.src.caller_id,
+        "SourceDisplayName": s.src.name,
+        "DestinationType": s.dst.dn_type,
+        "DestinationDn": s.dst.dn,
+        "DestinationCallerId": s.dst.caller_id,
+        "DestinationDisplayName": s.dst.name,
+        "ActionType": s.action_type,
+        "ActionDnType": None,
+        "actionDnDn": None,
+        "ActionDnCallerId": None,
+        "ActionDnDisplayName": None,
+        "RingingDuration": iso_duration(s.ring_s),
+        "TalkingDuration": iso_duration(s.talk_s),
+        "CallCost": None,
+        "Answered": s.answered,
+        "Direction": s.direction,
+        "CallType": call_type,
+        "Status": "Answered" if s.answered else "Unanswered",
+        "Reason": s.reason,
+        "RecordingUrl": download_path(rec.id) if rec else None,
+        "SrcRecId": src_rec,
+        "DstRecId": dst_rec,
+        "QualityReport": False,
+        "Transcription": None,
+        "Summary": None,
+        "SentimentScore": None,
+        "Recordings": [],
+    }
+
+
+def call_history_row(s: Segment, rec_visible: bool) -> Row:
+    rec = s.recording if rec_visible else None
+
+    def num(p: Any) -> str:
+        return p.caller_id if p.dn_type == DN_EXTERNAL else f"Ext.{p.dn}"
+
+    return {
+        "SegmentId": s.segment_id,
+        "SegmentStartTime": iso(s.start),
+        "SegmentEndTime": iso(s.end),
+        "SegmentType": 2 if s.answered else 1,
+        "SegmentActionId": s.action_type,
+        "SrcId": s.src_participant,
+        "SrcParticipantId": s.src_participant,
+        "SrcDn": s.src.dn,
+        "SrcDnType": s.src.dn_type,
+        "SrcCallerNumber": num(s.src),
+        "SrcDisplayName": s.src.name,
+        "SrcExtendedDisplayName": s.src.name,
+        "SrcExternal": s.src.dn_type == DN_EXTERNAL,
+        "SrcInternal": s.src.dn_type != DN_EXTERNAL,
+        "SrcRecId": rec.id if rec and s.rec_on_src else None,
+        "DstId": s.dst_participant,
+        "DstParticipantId": s.dst_participant,
+        "DstDn": s.dst.dn,
+        "DstDnType": s.dst.dn_type,
+        "DstCallerNumber": num(s.dst),
+        "DstDisplayName": s.dst.name,
+        "DstExtendedDisplayName": s.dst.name,
+        "DstExternal": s.dst.dn_type == DN_EXTERNAL,
+        "DstInternal": s.dst.dn_type != DN_EXTERNAL,
+        "DstRecId": rec.id if rec and not s.rec_on_src else None,
+        "CallTime": iso_duration(s.talk_s),
+        "CallAnswered": s.answered,
+    }
+
+
+def recording(r: Recording, archive_base: str) -> Row:
+    def num(p: Any) -> str:
+        return p.caller_id if p.dn_type == DN_EXTERNAL else f"Ext.{p.dn}"
+
+    return {
+        "Id": r.id,
+        "RefParticipantId": r.participant_id,
+        "FromIdParticipant": r.participant_id,
+        "ToIdParticipant": r.participant_id + 1,
+        "RecordingUrl": download_path(r.id),
+        "StartTime": iso(r.start),
+        "EndTime": iso(r.end),
+        "CallType": r.call_type,
+        "FromDn": r.src.dn,
+        "FromDnType": r.src.dn_type,
+        "FromCallerNumber": num(r.src),
+        "FromDisplayName": r.src.name,
+        "FromDidNumber": r.src.did or None,
+        "FromCrmContact": r.src_crm,
+        "ToDn": r.dst.dn,
+        "ToDnType": r.dst.dn_type,
+        "ToCallerNumber": num(r.dst),
+        "ToDisplayName": r.dst.name,
+        "ToDidNumber": r.dst.did or None,
+        "ToCrmContact": r.dst_crm,
+        "IsArchived": r.archived,
+        "ArchivedUrl": f"{archive_base}/{r.id}.wav" if r.archived else None,
+        "Transcription": None,
+        "Summary": None,
+        "SentimentScore": None,
+        "IsTranscribed": False,
+        "TranscriptionResult": None,
+        "CanBeTranscribed": False,
+    }
+
+
+def licence_dates(now: datetime, expired: bool) -> tuple[datetime, datetime]:
+    if expired:
+        return now - timedelta(days=12), now - timedelta(days=12)
+    return now + timedelta(days=287), now + timedelta(days=287)
+
+
+def product_code(version: str) -> str:
+    return "3CXPSENT" if version.startswith("20") else "3CXPSPROFENT"
+
+
+def system_status(
+    t: Tenant,
+    version: str,
+    now: datetime,
+    *,
+    expired: bool,
+    stopped: bool,
+    calls_active: int,
+    recording_bytes: int,
+) -> Row:
+    exp, maint = licence_dates(now, expired)
+    return {
+        "Id": 0,
+        "FQDN": t.fqdn,
+        "Version": version,
+        "Activated": True,
+        "LicenseActive": not expired,
+        "LicenseKey": "XXXX-XXXX-XXXX-7F3A",
+        "ProductCode": product_code(version),
+        "ExpirationDate": iso(exp),
+        "MaintenanceExpiresAt": iso(maint),
+        "Support": not expired,
+        "ResellerName": "Connect Zero",
+        "MaxSimCalls": 16,
+        "CallsActive": calls_active,
+        "ExtensionsRegistered": sum(1 for e in t.extensions if e.registered),
+        "ExtensionsTotal": len(t.extensions),
+        "UserExtensions": len(t.extensions),
+        "MaxUserExtensions": 500,
+        "TrunksRegistered": 1,
+        "TrunksTotal": 1,
+        "OutboundRules": 2,
+        "RecordingUsedSpace": recording_bytes,
+        "RecordingQuota": 10 * 1024**3,
+        "RecordingQuotaReached": stopped,
+        "RecordingStopped": stopped,
+        "IsRecordingArchiveEnabled": True,
+        "VoicemailQuotaReached": False,
+        "VoicemailStopped": False,
+        "ChatUsedSpace": 1_048_576,
+        "LogUsedSpace": 52_428_800,
+        "DiskUsage": 37,
+        "FreeDiskSpace": 40 * 1024**3,
+        "TotalDiskSpace": 64 * 1024**3,
+        "OS": "Linux",
+        "Ip": "203.0.113.10",
+        "IpV4": "203.0.113.10",
+        "IpV6": None,
+        "CurrentLocalIp": "10.0.0.10",
+        "AvailableLocalIps": "10.0.0.10",
+        "LocalIpValid": True,
+        "AutoUpdateEnabled": True,
+        "BackupScheduled": True,
+        "LastBackupDateTime": iso(now.replace(hour=2, minute=0, second=0, microsecond=0)),
+        "LastCheckForUpdates": iso(now - timedelta(hours=5)),
+        "LastSuccessfulUpdate": iso(now - timedelta(days=20)),
+        "HasNotRunningServices": False,
+        "HasUnregisteredSystemExtensions": False,
+        "IsAuditLogEnabled": True,
+        "IsChatLogEnabled": False,
+        "DBMaintenanceInProgress": False,
+        "RemoteConfigurationRequired": False,
+        "RemoteStorageEnabled": False,
+        "RemoteStorageStatus": "NotConfigured",
+    }
+
+
+def licence(t: Tenant, version: str, *, expired: bool) -> Row:
+    return {
+        "CountryCode": t.country.code,
+        "IsEnterprise": True,
+        "IsProfessional": False,
+        "IsCfdEnabled": True,
+        "IsMaintainceExpired": expired,
+        "IsBrandingEnabled": False,
+        "MaxSimCalls": 16,
+        "ProductCode": product_code(version),
+    }
+
+
+COUNTRY_NAMES = {"AU": "Australia", "US": "United States", "GB": "United Kingdom"}
+
+
+def licence_status(t: Tenant, version: str, now: datetime, *, expired: bool) -> Row:
+    exp, maint = licence_dates(now, expired)
+    return {
+        "Activated": True,
+        "LicenseActive": not expired,
+        "LicenseKey": "XXXX-XXXX-XXXX-7F3A",
+        "ExpirationDate": iso(exp),
+        "MaintenanceExpiresAt": iso(maint),
+        "MaxSimCalls": 16,
+        "SimMeetingParticipants": 25,
+        "ProductCode": product_code(version),
+        "ActiveModules": ["Enterprise", "Recording", "CallFlowDesigner"],
+        "CountryCode": t.country.code,
+        "CountryName": COUNTRY_NAMES[t.country.code],
+        "CompanyName": t.company,
+        "ContactName": t.extensions[0].display_name,
+        "EMail": t.extensions[0].email,
+        "AdminEMail": t.extensions[0].email,
+        "Telephone": t.dids[0],
+        "ResellerName": "Connect Zero",
+        "Support": not expired,
+        "Version": version,
+    }
+
+
+def e164(t: Tenant) -> Row:
+    c = t.country
+    return {
+        "CountryCode": c.dial,
+        "CountryName": COUNTRY_NAMES[c.code],
+        "AreaCode": c.area,
+        "NationalCode": c.national,
+        "InternationalCode": c.international,
+        "Prefix": "",
+        "Enabled": True,
+        "RemoveAreaCode": False,
+        "RemoveCountryCode": True,
+    }
+
+
+def repository_settings(retention_days: int | None, used_bytes: int) -> Row:
+    return {
+        "AutoDeleteRecordingEnabled": retention_days is not None,
+        "AutoDeleteRecordingDays": retention_days if retention_days is not None else 365,
+        "RecordingPath": "/var/lib/3cxpbx/Instance1/Data/Recordings",
+        "RecordingsQuota": 10240,
+        "RecordingDiskSpace": 10240,
+        "RecordingUsedSpace": used_bytes,
+        "IsRecordingArchiveEnabled": True,
+    }
+
+
+def inbound_rule(t: Tenant, r: InboundRule) -> Row:
+    dest = {
+        "To": r.dest_type,
+        "Number": r.dest_number,
+        "Name": r.dest_name,
+        "External": None,
+        "Type": r.dest_type,
+        "Tags": [],
+    }
+    return {
+        "Id": r.id,
+        "RuleName": r.name,
+        "Data": r.did,
+        "CallType": "AllCalls",
+        "Condition": "BasedOnDID",
+        "CustomData": None,
+        "AlterDestinationDuringHolidays": False,
+        "AlterDestinationDuringOutOfOfficeHours": False,
+        "OfficeHoursDestination": dest,
+        "OutOfOfficeHoursDestination": dest,
+        "HolidaysDestination": dest,
+        "TrunkDN": {
+            "Id": 1,
+            "Number": t.TRUNK_DN,
+            "Name": "SIP Trunk",
+            "Type": "ExternalLine",
+            "Hidden": False,
+            "Tags": [],
+        },
+    }
+
+
+# ---- v18 ------------------------------------------------------------------------------------
+def v18_extension(e: Extension) -> Row:
+    return {
+        "Id": e.id,
+        "Number": e.number,
+        "FirstName": e.first_name,
+        "LastName": e.last_name,
+        "Email": e.email,
+        "MobileNumber": e.mobile,
+        "IsRegistered": e.registered,
+        "CurrentProfile": e.profile,
+        "DND": False,
+        "QueueStatus": "LoggedIn",
+        "RecordCalls": e.record_calls and not e.forbid_recording,
+    }
+
+
+def v18_call_row(s: Segment) -> Row:
+    def who(p: Any) -> str:
+        if p.dn_type == DN_EXTENSION:
+            return f"{p.name} ({p.dn})"
+        if p.dn_type == DN_EXTERNAL:
+            return p.caller_id
+        return f"{p.name} ({p.dn})"
+
+    return {
+        "Answered": s.answered,
+        "CallTime": iso(s.start),
+        "CallerId": who(s.src),
+        "Destination": who(s.dst),
+        "Duration": hms(s.talk_s),
+        "CallId": s.call_id,
+    }
+
+
+def v18_recording(r: Recording) -> Row:
+    def who(p: Any) -> str:
+        return p.caller_id if p.dn_type == DN_EXTERNAL else f"{p.name} ({p.dn})"
+
+    return {
+        "Id": r.id,
+        "IsArchived": r.archived,
+        "Date": iso(r.start),
+        "Participants": [who(r.src), who(r.dst)],
+        "CallerNumber": r.src.caller_id,
+        "DID": r.src.did,
+        "Duration": hms(r.seconds),
+    }

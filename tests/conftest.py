@@ -1,0 +1,102 @@
+"""Shared fixtures: real daemons for the tests that need them, and guards for every test.
+
+- ``secret_service``: a private D-Bus session bus with an unlocked gnome-keyring (session scope).
+- ``keyring_backend``: keyring pointed at that Secret Service for one test, then restored.
+- ``xvfb_display``: a private Xvfb server (session scope) for screenshot tests.
+Missing system programs skip these tests on a developer machine and fail them in CI.
+
+Every test runs with keyring set to its fail backend, so nothing reaches the developer's real
+keyring by accident, and fails if it leaves a thread running.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import keyring
+import keyring.backends.fail
+import keyring.backends.SecretService
+import pytest
+from keyring.backend import KeyringBackend
+
+from tests.support.secret_service import PrivateSecretService, SecretServiceBus
+from tests.support.system_tools import require_programs, unavailable
+from tests.support.xvfb import Xvfb, XvfbDisplay
+
+_THREAD_GRACE_SECONDS = 2.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_real_keyring() -> Iterator[None]:
+    """No test (nor a subprocess it starts) may read or write the developer's own keyring."""
+    # Set, not detected: detecting would already talk to the developer's real session bus.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+        keyring.set_keyring(keyring.backends.fail.Keyring())
+        yield
+
+
+@pytest.fixture(scope="session")
+def secret_service() -> Iterator[SecretServiceBus]:
+    """A private, unlocked Secret Service; DBUS_SESSION_BUS_ADDRESS points at it meanwhile."""
+    require_programs(
+        "dbus-daemon",
+        "gnome-keyring-daemon",
+        packages="dbus-daemon gnome-keyring",
+        purpose="Secret Service tests",
+    )
+    try:
+        import secretstorage  # noqa: F401  (keyring's Secret Service backend needs it)
+    except ImportError:
+        unavailable("Secret Service tests need the secretstorage package (keyring's Linux extra)")
+    with PrivateSecretService() as bus, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBUS_SESSION_BUS_ADDRESS", bus.address)
+        yield bus
+
+
+@pytest.fixture
+def keyring_backend(secret_service: SecretServiceBus) -> Iterator[KeyringBackend]:
+    """keyring's Secret Service backend on the private bus, for this test only."""
+    backend = keyring.backends.SecretService.Keyring()
+    previous = keyring.get_keyring()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.SecretService.Keyring")
+        keyring.set_keyring(backend)
+        try:
+            yield backend
+        finally:
+            keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def xvfb_display() -> Iterator[XvfbDisplay]:
+    """A private Xvfb server (1280x800x24) on a free display number."""
+    require_programs("Xvfb", packages="xvfb", purpose="Screenshot tests")
+    with Xvfb() as display:
+        yield display
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    """Fail a test that leaves a Python thread running (after a short grace to finish)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + _THREAD_GRACE_SECONDS
+    leaked = [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before
+        # Dummy threads stand for foreign (e.g. Qt) threads that once ran Python code; they
+        # are never removed, so they say nothing about this test.
+        and not isinstance(thread, threading._DummyThread)
+        # asyncio.to_thread workers belong to the loop, which joins them when it closes; with a
+        # module- or session-scoped loop they idle between tests by design.
+        and not thread.name.startswith("asyncio_")
+    ]
+    for thread in leaked:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    alive = [thread.name for thread in leaked if thread.is_alive()]
+    if alive:
+        pytest.fail(f"test left threads running: {', '.join(alive)}", pytrace=False)

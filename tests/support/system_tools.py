@@ -1,0 +1,49 @@
+"""Skip locally, fail in CI: what a fixture does when a system program it needs is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+from contextlib import suppress
+from typing import NoReturn
+
+import pytest
+
+_FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
+
+
+def in_ci() -> bool:
+    """True when running under CI (env CI set to anything but an explicit false)."""
+    return os.environ.get("CI", "").strip().lower() not in _FALSE_WORDS
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test on a developer machine; fail it loudly in CI, where .ci/run installs it all."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI must provide this: see .ci/run)", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_programs(*programs: str, packages: str, purpose: str) -> None:
+    """Skip (or fail in CI) unless every program is on PATH."""
+    missing = [name for name in programs if shutil.which(name) is None]
+    if missing:
+        unavailable(f"{purpose} need {', '.join(missing)}: install the Debian packages {packages}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """Terminate a daemon started with start_new_session=True, with its children; then reap it."""
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
