@@ -297,13 +297,19 @@ async def run_demo(seconds: float | None) -> int:
         )
         REDACTOR.register(sim.client_secret)
         client = await _connected(ConnectionArgs(params, sim.client_secret))
+        first_call: asyncio.Task[object] | None = None
         try:
             print("\nSummary")
             for line in (await summarise(client)).lines():
                 print(f"  {line}")
             print("\nLive calls (Ctrl-C to stop)", flush=True)
+            # A call straight away, so a new user sees the feed move within seconds.
+            first_call = asyncio.create_task(sim.place_call("inbound", ring_s=2.0, talk_s=4.0))
             return await _watch(client, seconds)
         finally:
+            if first_call is not None:
+                first_call.cancel()
+                await asyncio.gather(first_call, return_exceptions=True)
             await client.aclose()
 
 

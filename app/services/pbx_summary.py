@@ -64,7 +64,7 @@ class PbxSummary:
             out.append(f"Extensions: {self.extensions.error}")
         if self.calls.value is not None:
             answered = sum(1 for c in self.calls.value if c.answered)
-            out.append(f"Calls in the last 24 h: {len(self.calls.value)} ({answered} answered)")
+            out.append(f"Calls in the last 7 days: {len(self.calls.value)} ({answered} answered)")
         else:
             out.append(f"Call history: {self.calls.error}")
         if self.recordings.value is not None:
@@ -100,7 +100,7 @@ async def summarise(client: PbxClient, now: datetime | None = None) -> PbxSummar
     licence, extensions, calls, recordings, retention = await asyncio.gather(
         _attempt(client.licence()),
         _attempt(client.extensions()),
-        _attempt(client.call_history(now - timedelta(days=1), now, limit=500)),
+        _attempt(client.call_history(now - timedelta(days=7), now, limit=2000)),
         _attempt(client.recordings(limit=5)),
         _attempt(client.retention()),
     )

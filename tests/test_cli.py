@@ -1,0 +1,198 @@
+"""The ``pbx-companion`` command as a technician runs it: real processes, real sockets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.cli import main
+
+ENTRY = shutil.which("pbx-companion", path=str(Path(sys.executable).parent))
+COMMAND = [ENTRY] if ENTRY else [sys.executable, "-m", "app.cli"]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[dict[str, Any]]:
+    """``pbx-companion sim --tls`` in its own process, as a technician would start it."""
+    proc = subprocess.Popen(
+        [*COMMAND, "sim", "--tls", "--calls-per-minute", "0", "--recording-delay", "0.2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    info = json.loads(line)
+    yield info
+    proc.send_signal(signal.SIGINT)
+    try:
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def connection(info: dict[str, Any]) -> list[str]:
+    return [
+        "--url",
+        info["url"],
+        "--client-id",
+        info["client_id"],
+        "--secret-env",
+        "PBX_KEY",
+        "--ca-file",
+        info["ca_file"],
+    ]
+
+
+@pytest.fixture
+def key(sim: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PBX_KEY", sim["client_secret"])
+    return str(sim["client_secret"])
+
+
+def test_sim_prints_one_json_line(sim: dict[str, Any]) -> None:
+    assert set(sim) == {"url", "client_id", "client_secret", "ca_file", "version"}
+    assert sim["url"].startswith("https://") and Path(sim["ca_file"]).is_file()
+
+
+def test_info_lists_and_downloads(
+    sim: dict[str, Any], key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pbx", "info", *connection(sim)]) == 0
+    out = capsys.readouterr().out
+    assert "PBX v20 20.0.10" in out and "Licence: Enterprise active" in out
+    assert main(["pbx", "recordings", "--json", "--days", "30", *connection(sim)]) == 0
+    recordings = json.loads(capsys.readouterr().out)
+    wav = tmp_path / "call.wav"
+    assert (
+        main(["pbx", "download", str(recordings[0]["id"]), "--out", str(wav), *connection(sim)])
+        == 0
+    )
+    assert wav.read_bytes()[:4] == b"RIFF"
+    assert main(["pbx", "extensions", *connection(sim)]) == 0
+    assert main(["pbx", "calls", "--days", "30", "--limit", "5", *connection(sim)]) == 0
+    captured = capsys.readouterr()
+    assert key not in captured.out + captured.err
+
+
+def test_key_from_stdin_with_stray_whitespace(sim: dict[str, Any]) -> None:
+    args = [
+        *COMMAND,
+        "pbx",
+        "info",
+        "--url",
+        sim["url"],
+        "--client-id",
+        sim["client_id"],
+        "--secret-stdin",
+        "--ca-file",
+        sim["ca_file"],
+    ]
+    done = subprocess.run(
+        args, input=f"  {sim['client_secret']}\r\n", capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert sim["client_secret"] not in done.stdout + done.stderr
+
+
+def test_rejected_key_exits_1_with_the_fix(
+    sim: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "an-old-rotated-key")
+    assert main(["pbx", "info", *connection(sim)]) == 1
+    err = capsys.readouterr().err
+    assert "rejected the API credentials" in err and "What to do:" in err
+    assert "an-old-rotated-key" not in err
+
+
+@pytest.mark.parametrize(
+    ("change", "names"),
+    [
+        ({"--url": "https://pbx example.com"}, "--url"),
+        ({"--url": "ftp://pbx.example.com"}, "--url"),
+        ({"--ca-file": "/nonexistent/ca.pem"}, "--ca-file"),
+        ({"--secret-env": "NO_SUCH_VARIABLE_SET"}, "--secret-env"),
+        ({"--pin-sha256": "abc"}, "--pin-sha256"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_argument(
+    sim: dict[str, Any],
+    key: str,
+    change: dict[str, str],
+    names: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = connection(sim)
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    assert main(["pbx", "info", *args]) == 2
+    assert capsys.readouterr().err.startswith(f"pbx-companion: {names}")
+
+
+def test_key_with_inner_space_is_refused_without_echoing_it(
+    sim: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "abcd efgh")
+    assert main(["pbx", "info", *connection(sim)]) == 2
+    err = capsys.readouterr().err
+    assert "--secret-env" in err and "abcd" not in err
+
+
+def test_unreachable_pbx_exits_1_with_what_to_do(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("PBX_KEY", "k" * 20)
+    code = main(
+        [
+            "pbx",
+            "info",
+            "--url",
+            f"http://127.0.0.1:{port}",
+            "--client-id",
+            "900",
+            "--secret-env",
+            "PBX_KEY",
+            "--timeout",
+            "2",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "could not be reached" in err and "port" in err
+
+
+def test_terminal_demo_shows_a_summary_and_live_calls() -> None:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    done = subprocess.run(
+        [*COMMAND, "--demo", "--demo-seconds", "12"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Demo PBX running at https://" in out
+    assert "Summary" in out and "not recording external calls" in out
+    assert "Live calls" in out
+    assert " ringing " in out and (" ended " in out or " connected " in out)
