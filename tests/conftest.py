@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
 import keyring
 import keyring.backends.fail
@@ -21,6 +22,7 @@ import keyring.backends.SecretService
 import pytest
 from keyring.backend import KeyringBackend
 
+from app.sim import SimConfig, Simulator
 from tests.support.secret_service import PrivateSecretService, SecretServiceBus
 from tests.support.system_tools import require_programs, unavailable
 from tests.support.xvfb import Xvfb, XvfbDisplay
@@ -100,3 +102,24 @@ def _no_leaked_threads() -> Iterator[None]:
     alive = [thread.name for thread in leaked if thread.is_alive()]
     if alive:
         pytest.fail(f"test left threads running: {', '.join(alive)}", pytrace=False)
+
+
+SimFactory = Callable[..., Awaitable[Simulator]]
+
+
+@pytest.fixture
+async def make_sim() -> AsyncIterator[SimFactory]:
+    """Starts simulated PBXs (no background traffic unless asked) and stops them all after."""
+    started: list[Simulator] = []
+
+    async def factory(**kwargs: Any) -> Simulator:
+        kwargs.setdefault("calls_per_minute", 0)
+        kwargs.setdefault("recording_delay_s", 0.2)
+        sim = Simulator(SimConfig(**kwargs))
+        await sim.start()
+        started.append(sim)
+        return sim
+
+    yield factory
+    for sim in started:
+        await sim.stop()

@@ -10,11 +10,27 @@ import signal
 import sys
 
 from app.sim.config import SimConfig
-from app.sim.faults import UnknownFault
+from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
 from app.sim.simulator import Simulator
 
 
+def _epilog() -> str:
+    def rows(names: list[str]) -> str:
+        return "\n".join(f"  {name:<24} {DESCRIPTIONS.get(name, '')}" for name in names)
+
+    presets = ", ".join(name for name in PRESETS)
+    return (
+        "faults (--fault NAME[=VALUE], repeatable; each is also a --scenario):\n"
+        + rows(list(FAULTS))
+        + "\n\nknobs (--fault NAME=VALUE):\n"
+        + rows(list(KNOBS))
+        + f"\n\nother presets: {presets}"
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _epilog()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a local CA")

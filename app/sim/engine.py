@@ -106,7 +106,18 @@ class Engine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    def monitored(self, dn: str) -> bool:
+        """Whether the API client's "Extensions to Monitor" include this DN."""
+        if "monitored" not in self.faults:
+            return True
+        chosen = (self.faults.value("monitored") or "all").strip().lower()
+        if chosen == "all":
+            return True
+        return dn in {d.strip() for d in chosen.split(",") if d.strip() and chosen != "none"}
+
     def _emit(self, event_type: int, p: Participant) -> None:
+        if not self.monitored(p.dn):
+            return
         event = {
             "event_type": event_type,
             "entity": f"/callcontrol/{p.dn}/participants/{p.id}",

@@ -37,6 +37,56 @@ KNOBS: dict[str, str | None] = {
     "single-token": None,
     # Tenant country: AU, US or GB.
     "country": "AU",
+    # Wire variants API-NOTES leaves open; a client must cope with each.
+    # Server-driven paging: at most N rows a response, the rest behind @odata.nextLink.
+    "server-paging": "50",
+    # $top above N is silently cut to N rows (no error, no nextLink).
+    "silent-top-cap": "50",
+    # $top above N is refused with 400 on every collection (seen at 100 on /Users).
+    "top-limit": "50",
+    # A wrong key answers 400 {"error":"invalid_client"} instead of 401.
+    "invalid-client-400": None,
+    # A missing recording file answers a bare 404 instead of 400 FILE_NOT_FOUND.
+    "file-not-found-404": None,
+    # Responses carry no X-3CX-Version header.
+    "no-version-header": None,
+    # Call Control sees only these DNs ("Extensions to Monitor"): "all", "none" or "101,102".
+    # With none selected the API answers but no events ever arrive (a setup-form trap).
+    "monitored": "all",
+}
+
+# One line each for `pbx-companion sim --help`.
+DESCRIPTIONS: dict[str, str] = {
+    "licence-expired": "licence inactive, expiry date in the past (cause 1)",
+    "old-version": "v18 older than build 11 (18.0.10.5), below the supported floor",
+    "missing-recording-role": "recordings list and download 403, call history 200 (cause 2)",
+    "missing-history-role": "call history 403, recordings 200",
+    "extension-not-recording": "several extensions record nothing (cause 3)",
+    "late-recording": "=SECONDS|never: recordings appear that long after hang-up (cause 4)",
+    "unnormalised-contacts": "phonebook and CRM export numbers in local formats (cause 5)",
+    "retention-deleted": "=DAYS: auto-delete; older recordings in the call log are gone (cause 6)",
+    "bad-key": "the token endpoint answers 401 even for the right key (cause 7)",
+    "over-privileged": "the token carries admin claims",
+    "no-call-control": "Call Control REST and websocket 403: clients must poll",
+    "recording-stopped": "SystemStatus says recording stopped and quota reached",
+    "flaky-5xx": "=N: the next N requests answer 503, then recover",
+    "garbage-body": "XAPI GETs answer 200 with an HTML page",
+    "drop-connection": "connections are closed mid-response",
+    "ws-drop": "=SECONDS: the websocket is dropped that often",
+    "ws-skip-sequence": "the next websocket frame is lost (a sequence gap)",
+    "hang": "accept connections and never answer",
+    "tls-expired": "serve an expired certificate (with --tls)",
+    "tls-wrong-host": "serve a certificate for another host name (with --tls)",
+    "token-lifetime": "=SECONDS: how long tokens live (default 3600)",
+    "single-token": "a new token revokes the previous one",
+    "country": "=AU|US|GB: the customer's country and numbering",
+    "server-paging": "=N: at most N rows a response, the rest behind @odata.nextLink",
+    "silent-top-cap": "=N: $top above N is silently cut to N rows",
+    "top-limit": "=N: $top above N is refused with 400",
+    "invalid-client-400": "a wrong key answers 400 invalid_client instead of 401",
+    "file-not-found-404": "a missing recording answers a bare 404",
+    "no-version-header": "responses carry no X-3CX-Version header",
+    "monitored": "=all|none|101,102: the extensions Call Control may see",
 }
 
 # Fault-free presets. Every fault is also a preset of the same name.

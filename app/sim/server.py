@@ -117,9 +117,49 @@ class SimServer:
                     text="<html><head><title>3CX</title></head><body>Loading…</body></html>",
                     content_type="text/html",
                 )
-        if sim.is_v20 and not resp.prepared:
+        if isinstance(resp, web.Response) and request.path.startswith("/xapi/"):
+            resp = self._collection_variants(request, resp)
+        if sim.is_v20 and not resp.prepared and not faults.active("no-version-header"):
             resp.headers["X-3CX-Version"] = sim.version
         return resp
+
+    def _collection_variants(self, request: web.Request, resp: web.Response) -> web.Response:
+        """Server-driven paging and silent $top caps, as some OData servers do."""
+        faults = self.sim.faults
+        query = request.rel_url.query
+        if faults.active("top-limit") and query.get("$top", "").isdigit():
+            limit = int(faults.float_value("top-limit", 50))
+            if int(query["$top"]) > limit and resp.status == 200:
+                return _odata_error(
+                    400,
+                    f"The limit of '{limit}' for Top query has been exceeded. "
+                    f"The value from the incoming request is '{query['$top']}'.",
+                    "WARNINGS.XAPI.INVALID_QUERY",
+                    "$top",
+                )
+        paging = faults.active("server-paging")
+        capped = faults.active("silent-top-cap")
+        if not (paging or capped) or resp.status != 200 or resp.content_type != "application/json":
+            return resp
+        body = json.loads(resp.body) if isinstance(resp.body, bytes) else None
+        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+            return resp
+        rows = body["value"]
+        top = int(query["$top"]) if query.get("$top", "").isdigit() else None
+        if capped:
+            cap = int(faults.float_value("silent-top-cap", 50))
+            if top is not None and top > cap:
+                body["value"] = rows[:cap]
+        elif paging:
+            size = int(faults.float_value("server-paging", 50))
+            if len(rows) > size:
+                skip = int(query.get("$skip", "0") or 0) + size
+                rest = dict(query, **{"$skip": str(skip)})
+                if top is not None:
+                    rest["$top"] = str(top - size)
+                body["value"] = rows[:size]
+                body["@odata.nextLink"] = str(request.url.with_query(rest))
+        return _json(body)
 
     async def _drop(self, request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
@@ -166,8 +206,9 @@ class SimServer:
     async def _token(self, request: web.Request) -> web.Response:
         sim = self.sim
         form = await request.post()
-        client_id = str(form.get("client_id", "")).strip()
-        secret = str(form.get("client_secret", "")).strip()
+        # No trimming: a real PBX rejects a key pasted with stray whitespace.
+        client_id = str(form.get("client_id", ""))
+        secret = str(form.get("client_secret", ""))
         grant = str(form.get("grant_type", ""))
         if grant != "client_credentials":
             return _json({"error": "unsupported_grant_type"}, 400)
@@ -177,6 +218,8 @@ class SimServer:
             or not secrets.compare_digest(principal["_secret"], secret)
             or sim.faults.active("bad-key")
         ):
+            if sim.faults.active("invalid-client-400"):
+                return _json({"error": "invalid_client"}, 400)
             return _json(
                 {
                     "error": "unauthorized",
@@ -322,6 +365,8 @@ class SimServer:
                 rid = int(m.group(1))
                 rec = sim.tenant.recordings.get(rid)
                 if rec is None or rec.archived or rid not in sim.visible_recording_ids():
+                    if faults.active("file-not-found-404"):
+                        return web.Response(status=404)
                     return _odata_error(
                         400, "File not found", "WARNINGS.XAPI.FILE_NOT_FOUND", "recId"
                     )
@@ -447,9 +492,9 @@ class SimServer:
         eng = self.sim.engine
         parts = [p for p in path.split("/") if p][1:]
         if not parts:
-            return _json([self._dn_info(dn) for dn in eng.participants])
+            return _json([self._dn_info(dn) for dn in eng.participants if eng.monitored(dn)])
         dn = parts[0]
-        if dn not in eng.participants:
+        if dn not in eng.participants or not eng.monitored(dn):
             return web.Response(status=404)
         if len(parts) == 1 and request.method == "GET":
             return _json(self._dn_info(dn))

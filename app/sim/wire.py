@@ -504,7 +504,6 @@ def v18_call_row(s: Segment) -> Row:
         "CallerId": who(s.src),
         "Destination": who(s.dst),
         "Duration": hms(s.talk_s),
-        "CallId": s.call_id,
     }
 
 

@@ -75,8 +75,11 @@ async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
 async def detect_generation(transport: Transport) -> str:
     """v20 answers the XAPI probe (401 without a token); v18 only has the older ``/api``."""
     try:
-        await transport.request("GET", "/xapi/v1/Defs", params={"$select": "Id"}, label="/Defs")
-        return "v20"
+        response = await transport.request(
+            "GET", "/xapi/v1/Defs", params={"$select": "Id"}, label="/Defs"
+        )
+        if "json" in response.headers.get("content-type", ""):
+            return "v20"  # an open XAPI (a login page served with 200 is not one)
     except (AuthRejected, Forbidden):
         return "v20"
     except (NotFound, MalformedResponse):

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from app.sim import SimConfig, Simulator
+from app.sim import Simulator
 
 CALL_LOG_ARGS = (
     "periodFrom={f},periodTo={t},sourceType=0,sourceFilter='',destinationType=0,"
@@ -26,42 +26,23 @@ def recent_call_log_path(sim: Simulator, days: int = 200) -> str:
     return call_log_path(start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-SimFactory = Callable[..., Awaitable[Simulator]]
-
-
-@pytest.fixture
-async def make_sim() -> AsyncIterator[SimFactory]:
-    started: list[Simulator] = []
-
-    async def factory(**kwargs: Any) -> Simulator:
-        kwargs.setdefault("calls_per_minute", 0)
-        kwargs.setdefault("recording_delay_s", 0.2)
-        sim = Simulator(SimConfig(**kwargs))
-        await sim.start()
-        started.append(sim)
-        return sim
-
-    yield factory
-    for sim in started:
-        await sim.stop()
-
-
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
 
 
+def token_form(sim: Simulator) -> dict[str, str]:
+    """The client-credentials form a bridge posts to ``/connect/token``."""
+    return {
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "grant_type": "client_credentials",
+    }
+
+
 async def get_token(http: aiohttp.ClientSession, sim: Simulator, **kw: Any) -> str:
-    async with http.post(
-        f"{sim.url}/connect/token",
-        data={
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "grant_type": "client_credentials",
-        },
-        **kw,
-    ) as r:
+    async with http.post(f"{sim.url}/connect/token", data=token_form(sim), **kw) as r:
         assert r.status == 200, await r.text()
         return str((await r.json())["access_token"])
 

@@ -7,7 +7,7 @@ import json
 import aiohttp
 import pytest
 
-from tests.sim.conftest import get_token
+from tests.sim.conftest import get_token, token_form
 
 
 def claims(token: str) -> dict:
@@ -18,14 +18,7 @@ def claims(token: str) -> dict:
 @pytest.mark.parametrize(("version", "expected"), [("20.0.10.1116", 3600), ("20.0.8.100", 60)])
 async def test_expires_in_minutes_before_20_0_9(make_sim, http, version, expected) -> None:
     sim = await make_sim(pbx_version=version)
-    async with http.post(
-        f"{sim.url}/connect/token",
-        data={
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "grant_type": "client_credentials",
-        },
-    ) as r:
+    async with http.post(f"{sim.url}/connect/token", data=token_form(sim)) as r:
         body = await r.json()
     assert body["expires_in"] == expected
     assert body["token_type"] == "Bearer" and body["refresh_token"] is None

@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from app.sim import FAULTS, SimConfig, Simulator
-from tests.sim.conftest import get_token, recent_call_log_path
+from tests.sim.conftest import get_token, recent_call_log_path, token_form
 
 
 async def test_every_fault_is_a_preset() -> None:
@@ -93,14 +93,7 @@ async def test_retention_deleted(make_sim, api_for) -> None:
 
 async def test_bad_key_and_over_privileged(make_sim, http) -> None:
     sim = await make_sim(faults=["bad-key"])
-    async with http.post(
-        f"{sim.url}/connect/token",
-        data={
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "grant_type": "client_credentials",
-        },
-    ) as r:
+    async with http.post(f"{sim.url}/connect/token", data=token_form(sim)) as r:
         assert r.status == 401
     sim.faults.disable("bad-key")
     token = await get_token(http, sim)

@@ -14,13 +14,12 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping
-from contextlib import ExitStack, closing
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import IO
 
-from tests.support.system_tools import stop_process_group
+from tests.support.system_tools import BackgroundDaemons, stop_process_group
 
 SECRETS_BUS_NAME = "org.freedesktop.secrets"
 _START_TIMEOUT = 15.0
@@ -77,27 +76,12 @@ def _read_line(stream: IO[bytes], deadline: float) -> bytes:
     return chunks.strip()
 
 
-class PrivateSecretService:
+class PrivateSecretService(BackgroundDaemons[SecretServiceBus]):
     """Context manager that starts the bus and the keyring daemon and stops both on exit."""
 
     def __init__(self) -> None:
-        self._stack = ExitStack()
+        super().__init__()
         self._root: Path | None = None
-
-    def __enter__(self) -> SecretServiceBus:
-        try:
-            return self._start()
-        except BaseException:
-            self._stack.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stack.close()
 
     def _log_tail(self, name: str) -> str:
         assert self._root is not None

@@ -6,8 +6,9 @@ import os
 import shutil
 import signal
 import subprocess
-from contextlib import suppress
-from typing import NoReturn
+from contextlib import ExitStack, suppress
+from types import TracebackType
+from typing import Generic, NoReturn, TypeVar
 
 import pytest
 
@@ -47,3 +48,34 @@ def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 5.0) -
     for stream in (process.stdin, process.stdout, process.stderr):
         if stream is not None:
             stream.close()
+
+
+Started = TypeVar("Started")
+
+
+class BackgroundDaemons(Generic[Started]):
+    """A context manager for helper daemons: ``_start`` registers their cleanup on the stack.
+
+    If starting fails half-way, whatever did start is stopped before the error propagates.
+    """
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+
+    def _start(self) -> Started:
+        raise NotImplementedError
+
+    def __enter__(self) -> Started:
+        try:
+            return self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stack.close()

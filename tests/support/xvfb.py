@@ -8,12 +8,10 @@ import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from tests.support.system_tools import stop_process_group
+from tests.support.system_tools import BackgroundDaemons, stop_process_group
 
 SCREEN_WIDTH = 1280
 SCREEN_HEIGHT = 800
@@ -48,26 +46,11 @@ def _read_display_number(fd: int, deadline: float) -> str:
     return data.decode().strip()
 
 
-class Xvfb:
+class Xvfb(BackgroundDaemons[XvfbDisplay]):
     """Context manager: start Xvfb, yield its DISPLAY, kill it on exit."""
 
     def __init__(self) -> None:
-        self._stack = ExitStack()
-
-    def __enter__(self) -> XvfbDisplay:
-        try:
-            return self._start()
-        except BaseException:
-            self._stack.close()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stack.close()
+        super().__init__()
 
     def _start(self) -> XvfbDisplay:
         root = Path(tempfile.mkdtemp(prefix="pbx-xvfb-"))

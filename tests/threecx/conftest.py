@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from app.sim import SimConfig, Simulator
+from app.sim import Simulator
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.tls import TlsOptions
 from app.threecx.transport import RetryPolicy, Timeouts
+from tests.conftest import SimFactory
 
 FAST_TIMEOUTS = Timeouts(connect=2.0, read=2.0, total=8.0)
 FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.05, factor=2.0)
@@ -30,25 +31,9 @@ def params_for(sim: Simulator, **overrides: Any) -> ConnectionParams:
     return ConnectionParams(**values)
 
 
-SimFactory = Callable[..., Awaitable[Simulator]]
+__all__ = ["ClientFactory", "SimFactory"]
+
 ClientFactory = Callable[..., Awaitable[PbxClient]]
-
-
-@pytest.fixture
-async def make_sim() -> AsyncIterator[SimFactory]:
-    started: list[Simulator] = []
-
-    async def factory(**kwargs: Any) -> Simulator:
-        kwargs.setdefault("calls_per_minute", 0)
-        kwargs.setdefault("recording_delay_s", 0.2)
-        sim = Simulator(SimConfig(**kwargs))
-        await sim.start()
-        started.append(sim)
-        return sim
-
-    yield factory
-    for sim in started:
-        await sim.stop()
 
 
 @pytest.fixture

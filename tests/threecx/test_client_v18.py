@@ -102,3 +102,16 @@ async def test_v18_live_events_by_polling(make_sim: SimFactory, connect: ClientF
         assert missed[0].external_number  # v18 rows carry no call id; the number identifies it
     finally:
         await rec.stop()
+
+
+async def test_v18_queue_miss_is_one_call(make_sim: SimFactory, connect: ClientFactory) -> None:
+    """v18 rows carry no call id: the legs of a ring-all miss still fold into one call."""
+    sim = await make_sim(pbx_version="18.0.11.200")
+    client = await connect(sim)
+    await client.authenticate()
+    before = await client.call_history(now() - timedelta(minutes=5), now() + timedelta(minutes=1))
+    await sim.place_call("queue", answered=False)
+    after = await client.call_history(now() - timedelta(minutes=5), now() + timedelta(minutes=1))
+    new = [c for c in after if c.call_id not in {b.call_id for b in before}]
+    assert len(new) == 1
+    assert new[0].answered is False

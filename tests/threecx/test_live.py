@@ -153,3 +153,34 @@ def test_entity_paths() -> None:
     assert parse_entity("/callcontrol/150/participants/8106") == ("150", 8106)
     assert parse_entity("/callcontrol/150") is None
     assert parse_entity("/callcontrol/150/participants/x") is None
+
+
+async def test_only_monitored_extensions_are_visible(
+    make_sim: SimFactory, connect: ClientFactory
+) -> None:
+    """Call Control shows only the "Extensions to Monitor"; with none, it is silent."""
+    silent = await make_sim(faults=["monitored=none"])
+    client = await connect(silent)
+    assert isinstance(client, V20Client)
+    await client.authenticate()
+    assert await client.call_control_snapshot() == []
+    rec = await watching(client)
+    try:
+        placed = await silent.place_call("inbound")
+        await asyncio.sleep(0.5)
+        assert rec.states(placed.call_id) == []
+    finally:
+        await rec.stop()
+
+    one = await make_sim(faults=["monitored=101"])
+    client = await connect(one)
+    assert isinstance(client, V20Client)
+    assert [row["dn"] for row in await client.call_control_snapshot()] == ["101"]
+    rec = await watching(client)
+    try:
+        seen = await one.place_call("inbound", extension="101")
+        unseen = await one.place_call("inbound", extension="102")
+        await rec.wait_for(seen.call_id, LiveState.ENDED)
+        assert rec.states(unseen.call_id) == []
+    finally:
+        await rec.stop()

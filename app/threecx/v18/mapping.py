@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
@@ -36,7 +36,7 @@ def system_status_from_row(row: Row) -> SystemStatus:
         fqdn=text(row, "FQDN"),
         version=text(row, "Version"),
         activated=boolean(row, "Activated"),
-        licence_active=boolean(row, "Activated", "LicenseActive"),
+        licence_active=_licence_active(row),
         expires_at=timestamp(row, "ExpirationDate"),
         recording_stopped=boolean(row, "RecordingStopped"),
         recording_quota_reached=boolean(row, "RecordingQuotaReached"),
@@ -56,13 +56,25 @@ def licence_from_status(row: Row) -> Licence:
     else:
         edition = Edition.UNKNOWN
     return Licence(
-        active=boolean(row, "Activated", "LicenseActive"),
+        active=_licence_active(row),
         edition=edition,
         product_code=code or None,
         expires_at=timestamp(row, "ExpirationDate"),
         maintenance_expires_at=timestamp(row, "MaintenanceExpiresAt"),
         max_sim_calls=integer(row, "MaxSimCalls"),
     )
+
+
+def _licence_active(row: Row) -> bool | None:
+    """v18 may not send ``LicenseActive``: an activated licence past its expiry is not active."""
+    explicit = boolean(row, "LicenseActive")
+    if explicit is not None:
+        return explicit
+    activated = boolean(row, "Activated")
+    expires = timestamp(row, "ExpirationDate")
+    if activated and expires is not None and expires < datetime.now(UTC):
+        return False
+    return activated
 
 
 def _is_internal(number: str) -> bool:
@@ -82,7 +94,9 @@ def call_from_row(row: Row) -> CallRecord | None:
         explicit
         or "v18-"
         + hashlib.sha1(
-            f"{started}|{caller}|{destination}".encode(), usedforsecurity=False
+            # The legs of one call (a ring-all queue) share its start and caller.
+            f"{started}|{caller}".encode(),
+            usedforsecurity=False,
         ).hexdigest()[:12]
     )
     caller_internal, destination_internal = _is_internal(caller), _is_internal(destination)

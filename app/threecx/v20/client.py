@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
@@ -21,6 +22,7 @@ from app.threecx.errors import (
     Forbidden,
     MalformedResponse,
     NotFound,
+    RecordingFileMissing,
     Unsupported,
 )
 from app.threecx.polling import CallLogPoller
@@ -39,6 +41,7 @@ USER_FIELDS = (
 )
 QUEUE_FIELDS = "Id,Number,Name,Recording,PollingStrategy"
 PAGE_CAP = 100  # seen in the field on /Users; some entities reject larger $top with 400
+MIN_PAGE = 10
 
 
 def call_log_path(since: datetime, until: datetime) -> str:
@@ -65,7 +68,12 @@ class V20Client:
         poll_interval_s: float = 5.0,
     ) -> None:
         self._transport = transport
-        self._tokens = TokenManager(transport, client_id, secret)
+        self._tokens = TokenManager(
+            transport,
+            client_id,
+            secret,
+            version_hint=lambda: PbxVersion.parse(transport.last_version_header),
+        )
         self._page_size = page_size
         self._poll_interval_s = poll_interval_s
         self._identity = PbxIdentity(base_url=transport.base_url, version=None)
@@ -87,13 +95,16 @@ class V20Client:
         if not isinstance(body, Mapping) or "Id" not in body:
             raise MalformedResponse("The XAPI probe did not answer as 3CX does.", endpoint="/Defs")
         self._learn_version()
+        if self._identity.version is None:
+            await self.system_status()  # no X-3CX-Version header: SystemStatus.Version says it
         return self._identity
 
-    def _learn_version(self) -> None:
+    def _learn_version(self, reported: str | None = None) -> None:
         header = self._transport.last_version_header
-        version = PbxVersion.parse(header) if header else self._tokens.version
+        version = PbxVersion.parse(header) or PbxVersion.parse(reported) or self._tokens.version
         if version is not None and version != self._identity.version:
             self._identity = PbxIdentity(self._identity.base_url, version, self._identity.fqdn)
+            self._tokens.learn_version(version)
 
     async def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         response = await self._authorised("GET", path, params=params)
@@ -129,28 +140,65 @@ class V20Client:
         limit: int | None = None,
         page_size: int | None = None,
     ) -> list[T]:
-        """Follow ``$top``/``$skip`` paging until a short page, ``limit`` or no nextLink."""
+        """Every row of an OData collection, however the server pages it.
+
+        Follows ``@odata.nextLink`` (server-driven paging); otherwise pages with ``$top`` and
+        ``$skip`` and asks ``$count`` so a server that silently caps ``$top`` still gives every
+        row; halves the page when ``$top`` is rejected as too large.
+        """
         size = min(page_size or self._page_size, limit or 10**9)
         out: list[T] = []
         skip = 0
+        total: int | None = None
+        next_link: str | None = None
         while True:
-            query = dict(params, **{"$top": str(size), "$skip": str(skip)})
-            try:
-                body = await self._get(path, params=query)
-            except BadRequest:
-                if size <= PAGE_CAP:
-                    raise
-                size = PAGE_CAP  # the entity caps $top; page more finely
-                continue
+            if next_link is not None:
+                body = await self._get(next_link)
+            else:
+                query = dict(params, **{"$top": str(size), "$skip": str(skip)})
+                if skip == 0:
+                    query["$count"] = "true"
+                try:
+                    body = await self._get(path, params=query)
+                except BadRequest:
+                    if size <= MIN_PAGE:
+                        raise
+                    size = max(MIN_PAGE, size // 2)  # the entity caps $top; page more finely
+                    continue
             if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
                 raise MalformedResponse("Expected an OData collection.", endpoint=_label(path))
-            page = rows(body)
-            out.extend(item for row in page if (item := convert(row)) is not None)
-            skip += len(body["value"])
+            count = body.get("@odata.count")
+            if total is None and isinstance(count, int) and not isinstance(count, bool):
+                total = count
+            received = len(body["value"])
+            out.extend(item for row in rows(body) if (item := convert(row)) is not None)
+            skip += received
             if limit is not None and len(out) >= limit:
                 return out[:limit]
-            if len(body["value"]) < size:
+            link = body.get("@odata.nextLink")
+            if isinstance(link, str) and link:
+                next_link = self._same_origin(link, path)
+                continue
+            next_link = None
+            if received == 0:
                 return out
+            if total is not None:
+                if skip >= total:
+                    return out
+                continue  # a short page but more rows: the server capped $top silently
+            if received < size:
+                return out
+
+    def _same_origin(self, link: str, path: str) -> str:
+        """A nextLink must stay on this PBX: the bearer token goes with it."""
+        base = urlsplit(self._transport.base_url)
+        target = urlsplit(urljoin(self._transport.base_url + "/", link))
+        if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+            raise MalformedResponse(
+                "The PBX pointed the next page at another host; not following it.",
+                endpoint=_label(path),
+            )
+        return target.path + (f"?{target.query}" if target.query else "")
 
     async def system_status(self) -> SystemStatus:
         body = await self._get(f"{XAPI}/SystemStatus")
@@ -159,7 +207,7 @@ class V20Client:
             self._identity = PbxIdentity(
                 self._identity.base_url, self._identity.version, status.fqdn
             )
-        self._learn_version()
+        self._learn_version(status.version)
         return status
 
     async def licence(self) -> Licence:
@@ -230,7 +278,11 @@ class V20Client:
 
     async def download_recording(self, rec_id: int) -> bytes:
         path = f"{XAPI}/Recordings/Pbx.DownloadRecording(recId={int(rec_id)})"
-        response = await self._authorised("GET", path)
+        try:
+            response = await self._authorised("GET", path)
+        except NotFound as exc:
+            # Builds differ: a missing file is 400 FILE_NOT_FOUND on some, a bare 404 on others.
+            raise RecordingFileMissing(exc.detail, endpoint=_label(path)) from exc
         content = bytes(response.content)
         kind = response.headers.get("content-type", "")
         if not content or ("json" in kind or "html" in kind):

@@ -32,7 +32,11 @@ class TokenManager:
         *,
         refresh_fraction: float = 0.8,
         clock: Callable[[], float] = time.monotonic,
+        version_hint: Callable[[], PbxVersion | None] = lambda: None,
     ) -> None:
+        self._version_hint = version_hint
+        self._issued_at = 0.0
+        self._raw_expires_in: float | None = None
         self._transport = transport
         self._client_id = client_id
         self._secret = secret
@@ -82,15 +86,29 @@ class TokenManager:
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise MalformedResponse("The token answer has no access_token.", endpoint=TOKEN_PATH)
         header = response.headers.get("X-3CX-Version")
-        if header:
-            self.version = PbxVersion.parse(header)
+        self.version = PbxVersion.parse(header) or self.version or self._version_hint()
         expires_in = body.get("expires_in")
-        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) else 60.0
+        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+            self._raw_expires_in = float(expires_in)
+        else:
+            self._raw_expires_in = None
+        self._token = body["access_token"]
+        self._issued_at = self._clock()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        lifetime = self._raw_expires_in if self._raw_expires_in is not None else 60.0
         if self.version is not None and self.version.token_lifetime_in_minutes:
             lifetime *= 60
         self.lifetime_s = lifetime
-        self._token = body["access_token"]
-        self._refresh_at = self._clock() + lifetime * self._refresh_fraction
+        self._refresh_at = self._issued_at + lifetime * self._refresh_fraction
+
+    def learn_version(self, version: PbxVersion) -> None:
+        """The version arrived after the token did: re-read ``expires_in`` in the right unit."""
+        if self.version != version:
+            self.version = version
+            if self._token is not None:
+                self._schedule()
 
 
 def decode_jwt_claims(token: str) -> dict[str, Any]:
