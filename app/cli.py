@@ -173,48 +173,58 @@ async def _pbx_command(client: PbxClient, args: argparse.Namespace) -> int:
         summary = await summarise(client, now)
         for line in summary.lines():
             print(line)
-        return EXIT_OK
-    if what == "extensions":
+    elif what == "extensions":
         extensions = await client.extensions()
-        if args.json:
-            _print_json(
-                [
-                    {"number": e.number, "name": e.name, "recording": str(e.recording)}
-                    for e in extensions
-                ]
-            )
-        for e in extensions if not args.json else []:
-            print(f"{e.number:>6}  {e.name:<28} {e.recording}")
-        return EXIT_OK
-    if what == "calls":
+        _print_rows(
+            args.json,
+            [
+                {"number": e.number, "name": e.name, "recording": str(e.recording)}
+                for e in extensions
+            ],
+            [f"{e.number:>6}  {e.name:<28} {e.recording}" for e in extensions],
+        )
+    elif what == "calls":
         calls = await client.call_history(now - timedelta(days=args.days), now, limit=args.limit)
-        if args.json:
-            _print_json([_call_json(c) for c in calls])
-        for c in calls if not args.json else []:
-            when = c.started_at.isoformat(timespec="seconds") if c.started_at else "?"
-            rec = ",".join(str(r) for r in c.recording_ids) or "-"
-            print(
-                f"{when}  {c.direction:<8} {c.caller:>16} → {c.callee:<16} {c.outcome:<10} rec {rec}"
-            )
-        return EXIT_OK
-    if what == "recordings":
+        _print_rows(args.json, [_call_json(c) for c in calls], [_call_line(c) for c in calls])
+    elif what == "recordings":
         recordings = await client.recordings(
             since=now - timedelta(days=args.days), limit=args.limit
         )
-        if args.json:
-            _print_json([_recording_json(r) for r in recordings])
-        for r in recordings if not args.json else []:
-            when = r.started_at.isoformat(timespec="seconds") if r.started_at else "?"
-            print(f"{r.id:>7}  {when}  {r.from_number:>16} → {r.to_number:<16} {r.state}")
-        return EXIT_OK
-    if what == "download":
+        _print_rows(
+            args.json,
+            [_recording_json(r) for r in recordings],
+            [_recording_line(r) for r in recordings],
+        )
+    elif what == "download":
         data = await client.download_recording(args.recording_id)
         await asyncio.to_thread(Path(args.out).write_bytes, data)
         print(f"Saved recording {args.recording_id} ({len(data):,} bytes) to {args.out}")
-        return EXIT_OK
-    if what == "watch":
+    elif what == "watch":
         return await _watch(client, args.seconds, json_lines=args.json)
-    raise UsageError(f"unknown command {what}")
+    else:
+        raise UsageError(f"unknown command {what}")
+    return EXIT_OK
+
+
+def _print_rows(as_json: bool, rows: list[dict[str, object]], lines: list[str]) -> None:
+    if as_json:
+        _print_json(rows)
+    else:
+        for line in lines:
+            print(line)
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else "?"
+
+
+def _call_line(c: CallRecord) -> str:
+    rec = ",".join(str(r) for r in c.recording_ids) or "-"
+    return f"{_when(c.started_at)}  {c.direction:<8} {c.caller:>16} → {c.callee:<16} {c.outcome:<10} rec {rec}"
+
+
+def _recording_line(r: Recording) -> str:
+    return f"{r.id:>7}  {_when(r.started_at)}  {r.from_number:>16} → {r.to_number:<16} {r.state}"
 
 
 async def _watch(client: PbxClient, seconds: float | None, *, json_lines: bool = False) -> int:

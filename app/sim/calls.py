@@ -195,7 +195,8 @@ class CallBuilder:
             if answered and t.records_call(ext, True, nrf):
                 rec_seg, rec_on_src = seg, True
         else:  # internal
-            other = t.ext(number) if number and t.ext(number) else self.pick_ext(ext.number)
+            chosen = t.ext(number) if number else None
+            other = chosen if chosen is not None else self.pick_ext(ext.number)
             src, dst = t.ext_party(ext), t.ext_party(other)
             call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
             seg = self._seg(

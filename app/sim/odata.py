@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from app.sim.timefmt import parse_iso
@@ -177,7 +178,7 @@ def apply_orderby(rows: list[Row], text: str, fields: set[str] | None) -> list[R
         if fields is not None and name not in fields:
             raise ODataQueryError(f"Could not find a property named '{name}'.")
         desc = len(bits) == 2 and bits[1].lower() == "desc"
-        rows = sorted(rows, key=lambda r, n=name: _sort_key(r.get(n)), reverse=desc)
+        rows = sorted(rows, key=partial(_field_sort_key, name), reverse=desc)
     return rows
 
 
@@ -223,6 +224,10 @@ def expanded(query: Mapping[str, str]) -> set[str]:
     if cur.strip():
         names.add(cur.strip())
     return names
+
+
+def _field_sort_key(name: str, row: Row) -> Any:
+    return _sort_key(row.get(name))
 
 
 def collection(

@@ -410,14 +410,14 @@ class SimServer:
         if m:
             if not token.admin:
                 return web.Response(status=403)
-            p = sim.principal_by_id(int(m.group(1)))
-            if p is None:
+            principal = sim.principal_by_id(int(m.group(1)))
+            if principal is None:
                 return _not_found("ServicePrincipals")
-            p["_secret"] = secrets.token_urlsafe(24)
-            sim.tokens.revoke_subject(p["Number"])
-            if p["Number"] == sim.client_id:
-                sim.client_secret = p["_secret"]
-            return _json({"@odata.context": f"{base}Edm.String", "value": p["_secret"]})
+            principal["_secret"] = secrets.token_urlsafe(24)
+            sim.tokens.revoke_subject(principal["Number"])
+            if principal["Number"] == sim.client_id:
+                sim.client_secret = principal["_secret"]
+            return _json({"@odata.context": f"{base}Edm.String", "value": principal["_secret"]})
         return _not_found(tail.split("(")[0].split("/")[0])
 
     def _call_log(self, tail: str, q: Any, base: str) -> web.Response:

@@ -169,7 +169,7 @@ def contact(c: Contact) -> Row:
 
 
 def _party_caller(p: Any) -> str:
-    return p.caller_id
+    return str(p.caller_id)
 
 
 def call_log_row(s: Segment, rec_visible: bool) -> Row:
@@ -442,7 +442,7 @@ def repository_settings(retention_days: int | None, used_bytes: int) -> Row:
 
 
 def inbound_rule(t: Tenant, r: InboundRule) -> Row:
-    dest = {
+    dest: dict[str, Any] = {
         "To": r.dest_type,
         "Number": r.dest_number,
         "Name": r.dest_name,
@@ -495,7 +495,7 @@ def v18_call_row(s: Segment) -> Row:
         if p.dn_type == DN_EXTENSION:
             return f"{p.name} ({p.dn})"
         if p.dn_type == DN_EXTERNAL:
-            return p.caller_id
+            return str(p.caller_id)
         return f"{p.name} ({p.dn})"
 
     return {
