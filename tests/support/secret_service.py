@@ -8,7 +8,6 @@ nothing but the daemons started here can appear on it.
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import subprocess
 import tempfile
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tests.support.system_tools import BackgroundDaemons, stop_process_group
+from tests.support.system_tools import BackgroundDaemons, read_line, stop_process_group
 
 SECRETS_BUS_NAME = "org.freedesktop.secrets"
 _START_TIMEOUT = 15.0
@@ -59,21 +58,7 @@ class SecretServiceBus:
 
 
 def _read_line(stream: IO[bytes], deadline: float) -> bytes:
-    """Read one line from a pipe, giving up at the deadline (select, so it never hangs)."""
-    fd = stream.fileno()
-    chunks = b""
-    while not chunks.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            break
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            break
-        chunks += chunk
-    return chunks.strip()
+    return read_line(stream.fileno(), deadline)
 
 
 class PrivateSecretService(BackgroundDaemons[SecretServiceBus]):

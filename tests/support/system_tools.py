@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
+import time
 from contextlib import ExitStack, suppress
 from types import TracebackType
 from typing import Generic, NoReturn, TypeVar
@@ -79,3 +81,20 @@ class BackgroundDaemons(Generic[Started]):
         tb: TracebackType | None,
     ) -> None:
         self._stack.close()
+
+
+def read_line(fd: int, deadline: float) -> bytes:
+    """One line from a pipe, giving up at the deadline (select, so it never hangs)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.strip()

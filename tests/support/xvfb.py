@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import select
 import shutil
 import subprocess
 import tempfile
@@ -11,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.system_tools import BackgroundDaemons, stop_process_group
+from tests.support.system_tools import BackgroundDaemons, read_line, stop_process_group
 
 SCREEN_WIDTH = 1280
 SCREEN_HEIGHT = 800
@@ -31,19 +30,7 @@ class XvfbDisplay:
 
 def _read_display_number(fd: int, deadline: float) -> str:
     """Xvfb writes the display number and a newline to -displayfd once it accepts clients."""
-    data = b""
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            break
-        chunk = os.read(fd, 64)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode().strip()
+    return read_line(fd, deadline).decode()
 
 
 class Xvfb(BackgroundDaemons[XvfbDisplay]):
