@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint types imports unit contract clean
+.PHONY: demo test lint types imports unit contract bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ imports:
 
 unit:
 	$(BIN)/pytest
+
+# Measured figures, each beside the naive approach in the same run (printed, not asserted).
+bench: $(VENV)/.installed-test
+	$(BIN)/python build/bench.py
 
 # Regenerate the trimmed XAPI contract from 3CX's full spec (needs ../shared).
 contract: $(VENV)/.installed-test

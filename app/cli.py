@@ -10,31 +10,30 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app import __version__
-from app.domain.addresses import AddressError, parse_pbx_address
+from app.cli_args import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ConnectionArgs,
+    UsageError,
+    add_connection_arguments,
+    add_doctor_arguments,
+    connection_from_args,
+)
 from app.domain.calls import CallRecord
 from app.domain.recordings import Recording
 from app.services.log_setup import REDACTOR, configure_logging
 from app.services.pbx_summary import summarise
-from app.services.secrets import normalise_pasted_key
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError
-from app.threecx.tls import TlsOptions, normalise_fingerprint
-from app.threecx.transport import Timeouts
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A bad argument; the message names it."""
+from app.threecx.tls import TlsOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim_cli.add_arguments(sim)
 
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the seven causes of a missing CRM recording, in the field docs' order",
+        description="Check the seven causes of 'my recording is not on the CRM contact' "
+        "against a live PBX: licence, API roles, extension recording, late recording, "
+        "contact match, retention, reachability. Exit 0: nothing failed; 1: a check failed; "
+        "2: bad arguments.",
+    )
+    add_connection_arguments(doctor)
+    add_doctor_arguments(doctor)
+
     pbx = commands.add_parser("pbx", help="read from a PBX: info, extensions, calls, recordings")
     pbx_commands = pbx.add_subparsers(dest="pbx_command", metavar="WHAT", required=True)
     for name, text in (
@@ -85,66 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "watch":
             sub.add_argument("--seconds", type=float, default=None, help="stop after S seconds")
     return parser
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--url", required=True, help="PBX address, e.g. https://pbx.example.com:5001"
-    )
-    parser.add_argument("--client-id", required=True, help="API client id (v18: the user name)")
-    secret = parser.add_mutually_exclusive_group(required=True)
-    secret.add_argument("--secret-env", metavar="VAR", help="read the API key from this variable")
-    secret.add_argument("--secret-stdin", action="store_true", help="read the API key from stdin")
-    parser.add_argument("--ca-file", help="trust this CA (PEM) instead of the OS store")
-    parser.add_argument("--pin-sha256", help="accept only this certificate (SHA-256 fingerprint)")
-    parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
-    )
-
-
-@dataclass(frozen=True)
-class ConnectionArgs:
-    params: ConnectionParams
-    secret: str
-
-
-def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
-    try:
-        address = parse_pbx_address(args.url)
-    except AddressError as exc:
-        raise UsageError(f"--url: {exc}") from exc
-    if args.ca_file:
-        path = Path(args.ca_file)
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise UsageError(f"--ca-file: cannot read {args.ca_file}")
-    pin = None
-    if args.pin_sha256:
-        try:
-            pin = normalise_fingerprint(args.pin_sha256)
-        except ValueError as exc:
-            raise UsageError(f"--pin-sha256: {exc}") from exc
-    if args.secret_env:
-        raw = os.environ.get(args.secret_env)
-        if raw is None:
-            raise UsageError(f"--secret-env: the variable {args.secret_env} is not set")
-    else:
-        raw = sys.stdin.readline()
-    try:
-        secret = normalise_pasted_key(raw)
-    except ValueError as exc:
-        source = f"--secret-env {args.secret_env}" if args.secret_env else "--secret-stdin"
-        raise UsageError(f"{source}: {exc}") from exc
-    REDACTOR.register(secret)
-    if not args.client_id.strip():
-        raise UsageError("--client-id: the client id is empty")
-    timeout = max(0.5, float(args.timeout))
-    params = ConnectionParams(
-        url=address.base_url,
-        client_id=args.client_id.strip(),
-        tls=TlsOptions(ca_file=args.ca_file, pin_sha256=pin),
-        timeouts=Timeouts(connect=timeout, read=timeout, total=timeout * 3),
-    )
-    return ConnectionArgs(params, secret)
 
 
 async def _connected(conn: ConnectionArgs) -> PbxClient:
@@ -336,6 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return sim_cli.run(args)
         if args.command == "pbx":
             return asyncio.run(run_pbx(args))
+        if args.command == "doctor":
+            from app.cli_doctor import run_doctor
+
+            return asyncio.run(run_doctor(args))
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import keyring
@@ -38,6 +39,15 @@ def _no_real_keyring() -> Iterator[None]:
         patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
         keyring.set_keyring(keyring.backends.fail.Keyring())
         yield
+
+
+@pytest.fixture(autouse=True)
+def _private_app_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Settings, state and logs of the app under test go to a fresh folder, never the real one."""
+    home = tmp_path_factory.mktemp("app-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PBX_COMPANION_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from app.domain.calls import CallRecord
+
 
 class RecordingCallType(enum.StrEnum):
     LOCAL = "Local"
@@ -59,3 +61,48 @@ class RetentionPolicy:
         if not self.auto_delete or not self.auto_delete_days:
             return None
         return self.auto_delete_days - (now - started_at).days
+
+
+def retry_delays(window_s: float, *, first_s: float = 0.5, factor: float = 2.0) -> list[float]:
+    """A bridge's polling schedule after hang-up: exponential backoff until ``window_s``.
+
+    Returns the offsets from hang-up (seconds) at which to look, the last one at the window.
+    The step never grows past a quarter of the window, so a late file is seen soon after it lands.
+    """
+    if window_s <= 0:
+        return [0.0]
+    cap = max(first_s, window_s / 4)
+    offsets: list[float] = []
+    at, step = first_s, first_s
+    while at < window_s:
+        offsets.append(round(at, 3))
+        step = min(step * factor, cap)
+        at += step
+    offsets.append(round(window_s, 3))
+    return offsets
+
+
+def _digits(text: str | None) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+def recording_for_call(
+    call: CallRecord, recordings: list[Recording], tolerance: timedelta = timedelta(minutes=2)
+) -> Recording | None:
+    """The recording of ``call`` when the call log carries no reference to it (v18).
+
+    Same outside number (compared on the last 8 digits: formats differ between the two
+    lists) and a start within ``tolerance``.
+    """
+    if call.started_at is None:
+        return None
+    number = _digits(call.external_number)[-8:]
+    for rec in recordings:
+        if rec.started_at is None or abs(rec.started_at - call.started_at) > tolerance:
+            continue
+        parties = (_digits(rec.from_number)[-8:], _digits(rec.to_number)[-8:])
+        if number and number in parties:
+            return rec
+        if not number and call.extension and call.extension in (rec.from_dn, rec.to_dn):
+            return rec
+    return None

@@ -28,6 +28,8 @@ FAULTS: dict[str, str | None] = {
     "hang": None,
     "tls-expired": None,
     "tls-wrong-host": None,
+    "tls-expiring": "7",
+    "tls-renewed": None,
 }
 
 KNOBS: dict[str, str | None] = {
@@ -77,6 +79,8 @@ DESCRIPTIONS: dict[str, str] = {
     "hang": "accept connections and never answer",
     "tls-expired": "serve an expired certificate (with --tls)",
     "tls-wrong-host": "serve a certificate for another host name (with --tls)",
+    "tls-expiring": "=DAYS: serve a valid certificate that expires in DAYS days (with --tls)",
+    "tls-renewed": "serve a renewed certificate: new key, via an intermediate CA (with --tls)",
     "token-lifetime": "=SECONDS: how long tokens live (default 3600)",
     "single-token": "a new token revokes the previous one",
     "country": "=AU|US|GB: the customer's country and numbering",

@@ -80,6 +80,8 @@ class SimServer:
         self.app = web.Application(middlewares=[self._middleware])
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self.websockets: set[web.WebSocketResponse] = set()
+        # Set while at least one Call Control websocket is open (tests and demos wait on it).
+        self.subscribed = asyncio.Event()
         self.closing = asyncio.Event()
         self.v18_sessions: dict[str, float] = {}
 
@@ -556,6 +558,7 @@ class SimServer:
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
         self.websockets.add(ws)
+        self.subscribed.set()
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         sub = queue.put_nowait
         self.sim.engine.subscribers.add(sub)
@@ -588,6 +591,8 @@ class SimServer:
         finally:
             self.sim.engine.subscribers.discard(sub)
             self.websockets.discard(ws)
+            if not self.websockets:
+                self.subscribed.clear()
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader

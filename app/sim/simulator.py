@@ -118,10 +118,20 @@ class Simulator:
     ) -> None:
         del server_name, ctx
         assert self.certs is not None
-        if self.faults.active("tls-expired"):
+        faults = self.faults
+        if faults.active("tls-expired"):
             sslobj.context = self.certs.expired
-        elif self.faults.active("tls-wrong-host"):
+        elif faults.active("tls-wrong-host"):
             sslobj.context = self.certs.wrong_host
+        elif faults.active("tls-renewed") or faults.active("tls-expiring"):
+            sslobj.context = self.certs.variant(
+                renewed=faults.active("tls-renewed"),
+                expires_in_days=(
+                    faults.float_value("tls-expiring", 7.0)
+                    if faults.active("tls-expiring")
+                    else None
+                ),
+            )
 
     async def stop(self) -> None:
         self._server.closing.set()
@@ -171,6 +181,10 @@ class Simulator:
             number=number,
             queue=queue,
         )
+
+    async def wait_for_call_control_client(self) -> None:
+        """Until a Call Control websocket is open: calls placed from then on are seen live."""
+        await self._server.subscribed.wait()
 
     def crm_export_csv(self, flavour: str = "hubspot") -> str:
         return export_csv(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Protocol
 
@@ -63,7 +63,7 @@ class PbxClient(Protocol):
 
     async def contacts(self) -> list[Contact]: ...
 
-    def watch_calls(self) -> AsyncIterator[CallEvent]:
+    def watch_calls(self) -> AsyncGenerator[CallEvent, None]:
         """Live call events until cancelled: Call Control where available, else polling."""
         ...
 

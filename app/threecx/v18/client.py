@@ -7,7 +7,7 @@ extension's recording mode, the retention policy or the numbering plan: those ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -202,7 +202,7 @@ class V18Client:
     async def contacts(self) -> list[Contact]:
         raise Unsupported("v18's web API phonebook is not supported; use a CRM export instead.")
 
-    async def watch_calls(self) -> AsyncIterator[CallEvent]:
+    async def watch_calls(self) -> AsyncGenerator[CallEvent, None]:
         poller = CallLogPoller(self.call_history, interval_s=self._poll_interval_s)
         async for event in poller.events():
             yield event

@@ -1,0 +1,123 @@
+"""Arguments shared by the headless commands, and how a bad one is reported."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.domain.addresses import AddressError, parse_pbx_address
+from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
+from app.services.log_setup import REDACTOR
+from app.services.secrets import normalise_pasted_key
+from app.threecx.connect import ConnectionParams
+from app.threecx.tls import TlsOptions, normalise_fingerprint
+from app.threecx.transport import Timeouts
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument; the message names it."""
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", required=True, help="PBX address, e.g. https://pbx.example.com:5001"
+    )
+    parser.add_argument("--client-id", required=True, help="API client id (v18: the user name)")
+    secret = parser.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--secret-env", metavar="VAR", help="read the API key from this variable")
+    secret.add_argument("--secret-stdin", action="store_true", help="read the API key from stdin")
+    parser.add_argument("--ca-file", help="trust this CA (PEM) instead of the OS store")
+    parser.add_argument("--pin-sha256", help="accept only this certificate (SHA-256 fingerprint)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
+    )
+
+
+def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--region",
+        metavar="CC",
+        help="country for local numbers, e.g. AU (default: the PBX's licence country)",
+    )
+    parser.add_argument(
+        "--contacts",
+        metavar="FILE",
+        help="CRM contacts export (CSV from HubSpot, Salesforce, GoHighLevel, Zoho or a sheet)",
+    )
+    parser.add_argument(
+        "--no-phonebook",
+        action="store_true",
+        help="match against --contacts only, not the 3CX phonebook",
+    )
+    parser.add_argument(
+        "--watch",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="watch this long for a call to end and time its recording (default: no watch)",
+    )
+    parser.add_argument(
+        "--bridge-window",
+        type=float,
+        default=DEFAULT_BRIDGE_WINDOW_S,
+        metavar="SECONDS",
+        help="how long the bridge retries for a recording after hang-up (default 120)",
+    )
+    parser.add_argument(
+        "--required-retention-days",
+        type=int,
+        default=DEFAULT_RETENTION_DAYS,
+        metavar="N",
+        help="how many days recordings must stay playable from the CRM (default 90)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+@dataclass(frozen=True)
+class ConnectionArgs:
+    params: ConnectionParams
+    secret: str
+
+
+def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
+    try:
+        address = parse_pbx_address(args.url)
+    except AddressError as exc:
+        raise UsageError(f"--url: {exc}") from exc
+    if args.ca_file:
+        path = Path(args.ca_file)
+        if not path.is_file() or not os.access(path, os.R_OK):
+            raise UsageError(f"--ca-file: cannot read {args.ca_file}")
+    pin = None
+    if args.pin_sha256:
+        try:
+            pin = normalise_fingerprint(args.pin_sha256)
+        except ValueError as exc:
+            raise UsageError(f"--pin-sha256: {exc}") from exc
+    if args.secret_env:
+        raw = os.environ.get(args.secret_env)
+        if raw is None:
+            raise UsageError(f"--secret-env: the variable {args.secret_env} is not set")
+    else:
+        raw = sys.stdin.readline()
+    try:
+        secret = normalise_pasted_key(raw)
+    except ValueError as exc:
+        source = f"--secret-env {args.secret_env}" if args.secret_env else "--secret-stdin"
+        raise UsageError(f"{source}: {exc}") from exc
+    REDACTOR.register(secret)
+    if not args.client_id.strip():
+        raise UsageError("--client-id: the client id is empty")
+    timeout = max(0.5, float(args.timeout))
+    params = ConnectionParams(
+        url=address.base_url,
+        client_id=args.client_id.strip(),
+        tls=TlsOptions(ca_file=args.ca_file, pin_sha256=pin),
+        timeouts=Timeouts(connect=timeout, read=timeout, total=timeout * 3),
+    )
+    return ConnectionArgs(params, secret)

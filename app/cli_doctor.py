@@ -1,0 +1,130 @@
+"""``pbx-companion doctor``: the seven checks from a terminal or a script."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.cli_args import EXIT_FAILED, EXIT_OK, UsageError, connection_from_args
+from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckResult, CheckStatus, Diagnosis
+from app.domain.phones import NumberError, validate_region
+from app.services.contacts_import import ContactsFileError, read_contacts_csv
+from app.services.doctor import Doctor, DoctorOptions
+from app.services.known_certificates import KnownCertificates
+
+
+async def run_doctor(args: argparse.Namespace) -> int:
+    options = await _options_from_args(args)
+    conn = connection_from_args(args)
+    live = sys.stdout.isatty() and not args.json
+    done: list[CheckResult] = []
+
+    def progress(result: CheckResult) -> None:
+        done.append(result)
+        if live:
+            print(f"  [{len(done)}/{len(CHECK_ORDER)}] {result.id}: {result.status}", flush=True)
+
+    if live:
+        print(f"Checking {conn.params.url} ...", flush=True)
+    doctor = Doctor(
+        conn.params,
+        conn.secret,
+        options,
+        known_certificates=KnownCertificates(),
+        on_result=progress,
+    )
+    diagnosis = await doctor.run()
+    if args.json:
+        print(json.dumps(diagnosis.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(diagnosis))
+    return EXIT_FAILED if diagnosis.failed else EXIT_OK
+
+
+async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
+    usage = UsageError
+    region = None
+    if args.region:
+        try:
+            region = validate_region(args.region)
+        except NumberError as exc:
+            raise usage(f"--region: {exc}") from exc
+    if args.watch < 0:
+        raise usage("--watch: give a number of seconds, 0 or more")
+    if args.bridge_window <= 0:
+        raise usage("--bridge-window: give a number of seconds above 0")
+    if args.required_retention_days < 1:
+        raise usage("--required-retention-days: give a number of days, 1 or more")
+    contacts: tuple[Any, ...] = ()
+    label = None
+    if args.contacts:
+        path = Path(args.contacts)
+        try:
+            imported = await asyncio.to_thread(read_contacts_csv, path)
+        except (ContactsFileError, OSError) as exc:
+            raise usage(f"--contacts: {exc}") from exc
+        for problem in imported.problems[:10]:
+            print(
+                f"pbx-companion: --contacts: line {problem.line} skipped: {problem.message}",
+                file=sys.stderr,
+            )
+        if len(imported.problems) > 10:
+            print(
+                f"pbx-companion: --contacts: {len(imported.problems) - 10} more rows skipped",
+                file=sys.stderr,
+            )
+        contacts = imported.contacts
+        label = f"{path.name} ({imported.mapping.flavour})"
+    return DoctorOptions(
+        region=region,
+        crm_contacts=contacts,
+        crm_contacts_label=label,
+        use_phonebook=not args.no_phonebook,
+        watch_s=float(args.watch),
+        bridge_window_s=float(args.bridge_window),
+        required_retention_days=int(args.required_retention_days),
+    )
+
+
+MARKS = {
+    CheckStatus.PASS: "[PASS]",
+    CheckStatus.WARN: "[WARN]",
+    CheckStatus.FAIL: "[FAIL]",
+    CheckStatus.SKIP: "[SKIP]",
+}
+
+
+def render_text(diagnosis: Diagnosis, evidence_lines: int = 12) -> str:
+    pbx = diagnosis.pbx
+    about = ", ".join(
+        part
+        for part in (
+            f"3CX {pbx.version}" if pbx.version else None,
+            pbx.edition,
+            f"region {pbx.region}" if pbx.region else None,
+            pbx.hosting,
+        )
+        if part
+    )
+    lines = [f"Doctor: {pbx.url}" + (f" ({about})" if about else ""), ""]
+    for result in diagnosis.checks:
+        lines.append(f"{result.id.order}. {MARKS[result.status]} {result.title}")
+        lines.append(f"   {result.finding}")
+        for item in result.evidence[:evidence_lines]:
+            lines.append(f"     - {item}")
+        if len(result.evidence) > evidence_lines:
+            lines.append(f"     - ... {len(result.evidence) - evidence_lines} more (see --json)")
+        if result.fix and result.status is not CheckStatus.PASS:
+            lines.append(f"   Fix: {result.fix}")
+        lines.append("")
+    first = diagnosis.first_failure
+    if first is None:
+        lines.append("No check failed.")
+    else:
+        lines.append(f"First failure: {first.order}. {TITLES[first]} ({first}). Fix that first.")
+    lines.append(f"Checked in {diagnosis.duration_ms / 1000:.1f} s.")
+    return "\n".join(lines)

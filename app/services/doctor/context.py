@@ -1,0 +1,126 @@
+"""The facts the checks share: fetched once, concurrently unless the run is sequential."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, overload
+
+from app.domain.calls import CallRecord, merge_call_segments
+from app.domain.contacts import Contact
+from app.domain.extensions import Extension, Queue
+from app.domain.licence import Licence, NumberingPlan, SystemStatus
+from app.domain.recordings import Recording, RetentionPolicy
+from app.services.doctor.options import DoctorOptions
+from app.threecx.client import PbxClient
+
+T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+
+DAY = timedelta(days=1)
+# Call-log windows fetched side by side: a huge range can time out on a real PBX (504).
+WINDOW_EDGES_DAYS = (1, 7, 30, 60, 90, 180, 365)
+HISTORY_LIMIT = 5000  # calls per window
+
+
+class Facts:
+    """Lazily fetched PBX data; each fact is one task, shared by every check that awaits it."""
+
+    def __init__(self, client: PbxClient, options: DoctorOptions, now: datetime) -> None:
+        self.client = client
+        self.options = options
+        self.now = now
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+
+    @overload
+    async def gather(self, a: Awaitable[T1], /) -> tuple[T1]: ...
+    @overload
+    async def gather(self, a: Awaitable[T1], b: Awaitable[T2], /) -> tuple[T1, T2]: ...
+    @overload
+    async def gather(
+        self, a: Awaitable[T1], b: Awaitable[T2], c: Awaitable[T3], /
+    ) -> tuple[T1, T2, T3]: ...
+    @overload
+    async def gather(
+        self, a: Awaitable[T1], b: Awaitable[T2], c: Awaitable[T3], d: Awaitable[T4], /
+    ) -> tuple[T1, T2, T3, T4]: ...
+    @overload
+    async def gather(self, *aws: Awaitable[T]) -> tuple[T, ...]: ...
+    async def gather(self, *aws: Awaitable[Any]) -> tuple[Any, ...]:
+        """All of ``aws``: side by side, or one after another in a sequential run."""
+        if self.options.concurrent:
+            return tuple(await asyncio.gather(*aws))
+        return tuple([await aw for aw in aws])
+
+    async def _fact(self, key: str, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        # The task starts when first awaited, so a sequential run really is one at a time.
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._tasks[key] = task
+        result: T = await asyncio.shield(task)
+        return result
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # ---- the facts ------------------------------------------------------------------------
+    def system_status(self) -> Awaitable[SystemStatus]:
+        return self._fact("status", self.client.system_status)
+
+    def licence(self) -> Awaitable[Licence]:
+        return self._fact("licence", self.client.licence)
+
+    def numbering_plan(self) -> Awaitable[NumberingPlan]:
+        return self._fact("plan", self.client.numbering_plan)
+
+    def extensions(self) -> Awaitable[list[Extension]]:
+        return self._fact("extensions", self.client.extensions)
+
+    def queues(self) -> Awaitable[list[Queue]]:
+        return self._fact("queues", self.client.queues)
+
+    def retention(self) -> Awaitable[RetentionPolicy]:
+        return self._fact("retention", self.client.retention)
+
+    def phonebook(self) -> Awaitable[list[Contact]]:
+        return self._fact("phonebook", self.client.contacts)
+
+    def newest_recordings(self) -> Awaitable[list[Recording]]:
+        return self._fact("newest", lambda: self.client.recordings(limit=5))
+
+    def history_window(self, index: int) -> Awaitable[list[CallRecord]]:
+        """Calls in the index-th window back from now (0 = the last day)."""
+        newer = 0 if index == 0 else WINDOW_EDGES_DAYS[index - 1]
+        older = WINDOW_EDGES_DAYS[index]
+        since, until = self.now - older * DAY, self.now - newer * DAY
+        return self._fact(
+            f"history-{index}",
+            lambda: self.client.call_history(since, until, limit=HISTORY_LIMIT),
+        )
+
+    def history_day(self) -> Awaitable[list[CallRecord]]:
+        """``GetCallLogData`` over the last day: the call-history capability probe."""
+        return self.history_window(0)
+
+    async def history(self, days: int) -> list[CallRecord]:
+        """Every call of the last ``days`` days (rounded up to a window edge), newest first."""
+        count = next((i + 1 for i, edge in enumerate(WINDOW_EDGES_DAYS) if edge >= days), None)
+        count = count or len(WINDOW_EDGES_DAYS)
+        windows = await self.gather(*(self.history_window(i) for i in range(count)))
+        merged = merge_call_segments([call for window in windows for call in window])
+        cutoff = self.now - days * DAY
+        recent = [c for c in merged if c.started_at is None or c.started_at >= cutoff]
+        return sorted(recent, key=lambda c: c.started_at or self.now, reverse=True)
+
+    def recordings_since(self, days: int) -> Awaitable[list[Recording]]:
+        since = self.now - days * DAY
+        return self._fact(
+            f"recordings-{days}", lambda: self.client.recordings(since=since, limit=20000)
+        )

@@ -1,0 +1,31 @@
+"""What the engineer asked the doctor to check, and against which thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain.contacts import Contact
+
+DEFAULT_BRIDGE_WINDOW_S = 120.0  # the field docs: a bridge should retry for two minutes
+DEFAULT_RETENTION_DAYS = 90
+RECENT_DAYS = 7  # "recent calls" for the extension cross-check and contact matching
+CERT_EXPIRY_WARNING_DAYS = 14
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    region: str | None = None  # overrides the PBX's own country for number normalisation
+    crm_contacts: tuple[Contact, ...] = ()  # from --contacts FILE, already read
+    crm_contacts_label: str | None = None  # the file's name, for the evidence
+    use_phonebook: bool = True
+    watch_s: float = 0.0  # how long to watch for a call to time its recording
+    bridge_window_s: float = DEFAULT_BRIDGE_WINDOW_S
+    required_retention_days: int = DEFAULT_RETENTION_DAYS
+    recent_days: int = RECENT_DAYS
+    concurrent: bool = True  # False runs the checks one after another (the benchmark's naive run)
+
+    @property
+    def watch_limit_s(self) -> float:
+        """How long after hang-up to keep looking: past the window, so "later" can be told
+        apart from "never"."""
+        return max(self.bridge_window_s * 1.5, self.bridge_window_s + 2.0)

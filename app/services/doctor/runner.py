@@ -1,0 +1,170 @@
+"""Run the seven checks against one PBX and put the answers in the field docs' order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from app.domain.diagnosis import (
+    CHECK_ORDER,
+    CheckId,
+    CheckResult,
+    CheckStatus,
+    Diagnosis,
+    PbxFacts,
+)
+from app.domain.pbx import guess_hosting_mode
+from app.domain.phones import default_region
+from app.services.doctor.api_roles import check_api_roles
+from app.services.doctor.common import CheckContext, attempt
+from app.services.doctor.contact_match import check_contact_match
+from app.services.doctor.context import Facts
+from app.services.doctor.extension_recording import check_extension_recording
+from app.services.doctor.late_recording import check_late_recording
+from app.services.doctor.licence import check_licence
+from app.services.doctor.options import DoctorOptions
+from app.services.doctor.reachability import Reach, check_reachability
+from app.services.doctor.retention import check_retention
+from app.services.known_certificates import KnownCertificates
+from app.services.recording_watcher import RecordingJourney
+from app.threecx.connect import ConnectionParams
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[CheckContext], Awaitable[CheckResult]]
+
+CHECKS: dict[CheckId, Check] = {
+    CheckId.LICENCE: check_licence,
+    CheckId.API_ROLES: check_api_roles,
+    CheckId.EXTENSION_RECORDING: check_extension_recording,
+    CheckId.LATE_RECORDING: check_late_recording,
+    CheckId.CONTACT_MATCH: check_contact_match,
+    CheckId.RETENTION: check_retention,
+}
+
+
+class Doctor:
+    """One diagnosis of one PBX. ``on_result`` hears each check as it completes."""
+
+    def __init__(
+        self,
+        params: ConnectionParams,
+        secret: str,
+        options: DoctorOptions | None = None,
+        *,
+        known_certificates: KnownCertificates | None = None,
+        on_result: Callable[[CheckResult], None] | None = None,
+        on_journey: Callable[[RecordingJourney], None] | None = None,
+    ) -> None:
+        self._params = params
+        self._secret = secret
+        self._options = options or DoctorOptions()
+        self._known = known_certificates
+        self._on_result = on_result
+        self._on_journey = on_journey
+
+    async def run(self) -> Diagnosis:
+        started = datetime.now(UTC)
+        clock = time.perf_counter()
+        reach = await check_reachability(
+            self._params, self._secret, self._known, started, overlap=self._options.concurrent
+        )
+        reach_result = _timed(reach.result, clock)
+        self._emit(reach_result)
+        if reach.client is None or reach.identity is None:
+            blocked = [
+                CheckResult(
+                    check,
+                    CheckStatus.SKIP,
+                    "Not checked: blocked by check 7, the PBX is not reachable with this key.",
+                    "Fix reachability first (check 7), then run the doctor again.",
+                )
+                for check in CHECK_ORDER
+                if check is not CheckId.REACHABILITY
+            ]
+            for result in blocked:
+                self._emit(result)
+            pbx = PbxFacts(url=self._params.url, hosting=_hosting(self._params.url))
+            return Diagnosis.in_order(pbx, [*blocked, reach_result], started, _ms_since(clock))
+
+        facts = Facts(reach.client, self._options, started)
+        ctx = CheckContext(
+            client=reach.client,
+            facts=facts,
+            options=self._options,
+            identity=reach.identity,
+            now=started,
+            on_journey=self._on_journey,
+        )
+        try:
+            results = await self._run_checks(ctx)
+            pbx = await self._pbx_facts(ctx, reach)
+        finally:
+            await facts.aclose()
+            await reach.client.aclose()
+        return Diagnosis.in_order(pbx, [*results, reach_result], started, _ms_since(clock))
+
+    async def _run_checks(self, ctx: CheckContext) -> list[CheckResult]:
+        async def one(check: CheckId) -> CheckResult:
+            begun = time.perf_counter()
+            try:
+                result = await CHECKS[check](ctx)
+            except Exception as exc:  # a bug in one check must not lose the other six
+                log.exception("The %s check failed unexpectedly", check)
+                result = CheckResult(
+                    check,
+                    CheckStatus.SKIP,
+                    f"The check could not complete: {type(exc).__name__}: {exc}",
+                    "Run the doctor again; if it repeats, send the app's log to support.",
+                )
+            result = _timed(result, begun)
+            self._emit(result)
+            return result
+
+        if self._options.concurrent:
+            return list(await asyncio.gather(*(one(check) for check in CHECKS)))
+        return [await one(check) for check in CHECKS]
+
+    async def _pbx_facts(self, ctx: CheckContext, reach: Reach) -> PbxFacts:
+        licence = await attempt(ctx.facts.licence())
+        plan = await attempt(ctx.facts.numbering_plan())
+        region = self._options.region or default_region(
+            licence.value.country_code if licence.value else None,
+            plan.value.country_code if plan.value else None,
+        )
+        version = reach.identity.version if reach.identity else None
+        return PbxFacts(
+            url=self._params.url,
+            version=str(version) if version else None,
+            major=version.major if version else None,
+            edition=str(licence.value.edition) if licence.value else None,
+            region=region,
+            hosting=_hosting(self._params.url),
+        )
+
+    def _emit(self, result: CheckResult) -> None:
+        if self._on_result is not None:
+            self._on_result(result)
+
+
+def _hosting(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return str(guess_hosting_mode(parts.hostname, port))
+
+
+def _timed(result: CheckResult, since: float) -> CheckResult:
+    if result.duration_ms is not None:
+        return result
+    return replace(result, duration_ms=_ms_since(since))
+
+
+def _ms_since(since: float) -> float:
+    return (time.perf_counter() - since) * 1000

@@ -1,0 +1,35 @@
+"""Where the app keeps its files: platformdirs, or one folder when PBX_COMPANION_HOME is set.
+
+The override keeps tests and portable installs away from the engineer's real profile.
+No secret is ever written under any of these folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "pbx-companion"
+HOME_ENV = "PBX_COMPANION_HOME"
+
+
+def _home() -> Path | None:
+    raw = os.environ.get(HOME_ENV, "").strip()
+    return Path(raw) if raw else None
+
+
+def config_dir() -> Path:
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME, False))
+
+
+def state_dir() -> Path:
+    home = _home()
+    return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME, False))
+
+
+def log_dir() -> Path:
+    home = _home()
+    return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, False))

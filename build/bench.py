@@ -1,0 +1,110 @@
+"""`make bench`: measured figures, each beside the naive approach run in the same process.
+
+Figures are printed, never asserted. Run from the repository root with the project venv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.services.doctor import Doctor, DoctorOptions
+from app.threecx.connect import ConnectionParams
+from app.threecx.tls import TlsOptions
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    ours: str
+    naive: str
+    ratio: str
+    note: str = ""
+
+
+async def _median_s(
+    run: Callable[[], Awaitable[object]], repeats: int
+) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), times
+
+
+@contextlib.contextmanager
+def sim_process(*extra: str) -> Iterator[dict[str, str]]:
+    """``pbx-companion sim`` in its own process: a real PBX does not share our CPU either."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "sim", "--tls", "--calls-per-minute", "0", *extra],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def bench_doctor(latency_ms: int, repeats: int) -> Figure:
+    with sim_process("--latency-ms", str(latency_ms)) as sim:
+        params = ConnectionParams(
+            url=sim["url"], client_id=sim["client_id"], tls=TlsOptions(ca_file=sim["ca_file"])
+        )
+
+        def doctor(concurrent: bool) -> Callable[[], Awaitable[object]]:
+            options = DoctorOptions(concurrent=concurrent)
+            return lambda: Doctor(params, sim["client_secret"], options).run()
+
+        await doctor(True)()  # warm up: imports, first token, the simulator's caches
+        ours, _ = await _median_s(doctor(True), repeats)
+        naive, _ = await _median_s(doctor(False), repeats)
+    return Figure(
+        f"doctor, 7 checks at {latency_ms} ms RTT",
+        f"{ours * 1000:.0f} ms",
+        f"{naive * 1000:.0f} ms one after another",
+        f"{naive / ours:.1f}x faster",
+        f"median of {repeats}; target < 1 s and >= 3x",
+    )
+
+
+def print_table(figures: list[Figure]) -> None:
+    rows = [("figure", "ours", "naive (same run)", "ratio", "note")]
+    rows += [(f.name, f.ours, f.naive, f.ratio, f.note) for f in figures]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    figures = [await bench_doctor(args.latency_ms, args.repeats)]
+    print_table(figures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=5)
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""``pbx-companion doctor`` as a technician or a script runs it."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from app.cli import main
+from tests.test_cli import COMMAND, connection
+
+SCHEMA = json.loads(
+    (Path(__file__).parents[1] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text()
+)
+ORDER = [
+    "licence",
+    "api_roles",
+    "extension_recording",
+    "late_recording",
+    "contact_match",
+    "retention",
+    "reachability",
+]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[dict[str, Any]]:
+    proc = subprocess.Popen(
+        [*COMMAND, "sim", "--tls", "--calls-per-minute", "0", "--fault", "unnormalised-contacts"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    info: dict[str, Any] = json.loads(proc.stdout.readline())
+    yield info
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@pytest.fixture
+def key(sim: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PBX_KEY", sim["client_secret"])
+    return str(sim["client_secret"])
+
+
+def control(sim: dict[str, Any], path: str, body: dict[str, Any] | None = None) -> bytes:
+    context = ssl.create_default_context(cafile=sim["ca_file"])
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"{sim['url']}/_sim/{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, context=context, timeout=10) as response:
+        return bytes(response.read())
+
+
+def test_json_document_follows_the_schema(
+    sim: dict[str, Any], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    control(sim, "faults", {"enable": ["missing-recording-role"]})
+    try:
+        code = main(["doctor", "--json", *connection(sim)])
+    finally:
+        control(sim, "faults", {"disable": ["missing-recording-role"]})
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    jsonschema.validate(document, SCHEMA)
+    assert code == 1
+    assert [c["id"] for c in document["checks"]] == ORDER
+    assert document["first_failure"] == "api_roles"
+    assert document["pbx"]["major"] == 20 and document["pbx"]["region"] == "AU"
+    assert key not in captured.out + captured.err
+
+
+def test_text_report_in_order_with_marks(
+    sim: dict[str, Any], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["doctor", *connection(sim)])
+    out = capsys.readouterr().out
+    assert code == 1  # the tenant's contacts are stored in local formats (cause 5)
+    headings = [line for line in out.splitlines() if line[:2] in {f"{n}." for n in range(1, 8)}]
+    assert [h.split()[0] for h in headings] == [f"{n}." for n in range(1, 8)]
+    assert "5. [FAIL] Caller numbers match CRM contacts (E.164)" in out
+    assert "First failure: 5." in out
+    assert "Fix: Normalise the contact phone numbers" in out
+    assert key not in out
+
+
+def test_contacts_file_from_a_crm_export(
+    sim: dict[str, Any], key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "hubspot-contacts.csv"
+    export.write_bytes(control(sim, "crm-export.csv?flavour=hubspot"))
+    code = main(["doctor", "--json", "--no-phonebook", "--contacts", str(export), *connection(sim)])
+    document = json.loads(capsys.readouterr().out)
+    match = document["checks"][4]
+    assert code == 1 and match["status"] == "fail"
+    assert any("hubspot-contacts.csv (HubSpot)" in line for line in match["evidence"])
+    assert match["details"]["bulk_fixes"]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"--url": "https://pbx example com"}, "--url"),
+        ({"--ca-file": "/nonexistent/ca.pem"}, "--ca-file"),
+        ({"--secret-env": "PBX_NOT_SET"}, "--secret-env"),
+        ({"--region": "XX"}, "--region"),
+        ({"--contacts": "/nonexistent/contacts.csv"}, "--contacts"),
+        ({"--watch": "-3"}, "--watch"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_argument(
+    sim: dict[str, Any],
+    key: str,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, str],
+    named: str,
+) -> None:
+    args = connection(sim)
+    extra: list[str] = []
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            extra += [flag, value]
+    assert main(["doctor", *args, *extra]) == 2
+    err = capsys.readouterr().err
+    assert named in err
+    assert key not in err
+
+
+def test_secret_stays_out_of_verbose_logs(sim: dict[str, Any], key: str) -> None:
+    proc = subprocess.run(
+        [
+            *COMMAND,
+            "-v",
+            "doctor",
+            "--secret-stdin",
+            *connection(sim)[:4],
+            "--ca-file",
+            sim["ca_file"],
+        ],
+        input=f"  {key}  \n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Doctor:" in proc.stdout
+    assert key not in proc.stdout + proc.stderr
