@@ -18,6 +18,7 @@ from pathlib import Path
 from app import __version__
 from app.cli_args import (
     EXIT_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     ConnectionArgs,
@@ -301,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"What to do: {exc.next_step}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        return EXIT_OK
+        # Stopping a watch or the demo is normal; an interrupted doctor checked nothing.
+        return EXIT_INTERRUPTED if args.command == "doctor" else EXIT_OK
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTI
 from app.services.log_setup import REDACTOR
 from app.services.secrets import normalise_pasted_key
 from app.threecx.connect import ConnectionParams
-from app.threecx.tls import TlsOptions, normalise_fingerprint
+from app.threecx.tls import TlsOptions, build_ssl_context, normalise_fingerprint
 from app.threecx.transport import Timeouts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 class UsageError(Exception):
@@ -93,6 +94,10 @@ def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
         path = Path(args.ca_file)
         if not path.is_file() or not os.access(path, os.R_OK):
             raise UsageError(f"--ca-file: cannot read {args.ca_file}")
+        try:
+            build_ssl_context(TlsOptions(ca_file=args.ca_file))
+        except ValueError as exc:
+            raise UsageError(f"--ca-file: {args.ca_file} holds no PEM certificate") from exc
     pin = None
     if args.pin_sha256:
         try:

@@ -106,7 +106,7 @@ def render_text(diagnosis: Diagnosis, evidence_lines: int = 12) -> str:
             f"3CX {pbx.version}" if pbx.version else None,
             pbx.edition,
             f"region {pbx.region}" if pbx.region else None,
-            pbx.hosting,
+            pbx.hosting if pbx.hosting != "unknown" else None,
         )
         if part
     )

@@ -117,6 +117,7 @@ def test_contacts_file_from_a_crm_export(
     [
         ({"--url": "https://pbx example com"}, "--url"),
         ({"--ca-file": "/nonexistent/ca.pem"}, "--ca-file"),
+        ({"--ca-file": __file__}, "--ca-file"),  # readable, but not a certificate
         ({"--secret-env": "PBX_NOT_SET"}, "--secret-env"),
         ({"--region": "XX"}, "--region"),
         ({"--contacts": "/nonexistent/contacts.csv"}, "--contacts"),
@@ -162,3 +163,37 @@ def test_secret_stays_out_of_verbose_logs(sim: dict[str, Any], key: str) -> None
     assert proc.returncode in (0, 1), proc.stderr
     assert "Doctor:" in proc.stdout
     assert key not in proc.stdout + proc.stderr
+
+
+def test_progress_lines_only_on_a_terminal(sim: dict[str, Any], key: str) -> None:
+    import os
+    import pty
+
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*COMMAND, "doctor", *connection(sim)],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.close(follower)
+        chunks: list[bytes] = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        proc.wait(timeout=60)
+    finally:
+        os.close(leader)
+        if proc.stderr:
+            proc.stderr.close()
+    shown = b"".join(chunks).decode()
+    progress = [line for line in shown.splitlines() if line.strip().startswith("[")]
+    assert len(progress) == 7, shown
+    assert progress[0].strip().startswith("[1/7] reachability:")
+    assert key not in shown

@@ -74,7 +74,7 @@ def retry_delays(window_s: float, *, first_s: float = 0.5, factor: float = 2.0) 
     cap = max(first_s, window_s / 4)
     offsets: list[float] = []
     at, step = first_s, first_s
-    while at < window_s:
+    while round(at, 3) < round(window_s, 3):
         offsets.append(round(at, 3))
         step = min(step * factor, cap)
         at += step

@@ -61,6 +61,15 @@ class RecordingJourney:
     call: CallRecord | None = field(default=None, compare=False)
     error: str | None = None
 
+    @property
+    def located(self) -> bool:
+        """The call itself was found in the call log (so its recording could be followed)."""
+        return self.call is not None
+
+    def missed_at_or_after(self, window_s: float) -> bool:
+        """A look at or past ``window_s`` still found nothing: the file really came later."""
+        return any(not a.found and a.after_s >= window_s - 0.05 for a in self.attempts)
+
     def describe(self) -> str:
         who = f"call {self.call_id}" + (f" on extension {self.extension}" if self.extension else "")
         tries = len(self.attempts)
@@ -76,6 +85,10 @@ class RecordingJourney:
             )
         if self.state is JourneyState.MISSING:
             last = self.attempts[-1].after_s if self.attempts else 0.0
+            if not self.located:
+                return (
+                    f"{who}: never found in the call log ({tries} looks, the last at +{last:.1f} s)"
+                )
             return f"{who}: no recording after {tries} attempts, the last at +{last:.1f} s"
         if self.state is JourneyState.BLOCKED:
             return f"{who}: the API user may not fetch recordings ({self.error})"
@@ -96,11 +109,16 @@ class RecordingWatcher:
         client: PbxClient,
         *,
         limit_s: float,
+        window_s: float | None = None,
         on_update: Callable[[RecordingJourney], None] | None = None,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self._client = client
         self._limit_s = limit_s
+        # Look exactly at the bridge's deadline too, so "later than the window" is a fact.
+        self._schedule = sorted(
+            set(retry_delays(limit_s)) | ({round(window_s, 3)} if window_s else set())
+        )
         self._on_update = on_update
         self._clock = clock
 
@@ -112,7 +130,7 @@ class RecordingWatcher:
             external_number=event.external_number,
         )
         self._emit(journey)
-        for number, offset in enumerate(retry_delays(self._limit_s), start=1):
+        for number, offset in enumerate(self._schedule, start=1):
             wait = offset - self._elapsed(journey)
             if wait > 0:
                 await asyncio.sleep(wait)

@@ -122,3 +122,15 @@ async def test_v18_recording_is_found_by_number_and_time(make_sim: SimFactory) -
     )
     result = diagnosis.result(CheckId.LATE_RECORDING)
     assert result.status is CheckStatus.PASS, result.evidence
+
+
+async def test_recording_found_at_the_window_itself_is_in_time(make_sim: SimFactory) -> None:
+    # The watcher looks exactly at the bridge's deadline, so a file that lands just before it
+    # is not reported late because the next backoff step came after the window.
+    sim = await make_sim(tls=True, recording_delay_s=0.6)
+    diagnosis = await watch_one_call(sim, window_s=1.0, extension=recording_extension(sim))
+    result = diagnosis.result(CheckId.LATE_RECORDING)
+    journey = result.details["journeys"][0]
+    looks = [a["after_s"] for a in journey["attempts"]]
+    assert any(abs(look - 1.0) < 0.1 for look in looks), looks
+    assert result.status is CheckStatus.PASS, result.evidence

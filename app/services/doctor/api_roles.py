@@ -15,13 +15,13 @@ from app.services.doctor.common import CheckContext, Outcome, attempt, plural
 from app.threecx.errors import AuthRejected, Forbidden, RecordingFileMissing, ThreeCXError
 from app.threecx.v20.client import V20Client
 
-HISTORY = "Reports User (call history)"
-RECORDINGS = "Recording Manager (recording fetch)"
+HISTORY = "Reports User, for call history"
+RECORDINGS = "Recording Manager, for recording fetch"
 ADMIN_MARKERS = ("admin", "owner")
 
 
 def roles_fix(v20: bool, missing: list[str]) -> str:
-    what = " and ".join(missing)
+    what = "; ".join(missing)
     where = (
         "On v20 the API client's rights come from its role: Admin console > Integrations > API, "
         "edit the API client, and give it a Department and Role that may read call reports and "
@@ -50,7 +50,7 @@ async def check_api_roles(ctx: CheckContext) -> CheckResult:
     history, newest = await ctx.facts.gather(
         attempt(ctx.facts.history_day()), attempt(ctx.facts.newest_recordings())
     )
-    evidence = [_history_line(history), _list_line(newest)]
+    evidence = [_history_line(history, ctx.is_v20), _list_line(newest)]
     download: Outcome[int] | None = None
     if newest.ok and newest.value:
         download = await _try_download(ctx, newest.value)
@@ -181,10 +181,12 @@ def _error_name(error: ThreeCXError | None) -> str:
     return error.what if error else "ok"
 
 
-def _history_line(history: Outcome[Any]) -> str:
+def _history_line(history: Outcome[Any], v20: bool) -> str:
+    source = "GetCallLogData" if v20 else "/api/CallLog"
     if history.ok:
-        return f"Call history (GetCallLogData, last day): readable, {plural(len(history.value or []), 'call')}"
-    return f"Call history (GetCallLogData, last day): {_error_name(history.error)}"
+        calls = plural(len(history.value or []), "call")
+        return f"Call history ({source}, last day): readable, {calls}"
+    return f"Call history ({source}, last day): {_error_name(history.error)}"
 
 
 def _list_line(newest: Outcome[list[Recording]]) -> str:

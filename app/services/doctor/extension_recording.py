@@ -14,7 +14,9 @@ from app.services.doctor.common import CheckContext, attempt, listing, plural
 
 # Calls younger than this may simply not have their file yet (cause 4, not 3).
 SETTLE = timedelta(minutes=10)
-WILL_RECORD = (RecordingMode.ALL_CALLS, RecordingMode.EXTERNAL_ONLY)
+# Seed 000, step 3: "All Calls or On Demand". On demand records only when the user starts it,
+# so it is noted, not flagged.
+WILL_RECORD = (RecordingMode.ALL_CALLS, RecordingMode.EXTERNAL_ONLY, RecordingMode.ON_DEMAND)
 
 
 def recording_fix(v20: bool, who: str) -> str:
@@ -64,6 +66,11 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
         )
     ]
     evidence += [f"Extension {_ext(e)}: {e.recording}" for e in silent]
+    evidence += [
+        f"Extension {_ext(e)}: on demand (records only when the user starts recording)"
+        for e in exts
+        if e.recording is RecordingMode.ON_DEMAND
+    ]
     for queue in queues.value or []:
         if queue.recording is QueueRecording.DISABLED:
             evidence.append(

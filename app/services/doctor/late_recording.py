@@ -39,7 +39,9 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
         )
     extensions = await attempt(ctx.facts.extensions())
     modes = {e.number: e for e in extensions.value or []}
-    watcher = RecordingWatcher(ctx.client, limit_s=options.watch_limit_s, on_update=ctx.on_journey)
+    watcher = RecordingWatcher(
+        ctx.client, limit_s=options.watch_limit_s, window_s=window, on_update=ctx.on_journey
+    )
     follows: list[asyncio.Task[RecordingJourney]] = []
     ignored: list[str] = []
     source = "call control"
@@ -71,6 +73,7 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
     finally:
         for task in follows:
             task.cancel()
+        await asyncio.gather(*follows, return_exceptions=True)
 
     evidence = [f"Watched for {options.watch_s:g} s via {source}; bridge retry window {window:g} s"]
     evidence += [j.describe() for j in journeys]
@@ -106,13 +109,15 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
             tuple(evidence),
             details,
         )
-    never = [j for j in journeys if j.state is JourneyState.MISSING]
+    never = [j for j in journeys if j.state is JourneyState.MISSING and j.located]
+    lost = [j for j in journeys if j.state is JourneyState.MISSING and not j.located]
     late = [
         j
         for j in journeys
         if j.state is JourneyState.READY
         and j.ready_after_s is not None
         and j.ready_after_s > window
+        and j.missed_at_or_after(window)
         and not j.upper_bound_only
     ]
     ready = [j for j in journeys if j.state is JourneyState.READY and j.ready_after_s is not None]
@@ -141,6 +146,16 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
             f"recording with exponential backoff for at least {max(worst * 1.5, 120):.0f} s "
             "after hang-up, then attach the recording when it appears. Busy and hosted PBXs "
             "write later at peak times.",
+            tuple(evidence),
+            details,
+        )
+    if lost and not ready:
+        return CheckResult(
+            CheckId.LATE_RECORDING,
+            CheckStatus.WARN,
+            f"{listing([_who(j) for j in lost])} ended but never showed up in the call log, so "
+            "its recording could not be followed.",
+            "Look the call up in the 3CX call history by hand, then watch another test call.",
             tuple(evidence),
             details,
         )

@@ -6,6 +6,7 @@ Probed first, although listed last: when it fails, checks 1 to 6 are blocked by 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,8 @@ from app.threecx.errors import (
 )
 from app.threecx.probe import CertificateInfo, NetworkProbe, probe_network
 from app.threecx.v20.client import V20Client
+
+log = logging.getLogger(__name__)
 
 KEY_FIX = (
     "The key is wrong or was rotated (often by a 3CX upgrade). Regenerate it: on v20, Admin "
@@ -129,7 +132,8 @@ async def check_reachability(
             probe=probe,
         )
     evidence.append(_token_line(client))
-    evidence.append(f"XAPI probe: answered, 3CX {identity.version or 'version not reported'}")
+    probe_name = "XAPI probe (/Defs)" if client.generation == "v20" else "API probe (SystemStatus)"
+    evidence.append(f"{probe_name}: answered, 3CX {identity.version or 'version not reported'}")
 
     warnings: list[tuple[str, str]] = []
     cert = probe.certificate
@@ -153,7 +157,14 @@ async def check_reachability(
                 )
             )
         if known is not None:
-            previous = known.changed(probe.host, probe.port, cert)
+            try:
+                previous = known.changed(probe.host, probe.port, cert)
+                known.remember(probe.host, probe.port, cert, now)
+            except OSError as exc:
+                # The profile folder is not writable: the check still stands, without memory.
+                log.warning("Could not remember the certificate: %s", exc)
+                evidence.append("Certificate not remembered: the profile folder is not writable")
+                previous = None
             if previous is not None:
                 warnings.append(
                     (
@@ -166,7 +177,6 @@ async def check_reachability(
                         "and stop sending the key until it is explained.",
                     )
                 )
-            known.remember(probe.host, probe.port, cert, now)
     if warnings:
         result = CheckResult(
             CheckId.REACHABILITY,

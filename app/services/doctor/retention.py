@@ -10,7 +10,8 @@ from app.domain.recordings import RetentionPolicy
 from app.services.doctor.common import CheckContext, attempt, plural
 from app.threecx.errors import RecordingFileMissing, ThreeCXError
 
-CONFIRM = 3  # missing recordings confirmed by a download attempt
+CONFIRM = 5  # missing recordings confirmed by a download attempt
+LIST_LIMIT = 20000  # recordings listed; past it, absence from the list proves nothing
 WHERE = "System, Settings, Storage"
 
 
@@ -40,17 +41,31 @@ async def check_retention(ctx: CheckContext) -> CheckResult:
     for call in history.value or []:
         for rec_id in call.recording_ids:
             referenced.setdefault(rec_id, call)
-    gone: list[tuple[int, CallRecord, int]] = []  # id, call, age in days
+    gone: list[tuple[int, CallRecord, int]] = []  # id, call, age in days; download said gone
+    unconfirmed: list[int] = []  # absent from the recordings list, download not tried
     archived: list[int] = []
     if history.ok and listed.ok:
         on_pbx = {r.id: r for r in listed.value or []}
         archived = [i for i in referenced if i in on_pbx and on_pbx[i].archived]
-        suspects = [i for i in referenced if i not in on_pbx]
-        gone = await _confirm_gone(ctx, suspects, referenced)
-        evidence.append(
-            f"Call log, last {required} days: {plural(len(referenced), 'recording')} referenced, "
-            f"{len(gone)} no longer on the PBX, {len(archived)} archived"
-        )
+        complete = len(listed.value or []) < LIST_LIMIT
+        suspects = [i for i in referenced if i not in on_pbx] if complete else []
+        gone, unconfirmed = await _confirm_gone(ctx, suspects, referenced)
+        if ctx.is_v20:
+            evidence.append(
+                f"Call log, last {required} days: {plural(len(referenced), 'recording')} "
+                f"referenced, {len(gone)} confirmed gone (download: file not found), "
+                f"{len(archived)} archived"
+                + (
+                    f", {len(unconfirmed)} more absent from the list (not downloaded to confirm)"
+                    if unconfirmed
+                    else ""
+                )
+            )
+        else:
+            evidence.append(
+                "v18's call log does not point at recordings, so recordings deleted since "
+                "cannot be spotted from it"
+            )
     else:
         why = history.error if not history.ok else listed.error
         evidence.append(f"Recordings not compared with the call log: {why}")
@@ -62,7 +77,7 @@ async def check_retention(ctx: CheckContext) -> CheckResult:
         label = "deleted by retention" if (rec_id, call, age) in by_retention else "missing"
         evidence.append(
             f"Recording {rec_id} of the call on {call.started_at.date() if call.started_at else '?'} "
-            f"({age} days old): {label}, download answers file not found"
+            f"({age} days old): {label}, the download answers file not found"
         )
     if archived:
         evidence.append(
@@ -77,6 +92,7 @@ async def check_retention(ctx: CheckContext) -> CheckResult:
         "referenced": len(referenced),
         "deleted_by_retention": [g[0] for g in by_retention],
         "missing": [g[0] for g in other_gone],
+        "absent_unconfirmed": unconfirmed,
         "archived": archived,
     }
 
@@ -113,6 +129,16 @@ async def check_retention(ctx: CheckContext) -> CheckResult:
             tuple(evidence),
             details,
         )
+    if policy is not None and (policy.auto_delete is None or (policy.auto_delete and not days)):
+        return CheckResult(
+            CheckId.RETENTION,
+            CheckStatus.WARN,
+            "The PBX did not say whether, or after how many days, it deletes recordings.",
+            f"Read the retention number in 3CX, {WHERE}, and confirm it is at least {required} "
+            "days.",
+            tuple(evidence),
+            details,
+        )
     if policy is None:
         unsupported = policy_o.unsupported
         return CheckResult(
@@ -138,13 +164,21 @@ async def check_retention(ctx: CheckContext) -> CheckResult:
             f" {plural(len(archived), 'recording')} moved to the archive play only from "
             "the archive."
         )
+    if listed.denied:
+        finding += (
+            " Whether the call log points at deleted recordings was not checked: the API user "
+            "may not list recordings (check 2)."
+        )
     return CheckResult(CheckId.RETENTION, CheckStatus.PASS, finding, "", tuple(evidence), details)
 
 
 async def _confirm_gone(
     ctx: CheckContext, suspects: list[int], referenced: dict[int, CallRecord]
-) -> list[tuple[int, CallRecord, int]]:
-    """Recordings absent from the list; a few are confirmed by trying to download them."""
+) -> tuple[list[tuple[int, CallRecord, int]], list[int]]:
+    """Recordings absent from the list: the oldest few are confirmed by a download attempt.
+
+    Returns the confirmed ones (id, call, age in days) and the ids left unconfirmed.
+    """
 
     def age(rec_id: int) -> int:
         started = referenced[rec_id].started_at
@@ -152,7 +186,6 @@ async def _confirm_gone(
 
     ordered = sorted(suspects, key=age, reverse=True)
     confirmed: set[int] = set()
-    present: set[int] = set()
 
     async def probe(rec_id: int) -> None:
         try:
@@ -161,11 +194,11 @@ async def _confirm_gone(
             confirmed.add(rec_id)
         except ThreeCXError:
             return
-        else:
-            present.add(rec_id)  # the list was incomplete, the file is there
 
-    await ctx.facts.gather(*(probe(i) for i in ordered[:CONFIRM]))
-    return [(i, referenced[i], age(i)) for i in ordered if i not in present]
+    tried = ordered[:CONFIRM]
+    await ctx.facts.gather(*(probe(i) for i in tried))
+    gone = [(i, referenced[i], age(i)) for i in ordered if i in confirmed]
+    return gone, ordered[CONFIRM:]
 
 
 def _policy_line(policy: RetentionPolicy) -> str:

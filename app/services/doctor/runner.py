@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from app.domain.diagnosis import (
@@ -21,7 +22,7 @@ from app.domain.diagnosis import (
 from app.domain.pbx import guess_hosting_mode
 from app.domain.phones import default_region
 from app.services.doctor.api_roles import check_api_roles
-from app.services.doctor.common import CheckContext, attempt
+from app.services.doctor.common import CheckContext, Outcome, attempt
 from app.services.doctor.contact_match import check_contact_match
 from app.services.doctor.context import Facts
 from app.services.doctor.extension_recording import check_extension_recording
@@ -36,6 +37,7 @@ from app.threecx.connect import ConnectionParams
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Check = Callable[[CheckContext], Awaitable[CheckResult]]
 
 CHECKS: dict[CheckId, Check] = {
@@ -103,7 +105,7 @@ class Doctor:
         )
         try:
             results = await self._run_checks(ctx)
-            pbx = await self._pbx_facts(ctx, reach)
+            pbx = await self._pbx_facts(ctx, reach, results)
         finally:
             await facts.aclose()
             await reach.client.aclose()
@@ -116,11 +118,13 @@ class Doctor:
                 result = await CHECKS[check](ctx)
             except Exception as exc:  # a bug in one check must not lose the other six
                 log.exception("The %s check failed unexpectedly", check)
+                # WARN, not SKIP: an unverified cause must not read as a clean bill of health.
                 result = CheckResult(
                     check,
-                    CheckStatus.SKIP,
-                    f"The check could not complete: {type(exc).__name__}: {exc}",
-                    "Run the doctor again; if it repeats, send the app's log to support.",
+                    CheckStatus.WARN,
+                    f"Not verified: the check itself failed ({type(exc).__name__}).",
+                    "Run the doctor again; if it repeats, send the app's log to support and "
+                    "check this cause by hand.",
                 )
             result = _timed(result, begun)
             self._emit(result)
@@ -130,12 +134,19 @@ class Doctor:
             return list(await asyncio.gather(*(one(check) for check in CHECKS)))
         return [await one(check) for check in CHECKS]
 
-    async def _pbx_facts(self, ctx: CheckContext, reach: Reach) -> PbxFacts:
-        licence = await attempt(ctx.facts.licence())
-        plan = await attempt(ctx.facts.numbering_plan())
-        region = self._options.region or default_region(
-            licence.value.country_code if licence.value else None,
-            plan.value.country_code if plan.value else None,
+    async def _pbx_facts(
+        self, ctx: CheckContext, reach: Reach, results: list[CheckResult]
+    ) -> PbxFacts:
+        licence = await _settled(ctx.facts.licence())
+        plan = await _settled(ctx.facts.numbering_plan())
+        matched = next(r for r in results if r.id is CheckId.CONTACT_MATCH)
+        region = (
+            self._options.region
+            or default_region(
+                licence.value.country_code if licence.value else None,
+                plan.value.country_code if plan.value else None,
+            )
+            or matched.details.get("region")
         )
         version = reach.identity.version if reach.identity else None
         return PbxFacts(
@@ -150,6 +161,14 @@ class Doctor:
     def _emit(self, result: CheckResult) -> None:
         if self._on_result is not None:
             self._on_result(result)
+
+
+async def _settled(aw: Awaitable[T]) -> Outcome[T]:
+    """A fact for the summary line; whatever went wrong was reported by the checks already."""
+    try:
+        return await attempt(aw)
+    except Exception:
+        return Outcome()
 
 
 def _hosting(url: str) -> str | None:

@@ -217,7 +217,15 @@ class V20Client:
                 raise MalformedResponse("Expected an OData collection.", endpoint=_label(path))
             return list(rows(body))
 
-        return list(await asyncio.gather(*(page(offset) for offset in offsets)))
+        tasks = [asyncio.ensure_future(page(offset)) for offset in offsets]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # One page failed: stop the others instead of firing requests after the error.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _same_origin(self, link: str, path: str) -> str:
         """A nextLink must stay on this PBX: the bearer token goes with it."""
