@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import socket
@@ -302,3 +303,12 @@ async def test_secret_never_logged(make_sim: SimFactory, caplog: pytest.LogCaptu
         diagnosis = await diagnose(sim)
         assert sim.client_secret not in json.dumps(diagnosis.as_json())
         assert sim.client_secret not in caplog.text
+
+
+def test_call_log_windows_cover_any_retention_requirement() -> None:
+    from app.services.doctor.context import window_edge
+
+    edges = [window_edge(i) for i in range(12)]
+    assert edges[:5] == [1, 7, 30, 60, 90]
+    assert edges == sorted(edges) and edges[11] == 90 + 7 * 90
+    assert all(b - a <= 90 for a, b in itertools.pairwise(edges))

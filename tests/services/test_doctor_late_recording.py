@@ -134,3 +134,12 @@ async def test_recording_found_at_the_window_itself_is_in_time(make_sim: SimFact
     looks = [a["after_s"] for a in journey["attempts"]]
     assert any(abs(look - 1.0) < 0.1 for look in looks), looks
     assert result.status is CheckStatus.PASS, result.evidence
+
+
+async def test_call_control_monitoring_nothing_is_named(make_sim: SimFactory) -> None:
+    sim = await make_sim(tls=True, faults=["monitored=none"])
+    diagnosis = await watch_one_call(sim, window_s=1.0, watch_s=1.0, call_control=False)
+    result = diagnosis.result(CheckId.LATE_RECORDING)
+    assert result.status is CheckStatus.SKIP
+    assert "Extensions to Monitor" in result.finding
+    assert "Integrations > API" in result.fix

@@ -23,7 +23,17 @@ T4 = TypeVar("T4")
 
 DAY = timedelta(days=1)
 # Call-log windows fetched side by side: a huge range can time out on a real PBX (504).
-WINDOW_EDGES_DAYS = (1, 7, 30, 60, 90, 180, 365)
+WINDOW_EDGES_DAYS = (1, 7, 30, 60, 90)
+LONG_WINDOW_DAYS = 90  # past the listed edges, one window per 90 days
+
+
+def window_edge(index: int) -> int:
+    """How many days back the index-th call-log window reaches."""
+    if index < len(WINDOW_EDGES_DAYS):
+        return WINDOW_EDGES_DAYS[index]
+    return WINDOW_EDGES_DAYS[-1] + LONG_WINDOW_DAYS * (index - len(WINDOW_EDGES_DAYS) + 1)
+
+
 HISTORY_LIMIT = 5000  # calls per window
 
 
@@ -97,8 +107,8 @@ class Facts:
 
     def history_window(self, index: int) -> Awaitable[list[CallRecord]]:
         """Calls in the index-th window back from now (0 = the last day)."""
-        newer = 0 if index == 0 else WINDOW_EDGES_DAYS[index - 1]
-        older = WINDOW_EDGES_DAYS[index]
+        newer = 0 if index == 0 else window_edge(index - 1)
+        older = window_edge(index)
         since, until = self.now - older * DAY, self.now - newer * DAY
         return self._fact(
             f"history-{index}",
@@ -111,8 +121,9 @@ class Facts:
 
     async def history(self, days: int) -> list[CallRecord]:
         """Every call of the last ``days`` days (rounded up to a window edge), newest first."""
-        count = next((i + 1 for i, edge in enumerate(WINDOW_EDGES_DAYS) if edge >= days), None)
-        count = count or len(WINDOW_EDGES_DAYS)
+        count = 1
+        while window_edge(count - 1) < days:
+            count += 1
         windows = await self.gather(*(self.history_window(i) for i in range(count)))
         merged = merge_call_segments([call for window in windows for call in window])
         cutoff = self.now - days * DAY

@@ -17,6 +17,7 @@ from app.domain.live import CallEvent, LiveState
 from app.services.doctor.common import CheckContext, attempt, listing, plural
 from app.services.recording_watcher import JourneyState, RecordingJourney, RecordingWatcher
 from app.threecx.errors import ThreeCXError
+from app.threecx.v20.client import V20Client
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
             HOW_TO_TEST,
         )
     extensions = await attempt(ctx.facts.extensions())
+    unmonitored = await _monitors_nothing(ctx)
     modes = {e.number: e for e in extensions.value or []}
     watcher = RecordingWatcher(
         ctx.client, limit_s=options.watch_limit_s, window_s=window, on_update=ctx.on_journey
@@ -89,6 +91,18 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
             CheckStatus.SKIP,
             f"Could not watch for calls: {watch_error.message}",
             watch_error.next_step or HOW_TO_TEST,
+            tuple(evidence),
+            details,
+        )
+    if not journeys and unmonitored:
+        return CheckResult(
+            CheckId.LATE_RECORDING,
+            CheckStatus.SKIP,
+            "Call Control monitors no extension, so no call can be seen live: the API client's "
+            "'Extensions to Monitor' list is empty.",
+            "In the admin console open Integrations > API, edit the API client and choose the "
+            "extensions to monitor (a bridge that listens to Call Control sees nothing either); "
+            "then watch a test call again.",
             tuple(evidence),
             details,
         )
@@ -178,6 +192,17 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
         tuple(evidence),
         details,
     )
+
+
+async def _monitors_nothing(ctx: CheckContext) -> bool:
+    """Call Control answers but watches no DN: a setup-form trap (API-NOTES §8.10)."""
+    if not isinstance(ctx.client, V20Client):
+        return False
+    try:
+        snapshot = await ctx.client.call_control_snapshot()
+    except ThreeCXError:
+        return False  # no Call Control at all: the watch polls the call log instead
+    return not snapshot
 
 
 def _not_expected(event: CallEvent, modes: dict[str, Extension]) -> str | None:
