@@ -26,7 +26,8 @@ def roles_fix(v20: bool, missing: list[str]) -> str:
         "On v20 the API client's rights come from its role: Admin console > Integrations > API, "
         "edit the API client, and give it a Department and Role that may read call reports and "
         "recordings (field reports: System Administrator gets 403 on recordings and call "
-        "reports; System Owner has both)."
+        "reports; System Owner has both, but it is admin-level: keep that key dedicated to the bridge, "
+        "because its blast radius is the whole PBX)."
         if v20
         else "On v18: Users, edit the API user, and set its rights group so it may read the "
         "call log and recordings."
