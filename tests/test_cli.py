@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,32 +12,13 @@ from typing import Any
 import pytest
 
 from app.cli import main
-
-ENTRY = shutil.which("pbx-companion", path=str(Path(sys.executable).parent))
-COMMAND = [ENTRY] if ENTRY else [sys.executable, "-m", "app.cli"]
+from tests.support.sim_process import COMMAND, sim_process
 
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[dict[str, Any]]:
-    """``pbx-companion sim --tls`` in its own process, as a technician would start it."""
-    proc = subprocess.Popen(
-        [*COMMAND, "sim", "--tls", "--calls-per-minute", "0", "--recording-delay", "0.2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    info = json.loads(line)
-    yield info
-    proc.send_signal(signal.SIGINT)
-    try:
-        assert proc.wait(timeout=10) == 0
-    finally:
-        proc.kill()
-        proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+    with sim_process("--recording-delay", "0.2") as info:
+        yield info
 
 
 def connection(info: dict[str, Any]) -> list[str]:

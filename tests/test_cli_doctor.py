@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 
 from app.cli import main
-from tests.test_cli import COMMAND, connection
+from tests.support.sim_process import COMMAND, sim_process
+from tests.test_cli import connection
 
 SCHEMA = json.loads(
     (Path(__file__).parents[1] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text()
@@ -32,23 +33,8 @@ ORDER = [
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[dict[str, Any]]:
-    proc = subprocess.Popen(
-        [*COMMAND, "sim", "--tls", "--calls-per-minute", "0", "--fault", "unnormalised-contacts"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    info: dict[str, Any] = json.loads(proc.stdout.readline())
-    yield info
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    finally:
-        proc.kill()
-        proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+    with sim_process("--fault", "unnormalised-contacts") as info:
+        yield info
 
 
 @pytest.fixture
