@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
-from urllib.parse import urlsplit
 
+from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.diagnosis import (
     CHECK_ORDER,
     CheckId,
@@ -172,11 +172,11 @@ async def _settled(aw: Awaitable[T]) -> Outcome[T]:
 
 
 def _hosting(url: str) -> str | None:
-    parts = urlsplit(url)
-    if not parts.hostname:
+    try:
+        address = parse_pbx_address(url)
+    except AddressError:
         return None
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    return str(guess_hosting_mode(parts.hostname, port))
+    return str(guess_hosting_mode(address.host, address.port))
 
 
 def _timed(result: CheckResult, since: float) -> CheckResult:
