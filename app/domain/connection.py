@@ -1,0 +1,92 @@
+"""A customer's PBX as the engineer keeps it: address, identity, hours, and the last check.
+
+No secret lives here: the API key is in the OS keyring under the connection's ``id``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MONDAY_TO_FRIDAY = (0, 1, 2, 3, 4)
+
+
+class BusinessHoursError(ValueError):
+    """Opening hours that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When a customer's phones are staffed, in the customer's own time zone."""
+
+    timezone: str = "Australia/Sydney"
+    days: tuple[int, ...] = MONDAY_TO_FRIDAY  # 0 = Monday, as datetime.weekday()
+    opens: time = time(8, 30)
+    closes: time = time(17, 30)
+
+    def __post_init__(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise BusinessHoursError(
+                f"Time zone {self.timezone!r} is not known (use a name like Europe/London)."
+            ) from error
+        if any(day not in range(7) for day in self.days):
+            raise BusinessHoursError("Business days must be 0 (Monday) to 6 (Sunday).")
+        if self.closes <= self.opens:
+            raise BusinessHoursError("Closing time must be after opening time.")
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether ``at`` (timezone-aware) falls inside the hours, in the customer's zone."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        return local.weekday() in self.days and self.opens <= local.time() < self.closes
+
+
+class CheckStatusSummary(enum.StrEnum):
+    """The connection list's status column: the worst result of the last doctor run."""
+
+    NEVER = "not checked"
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True)
+class LastCheck:
+    status: CheckStatusSummary
+    at: datetime
+    summary: str  # one line, e.g. "First failure: 6. Retention"; never a secret
+
+
+def new_connection_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class ConnectionProfile:
+    """One customer PBX. ``id`` is stable (the keyring entry's user name); the rest is editable."""
+
+    id: str
+    name: str
+    url: str
+    client_id: str
+    customer: str = ""
+    version: str | None = None  # last detected, e.g. "20.0.10.1116"
+    hosting: str | None = None  # "self-hosted", "3CX-hosted", ... as last guessed
+    region: str | None = None  # ISO country for number normalisation; None: the PBX's own
+    ca_file: str | None = None
+    pin_sha256: str | None = None
+    business_hours: BusinessHours = field(default_factory=BusinessHours)
+    did_sources: dict[str, str] = field(default_factory=dict, hash=False)  # DID -> source list
+    contacts_csv: str | None = None  # a CRM export to match callers against
+    last_check: LastCheck | None = None
+    key_rotated_at: datetime | None = None
+    demo: bool = False  # the in-process simulator; never saved
+
+    @property
+    def status(self) -> CheckStatusSummary:
+        return self.last_check.status if self.last_check else CheckStatusSummary.NEVER

@@ -1,0 +1,76 @@
+"""Render one UI scene in a real window on an X display and save a PNG of it.
+
+Run as ``python -m tests.support.render_scene MODULE:FUNCTION OUT.png [--presenter]`` with
+``DISPLAY`` set and ``QT_QPA_PLATFORM=xcb``. The scene is ``async def scene(stack, ui) ->
+QWidget``: it may start a simulator on ``stack`` (an AsyncExitStack closed afterwards) and
+returns the widget to show once it has what it needs on screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import qasync
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.ui.context import UiContext
+from app.ui.presenter import Presenter
+from app.ui.tasks import TaskKeeper
+
+Scene = Callable[[contextlib.AsyncExitStack, UiContext], Awaitable[QWidget]]
+WINDOW_SIZE = (1200, 760)
+
+
+def _load(target: str) -> Scene:
+    module_name, _, function = target.partition(":")
+    scene: Scene = getattr(importlib.import_module(module_name), function)
+    return scene
+
+
+async def _render(scene: Scene, out: Path, presenter: bool) -> None:
+    ui = UiContext(Presenter(enabled=presenter), TaskKeeper())
+    async with contextlib.AsyncExitStack() as stack:
+        widget = await asyncio.wait_for(scene(stack, ui), timeout=60)
+        if widget.parent() is None:
+            widget.resize(*WINDOW_SIZE)
+        widget.show()
+        widget.raise_()
+        for _ in range(10):  # let layout, fonts and the first paint settle
+            await asyncio.sleep(0.05)
+            QApplication.processEvents()
+        window = widget.window()
+        screen = window.screen()
+        frame = window.frameGeometry()
+        image = screen.grabWindow(0, frame.x(), frame.y(), frame.width(), frame.height())
+        if image.isNull() or not image.save(str(out)):
+            raise SystemExit(f"could not save the screenshot to {out}")
+        aclose = getattr(widget, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        await ui.tasks.aclose()
+        window.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("scene")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--presenter", action="store_true")
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    scene = _load(args.scene)
+    loop = qasync.QEventLoop(app)
+    with loop:
+        loop.run_until_complete(_render(scene, args.out, args.presenter))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""UI tests run offscreen on the qasync loop, so awaiting in a test also runs Qt's events.
+
+Every async test under tests/ui gets a ``qasync.QEventLoop`` (pytest-asyncio's loop-factory
+hook), like the real app. ``ui`` is a fresh presenter and task keeper; ``session`` is a
+``PbxSession`` on a TLS simulator with no background traffic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from app.domain.connection import ConnectionProfile
+from app.services.session import PbxSession
+from app.sim import Simulator
+from app.ui.context import UiContext
+from app.ui.presenter import Presenter
+from app.ui.tasks import TaskKeeper
+from tests.conftest import SimFactory
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _qt_loop() -> qasync.QEventLoop:
+    app = QApplication.instance() or QApplication(["pytest"])
+    assert isinstance(app, QApplication)
+    return qasync.QEventLoop(app, already_running=False)
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+    return {"qt": _qt_loop}
+
+
+@pytest.fixture
+async def ui() -> AsyncIterator[UiContext]:
+    context = UiContext(Presenter(), TaskKeeper())
+    yield context
+    await context.tasks.aclose()
+
+
+def profile_for(
+    sim: Simulator, name: str = "Simulated PBX", **changes: object
+) -> ConnectionProfile:
+    fields: dict[str, object] = {
+        "id": "sim-" + sim.url.rsplit(":", 1)[-1],
+        "name": name,
+        "customer": "Harbour Dental (simulated)",
+        "url": sim.url,
+        "client_id": sim.client_id,
+        "ca_file": sim.ca_file,
+        "version": sim.version,
+    }
+    fields.update(changes)
+    return ConnectionProfile(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def sim(make_sim: SimFactory) -> Simulator:
+    return await make_sim(tls=True)
+
+
+@pytest.fixture
+async def session(sim: Simulator) -> AsyncIterator[PbxSession]:
+    opened = PbxSession(profile_for(sim), sim.client_secret, poll_interval_s=0.5)
+    yield opened
+    await opened.aclose()
