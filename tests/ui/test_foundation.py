@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
 from app.ui.presenter import Presenter
 from app.ui.tasks import TaskKeeper
+from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.xvfb import XvfbDisplay
 
 
 async def test_ui_tests_run_on_the_qt_event_loop() -> None:
@@ -67,3 +70,19 @@ async def test_session_signs_in_once_and_shares_the_client(
     index = await session.contact_index()
     assert len(index) > 0
     assert session.secret not in repr(session)
+
+
+async def label_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
+    label = QLabel(ui.presenter.number("+61412345678"))
+    label.setStyleSheet("font-size: 40px; background: white; color: #123;")
+    return label
+
+
+@pytest.mark.display
+def test_scene_renders_in_a_real_x_window(xvfb_display: XvfbDisplay) -> None:
+    plain = render_scene(xvfb_display, "tests.ui.test_foundation:label_scene", "foundation")
+    masked = render_scene(
+        xvfb_display, "tests.ui.test_foundation:label_scene", "foundation-presenter", presenter=True
+    )
+    assert distinct_colours(plain) > 2
+    assert plain.read_bytes() != masked.read_bytes()
