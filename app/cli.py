@@ -27,6 +27,7 @@ from app.cli_args import (
     add_doctor_arguments,
     connection_from_args,
 )
+from app.cli_report import add_doctor_report_arguments, add_report_arguments
 from app.domain.calls import CallRecord
 from app.domain.recordings import Recording
 from app.services.log_setup import REDACTOR, configure_logging
@@ -47,14 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start a simulated PBX and show its live call feed and a summary",
+        help="open the app on a simulated customer PBX with a few field faults (no setup)",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="with --demo: no window; print a summary and the live call feed in the terminal",
     )
     parser.add_argument(
         "--demo-seconds",
         type=float,
         default=None,
         metavar="S",
-        help="with --demo: stop after S seconds (default: run until Ctrl-C)",
+        help="with --demo: stop after S seconds (default: until the window closes or Ctrl-C)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -73,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_connection_arguments(doctor)
     add_doctor_arguments(doctor)
+    add_doctor_report_arguments(doctor)
+
+    report = commands.add_parser(
+        "report",
+        help="write a setup report (PDF, HTML or JSON) from a saved doctor --json result",
+    )
+    add_report_arguments(report)
 
     pbx = commands.add_parser("pbx", help="read from a PBX: info, extensions, calls, recordings")
     pbx_commands = pbx.add_subparsers(dest="pbx_command", metavar="WHAT", required=True)
@@ -239,7 +252,7 @@ def _print_json(value: object) -> None:
 
 
 async def run_demo(seconds: float | None) -> int:
-    """Until the desktop window exists: the simulator, a live call feed and a summary."""
+    """The terminal demo (``--demo --headless``): the simulator, a live feed and a summary."""
     from app.sim import SimConfig, Simulator
 
     config = SimConfig(
@@ -279,14 +292,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:
-        if args.demo:
+        if args.demo and args.headless:
             return asyncio.run(run_demo(args.demo_seconds))
+        if args.command is None:
+            # No command: the desktop app (with --demo, on the simulated PBX).
+            from app.main import GuiOptions, run_gui
+
+            return run_gui(GuiOptions(args.demo, args.demo_seconds, args.verbose))
         if args.command == "sim":
             from app.sim import cli as sim_cli
 
             return sim_cli.run(args)
         if args.command == "pbx":
             return asyncio.run(run_pbx(args))
+        if args.command == "report":
+            from app.cli_report import run_report
+
+            return run_report(args)
         if args.command == "doctor":
             from app.cli_doctor import run_doctor
 

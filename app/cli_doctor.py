@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from app.cli_args import EXIT_FAILED, EXIT_OK, UsageError, connection_from_args
-from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckResult, CheckStatus, Diagnosis
+from app.cli_report import report_target, write_doctor_report
+from app.domain.diagnosis import CHECK_ORDER, CheckResult
 from app.domain.phones import NumberError, validate_region
 from app.services.contacts_import import ContactsFileError, read_contacts_csv
 from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor.text import render_text
 from app.services.known_certificates import KnownCertificates
 
 
 async def run_doctor(args: argparse.Namespace) -> int:
     options = await _options_from_args(args)
     conn = connection_from_args(args)
+    target = report_target(args, "--report", args.report)
     live = sys.stdout.isatty() and not args.json
     done: list[CheckResult] = []
 
@@ -42,7 +45,10 @@ async def run_doctor(args: argparse.Namespace) -> int:
         print(json.dumps(diagnosis.as_json(), ensure_ascii=False, indent=2))
     else:
         print(render_text(diagnosis))
-    return EXIT_FAILED if diagnosis.failed else EXIT_OK
+    code = EXIT_FAILED if diagnosis.failed else EXIT_OK
+    if target is not None and write_doctor_report(args, diagnosis, target, conn.secret):
+        code = EXIT_FAILED
+    return code
 
 
 async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
@@ -88,43 +94,3 @@ async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
         bridge_window_s=float(args.bridge_window),
         required_retention_days=int(args.required_retention_days),
     )
-
-
-MARKS = {
-    CheckStatus.PASS: "[PASS]",
-    CheckStatus.WARN: "[WARN]",
-    CheckStatus.FAIL: "[FAIL]",
-    CheckStatus.SKIP: "[SKIP]",
-}
-
-
-def render_text(diagnosis: Diagnosis, evidence_lines: int = 12) -> str:
-    pbx = diagnosis.pbx
-    about = ", ".join(
-        part
-        for part in (
-            f"3CX {pbx.version}" if pbx.version else None,
-            pbx.edition,
-            f"region {pbx.region}" if pbx.region else None,
-            pbx.hosting if pbx.hosting != "unknown" else None,
-        )
-        if part
-    )
-    lines = [f"Doctor: {pbx.url}" + (f" ({about})" if about else ""), ""]
-    for result in diagnosis.checks:
-        lines.append(f"{result.id.order}. {MARKS[result.status]} {result.title}")
-        lines.append(f"   {result.finding}")
-        for item in result.evidence[:evidence_lines]:
-            lines.append(f"     - {item}")
-        if len(result.evidence) > evidence_lines:
-            lines.append(f"     - ... {len(result.evidence) - evidence_lines} more (see --json)")
-        if result.fix and result.status is not CheckStatus.PASS:
-            lines.append(f"   Fix: {result.fix}")
-        lines.append("")
-    first = diagnosis.first_failure
-    if first is None:
-        lines.append("No check failed.")
-    else:
-        lines.append(f"First failure: {first.order}. {TITLES[first]} ({first}). Fix that first.")
-    lines.append(f"Checked in {diagnosis.duration_ms / 1000:.1f} s.")
-    return "\n".join(lines)

@@ -1,14 +1,103 @@
-"""The composition root: builds the services and the UI, then runs the event loop.
+"""The composition root: builds the services and the window, then runs the qasync loop.
 
-The desktop window is not there yet; until it is, ``pbx-companion --demo`` runs the terminal
-demo from ``app.cli``.
+``pbx-companion`` with no command (or ``--demo``) lands here. One thread: Qt and asyncio share
+the qasync loop; blocking work goes through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
+from dataclasses import dataclass
 
 from app.cli import main as cli_main
+
+log = logging.getLogger("app")
+
+
+@dataclass(frozen=True)
+class GuiOptions:
+    demo: bool = False
+    quit_after_s: float | None = None  # close the window after S seconds (smoke tests, demos)
+    verbose: bool = False
+
+
+def run_gui(options: GuiOptions) -> int:
+    """Open the main window and run until it closes; returns the process exit code."""
+    import qasync  # type: ignore[import-untyped]
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.log_buffer import configure_app_logging
+    from app.ui.garbage import collect_on_gui_thread
+    from app.ui.qt_logging import install_qt_message_handler
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("PBX Companion")
+    app.setOrganizationName("PBX Companion")
+    app.setQuitOnLastWindowClosed(False)
+    buffer = configure_app_logging(logging.DEBUG if options.verbose else logging.INFO)
+    install_qt_message_handler()
+    collect_on_gui_thread(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            code: int = loop.run_until_complete(_run(app, buffer, options))
+            return code
+    finally:
+        asyncio.set_event_loop(None)
+
+
+async def _run(app: object, buffer: object, options: GuiOptions) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.connections import ConnectionStore
+    from app.services.demo import start_demo
+    from app.services.log_buffer import LogBuffer
+    from app.services.settings import parse_listen_address
+    from app.ui.context import UiContext
+    from app.ui.main_window import MainWindow
+    from app.ui.presenter import Presenter
+    from app.ui.tasks import TaskKeeper
+    from app.ui.theme import apply_theme
+
+    assert isinstance(app, QApplication) and isinstance(buffer, LogBuffer)
+    store = await ConnectionStore.open()
+    settings = store.settings
+    presenter = Presenter(enabled=settings.presenter_mode, large_type=settings.large_type)
+    apply_theme(app, large_type=presenter.large_type)
+    presenter.changed.connect(lambda: apply_theme(app, large_type=presenter.large_type))
+    ui = UiContext(presenter, TaskKeeper())
+    window = MainWindow(ui, store, buffer, feed_history_limit=settings.feed_history_limit)
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    demo = None
+    if options.demo:
+        demo = await start_demo()
+        window.add_demo(demo.profile, demo.secret)
+        window.tabs.setCurrentWidget(window.feed)
+        # The demo PBX also plays the third-party webhook add-on, so that source shows too.
+        demo.sim.set_webhook_target(await window.start_webhook_receiver())
+    if settings.webhook_listen and not options.demo:
+        host, port = parse_listen_address(settings.webhook_listen)
+        try:
+            await window.start_webhook_receiver(host, port)
+        except OSError as error:
+            log.warning("Webhook receiver not started on %s: %s", settings.webhook_listen, error)
+    elif settings.last_connection_id:
+        window.connections.select(settings.last_connection_id)
+    window.show()
+    log.info("PBX Companion started%s", " in demo mode" if demo else "")
+    if options.quit_after_s is not None:
+        asyncio.get_running_loop().call_later(options.quit_after_s, window.close)
+    try:
+        await closed.wait()
+    finally:
+        if demo is not None:
+            await demo.stop()
+    return 0
 
 
 def main() -> int:

@@ -162,7 +162,7 @@ def test_unreachable_pbx_exits_1_with_what_to_do(
 def test_terminal_demo_shows_a_summary_and_live_calls() -> None:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     done = subprocess.run(
-        [*COMMAND, "--demo", "--demo-seconds", "12"],
+        [*COMMAND, "--demo", "--headless", "--demo-seconds", "12"],
         capture_output=True,
         text=True,
         timeout=90,

@@ -9,10 +9,17 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 SCHEMA = "pbx-companion/doctor/1"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class DiagnosisFormatError(ValueError):
+    """A doctor JSON document that cannot be read back; the message names the field."""
 
 
 class CheckId(enum.StrEnum):
@@ -83,6 +90,28 @@ class CheckResult:
             "duration_ms": None if self.duration_ms is None else round(self.duration_ms),
         }
 
+    @classmethod
+    def from_json(cls, data: object, where: str = "check") -> CheckResult:
+        """One entry of ``checks`` in a doctor document (the title is derived from the id)."""
+        item = _object(data, where)
+        check = _enum(CheckId, item.get("id"), f"{where}.id")
+        status = _enum(CheckStatus, item.get("status"), f"{where}.status")
+        evidence = item.get("evidence", [])
+        if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
+            raise DiagnosisFormatError(f"{where}.evidence: expected a list of strings")
+        details = item.get("details", {})
+        if not isinstance(details, dict):
+            raise DiagnosisFormatError(f"{where}.details: expected an object")
+        return cls(
+            check,
+            status,
+            _text(item.get("finding"), f"{where}.finding"),
+            _text(item.get("fix", ""), f"{where}.fix"),
+            tuple(evidence),
+            details,
+            _number(item.get("duration_ms"), f"{where}.duration_ms", optional=True),
+        )
+
 
 def skipped(check: CheckId, finding: str, fix: str = "") -> CheckResult:
     return CheckResult(check, CheckStatus.SKIP, finding, fix)
@@ -106,6 +135,21 @@ class PbxFacts:
             "region": self.region,
             "hosting": self.hosting,
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> PbxFacts:
+        item = _object(data, "pbx")
+        major = item.get("major")
+        if major is not None and (not isinstance(major, int) or isinstance(major, bool)):
+            raise DiagnosisFormatError("pbx.major: expected a whole number or null")
+        return cls(
+            url=_text(item.get("url"), "pbx.url"),
+            version=_optional_text(item.get("version"), "pbx.version"),
+            major=major,
+            edition=_optional_text(item.get("edition"), "pbx.edition"),
+            region=_optional_text(item.get("region"), "pbx.region"),
+            hosting=_optional_text(item.get("hosting"), "pbx.hosting"),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,3 +205,67 @@ class Diagnosis:
             "first_failure": first.value if first else None,
             "duration_ms": round(self.duration_ms),
         }
+
+    @classmethod
+    def from_json(cls, data: object) -> Diagnosis:
+        """Read back what ``as_json`` wrote (``pbx-companion doctor --json``), e.g. for a report.
+
+        Raises DiagnosisFormatError naming the first field that is missing or wrong.
+        """
+        document = _object(data, "document")
+        if document.get("schema") != SCHEMA:
+            raise DiagnosisFormatError(
+                f"schema: expected {SCHEMA!r}, found {document.get('schema')!r} "
+                "(not a pbx-companion doctor --json document)"
+            )
+        checks = document.get("checks")
+        if not isinstance(checks, list) or len(checks) != len(CHECK_ORDER):
+            raise DiagnosisFormatError(f"checks: expected a list of the {len(CHECK_ORDER)} checks")
+        results = tuple(
+            CheckResult.from_json(item, f"checks[{n}]") for n, item in enumerate(checks)
+        )
+        ids = [result.id.value for result in results]
+        if ids != [check.value for check in CHECK_ORDER]:
+            raise DiagnosisFormatError(f"checks: expected the seven checks in order, found {ids}")
+        raw_when = _text(document.get("checked_at"), "checked_at")
+        try:
+            started = datetime.fromisoformat(raw_when)
+        except ValueError as exc:
+            raise DiagnosisFormatError(f"checked_at: {raw_when!r} is not an ISO date-time") from exc
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        duration = _number(document.get("duration_ms"), "duration_ms")
+        assert duration is not None
+        return cls(PbxFacts.from_json(document.get("pbx")), results, started, duration)
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise DiagnosisFormatError(f"{where}: expected a JSON object")
+    return value
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise DiagnosisFormatError(f"{where}: expected a string")
+    return value
+
+
+def _optional_text(value: object, where: str) -> str | None:
+    return None if value is None else _text(value, where)
+
+
+def _number(value: object, where: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise DiagnosisFormatError(f"{where}: expected a number of milliseconds, 0 or more")
+    return float(value)
+
+
+def _enum(kind: type[E], value: object, where: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise DiagnosisFormatError(f"{where}: {value!r} is not one of {allowed}") from None

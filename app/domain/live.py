@@ -58,6 +58,7 @@ class CallEvent:
     external_number: str | None
     extension: str | None
     source: str  # "call-control", "call-log", "webhook"
+    did: str | None = None  # the number the caller dialled (inbound), when the source says
 
 
 @dataclass
@@ -70,6 +71,7 @@ class _LiveCall:
     direction: CallDirection = CallDirection.UNKNOWN
     external_number: str | None = None
     extension: str | None = None
+    did: str | None = None
 
 
 class CallAssembler:
@@ -141,6 +143,8 @@ class CallAssembler:
             call.external_number = p.party_caller_id or None
         if call.extension is None and p.dn_type == "Wextension":
             call.extension = p.dn
+        if call.did is None and p.party_did:
+            call.did = p.party_did
 
     def _event(self, call: _LiveCall, state: LiveState, at: datetime) -> CallEvent:
         return CallEvent(
@@ -151,6 +155,7 @@ class CallAssembler:
             external_number=call.external_number,
             extension=call.extension,
             source="call-control",
+            did=call.did,
         )
 
     def _evict_oldest(self) -> None:

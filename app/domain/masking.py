@@ -16,7 +16,8 @@ SECRET_MASK = MASK * 8
 _MIN_NAME_LENGTH = 3
 # Digit runs that look like phone numbers: optional +, digits with single spaces, dashes, dots
 # or brackets between them. Dates, times and IP addresses are excluded below.
-_NUMBER_LIKE = re.compile(r"(?<![\w.:/-])\+?\(?\d(?:[\d]|[ .()-](?=[\d(])){5,22}\d(?![\w:/])")
+# A colon may follow ("+61412345678: 2 contacts") unless a digit comes after it (a time).
+_NUMBER_LIKE = re.compile(r"(?<![\w./-])\+?\(?\d(?:[\d]|[ .()-](?=[\d(])){5,22}\d(?![\w/]|:\d)")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,3}(\.\d{1,3}){3}$")
 _MIN_DIGITS = 7
 _MAX_DIGITS = 15
@@ -46,10 +47,7 @@ class Masker:
         fresh = {n.strip() for n in names if len(n.strip()) >= _MIN_NAME_LENGTH} - self._names
         if fresh:
             self._names |= fresh
-            ordered = sorted(self._names, key=len, reverse=True)
-            self._name_pattern = re.compile(
-                r"\b(?:" + "|".join(re.escape(n) for n in ordered) + r")\b"
-            )
+            self._name_pattern = re.compile(r"\b" + _trie_pattern(self._names) + r"\b")
 
     def number(self, text: str | None) -> str:
         if not text:
@@ -79,3 +77,25 @@ class Masker:
         if self._name_pattern is not None:
             masked = self._name_pattern.sub(lambda m: initials(m.group(0)), masked)
         return masked
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternation shaped as a prefix tree: with hundreds of names, a flat
+    ``a|b|c`` makes the engine retry every name at every position; a tree shares prefixes."""
+    trie: dict[str, dict] = {}  # type: ignore[type-arg]
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:  # type: ignore[type-arg]
+        ends = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Longest match first: a name that is a prefix of another is tried after it.
+        return f"(?:{body})?" if ends else body
+
+    return "(?:" + build(trie) + ")"

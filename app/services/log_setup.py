@@ -8,6 +8,7 @@ import threading
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_TRACEBACKS = logging.Formatter()
 
 
 class SecretRedactor(logging.Filter):
@@ -36,17 +37,33 @@ class SecretRedactor(logging.Filter):
         clean = self.redact(rendered)
         if clean != rendered:
             record.msg, record.args = clean, None
+        # A traceback can quote a secret too (an exception's message); render it here, redacted,
+        # so every formatter after this filter reuses the clean text.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output goes through the redactor: the last line of defence."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return REDACTOR.redact(super().format(record))
+
+
 REDACTOR = SecretRedactor()
+LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(level: int = logging.WARNING) -> None:
     """Log to stderr through the redactor (the GUI adds its own handlers later)."""
     root = logging.getLogger()
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter(LINE_FORMAT))
     handler.addFilter(REDACTOR)
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -95,19 +95,23 @@ class PbxSession:
         return default_region(licence.country_code, plan.country_code) or FALLBACK_REGION
 
     async def contact_index(self) -> ContactIndex:
-        """The contacts a call would attach to: the CRM export if set, plus the 3CX phonebook."""
+        """The contacts a call would attach to: the CRM export when the connection has one
+        (that is what the bridge matches against), else the 3CX phonebook.
+
+        Both together would make every contact "ambiguous": a CRM synced from the phonebook
+        holds the same people twice.
+        """
         async with self._contacts_lock:
             if self._contacts is None:
-                contacts: list[Contact] = []
                 problems: list[str] = []
+                contacts: list[Contact] = []
                 if self.profile.contacts_csv:
-                    contacts.extend(
-                        await self._crm_contacts(Path(self.profile.contacts_csv), problems)
-                    )
-                try:
-                    contacts.extend(await (await self.client()).contacts())
-                except ThreeCXError as error:
-                    problems.append(f"3CX phonebook not read: {error.message}")
+                    contacts = await self._crm_contacts(Path(self.profile.contacts_csv), problems)
+                if not contacts:
+                    try:
+                        contacts = await (await self.client()).contacts()
+                    except ThreeCXError as error:
+                        problems.append(f"3CX phonebook not read: {error.message}")
                 region = await self.region()
                 self._contacts = await asyncio.to_thread(ContactIndex.build, contacts, region)
                 self.contact_problems = problems

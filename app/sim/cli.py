@@ -12,6 +12,7 @@ import sys
 from app.sim.config import SimConfig
 from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
 from app.sim.simulator import Simulator
+from app.sim.webhooks import WebhookTargetError
 
 
 def _epilog() -> str:
@@ -52,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--recording-delay", type=float, default=3.0, metavar="S")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--state-dir", default=None)
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        metavar="URL",
+        help="play the 3CX 'Webhook generator' add-on: send its ringing, call start, call end "
+        "and recording-link webhooks for every external call to URL",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -67,6 +75,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         recording_delay_s=args.recording_delay,
         seed=args.seed,
         state_dir=args.state_dir,
+        webhook_url=args.webhook_url,
     )
 
 
@@ -99,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         Simulator(config)  # validate faults and scenarios before binding a port
-    except UnknownFault as exc:
+    except (UnknownFault, WebhookTargetError) as exc:
         print(f"pbx-companion sim: {exc}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):

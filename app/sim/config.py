@@ -18,3 +18,5 @@ class SimConfig:
     recording_delay_s: float = 3.0
     seed: int = 1
     state_dir: str | None = None
+    # Where to send the 3CX "Webhook generator" add-on's webhooks (None: the add-on is off).
+    webhook_url: str | None = None

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from app.sim.calls import CallBuilder, attach
 from app.sim.faults import FaultSet
-from app.sim.tenant import DN_EXTERNAL, DN_QUEUE, CallRecord, Party, Segment, Tenant
+from app.sim.tenant import DN_EXTERNAL, DN_QUEUE, CallRecord, Party, Recording, Segment, Tenant
 from app.sim.timefmt import iso, now
+
+log = logging.getLogger(__name__)
 
 Event = dict[str, Any]
 
@@ -66,6 +69,16 @@ class LiveCall:
     established: str | None = None
 
 
+class CallObserver(Protocol):
+    """Told about each call's lifecycle (the webhook add-on listens); must not block."""
+
+    def ringing(self, live: LiveCall) -> None: ...
+    def answered(self, live: LiveCall) -> None: ...
+    def transferred(self, live: LiveCall, from_dn: str, to_dn: str) -> None: ...
+    def ended(self, live: LiveCall) -> None: ...
+    def recorded(self, call: CallRecord, recording: Recording) -> None: ...
+
+
 class Engine:
     def __init__(
         self,
@@ -86,6 +99,7 @@ class Engine:
         self.live: dict[int, LiveCall] = {}
         self.subscribers: set[Callable[[Event], None]] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.observer: CallObserver | None = None
         self._legs = 0
         for e in tenant.extensions:
             self.participants[e.number] = {}
@@ -125,6 +139,15 @@ class Engine:
         }
         for sub in list(self.subscribers):
             sub(event)
+
+    def _observe(self, notify: Callable[[CallObserver], None]) -> None:
+        """Tell the observer; its failure is logged and never reaches the call."""
+        if self.observer is None:
+            return
+        try:
+            notify(self.observer)
+        except Exception:
+            log.exception("call observer failed")
 
     def dn_type(self, dn: str) -> str:
         return "Wqueue" if self.tenant.queue(dn) else "Wextension"
@@ -195,6 +218,7 @@ class Engine:
             for p in list(live.participants):
                 self._remove(p)
         self._finish(live)
+        self._observe(lambda o: o.ended(live))
         return record
 
     async def _drive(self, live: LiveCall) -> None:
@@ -213,6 +237,7 @@ class Engine:
                 legs.append((seg.src.dn, seg.dst, seg.src_participant, "Dialing"))
                 legs.append((seg.dst.dn, seg.src, seg.dst_participant, "Ringing"))
         parts = [self._add(live, dn, st, party, pid) for dn, party, pid, st in legs]
+        self._observe(lambda o: o.ringing(live))
         waits = [self.spawn(live.answered_evt.wait()), self.spawn(live.hangup_evt.wait())]
         try:
             await asyncio.wait(waits, timeout=live.ring_s, return_when=asyncio.FIRST_COMPLETED)
@@ -235,6 +260,7 @@ class Engine:
                 continue
             self._set(p, "Connected")
             answering = answering or p
+        self._observe(lambda o: o.answered(live))
         if live.talk_s is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.hangup_evt.wait(), 300)
@@ -278,6 +304,7 @@ class Engine:
         await asyncio.sleep(delay)
         recording = self.builder.make_recording(call, seg, on_src)
         attach(self.tenant, call, seg, on_src, recording)
+        self._observe(lambda o: o.recorded(call, recording))
 
     # ---- Call Control actions --------------------------------------------------------------
     def find(self, dn: str, pid: int) -> Participant | None:
@@ -305,6 +332,8 @@ class Engine:
                     if s.dst.dn == p.dn:
                         s.dst = self.tenant.ext_party(target)
                 live.record.dst = self.tenant.ext_party(target)
+                from_dn, to_dn = p.dn, target.number
+                self._observe(lambda o: o.transferred(live, from_dn, to_dn))
                 return new
         return p
 

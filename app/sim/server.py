@@ -20,6 +20,7 @@ from app.sim.faults import UnknownFault
 from app.sim.odata import ODataQueryError, collection, entity, error_body, expanded
 from app.sim.tenant import Segment
 from app.sim.timefmt import iso, now, parse_iso
+from app.sim.webhooks import RECORDS_PATH
 
 if TYPE_CHECKING:
     from app.sim.simulator import Simulator
@@ -90,7 +91,8 @@ class SimServer:
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         sim = self.sim
         faults = sim.faults
-        if request.path.startswith("/_sim/"):
+        # The add-on's MP3 folder is its own web service: the PBX's faults do not reach it.
+        if request.path.startswith(("/_sim/", "/webhooks/")):
             return await handler(request)
         if faults.active("hang"):
             await self.closing.wait()
@@ -180,6 +182,8 @@ class SimServer:
         sim = self.sim
         if path.startswith("/_sim/"):
             return await self._control(request)
+        if path.startswith(RECORDS_PATH) and request.method == "GET":
+            return sim.webhooks.record_response(path)
         if sim.is_v20:
             if path == "/connect/token" and request.method == "POST":
                 return await self._token(request)

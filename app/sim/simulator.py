@@ -26,6 +26,7 @@ from app.sim.server import SimServer
 from app.sim.tenant import CallRecord, Tenant
 from app.sim.timefmt import iso, now
 from app.sim.tls import SimCertificates
+from app.sim.webhooks import AddOnWebhooks, WebhookSender
 
 DEFAULT_V18 = "18.0.11.200"
 OLD_V18 = "18.0.10.5"
@@ -78,6 +79,15 @@ class Simulator:
             recording_delay_s=config.recording_delay_s,
             host=config.host,
         )
+        # The third-party "Webhook generator" add-on; silent until it has a target URL.
+        self.webhooks = AddOnWebhooks(
+            self.tenant,
+            WebhookSender(),
+            records_base=lambda: f"{self.url}/webhooks/records",
+            seed=config.seed,
+        )
+        self.webhooks.sender.set_target(config.webhook_url)
+        self.engine.observer = self.webhooks
         self._server = SimServer(self)
         self._runner: web.AppRunner | None = None
         self._generator: asyncio.Task[None] | None = None
@@ -139,6 +149,7 @@ class Simulator:
             with contextlib.suppress(Exception):
                 await ws.close()
         await self.engine.close()
+        await self.webhooks.sender.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -181,6 +192,12 @@ class Simulator:
             number=number,
             queue=queue,
         )
+
+    def set_webhook_target(self, url: str | None) -> None:
+        """Send the add-on's webhooks to ``url`` from now on (None: stop sending).
+
+        Raises ``WebhookTargetError`` (a ValueError) when ``url`` is not an http(s) URL."""
+        self.webhooks.sender.set_target(url)
 
     async def wait_for_call_control_client(self) -> None:
         """Until a Call Control websocket is open: calls placed from then on are seen live."""

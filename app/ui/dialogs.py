@@ -7,6 +7,7 @@ qasync's tasks stop; the house rule is to never use them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
@@ -24,7 +25,9 @@ async def run_dialog(dialog: QDialog) -> int:
     try:
         return await future
     finally:
-        dialog.finished.disconnect(done)
+        # The dialog may already be gone (its parent closed while this was awaited).
+        with contextlib.suppress(RuntimeError):
+            dialog.finished.disconnect(done)
 
 
 async def confirm(parent: QWidget, title: str, text: str, *, destructive: str) -> bool:

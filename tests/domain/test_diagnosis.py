@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,7 @@ from app.domain.diagnosis import (
     CheckResult,
     CheckStatus,
     Diagnosis,
+    DiagnosisFormatError,
     PbxFacts,
 )
 
@@ -82,3 +86,63 @@ def test_json_shape() -> None:
     assert {"id", "order", "status", "title", "finding", "fix", "evidence"} <= set(
         document["checks"][0]
     )
+
+
+def test_json_reads_back_into_the_same_diagnosis() -> None:
+    pbx = PbxFacts("https://pbx", "20.0.10.1116", 20, "Enterprise", "AU", "self-managed")
+    checks = [
+        CheckResult(
+            r.id,
+            r.status,
+            r.finding,
+            r.fix,
+            ("line one", "line two"),
+            {"rows": [{"n": 1}]},
+            12.4,
+        )
+        for r in results(retention=CheckStatus.FAIL)
+    ]
+    original = Diagnosis.in_order(pbx, checks, NOW, 345.6)
+    document = json.loads(json.dumps(original.as_json()))
+    again = Diagnosis.from_json(document)
+    assert again.as_json() == original.as_json()
+    assert again.first_failure is CheckId.RETENTION
+    assert again.started_at == NOW
+    assert again.result(CheckId.LICENCE).details == {"rows": [{"n": 1}]}
+
+
+def _document() -> dict[str, Any]:
+    return Diagnosis.in_order(PbxFacts("https://pbx"), results(), NOW, 1.0).as_json()
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda d: d.update(schema="pbx-companion/report/1"), "schema"),
+        (lambda d: d.pop("checked_at"), "checked_at"),
+        (lambda d: d.update(checked_at="yesterday"), "checked_at"),
+        (lambda d: d.update(checks=d["checks"][:6]), "checks"),
+        (lambda d: d.update(checks=list(reversed(d["checks"]))), "checks"),
+        (lambda d: d["checks"][2].update(status="maybe"), "checks[2].status"),
+        (lambda d: d["checks"][4].update(evidence="x"), "checks[4].evidence"),
+        (lambda d: d["checks"][0].pop("finding"), "checks[0].finding"),
+        (lambda d: d["checks"][1].update(details=[]), "checks[1].details"),
+        (lambda d: d["pbx"].pop("url"), "pbx.url"),
+        (lambda d: d["pbx"].update(major="20"), "pbx.major"),
+        (lambda d: d.update(duration_ms=-1), "duration_ms"),
+        (lambda d: d.update(pbx=None), "pbx"),
+    ],
+)
+def test_a_bad_document_names_the_field(
+    change: Callable[[dict[str, Any]], object], named: str
+) -> None:
+    document = _document()
+    change(document)
+    with pytest.raises(DiagnosisFormatError) as caught:
+        Diagnosis.from_json(document)
+    assert str(caught.value).startswith(f"{named}:"), caught.value
+
+
+def test_a_document_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(DiagnosisFormatError, match="expected a JSON object"):
+        Diagnosis.from_json(["not", "a", "diagnosis"])

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.tasks import TaskKeeper
+from app.ui.theme import apply_theme
 
 Scene = Callable[[contextlib.AsyncExitStack, UiContext], Awaitable[QWidget]]
 WINDOW_SIZE = (1200, 760)
@@ -35,15 +36,19 @@ def _load(target: str) -> Scene:
 
 async def _render(scene: Scene, out: Path, presenter: bool) -> None:
     ui = UiContext(Presenter(enabled=presenter), TaskKeeper())
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app)
     async with contextlib.AsyncExitStack() as stack:
         widget = await asyncio.wait_for(scene(stack, ui), timeout=60)
         if widget.parent() is None:
             widget.resize(*WINDOW_SIZE)
         widget.show()
         widget.raise_()
-        for _ in range(10):  # let layout, fonts and the first paint settle
+        # Let layout, fonts and the first paint settle; awaiting runs Qt's events (qasync),
+        # while processEvents() here would re-enter the loop under a running task.
+        for _ in range(10):
             await asyncio.sleep(0.05)
-            QApplication.processEvents()
         window = widget.window()
         screen = window.screen()
         frame = window.frameGeometry()

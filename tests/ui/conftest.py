@@ -7,8 +7,9 @@ hook), like the real app. ``ui`` is a fresh presenter and task keeper; ``session
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import qasync
@@ -33,6 +34,14 @@ def _qt_loop() -> qasync.QEventLoop:
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
     return {"qt": _qt_loop}
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """Widgets caught in reference cycles must die here, on the GUI thread: left to chance, a
+    collection triggered in an asyncio.to_thread worker deletes Qt objects off-thread (crash)."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture

@@ -1,0 +1,721 @@
+"""The live call feed: every call as it rings, connects, ends or is missed, with its contact
+and, once it has ended, its recording's journey from hang-up.
+
+Events come from the PBX client's ``watch_calls()`` (the v20 Call Control websocket, else
+polling of the call log) and from ``ingest()`` (the webhook receiver). Each call is one
+``FeedCall`` row, kept in a bounded history. Subscribers are told about every changed row at
+once and cheaply; coalescing bursts into screen updates is the model's job, not this one's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+from app.domain.addresses import AddressError
+from app.domain.calls import CallDirection, CallRecord
+from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, display_name
+from app.domain.extensions import Extension, RecordingMode
+from app.domain.live import CallEvent, LiveState
+from app.domain.phones import NumberError, to_e164
+from app.services.recording_watcher import (
+    JourneyState,
+    PollAttempt,
+    RecordingJourney,
+    RecordingWatcher,
+)
+from app.services.session import FALLBACK_REGION, PbxSession
+from app.threecx.client import PbxClient
+from app.threecx.errors import ThreeCXError, Unsupported
+from app.threecx.v20.client import V20Client
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HISTORY_LIMIT = 50_000
+DEFAULT_BRIDGE_WINDOW_S = 120.0
+DEFAULT_MAX_WATCHERS = 25
+RETRY_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+CLOCK_SKEW = timedelta(minutes=5)  # between this PC and the PBX, when finding a call in the log
+RING_WINDOW_CALLS = 500
+STOP_TIMEOUT_S = 5.0
+
+SOURCE_WEBHOOK = "webhook"
+# The webhook add-on names calls its own way ("210701165649_698-2"), so its events are matched
+# to the PBX's own view of the same call by the outside number and the time it started.
+TWIN_WINDOW = timedelta(seconds=15)
+TWIN_NUMBER_DIGITS = 9
+_TWINS_PER_NUMBER = 4
+_SETTLED_STATES = frozenset({LiveState.ENDED, LiveState.MISSED, LiveState.VOICEMAIL})
+_EXTERNAL = frozenset({CallDirection.INBOUND, CallDirection.OUTBOUND})
+_NO_RECORDING_MODES = frozenset(
+    {RecordingMode.DISABLED, RecordingMode.FORBIDDEN, RecordingMode.ON_DEMAND}
+)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(slots=True, eq=False)
+class FeedCall:
+    """One call in the feed. Mutated in place by ``LiveFeed``; subscribers are told when."""
+
+    call_id: str
+    first_seen: datetime
+    state: LiveState
+    direction: CallDirection
+    number: str | None  # the outside party's number as the PBX gave it
+    e164: str | None
+    match: ContactMatch | None  # None until the contacts are loaded (or no outside number)
+    extension: str | None
+    connected_at: datetime | None = None
+    ended_at: datetime | None = None
+    talked: timedelta | None = None  # from the call log, when the feed never saw the connect
+    sources: tuple[str, ...] = ()
+    voicemail: bool = False
+    did: str | None = None
+    journey: RecordingJourney | None = None
+    journey_note: str | None = None  # why the recording is not followed, if it is not
+    settled_reported: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return self.state in _SETTLED_STATES
+
+    @property
+    def internal(self) -> bool:
+        return self.direction is CallDirection.INTERNAL
+
+    @property
+    def answered(self) -> bool:
+        return self.connected_at is not None or self.talked is not None
+
+    @property
+    def duration(self) -> timedelta | None:
+        """Talk time: hang-up minus connect (or the call log's figure)."""
+        if self.connected_at is not None and self.ended_at is not None:
+            return max(self.ended_at - self.connected_at, timedelta())
+        return self.talked
+
+    @property
+    def rang_for(self) -> timedelta | None:
+        """How long an unanswered call rang before it was settled."""
+        if self.connected_at is None and self.ended_at is not None:
+            return max(self.ended_at - self.first_seen, timedelta())
+        return None
+
+    @property
+    def contact_name(self) -> str | None:
+        """The one contact the call attaches to, if there is exactly one."""
+        match = self.match
+        if match is None or match.kind not in (MatchKind.EXACT, MatchKind.NORMALISED):
+            return None
+        return display_name(match.contacts[0])
+
+
+@dataclass(frozen=True)
+class SettledCall:
+    """A missed call or one that reached voicemail, as the missed-call triggers need it."""
+
+    call_id: str
+    at: datetime  # when it started ringing
+    number: str | None
+    e164: str | None
+    did: str | None
+    voicemail: bool
+    internal: bool
+    contact_name: str | None
+
+    @classmethod
+    def of(cls, call: FeedCall) -> SettledCall:
+        return cls(
+            call_id=call.call_id,
+            at=call.first_seen,
+            number=call.number,
+            e164=call.e164,
+            did=call.did,
+            voicemail=call.voicemail,
+            internal=call.internal,
+            contact_name=call.contact_name,
+        )
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    """Where events come from and what went wrong, for the pane's status line."""
+
+    source: str  # "Call Control websocket", "polling every 5 s", "connecting"
+    error: str | None = None  # "Live feed stopped: ... Retrying in 5 s"
+    webhook: bool = False  # webhook add-on events are arriving too
+    contacts: str = "loading contacts"  # "230 contacts", "contacts not loaded: ..."
+    contacts_loading: bool = True
+
+
+RowsCallback = Callable[[list[FeedCall]], None]
+SettledCallback = Callable[[SettledCall], None]
+StatusCallback = Callable[[FeedStatus], None]
+
+
+def webhook_call_id(raw: str) -> str:
+    """``210701165649_698-2`` → ``210701165649_698``: the link number changes on each transfer
+    of one call, so it does not name a call of its own."""
+    head, sep, link = raw.rpartition("-")
+    return head if sep and head and link.isdigit() else raw
+
+
+@dataclass
+class _Subscribers:
+    rows: list[RowsCallback] = field(default_factory=list)
+    settled: list[SettledCallback] = field(default_factory=list)
+    status: list[StatusCallback] = field(default_factory=list)
+
+
+class LiveFeed:
+    """Consumes one PBX session's live calls into a bounded, observable list of ``FeedCall``."""
+
+    def __init__(
+        self,
+        session: PbxSession,
+        *,
+        history_limit: int = DEFAULT_HISTORY_LIMIT,
+        bridge_window_s: float = DEFAULT_BRIDGE_WINDOW_S,
+        max_watchers: int = DEFAULT_MAX_WATCHERS,
+        follow_recordings: bool = True,
+        retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
+        clock: Clock = lambda: datetime.now(UTC),
+    ) -> None:
+        if history_limit < 1:
+            raise ValueError(f"history_limit must be at least 1, not {history_limit}")
+        self._session = session
+        self.history_limit = history_limit
+        self.bridge_window_s = bridge_window_s
+        self.max_watchers = max_watchers
+        self._follow_recordings = follow_recordings
+        self._retry_delays = tuple(retry_delays_s) or RETRY_DELAYS_S
+        self._clock = clock
+        self._calls: OrderedDict[str, FeedCall] = OrderedDict()
+        self._subscribers = _Subscribers()
+        self._status = FeedStatus("connecting")
+        self._region: str | None = None
+        self._index: ContactIndex | None = None
+        self._extensions: dict[str, Extension] = {}
+        self._watcher: RecordingWatcher | None = None
+        self._watches: dict[str, asyncio.Task[RecordingJourney]] = {}
+        self._addon_deadlines: dict[str, asyncio.TimerHandle] = {}
+        self._aliases: dict[str, str] = {}  # another source's call id -> the row's call id
+        self._by_number: dict[str, list[str]] = {}  # number tail -> recent call ids
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._started = self._stopped = False
+        self.last_event_at: datetime | None = None
+        self.events_seen = 0
+        self.dropped = 0  # calls pushed out of the history by newer ones
+
+    # ---- observing -------------------------------------------------------------------------
+    def subscribe(self, callback: RowsCallback) -> Callable[[], None]:
+        """``callback(rows)`` after every change; returns the function that unsubscribes."""
+        self._subscribers.rows.append(callback)
+        return lambda: _discard(self._subscribers.rows, callback)
+
+    def subscribe_settled(self, callback: SettledCallback) -> Callable[[], None]:
+        """``callback(call)`` once per call, when it is settled as missed or voicemail."""
+        self._subscribers.settled.append(callback)
+        return lambda: _discard(self._subscribers.settled, callback)
+
+    def subscribe_status(self, callback: StatusCallback) -> Callable[[], None]:
+        self._subscribers.status.append(callback)
+        return lambda: _discard(self._subscribers.status, callback)
+
+    @property
+    def status(self) -> FeedStatus:
+        return self._status
+
+    @property
+    def session(self) -> PbxSession:
+        return self._session
+
+    @property
+    def region(self) -> str | None:
+        return self._region
+
+    @property
+    def watching(self) -> int:
+        """Recordings being followed right now."""
+        return len(self._watches)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def get(self, call_id: str) -> FeedCall | None:
+        return self._calls.get(call_id)
+
+    def calls(self) -> list[FeedCall]:
+        """Every call kept, oldest first."""
+        return list(self._calls.values())
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start watching (returns at once); the PBX is contacted in the background."""
+        if self._started or self._stopped:
+            raise RuntimeError("a LiveFeed is started once")
+        self._started = True
+        self._spawn(self._load_lookups(), "live feed: contacts")
+        self._spawn(self._watch(), "live feed: events")
+
+    async def stop(self) -> None:
+        """Cancel every task of the feed (events, lookups, recording watchers) and wait.
+
+        The wait is bounded: a request cancelled mid-TLS on an overloaded PBX has been seen to
+        take minutes to let go, and closing the window must not wait for it.
+        """
+        self._stopped = True
+        for handle in self._addon_deadlines.values():
+            handle.cancel()
+        self._addon_deadlines.clear()
+        tasks: list[asyncio.Task[Any]] = [*self._tasks, *self._watches.values()]
+        for task in tasks:
+            task.cancel()
+        self._tasks.clear()
+        self._watches.clear()
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.debug("Live feed task %s ended with %r", task.get_name(), task.exception())
+        if pending:
+            log.warning(
+                "Live feed: %d task(s) still finishing %g s after being cancelled: %s",
+                len(pending),
+                STOP_TIMEOUT_S,
+                ", ".join(sorted(task.get_name() for task in pending)),
+            )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _load_lookups(self) -> None:
+        """Region, contacts and extension recording modes: rows are matched once they arrive."""
+        try:
+            self._region = await self._session.region()
+        except (ThreeCXError, AddressError) as error:
+            log.info("Live feed: region unknown (%s)", error)
+            self._region = FALLBACK_REGION
+        self._refresh_numbers()
+        try:
+            self._index = await self._session.contact_index()
+        except (ThreeCXError, AddressError, NumberError) as error:
+            log.warning("Live feed: contacts not loaded: %s", error)
+            text = error.message if isinstance(error, ThreeCXError) else str(error)
+            self._set_status(
+                replace(
+                    self._status, contacts=f"contacts not loaded: {text}", contacts_loading=False
+                )
+            )
+            return
+        problems = self._session.contact_problems
+        note = f"{len(self._index)} contacts" + (f" ({problems[0]})" if problems else "")
+        self._set_status(replace(self._status, contacts=note, contacts_loading=False))
+        self._refresh_numbers()
+        try:
+            client = await self._session.client()
+            self._extensions = {e.number: e for e in await client.extensions()}
+        except (ThreeCXError, AddressError) as error:
+            log.info("Live feed: extension recording modes unknown: %s", error)
+
+    def _refresh_numbers(self) -> None:
+        """Fill in E.164 and contacts for rows that arrived before the lookups were ready."""
+        changed = [call for call in self._calls.values() if self._resolve(call)]
+        if changed:
+            self._notify(changed)
+
+    async def _watch(self) -> None:
+        failures = 0
+        while True:
+            try:
+                client = await self._session.client()
+                await self._learn_source(client)
+                stream = client.watch_calls()
+                async with contextlib.aclosing(stream):
+                    async for event in stream:
+                        failures = 0
+                        self._apply(event)
+                message = "the PBX closed the event stream"
+            except (ThreeCXError, AddressError) as error:
+                message = error.message if isinstance(error, ThreeCXError) else str(error)
+            except Exception as error:  # a bug must not silence the feed for the session
+                log.exception("Live feed failed")
+                message = f"unexpected {type(error).__name__} (see the log)"
+            delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
+            failures += 1
+            self._set_status(
+                replace(
+                    self._status,
+                    error=f"Live feed stopped: {message.rstrip('.')}. Retrying in {delay:g} s",
+                )
+            )
+            await asyncio.sleep(delay)
+
+    async def _learn_source(self, client: PbxClient) -> None:
+        """Say where events come from before the first one arrives (as watch_calls decides)."""
+        polling = f"polling every {self._session.params.poll_interval_s:g} s"
+        if isinstance(client, V20Client):
+            try:
+                await client.call_control_snapshot()
+            except Unsupported:
+                source = f"{polling} (Call Control is not enabled for this API client)"
+            else:
+                source = "Call Control websocket"
+        else:
+            source = polling
+        self._set_status(replace(self._status, source=source, error=None))
+
+    def _set_status(self, status: FeedStatus) -> None:
+        if status != self._status:
+            self._status = status
+            for callback in list(self._subscribers.status):
+                callback(status)
+
+    # ---- events ----------------------------------------------------------------------------
+    def ingest(self, event: CallEvent, *, did: str | None = None) -> FeedCall | None:
+        """An event from another source (the webhook receiver); same rules as the PBX's own."""
+        if event.source == SOURCE_WEBHOOK:
+            event = replace(event, call_id=webhook_call_id(event.call_id))
+            if not self._status.webhook:
+                self._set_status(replace(self._status, webhook=True))
+        return self._apply(event, did=did)
+
+    def recording_link(self, call_id: str, urls: Sequence[str]) -> FeedCall | None:
+        """The webhook add-on says the call's recording can be downloaded: it is ready."""
+        wanted = webhook_call_id(call_id)
+        call = self._calls.get(self._aliases.get(wanted, wanted))
+        if call is None or not urls:
+            return None
+        watch = self._watches.pop(call.call_id, None)
+        if watch is not None:
+            watch.cancel()
+        handle = self._addon_deadlines.pop(call.call_id, None)
+        if handle is not None:
+            handle.cancel()
+        hung_up = call.ended_at or self._clock()
+        journey = call.journey or RecordingJourney(
+            call.call_id, hung_up, call.extension, call.number
+        )
+        after = round(max((self._clock() - journey.hung_up_at).total_seconds(), 0.0), 2)
+        files = f"{len(urls)} files" if len(urls) > 1 else "1 file"
+        attempt = PollAttempt(
+            len(journey.attempts) + 1,
+            after,
+            True,
+            f"recording link from the webhook add-on ({files})",
+        )
+        call.journey = replace(
+            journey,
+            state=JourneyState.READY,
+            attempts=(*journey.attempts, attempt),
+            ready_after_s=after,
+            upper_bound_only=False,
+        )
+        call.journey_note = None
+        self._notify([call])
+        return call
+
+    def _apply(self, event: CallEvent, *, did: str | None = None) -> FeedCall | None:
+        """Fold one event into its row: O(1), so a burst of events costs no more than its size."""
+        did = did or event.did
+        self.events_seen += 1
+        self.last_event_at = event.at
+        call = self._calls.get(self._aliases.get(event.call_id, event.call_id))
+        if call is None:
+            call = self._twin_of(event)
+            if call is not None:
+                self._aliases[event.call_id] = call.call_id
+                if len(self._aliases) > self.history_limit:  # dicts keep insertion order
+                    del self._aliases[next(iter(self._aliases))]
+        if call is None:
+            call = FeedCall(
+                call_id=event.call_id,
+                first_seen=event.at,
+                state=LiveState.RINGING,  # _advance moves it to the event's state
+                direction=event.direction,
+                number=event.external_number,
+                e164=None,
+                match=None,
+                extension=event.extension,
+                sources=(event.source,),
+                did=did,
+            )
+            self._resolve(call)
+            self._calls[call.call_id] = call
+            self._remember_number(call)
+            if len(self._calls) > self.history_limit:
+                self._drop_oldest()
+        else:
+            self._learn(call, event, did)
+        self._advance(call, event)
+        self._notify([call])
+        if call.state in (LiveState.MISSED, LiveState.VOICEMAIL) and not call.settled_reported:
+            call.settled_reported = True
+            settled = SettledCall.of(call)
+            for callback in list(self._subscribers.settled):
+                callback(settled)
+        return call
+
+    def _learn(self, call: FeedCall, event: CallEvent, did: str | None) -> None:
+        if event.source not in call.sources:
+            call.sources = (*call.sources, event.source)
+        if call.direction is CallDirection.UNKNOWN:
+            call.direction = event.direction
+        if call.number is None and event.external_number:
+            call.number = event.external_number
+            self._resolve(call)
+        if event.extension:
+            call.extension = event.extension  # the answering agent, once someone answers
+        if did and call.did is None:
+            call.did = did
+
+    def _advance(self, call: FeedCall, event: CallEvent) -> None:
+        """Move the call forward; a settled call stays settled (late duplicates are ignored)."""
+        state = event.state
+        if call.settled and not (state is LiveState.VOICEMAIL and call.voicemail):
+            return
+        if state is LiveState.RINGING:
+            return  # a late ring (another agent of a ring-all queue) changes nothing
+        if state is LiveState.CONNECTED:
+            call.state = LiveState.CONNECTED
+            call.connected_at = call.connected_at or event.at
+        elif state is LiveState.VOICEMAIL:
+            call.state = LiveState.VOICEMAIL
+            call.voicemail = True
+            call.ended_at = event.at
+        else:
+            call.state = state
+            call.ended_at = event.at
+            if state is LiveState.ENDED:
+                self._follow(call, event)
+
+    def _resolve(self, call: FeedCall) -> bool:
+        """E.164 and contact for the row's number; True when something new was learned."""
+        if call.number is None or self._region is None:
+            return False
+        learned = False
+        if call.e164 is None:
+            try:
+                call.e164 = to_e164(call.number, self._region)
+            except NumberError:
+                call.e164 = None
+            learned = call.e164 is not None
+        if call.match is None and self._index is not None:
+            call.match = self._index.match(call.number)
+            learned = True
+        return learned
+
+    def _twin_of(self, event: CallEvent) -> FeedCall | None:
+        """The same call already seen through the other kind of source (the webhook add-on
+        versus the PBX's own API), so one call is one row whose sources show both agree."""
+        key = _number_key(event.external_number)
+        if key is None:
+            return None
+        from_webhook = event.source == SOURCE_WEBHOOK
+        for call_id in reversed(self._by_number.get(key, ())):
+            call = self._calls.get(call_id)
+            if call is None or abs(call.first_seen - event.at) > TWIN_WINDOW:
+                continue
+            seen_by_webhook = SOURCE_WEBHOOK in call.sources
+            only_webhook = call.sources == (SOURCE_WEBHOOK,)
+            if (from_webhook and not seen_by_webhook) or (not from_webhook and only_webhook):
+                return call
+        return None
+
+    def _remember_number(self, call: FeedCall) -> None:
+        key = _number_key(call.number)
+        if key is not None:
+            recent = self._by_number.setdefault(key, [])
+            recent.append(call.call_id)
+            del recent[:-_TWINS_PER_NUMBER]
+
+    def _forget_number(self, call: FeedCall) -> None:
+        key = _number_key(call.number)
+        recent = self._by_number.get(key or "")
+        if recent is not None and call.call_id in recent:
+            recent.remove(call.call_id)
+            if not recent:
+                del self._by_number[key or ""]
+
+    def _drop_oldest(self) -> None:
+        call_id, dropped = self._calls.popitem(last=False)
+        self._forget_number(dropped)
+        self.dropped += 1
+        watch = self._watches.pop(call_id, None)
+        if watch is not None:
+            watch.cancel()
+        handle = self._addon_deadlines.pop(call_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _notify(self, rows: list[FeedCall]) -> None:
+        for callback in self._subscribers.rows:
+            callback(rows)
+
+    # ---- recordings ------------------------------------------------------------------------
+    def _follow(self, call: FeedCall, event: CallEvent) -> None:
+        """Follow an answered outside call's recording from hang-up, within the bounds."""
+        # The call log only reports a call once it is over: "ended" there means answered
+        # (an outbound call nobody picked up is dropped below, once the log shows it).
+        answered = call.connected_at is not None or "call-log" in event.source
+        if call.direction not in _EXTERNAL or not answered or self._stopped:
+            return
+        if not self._follow_recordings:
+            call.journey_note = "recordings are not followed in this view"
+            return
+        if call.sources == (SOURCE_WEBHOOK,):
+            self._await_addon_link(call, event.at)
+            return
+        reason = self._not_recorded(call)
+        if reason is not None:
+            call.journey_note = reason
+            return
+        if len(self._watches) >= self.max_watchers:
+            many = "recording" if self.max_watchers == 1 else "recordings"
+            call.journey_note = f"not followed: {self.max_watchers} {many} already being followed"
+            return
+        call.journey = RecordingJourney(call.call_id, event.at, call.extension, call.number)
+        task = asyncio.get_running_loop().create_task(
+            self._watch_recording(event), name=f"recording of call {call.call_id}"
+        )
+        self._watches[call.call_id] = task
+        task.add_done_callback(partial(self._watch_done, call.call_id))
+
+    def _not_recorded(self, call: FeedCall) -> str | None:
+        """Why this call will have no recording whatever the timing (cause 3, not 4)."""
+        ext = self._extensions.get(call.extension or "")
+        if ext is not None and ext.recording in _NO_RECORDING_MODES:
+            return (
+                f"not followed: extension {ext.number} does not record "
+                f"({ext.recording}; see the doctor's check 3)"
+            )
+        return None
+
+    async def _watch_recording(self, event: CallEvent) -> RecordingJourney:
+        if self._watcher is None:
+            client = await self._session.client()
+            window = self.bridge_window_s
+            self._watcher = _RingTimeWatcher(
+                client,
+                limit_s=window,
+                window_s=window,
+                on_update=self._journey_updated,
+                rang_at=self._rang_at,
+            )
+        return await self._watcher.follow(event)
+
+    def _rang_at(self, call_id: str) -> datetime | None:
+        """When the feed saw the call ring (None: it only learned of it from the call log)."""
+        call = self._calls.get(call_id)
+        if call is None or "call-control" not in call.sources:
+            return None
+        return call.first_seen
+
+    def _watch_done(self, call_id: str, task: asyncio.Task[RecordingJourney]) -> None:
+        if self._watches.get(call_id) is task:
+            del self._watches[call_id]
+        if task.cancelled():
+            return
+        error = task.exception()
+        call = self._calls.get(call_id)
+        if error is not None and call is not None:
+            if not isinstance(error, ThreeCXError | AddressError):
+                log.error("Following call %s's recording failed", call_id, exc_info=error)
+            what = error.message if isinstance(error, ThreeCXError) else type(error).__name__
+            call.journey_note = f"not followed: {what}"
+            call.journey = None
+            self._notify([call])
+
+    def _journey_updated(self, journey: RecordingJourney) -> None:
+        call = self._calls.get(journey.call_id)
+        if call is None or journey.call_id not in self._watches:
+            return
+        logged = journey.call
+        if logged is not None and call.connected_at is None and call.talked is None:
+            # Seen only through the call log: its figures are better than our poll times.
+            call.talked = logged.talking
+            call.first_seen = logged.started_at or call.first_seen
+        if logged is not None and logged.answered is False:
+            # A polled call that ended unanswered (an outbound call nobody picked up).
+            self._watches.pop(call.call_id).cancel()
+            call.journey = None
+            call.journey_note = "not answered: no recording expected"
+        else:
+            call.journey = journey
+        self._notify([call])
+
+    def _await_addon_link(self, call: FeedCall, hung_up_at: datetime) -> None:
+        """Webhook-only calls: the add-on posts the recording link; give it the bridge window."""
+        call.journey = RecordingJourney(call.call_id, hung_up_at, call.extension, call.number)
+        loop = asyncio.get_running_loop()
+        self._addon_deadlines[call.call_id] = loop.call_later(
+            self.bridge_window_s, self._addon_missed, call.call_id
+        )
+
+    def _addon_missed(self, call_id: str) -> None:
+        self._addon_deadlines.pop(call_id, None)
+        call = self._calls.get(call_id)
+        if call is None or call.journey is None or call.journey.state is JourneyState.READY:
+            return
+        call.journey = replace(
+            call.journey, state=JourneyState.MISSING, error="no recording link from the add-on"
+        )
+        self._notify([call])
+
+
+_T = TypeVar("_T")
+
+
+def _number_key(number: str | None) -> str | None:
+    """The last digits of an outside number: enough to tell callers apart, and the same
+    whether a source wrote it in E.164 or in the local format."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    return digits[-TWIN_NUMBER_DIGITS:] if len(digits) >= 6 else None
+
+
+class _RingTimeWatcher(RecordingWatcher):
+    """Looks for a call in the log around when the feed saw it ring, not over two hours.
+
+    The stock lookup reads up to 2,000 calls (8,000 log rows) of the last two hours at each
+    look, parsed on the GUI thread; on a busy PBX that is most of the feed's cost, and a call
+    with 2,000 newer ones is never found at all. A call's log StartTime is when it rang, so
+    a window around that (wide enough for a PBX clock that is minutes off) is enough.
+    """
+
+    def __init__(
+        self,
+        client: PbxClient,
+        *,
+        limit_s: float,
+        window_s: float,
+        on_update: Callable[[RecordingJourney], None],
+        rang_at: Callable[[str], datetime | None],
+    ) -> None:
+        super().__init__(client, limit_s=limit_s, window_s=window_s, on_update=on_update)
+        self._pbx = client
+        self._rang_at = rang_at
+
+    async def _find_call(self, journey: RecordingJourney, now: datetime) -> CallRecord | None:
+        rang = self._rang_at(journey.call_id)
+        if rang is None:
+            return await super()._find_call(journey, now)
+        calls = await self._pbx.call_history(
+            rang - CLOCK_SKEW, rang + CLOCK_SKEW, limit=RING_WINDOW_CALLS
+        )
+        return next((c for c in calls if c.call_id == journey.call_id), None)
+
+
+def _discard(callbacks: list[_T], callback: _T) -> None:
+    with contextlib.suppress(ValueError):
+        callbacks.remove(callback)

@@ -1,0 +1,310 @@
+"""The settings file: round trip, atomic writes, and every way a bad file is reported, not lost."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.domain.connection import (
+    BusinessHours,
+    CheckStatusSummary,
+    ConnectionProfile,
+    LastCheck,
+)
+from app.services import paths
+from app.services.connections import ConnectionStore
+from app.services.settings import (
+    SCHEMA_VERSION,
+    Settings,
+    SettingsError,
+    encode_connection,
+    load_settings,
+    migrate,
+    parse_listen_address,
+    save_settings,
+    settings_path,
+)
+
+SECRET = "Zk3q-8wX1vN0tPa9Lr2Qm7"
+
+
+def full_profile(**changes: Any) -> ConnectionProfile:
+    fields: dict[str, Any] = {
+        "id": "c0ffee",
+        "name": "Harbour Dental – Sydney",
+        "url": "https://pbx.harbourdental.com.au:5001",
+        "client_id": "900",
+        "customer": "Harbour Dental Pty Ltd",
+        "version": "20.0.10.1116",
+        "hosting": "self-hosted",
+        "region": "AU",
+        "ca_file": "/etc/ssl/harbour-ca.pem",
+        "pin_sha256": "ab" * 32,
+        "business_hours": BusinessHours(
+            timezone="Europe/London", days=(0, 2, 5), opens=time(7, 45), closes=time(19, 5, 30)
+        ),
+        "did_sources": {"+61290001234": "Google Ads", "+61290001235": "Website"},
+        "contacts_csv": "/home/eng/exports/hubspot.csv",
+        "last_check": LastCheck(
+            CheckStatusSummary.WARN,
+            datetime(2026, 11, 21, 10, 15, 3, tzinfo=timezone(timedelta(hours=11))),
+            "First warning: 6. Retention",
+        ),
+        "key_rotated_at": datetime(2026, 5, 1, 9, 0, tzinfo=UTC),
+    }
+    fields.update(changes)
+    return ConnectionProfile(**fields)
+
+
+def write_json(path: Path, body: object) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(body).encode()
+    path.write_bytes(raw)
+    return raw
+
+
+def good_entry(name: str, id_: str) -> dict[str, Any]:
+    return encode_connection(full_profile(id=id_, name=name))
+
+
+def file_text(path: Path) -> str:
+    # Not pathlib inside the async test (ruff ASYNC240); the read is instant.
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def path() -> Path:
+    return settings_path()
+
+
+def test_file_lives_in_the_config_folder() -> None:
+    assert settings_path() == paths.config_dir() / "settings.json"
+
+
+def test_missing_file_is_defaults_without_problems(path: Path) -> None:
+    loaded = load_settings(path)
+    assert loaded.settings == Settings()
+    assert loaded.problems == ()
+    assert loaded.writable
+
+
+def test_round_trip_keeps_every_field(path: Path) -> None:
+    plain = ConnectionProfile(id="b2", name="Bare", url="https://b.example.com", client_id="7")
+    settings = Settings(
+        connections=(full_profile(), plain),
+        presenter_mode=True,
+        large_type=True,
+        engineer_name="Sam Engineer",
+        logo_path="/home/eng/logo.png",
+        report_mask_details=False,
+        key_age_warning_days=90,
+        feed_history_limit=20_000,
+        webhook_listen="127.0.0.1:8765",
+        last_connection_id="b2",
+    )
+    save_settings(settings, path)
+    loaded = load_settings(path)
+    assert loaded.problems == ()
+    assert loaded.settings == settings
+    # Aware datetimes keep their offset, not just the instant.
+    check = loaded.settings.connections[0].last_check
+    assert check is not None and check.at.utcoffset() == timedelta(hours=11)
+    body = json.loads(file_text(path))
+    assert body["schema"] == SCHEMA_VERSION
+
+
+def test_demo_connections_are_never_saved(path: Path) -> None:
+    demo = ConnectionProfile(
+        id="demo", name="Demo", url="https://localhost:1", client_id="1", demo=True
+    )
+    save_settings(Settings(connections=(demo, full_profile())), path)
+    loaded = load_settings(path)
+    assert [c.id for c in loaded.settings.connections] == ["c0ffee"]
+    text = file_text(path)
+    assert '"Demo"' not in text and "localhost:1" not in text
+
+
+def test_report_masking_follows_presenter_mode_unless_set() -> None:
+    assert Settings(presenter_mode=True).masks_report_details is True
+    assert Settings(presenter_mode=False).masks_report_details is False
+    assert Settings(presenter_mode=True, report_mask_details=False).masks_report_details is False
+
+
+def test_atomic_writes_leave_only_the_settings_file(path: Path) -> None:
+    for days in (30, 60, 90):
+        save_settings(Settings(key_age_warning_days=days), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+    assert load_settings(path).settings.key_age_warning_days == 90
+
+
+def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path: Path) -> None:
+    target = tmp_path / "settings.json"
+    target.mkdir()  # replacing a folder with a file fails, after the temp file was written
+    (target / "keep").write_text("x")
+    with pytest.raises(SettingsError, match="Could not write the settings file"):
+        save_settings(Settings(engineer_name="Sam"), target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["settings.json"]
+    assert (target / "keep").read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b'{"schema": 1, "connections": [', "not valid JSON"),
+        (b"\xff\xfe garbage", "not valid JSON"),
+        (b"[1, 2, 3]", "not a settings document"),
+        (b'{"schema": "one"}', "not usable"),
+        (b'{"connections": []}', "not usable"),
+    ],
+)
+def test_corrupt_file_is_set_aside_and_reported(path: Path, raw: bytes, why: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+    loaded = load_settings(path)
+    assert loaded.settings == Settings()
+    assert loaded.writable
+    [problem] = loaded.problems
+    assert why in problem.message
+    assert problem.moved_to is not None
+    assert re.fullmatch(r"settings\.json\.corrupt-\d{8}T\d{6}", problem.moved_to.name)
+    assert problem.moved_to.read_bytes() == raw
+    assert str(problem.moved_to) in problem.message
+    assert not path.exists()
+    # The next save starts a fresh file; the set-aside one stays.
+    save_settings(Settings(engineer_name="Sam"), path)
+    assert problem.moved_to.read_bytes() == raw
+
+
+def test_two_corrupt_files_in_one_second_both_survive(path: Path) -> None:
+    moved = []
+    for raw in (b"{one", b"{two"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(raw)
+        [problem] = load_settings(path).problems
+        assert problem.moved_to is not None
+        moved.append(problem.moved_to)
+    assert {p.read_bytes() for p in moved} == {b"{one", b"{two"}
+
+
+def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) -> None:
+    bad = good_entry("Broken Dental", "bad1")
+    bad["url"] = "ftp://pbx.broken.example"
+    naive = good_entry("Naive Clock", "bad2")
+    naive["last_check"]["at"] = "2026-11-21T10:15:00"
+    raw = write_json(
+        path,
+        {
+            "schema": 1,
+            "presenter_mode": True,
+            "connections": [
+                good_entry("First", "a1"),
+                bad,
+                naive,
+                "not an object",
+                good_entry("Last", "a2"),
+                good_entry("Duplicate", "a1"),
+            ],
+        },
+    )
+    loaded = load_settings(path)
+    assert [c.name for c in loaded.settings.connections] == ["First", "Last"]
+    assert loaded.settings.presenter_mode is True
+    assert loaded.writable
+    messages = [p.message for p in loaded.problems]
+    assert any("'Broken Dental'" in m and "url" in m and "https://" in m for m in messages)
+    assert any("'Naive Clock'" in m and "last_check.at" in m and "time zone" in m for m in messages)
+    assert any("entry 4" in m for m in messages)
+    assert any("'Duplicate'" in m and "'a1'" in m for m in messages)
+    # The left-out entries travel with the report, so the UI can show them.
+    entries = [p.entry for p in loaded.problems if p.entry is not None]
+    assert bad in entries and naive in entries
+    # The file as it was is kept; the rewritten file loads cleanly next time.
+    [backup] = [p.moved_to for p in loaded.problems if p.moved_to is not None]
+    assert re.fullmatch(r"settings\.json\.rejected-\d{8}T\d{6}", backup.name)
+    assert backup.read_bytes() == raw
+    assert str(backup) in loaded.problems[-1].message
+    again = load_settings(path)
+    assert again.problems == ()
+    assert again.settings == loaded.settings
+
+
+def test_bad_preference_is_reset_and_reported(path: Path) -> None:
+    write_json(
+        path,
+        {
+            "schema": 1,
+            "large_type": True,
+            "feed_history_limit": "lots",
+            "webhook_listen": "localhost",
+            "connections": [good_entry("Kept", "k1")],
+        },
+    )
+    loaded = load_settings(path)
+    assert loaded.settings.large_type is True
+    assert loaded.settings.feed_history_limit == Settings().feed_history_limit
+    assert loaded.settings.webhook_listen is None
+    messages = " | ".join(p.message for p in loaded.problems)
+    assert "feed_history_limit" in messages
+    assert "Webhook listen address 'localhost' must be host:port" in messages
+    assert [c.name for c in loaded.settings.connections] == ["Kept"]
+
+
+def test_future_schema_is_left_untouched_and_never_overwritten(path: Path) -> None:
+    raw = write_json(path, {"schema": SCHEMA_VERSION + 1, "connections": [{"new": "shape"}]})
+    loaded = load_settings(path)
+    assert loaded.settings == Settings()
+    assert loaded.writable is False
+    [problem] = loaded.problems
+    assert "newer PBX Companion" in problem.message
+    assert f"schema {SCHEMA_VERSION + 1}" in problem.message
+    assert problem.moved_to is None
+    with pytest.raises(SettingsError, match="newer PBX Companion"):
+        save_settings(Settings(engineer_name="Sam"), path)
+    assert path.read_bytes() == raw
+    assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+
+
+def test_migrations_run_in_order_up_to_the_target() -> None:
+    def one_to_two(body: dict[str, Any]) -> dict[str, Any]:
+        body["large_type"] = body.pop("big_font")
+        return body
+
+    def two_to_three(body: dict[str, Any]) -> dict[str, Any]:
+        body["steps"] = [*body.get("steps", []), 3]
+        return body
+
+    migrated = migrate(
+        {"schema": 1, "big_font": True}, migrations={1: one_to_two, 2: two_to_three}, target=3
+    )
+    assert migrated == {"schema": 3, "large_type": True, "steps": [3]}
+    with pytest.raises(ValueError, match="no migration from schema 2 to 3"):
+        migrate({"schema": 1, "big_font": True}, migrations={1: one_to_two}, target=3)
+
+
+def test_listen_address() -> None:
+    assert parse_listen_address("127.0.0.1:8765") == ("127.0.0.1", 8765)
+    assert parse_listen_address("[::1]:9000") == ("::1", 9000)
+    with pytest.raises(ValueError, match="between 1 and 65535"):
+        parse_listen_address("127.0.0.1:70000")
+
+
+async def test_a_key_added_through_the_store_never_reaches_the_file(path: Path) -> None:
+    # keyring is on its fail backend in every test: keys are held in memory for the session.
+    store = await ConnectionStore.open(path=path)
+    store.use_session_only()
+    profile = ConnectionProfile(
+        id="k1", name="Keyed", url="pbx.keyed.example:5001", client_id="900"
+    )
+    await store.add(profile, f"  {SECRET}\n")
+    await store.set_preferences(presenter_mode=True)
+    assert await store.secret("k1") == SECRET
+    text = file_text(path)
+    assert SECRET not in text
+    assert SECRET[:8] not in text
+    assert "Keyed" in text
+    assert [p.name for p in path.parent.iterdir()] == ["settings.json"]
