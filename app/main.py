@@ -54,7 +54,6 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.services.connections import ConnectionStore
-    from app.services.demo import start_demo
     from app.services.log_buffer import LogBuffer
     from app.services.settings import parse_listen_address
     from app.ui.context import UiContext
@@ -75,6 +74,8 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
     window.closed.connect(closed.set)
     demo = None
     if options.demo:
+        from app.services.demo import start_demo  # the simulator: loaded only for the demo
+
         demo = await start_demo()
         window.add_demo(demo.profile, demo.secret)
         window.tabs.setCurrentWidget(window.feed)

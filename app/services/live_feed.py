@@ -25,6 +25,7 @@ from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, disp
 from app.domain.extensions import Extension, RecordingMode
 from app.domain.live import CallEvent, LiveState
 from app.domain.phones import NumberError, to_e164
+from app.domain.triggers import SettledCall
 from app.services.recording_watcher import (
     JourneyState,
     PollAttempt,
@@ -118,31 +119,19 @@ class FeedCall:
         return display_name(match.contacts[0])
 
 
-@dataclass(frozen=True)
-class SettledCall:
-    """A missed call or one that reached voicemail, as the missed-call triggers need it."""
-
-    call_id: str
-    at: datetime  # when it started ringing
-    number: str | None
-    e164: str | None
-    did: str | None
-    voicemail: bool
-    internal: bool
-    contact_name: str | None
-
-    @classmethod
-    def of(cls, call: FeedCall) -> SettledCall:
-        return cls(
-            call_id=call.call_id,
-            at=call.first_seen,
-            number=call.number,
-            e164=call.e164,
-            did=call.did,
-            voicemail=call.voicemail,
-            internal=call.internal,
-            contact_name=call.contact_name,
-        )
+def settled_call(call: FeedCall) -> SettledCall:
+    """A missed call or one that reached voicemail, as the missed-call triggers take it."""
+    return SettledCall(
+        call_id=call.call_id,
+        at=call.first_seen,
+        number=call.number,
+        e164=call.e164,
+        did=call.did,
+        voicemail_left=call.voicemail,
+        internal=call.internal,
+        contact_name=call.contact_name,
+        outbound=call.direction is CallDirection.OUTBOUND,
+    )
 
 
 @dataclass(frozen=True)
@@ -462,7 +451,7 @@ class LiveFeed:
         self._notify([call])
         if call.state in (LiveState.MISSED, LiveState.VOICEMAIL) and not call.settled_reported:
             call.settled_reported = True
-            settled = SettledCall.of(call)
+            settled = settled_call(call)
             for callback in list(self._subscribers.settled):
                 callback(settled)
         return call

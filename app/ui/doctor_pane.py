@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import __version__
 from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.connection import CheckStatusSummary, LastCheck
 from app.domain.contacts import Contact
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import SECRET_MASK
 from app.domain.phones import NumberError, validate_region
+from app.domain.report import Report, ReportMeta
 from app.services.contacts_import import ContactsFileError, read_contacts_csv
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
@@ -50,6 +52,7 @@ from app.services.session import PbxSession
 from app.threecx.probe import CertificateInfo
 from app.threecx.transport import Timeouts
 from app.ui.context import UiContext
+from app.ui.dialogs import run_dialog
 from app.ui.doctor_model import (
     STATE_COLOURS,
     STATE_LABELS,
@@ -59,6 +62,7 @@ from app.ui.doctor_model import (
     present,
     seconds_text,
 )
+from app.ui.report_dialog import ReportPreviewDialog
 from app.ui.theme import MUTED, WARN
 
 log = logging.getLogger(__name__)
@@ -151,6 +155,10 @@ class DoctorPane(QWidget):
         self._known_path = known_certificates_path
         self._timeouts = timeouts
         self._session: PbxSession | None = None
+        # For setup reports; the window sets them from the settings.
+        self.engineer_name = ""
+        self.logo_path: str | None = None
+        self.report_dialog: ReportPreviewDialog | None = None
         self._task: asyncio.Task[Diagnosis | None] | None = None
         self._run_id = 0
         self._busy = False
@@ -188,8 +196,14 @@ class DoctorPane(QWidget):
         self.copy_button.setToolTip(
             "Copy the seven results as plain text (no key; masked in presenter mode)"
         )
+        self.export_button = QPushButton("Export report…")
+        self.export_button.setObjectName("doctorExport")
+        self.export_button.setToolTip(
+            "A setup report for the customer (PDF, HTML or JSON), with a preview first"
+        )
         top = QHBoxLayout()
         top.addWidget(self.connection_label, 1)
+        top.addWidget(self.export_button)
         top.addWidget(self.copy_button)
         top.addWidget(self.cancel_button)
         top.addWidget(self.run_button)
@@ -275,6 +289,7 @@ class DoctorPane(QWidget):
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
         self.copy_button.clicked.connect(self.copy_as_text)
+        self.export_button.clicked.connect(self.export_report)
 
     def _fit_table(self) -> None:
         """Rows and columns sized from the font (it grows with large type); seven rows, always,
@@ -320,6 +335,8 @@ class DoctorPane(QWidget):
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         self._countdown.stop()
+        if self.report_dialog is not None:
+            self.report_dialog.reject()  # ends the awaited run_dialog() before the window goes
 
     # ---- running -------------------------------------------------------------------------------
     @property
@@ -537,6 +554,38 @@ class DoctorPane(QWidget):
         self._add_notice("Copied the seven results to the clipboard (no key in it).", info=True)
         return text
 
+    def build_report(self) -> Report | None:
+        """The last diagnosis as a setup report (masked by default in presenter mode)."""
+        if self.diagnosis is None or self._session is None:
+            return None
+        profile = self._session.profile
+        meta = ReportMeta(
+            generated_at=datetime.now(UTC),
+            customer=profile.customer,
+            connection=profile.name,
+            engineer=self.engineer_name,
+            app_version=__version__,
+            logo=self.logo_path,
+            mask=self._ui.presenter.enabled,
+        )
+        return Report.build(self.diagnosis, meta)
+
+    def export_report(self) -> asyncio.Task[None] | None:
+        """Preview the report, then save it where the engineer chooses (no nested loop)."""
+        report = self.build_report()
+        if report is None or self._session is None:
+            return None
+        dialog = ReportPreviewDialog(self, report, self._ui, secrets=(self._session.secret,))
+        self.report_dialog = dialog
+        return self._ui.tasks.start(self._show_report(dialog), name="report preview")
+
+    async def _show_report(self, dialog: ReportPreviewDialog) -> None:
+        try:
+            await run_dialog(dialog)
+        finally:
+            self.report_dialog = None
+            dialog.deleteLater()
+
     @staticmethod
     def _clean(text: str, session: PbxSession | None) -> str:
         text = REDACTOR.redact(text)
@@ -573,6 +622,7 @@ class DoctorPane(QWidget):
         self.run_button.setText("Run again" if self.diagnosis is not None else "Run doctor")
         self.cancel_button.setEnabled(busy)
         self.copy_button.setEnabled(self.diagnosis is not None and not busy)
+        self.export_button.setEnabled(self.diagnosis is not None and not busy)
         for box in (self.watch, self.bridge_window, self.retention):
             box.setEnabled(not busy)
 

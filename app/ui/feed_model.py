@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon
 
 from app.domain.calls import CallDirection
 from app.domain.contact_match import ContactMatch, MatchKind, display_name
@@ -35,6 +35,7 @@ from app.domain.live import LiveState
 from app.services.live_feed import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_HISTORY_LIMIT, FeedCall
 from app.services.recording_watcher import JourneyState
 from app.ui.presenter import Presenter
+from app.ui.theme import dot_icon
 
 FLUSH_INTERVAL_MS = 150
 TICK_INTERVAL_MS = 1000  # talking calls' running duration
@@ -279,7 +280,6 @@ class CallFeedModel(QAbstractTableModel):
         self._talking: set[str] = set()
         # Filtering reads every row; building its text once per change keeps retyping cheap.
         self._filter_cache: dict[str, str] = {}
-        self._icons: dict[LiveState, QIcon] = {}
         self._brushes = {key: QBrush(QColor(c)) for key, c in STATE_COLOURS.items()}
         self._journey_brushes = {key: QBrush(QColor(c)) for key, c in JOURNEY_COLOURS.items()}
         self._grey = QBrush(QColor(NOT_FOLLOWED_COLOUR))
@@ -569,18 +569,7 @@ class CallFeedModel(QAbstractTableModel):
         return None
 
     def icon(self, state: LiveState) -> QIcon:
-        icon = self._icons.get(state)
-        if icon is None:
-            pixmap = QPixmap(12, 12)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(STATE_COLOURS[state]))
-            painter.drawEllipse(1, 1, 10, 10)
-            painter.end()
-            icon = self._icons[state] = QIcon(pixmap)
-        return icon
+        return dot_icon(STATE_COLOURS[state])
 
 
 class StateFilter(enum.Enum):

@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.triggers import SettledCall
 from app.services.live_feed import (
     DEFAULT_BRIDGE_WINDOW_S,
     DEFAULT_HISTORY_LIMIT,
     FeedStatus,
     LiveFeed,
-    SettledCall,
 )
 from app.services.session import PbxSession
 from app.ui.context import UiContext
@@ -42,13 +42,13 @@ FILTER_DELAY_MS = 250
 SETTLED_DELAY_MS = 150
 LARGE_TYPE_STEP = 3  # points added in presenter mode's larger type
 COLUMN_WIDTHS = {
-    Column.TIME: 86,
-    Column.DIRECTION: 90,
-    Column.CALLER: 150,
-    Column.EXTENSION: 86,
-    Column.DURATION: 86,
-    Column.STATE: 124,
-    Column.RECORDING: 270,
+    Column.TIME: 80,
+    Column.DIRECTION: 84,
+    Column.CALLER: 136,
+    Column.EXTENSION: 78,
+    Column.DURATION: 84,
+    Column.STATE: 112,
+    Column.RECORDING: 230,
 }
 _ERROR_STYLE = "color: #b91c1c;"
 _STATUS_STYLE = "color: #4b5563;"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -27,10 +28,11 @@ from app.domain.connection import ConnectionProfile, LastCheck
 from app.domain.live import CallEvent
 from app.domain.triggers import SettledCall
 from app.services.connections import ConnectionStore
-from app.services.live_feed import SettledCall as FeedSettledCall
 from app.services.log_buffer import LogBuffer
 from app.services.session import PbxSession
-from app.services.webhook_receiver import WebhookReceiver
+
+if TYPE_CHECKING:
+    from app.services.webhook_receiver import WebhookReceiver
 from app.ui.connections_pane import ConnectionsPane
 from app.ui.context import SessionPane, UiContext
 from app.ui.doctor_pane import DoctorPane
@@ -64,17 +66,19 @@ class MainWindow(QMainWindow):
         self.store = store
         self.setWindowTitle("PBX Companion")
         self.setObjectName("mainWindow")
-        self.resize(QSize(1280, 800))
+        self.resize(QSize(1440, 900))
         self._session: PbxSession | None = None
         self._closing = False
         self._shutdown: asyncio.Task[None] | None = None
-        self._receiver: WebhookReceiver | None = None
+        self._receiver: WebhookReceiver | None = None  # started on demand
 
         self.connections = ConnectionsPane(ui, store)
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
         self.triggers = TriggersPane(ui)
         self.recordings = RecordingsPane(ui)
         self.doctor = DoctorPane(ui)
+        self.doctor.engineer_name = store.settings.engineer_name
+        self.doctor.logo_path = store.settings.logo_path
         self.log_view = LogPane(ui, log_buffer)
         self.panes: list[SessionPane] = [
             self.feed,
@@ -97,7 +101,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([440, 840])
+        splitter.setSizes([400, 1040])
         self.setCentralWidget(splitter)
 
         self._build_toolbar()
@@ -115,24 +119,16 @@ class MainWindow(QMainWindow):
         self._on_presenter_changed()
 
     # ---- missed-call triggers and the webhook add-on -----------------------------------------
-    def _preview_triggers(self, calls: list[FeedSettledCall]) -> None:
+    def _preview_triggers(self, calls: list[SettledCall]) -> None:
         for call in calls:
-            self.triggers.add_call(
-                SettledCall(
-                    call_id=call.call_id,
-                    at=call.at,
-                    number=call.number,
-                    e164=call.e164,
-                    did=call.did,
-                    voicemail_left=call.voicemail,
-                    internal=call.internal,
-                    contact_name=call.contact_name,
-                )
-            )
+            self.triggers.add_call(call)
 
     async def start_webhook_receiver(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen for the 3CX webhook add-on on a local port; events join the live feed of
         the connection on screen. Returns the URL to put in the add-on's .ini file."""
+        # aiohttp's server is loaded only when the receiver is wanted (startup time).
+        from app.services.webhook_receiver import WebhookReceiver
+
         if self._receiver is not None:
             await self._receiver.stop()
         receiver = WebhookReceiver(

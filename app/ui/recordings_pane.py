@@ -39,8 +39,6 @@ from PySide6.QtGui import (
     QDesktopServices,
     QIcon,
     QKeyEvent,
-    QPainter,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -78,7 +76,7 @@ from app.threecx.errors import ThreeCXError
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm, run_dialog
 from app.ui.presenter import Presenter
-from app.ui.theme import ACCENT, FAIL, MUTED, PASS, WARN
+from app.ui.theme import ACCENT, FAIL, MUTED, PASS, WARN, dot_icon
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +200,6 @@ class RecordingResultsModel(QAbstractTableModel):
         self._contacts: ContactIndex | None = None
         self._matches: dict[str, ContactMatch] = {}
         self._zone: tzinfo = customer_zone(None)
-        self._icons: dict[RecordingStatus, QIcon] = {}
         presenter.changed.connect(self.refresh)
 
     # ---- content ---------------------------------------------------------------------------
@@ -379,18 +376,7 @@ class RecordingResultsModel(QAbstractTableModel):
         return self.text(row, column).lower()
 
     def _icon(self, status: RecordingStatus) -> QIcon:
-        icon = self._icons.get(status)
-        if icon is None:
-            pixmap = QPixmap(12, 12)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            painter = QPainter(pixmap)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(STATUS_COLOURS[status]))
-            painter.drawEllipse(2, 2, 8, 8)
-            painter.end()
-            icon = self._icons[status] = QIcon(pixmap)
-        return icon
+        return dot_icon(STATUS_COLOURS[status], 8)
 
 
 # ---- the pane ----------------------------------------------------------------------------------

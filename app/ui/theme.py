@@ -6,7 +6,10 @@ A customer watches this window over a screen-share, so colours carry meaning onl
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
+import functools
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
 ACCENT = "#1f5f8b"
@@ -66,3 +69,19 @@ def set_type_size(app: QApplication, *, large_type: bool) -> None:
     font = QFont(app.font())
     font.setPointSizeF(BASE_POINT_SIZE * (LARGE_FACTOR if large_type else 1.0))
     app.setFont(font)
+
+
+@functools.cache
+def dot_icon(colour: str, diameter: int = 10) -> QIcon:
+    """A filled status dot for table cells, one per colour (needs a QGuiApplication)."""
+    size = 12
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(colour))
+    inset = (size - diameter) // 2
+    painter.drawEllipse(inset, inset, diameter, diameter)
+    painter.end()
+    return QIcon(pixmap)

@@ -12,11 +12,13 @@ from app.domain.calls import CallDirection
 from app.domain.connection import ConnectionProfile
 from app.domain.contact_match import MatchKind
 from app.domain.live import CallEvent, LiveState
-from app.services.live_feed import FeedCall, FeedStatus, LiveFeed, SettledCall, webhook_call_id
+from app.domain.triggers import SettledCall
+from app.services.live_feed import FeedCall, FeedStatus, LiveFeed, webhook_call_id
 from app.services.recording_watcher import JourneyState
 from app.services.session import PbxSession
 from app.sim import Simulator
 from tests.conftest import SimFactory
+from tests.support.waiting import until
 
 # No contact has this number: the sim's numbers end in a contact index or 7000-7999.
 ORPHAN_NUMBER = "+61882999999"
@@ -40,14 +42,6 @@ def known_contact(sim: Simulator) -> tuple[str, str]:
     """A phonebook contact stored in E.164: (number, name)."""
     contact = next(c for c in sim.tenant.contacts if c.phone == c.e164)
     return contact.e164, f"{contact.first_name} {contact.last_name}"
-
-
-async def until(condition: Callable[[], object], what: str, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Watched:
@@ -147,7 +141,7 @@ async def test_a_missed_call_is_settled_once(watch: Start) -> None:
     call = await watched.state(placed.call_id, LiveState.MISSED)
     await asyncio.sleep(1.0)  # the client's confirmations are over; nothing more may follow
     assert [s.call_id for s in watched.settled] == [call.call_id]
-    assert watched.settled[0].voicemail is False and watched.settled[0].internal is False
+    assert watched.settled[0].voicemail_left is False and watched.settled[0].internal is False
     assert watched.settled[0].e164 == call.e164 and call.e164
     assert call.rang_for is not None and call.journey is None
 
@@ -169,7 +163,7 @@ async def test_a_call_that_reached_voicemail_is_not_missed(watch: Start) -> None
     await asyncio.sleep(0.5)
     assert LiveState.MISSED not in watched.states[call.call_id]
     assert call.voicemail and call.state is LiveState.VOICEMAIL
-    assert len(watched.settled) == 1 and watched.settled[0].voicemail is True
+    assert len(watched.settled) == 1 and watched.settled[0].voicemail_left is True
 
 
 async def test_an_unknown_caller_would_become_a_new_contact(
@@ -345,7 +339,7 @@ async def test_a_webhook_miss_is_settled_once_with_its_did(
     feed.ingest(hook("210701170100_701-0", LiveState.MISSED))
     feed.ingest(hook("210701170100_701-0", LiveState.MISSED))  # a duplicate post
     feed.ingest(hook("210701170100_701-0", LiveState.RINGING))  # and a late one
-    assert [(s.call_id, s.did, s.voicemail) for s in settled] == [
+    assert [(s.call_id, s.did, s.voicemail_left) for s in settled] == [
         ("210701170100_701", "+61290000002", False)
     ]
     call = feed.get("210701170100_701")

@@ -8,7 +8,9 @@ from collections.abc import Callable
 POLL_S = 0.02
 
 
-async def until(condition: Callable[[], object], what: str, seconds: float = 10.0) -> None:
+async def until(
+    condition: Callable[[], object], what: str = "the condition", seconds: float = 10.0
+) -> None:
     """Return once ``condition()`` is truthy; fail naming ``what`` after ``seconds``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds

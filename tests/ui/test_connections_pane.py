@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,21 +35,12 @@ from app.ui.connections_pane import (
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
 
 KEY = "Zk3q8wX1vN0tPa9Lr2Qm7Yc4"
 NOW = datetime(2026, 11, 21, 10, 15, tzinfo=UTC)
-
-
-async def until(predicate: Callable[[], object], what: str, within_s: float = 10.0) -> None:
-    """Let the loop run until ``predicate`` holds (the timeout only turns a hang into a failure)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def profile(name: str, **changes: object) -> ConnectionProfile:

@@ -27,10 +27,10 @@ from app.ui.theme import apply_theme
 from tests.conftest import SimFactory
 from tests.services.test_doctor_late_recording import recording_extension
 from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
-from tests.ui.test_log_pane import until
 
 if TYPE_CHECKING:  # pytest-qt's module needs its Qt API set up, which a scene process lacks
     from pytestqt.modeltest import ModelTester
@@ -142,7 +142,7 @@ async def test_each_result_arrives_while_the_others_still_run(
     assert pane.model.state(CheckId.LICENCE) is RowState.WAITING
     assert pane.running and pane.cancel_button.isEnabled() and not pane.run_button.isEnabled()
 
-    await until(lambda: pane.diagnosis is not None, RUN_TIMEOUT_S)
+    await until(lambda: pane.diagnosis is not None, seconds=RUN_TIMEOUT_S)
 
     first, states = heard.progress[0]
     assert first.id is CheckId.REACHABILITY  # probed first
@@ -220,7 +220,7 @@ async def test_copy_as_text_has_all_seven_and_no_secret(
     assert pane.copy_as_text() is None  # nothing to copy before a run
     pane.run_button.click()
     assert pane.running
-    await until(lambda: pane.diagnosis is not None, RUN_TIMEOUT_S)
+    await until(lambda: pane.diagnosis is not None, seconds=RUN_TIMEOUT_S)
 
     pane.copy_button.click()
     copied = QApplication.clipboard().text()
@@ -276,7 +276,7 @@ async def test_cancel_stops_the_run_cleanly(
     pane.watch.setValue(120)  # check 4 watches for a test call: the run would take minutes
     task = pane.run()
     assert task is not None
-    await until(lambda: len(heard.progress) >= 2, RUN_TIMEOUT_S)
+    await until(lambda: len(heard.progress) >= 2, seconds=RUN_TIMEOUT_S)
     assert pane.model.state(CheckId.LATE_RECORDING) is RowState.RUNNING
     assert "Watching for a test call" in pane.watch_label.text()
 
@@ -422,11 +422,11 @@ async def test_a_test_call_is_followed_live_while_watching(
         pane.set_session(session)
         task = pane.run()
         assert task is not None
-        await until(lambda: bool(heard.progress), RUN_TIMEOUT_S)
+        await until(lambda: bool(heard.progress), seconds=RUN_TIMEOUT_S)
         assert "Watching for a test call" in pane.watch_label.text()
         await asyncio.wait_for(sim.wait_for_call_control_client(), 10)
         await sim.place_call("inbound", extension=recording_extension(sim), ring_s=0.2, talk_s=0.3)
-        await until(lambda: "Test call: call" in pane.watch_label.text(), RUN_TIMEOUT_S)
+        await until(lambda: "Test call: call" in pane.watch_label.text(), seconds=RUN_TIMEOUT_S)
         diagnosis = await asyncio.wait_for(task, RUN_TIMEOUT_S)
 
     assert diagnosis is not None
@@ -434,4 +434,29 @@ async def test_a_test_call_is_followed_live_while_watching(
     assert result.status is CheckStatus.PASS, result.finding
     assert pane.model.state(CheckId.LATE_RECORDING) is RowState.PASS
     assert pane.watch_label.isHidden()  # the journey now lives in check 4's evidence
+    await pane.aclose()
+
+
+async def test_export_report_previews_then_saves_a_secret_free_pdf(
+    ui: UiContext, session: PbxSession, tmp_path: Path
+) -> None:
+    pane = make_pane(ui, tmp_path)
+    pane.engineer_name = "Sam Lee"
+    pane.set_session(session)
+    assert not pane.export_button.isEnabled()  # nothing to report before a run
+    await run_to_end(pane)
+    assert pane.export_button.isEnabled()
+    pane.export_button.click()
+    dialog = pane.report_dialog
+    assert dialog is not None
+    await until(dialog.isVisible, seconds=5)
+    await dialog.prepared()
+    assert "Sam Lee" in dialog.preview.toPlainText()
+    saved = await dialog.save_to(tmp_path / "visit.pdf")
+    assert saved is not None
+    data = saved.read_bytes()
+    assert data.startswith(b"%PDF")
+    assert session.secret.encode() not in data
+    dialog.reject()
+    await until(lambda: pane.report_dialog is None, seconds=5)
     await pane.aclose()

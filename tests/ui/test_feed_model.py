@@ -26,7 +26,7 @@ from app.ui.feed_model import (
     StateFilter,
 )
 from app.ui.presenter import Presenter
-from tests.services.test_live_feed import until
+from tests.support.waiting import until
 
 NOW = datetime(2026, 3, 2, 1, 15, tzinfo=UTC)
 JANE = Contact(

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.domain.calls import CallDirection
 from app.domain.live import LiveState
-from app.services.live_feed import FeedCall, SettledCall
+from app.domain.triggers import SettledCall
+from app.services.live_feed import FeedCall
 from app.services.recording_watcher import JourneyState, PollAttempt, RecordingJourney
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
@@ -111,7 +112,7 @@ async def test_missed_calls_are_handed_on_once(
         await shown_state(pane, voicemail.call_id, LiveState.VOICEMAIL)
         await until(lambda: len(settled) == 2, "two settled calls")
         await asyncio.sleep(0.5)
-        assert [(s.call_id, s.voicemail) for s in settled] == [
+        assert [(s.call_id, s.voicemail_left) for s in settled] == [
             (str(missed.call_id), False),
             (str(voicemail.call_id), True),
         ]

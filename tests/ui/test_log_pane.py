@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from app.ui.log_pane import LogPane
 from app.ui.qt_logging import install_qt_message_handler, uninstall_qt_message_handler
 from app.ui.theme import apply_theme
 from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.waiting import until
 from tests.support.xvfb import XvfbDisplay
 
 CALLER = "+61 412 345 678"
@@ -31,15 +32,6 @@ def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
     that happens to run in a worker thread later would delete them there and crash Qt."""
     yield
     gc.collect()
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Let the Qt loop run until ``condition`` holds (a deadline, never an assertion on time)."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.02)
 
 
 @pytest.fixture
