@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import qasync
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from app.domain.connection import ConnectionProfile
@@ -37,10 +38,20 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
 
 
 @pytest.fixture(autouse=True)
-def _collect_garbage_on_the_gui_thread() -> Iterator[None]:
-    """Widgets caught in reference cycles must die here, on the GUI thread: left to chance, a
-    collection triggered in an asyncio.to_thread worker deletes Qt objects off-thread (crash)."""
+def _delete_windows_then_collect_garbage() -> Iterator[None]:
+    """Windows a test leaves open are deleted by Qt, in Qt's order (deleteLater), and only
+    then are Python's cycles collected, here on the GUI thread. Left to the collector, a
+    window's wrapper can be freed at any later moment (even in an asyncio.to_thread worker),
+    deleting widgets out of order or off-thread: a crash."""
     yield
+    app = QApplication.instance()
+    if app is not None:
+        for window in app.topLevelWidgets():
+            window.close()
+            window.deleteLater()
+        # Only deferred deletes: running all events here would run qasync callbacks outside
+        # the loop.
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
 
 

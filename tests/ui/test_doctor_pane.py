@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,14 +36,6 @@ if TYPE_CHECKING:  # pytest-qt's module needs its Qt API set up, which a scene p
 
 QUICK = Timeouts(connect=1.0, read=1.0, total=3.0)  # as tests/services/test_doctor.py
 RUN_TIMEOUT_S = 30
-
-
-@pytest.fixture(autouse=True)
-def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
-    """Widgets left in reference cycles must be freed here, on the GUI thread: a collection
-    that happens to run in a worker thread later would delete them there and crash Qt."""
-    yield
-    gc.collect()
 
 
 class Heard:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,14 +23,6 @@ from tests.support.waiting import until
 from tests.support.xvfb import XvfbDisplay
 
 CALLER = "+61 412 345 678"
-
-
-@pytest.fixture(autouse=True)
-def _collect_widgets_on_the_gui_thread() -> Iterator[None]:
-    """Widgets left in reference cycles must be freed here, on the GUI thread: a collection
-    that happens to run in a worker thread later would delete them there and crash Qt."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

@@ -139,7 +139,8 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
         culprits = lost_silent or lost_unknown
         names = [_ext(by_number[n]) if n in by_number else n for n in sorted(culprits)]
         count = sum(len(v) for v in culprits.values())
-        why = "is not set to record" if modes_known else "did not record (v18 cannot say why)"
+        verb = "is" if len(names) == 1 else "are"
+        why = f"{verb} not set to record" if modes_known else "did not record (v18 cannot say why)"
         return CheckResult(
             CheckId.EXTENSION_RECORDING,
             CheckStatus.FAIL,

@@ -22,7 +22,9 @@ from app.threecx.v20.client import V20Client
 log = logging.getLogger(__name__)
 
 HOW_TO_TEST = (
-    "Run the doctor with --watch 180 and, while it watches, place a test call: ring the "
+    'Run the doctor again watching for a test call for 180 seconds (in the app: "Watch for '
+    'a test call"; on the command line: --watch 180) and, while it watches, place a test '
+    "call: ring the "
     "customer's main number from a mobile, let a recorded extension answer, talk for 20 "
     "seconds and hang up. The doctor times how long 3CX takes to write the recording."
 )
