@@ -17,8 +17,10 @@ _MIN_NAME_LENGTH = 3
 # Digit runs that look like phone numbers: optional +, digits with single spaces, dashes, dots
 # or brackets between them. Dates, times and IP addresses are excluded below.
 # A colon may follow ("+61412345678: 2 contacts") unless a digit comes after it (a time).
-_NUMBER_LIKE = re.compile(r"(?<![\w./-])\+?\(?\d(?:[\d]|[ .()-](?=[\d(])){5,22}\d(?![\w/]|:\d)")
+_NUMBER_LIKE = re.compile(r"(?<![\w./-])\+?\(?\d(?:\d|[ .()-]{1,2}(?=[\d(])){5,22}\d(?![\w/]|:\d)")
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,3}(\.\d{1,3}){3}$")
+# "20.0.10.1116": dotted groups, one of a single digit; nobody writes a phone number so.
+_VERSION_LIKE = re.compile(r"\d+(?:\.\d+)*\.\d(?:\.\d+)*|\d\.\d+(?:\.\d+)+")
 _MIN_DIGITS = 7
 _MAX_DIGITS = 15
 
@@ -31,7 +33,11 @@ def initials(name: str) -> str:
 
 def _looks_like_number(candidate: str) -> bool:
     digits = sum(ch.isdigit() for ch in candidate)
-    return _MIN_DIGITS <= digits <= _MAX_DIGITS and not _DATE_LIKE.match(candidate)
+    return (
+        _MIN_DIGITS <= digits <= _MAX_DIGITS
+        and not _DATE_LIKE.match(candidate)
+        and not _VERSION_LIKE.fullmatch(candidate)
+    )
 
 
 class Masker:

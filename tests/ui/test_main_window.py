@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
@@ -45,6 +46,9 @@ async def open_window(
     window.show()
     await until(lambda: window.session is not None, "the demo connection to open")
     await until(lambda: window.feed.feed is not None, "the live feed to start")
+    # Closing during the websocket handshake can leave its socket to the garbage collector
+    # (noted on the issue); the tests close an established feed.
+    await asyncio.wait_for(demo.sim.wait_for_call_control_client(), 15)
     return Opened(window, demo, store, buffer)
 
 
