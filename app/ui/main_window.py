@@ -35,9 +35,11 @@ if TYPE_CHECKING:
     from app.services.webhook_receiver import WebhookReceiver
 from app.ui.connections_pane import ConnectionsPane
 from app.ui.context import SessionPane, UiContext
+from app.ui.dialogs import run_dialog
 from app.ui.doctor_pane import DoctorPane
 from app.ui.feed_pane import FeedPane
 from app.ui.log_pane import LogPane
+from app.ui.preferences_dialog import PreferencesDialog
 from app.ui.recordings_pane import RecordingsPane
 from app.ui.triggers_pane import TriggersPane
 
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._shutdown: asyncio.Task[None] | None = None
         self._receiver: WebhookReceiver | None = None  # started on demand
+        self.preferences_dialog: PreferencesDialog | None = None
 
         self.connections = ConnectionsPane(ui, store)
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
@@ -183,6 +186,12 @@ class MainWindow(QMainWindow):
         self.doctor_action.setToolTip("Check the seven causes for the selected connection")
         self.doctor_action.triggered.connect(self._run_doctor)
         bar.addAction(self.doctor_action)
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.setToolTip(
+            "Your name and logo for setup reports, the webhook receiver"
+        )
+        self.settings_action.triggered.connect(self.edit_preferences)
+        bar.addAction(self.settings_action)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
@@ -216,6 +225,22 @@ class MainWindow(QMainWindow):
             self.presenter_action.setChecked(on)
         if self.large_type_action.isChecked() != self.ui.presenter.large_type:
             self.large_type_action.setChecked(self.ui.presenter.large_type)
+
+    def edit_preferences(self) -> asyncio.Task[None]:
+        dialog = PreferencesDialog(self, self.store.settings)
+        self.preferences_dialog = dialog
+        return self.ui.tasks.start(self._edit_preferences(dialog), name="settings")
+
+    async def _edit_preferences(self, dialog: PreferencesDialog) -> None:
+        try:
+            if await run_dialog(dialog) != PreferencesDialog.DialogCode.Accepted:
+                return
+            settings = await self.store.set_preferences(**dialog.values())
+            self.doctor.engineer_name = settings.engineer_name
+            self.doctor.logo_path = settings.logo_path
+        finally:
+            self.preferences_dialog = None
+            dialog.deleteLater()
 
     def _run_doctor(self) -> None:
         self.tabs.setCurrentWidget(self.doctor)
@@ -295,6 +320,8 @@ class MainWindow(QMainWindow):
         self._shutdown = asyncio.get_running_loop().create_task(self._shut_down())
 
     async def _shut_down(self) -> None:
+        if self.preferences_dialog is not None:
+            self.preferences_dialog.reject()
         try:
             closing: list[SessionPane | ConnectionsPane] = [*self.panes, self.connections]
             for pane in closing:

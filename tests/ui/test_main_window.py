@@ -198,3 +198,25 @@ def test_main_window_screenshots(xvfb_display: XvfbDisplay) -> None:
     for scene, name in ((demo_scene, "main-window"), (presenter_scene, "main-window-presenter")):
         png = render_scene(xvfb_display, f"{__name__}:{scene.__name__}", name)
         assert distinct_colours(png) > 20
+
+
+async def test_settings_give_reports_the_engineer_and_reject_a_bad_webhook_address(
+    ui: UiContext,
+) -> None:
+    async with demo_window(ui) as opened:
+        window = opened.window
+        task = window.edit_preferences()
+        dialog = window.preferences_dialog
+        assert dialog is not None
+        await until(dialog.isVisible, "the settings dialog")
+        dialog.engineer.setText("  Sam Lee ")
+        dialog.webhook.setText("localhost")
+        dialog.buttons.accepted.emit()
+        assert "host:port" in dialog.error.text() and dialog.isVisible()  # nothing lost
+        assert dialog.engineer.text() == "  Sam Lee "
+        dialog.webhook.setText("127.0.0.1:8765")
+        dialog.buttons.accepted.emit()
+        await task
+        assert opened.store.settings.engineer_name == "Sam Lee"
+        assert opened.store.settings.webhook_listen == "127.0.0.1:8765"
+        assert window.doctor.engineer_name == "Sam Lee"
