@@ -51,6 +51,7 @@ class PreferencesDialog(QDialog):
         self.key_age.setRange(1, 3650)
         self.key_age.setSuffix(" days")
         self.key_age.setValue(settings.key_age_warning_days)
+        self.key_age.setMaximumWidth(140)
         self.webhook = QLineEdit(settings.webhook_listen or "")
         self.webhook.setObjectName("preferencesWebhook")
         self.webhook.setPlaceholderText("off; e.g. 127.0.0.1:8765 for the 3CX webhook add-on")
@@ -76,6 +77,7 @@ class PreferencesDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(self.error)
+        layout.addStretch(1)
         layout.addWidget(self.buttons)
         self.resize(560, self.sizeHint().height())
         self._chooser: QFileDialog | None = None

@@ -220,3 +220,16 @@ async def test_settings_give_reports_the_engineer_and_reject_a_bad_webhook_addre
         assert opened.store.settings.engineer_name == "Sam Lee"
         assert opened.store.settings.webhook_listen == "127.0.0.1:8765"
         assert window.doctor.engineer_name == "Sam Lee"
+
+
+async def preferences_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
+    from app.services.settings import Settings
+    from app.ui.preferences_dialog import PreferencesDialog
+
+    return PreferencesDialog(None, Settings(engineer_name="Sam Lee"))
+
+
+@pytest.mark.display
+def test_preferences_dialog_screenshot(xvfb_display: XvfbDisplay) -> None:
+    png = render_scene(xvfb_display, f"{__name__}:preferences_scene", "preferences-dialog")
+    assert distinct_colours(png) > 5
