@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,14 +42,27 @@ async def run_doctor(args: argparse.Namespace) -> int:
         on_result=progress,
     )
     diagnosis = await doctor.run()
-    if args.json:
-        print(json.dumps(diagnosis.as_json(), ensure_ascii=False, indent=2))
-    else:
-        print(render_text(diagnosis))
+    output = (
+        json.dumps(diagnosis.as_json(), ensure_ascii=False, indent=2)
+        if args.json
+        else render_text(diagnosis)
+    )
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error, and the report below is still wanted.
+        _discard_stdout()
     code = EXIT_FAILED if diagnosis.failed else EXIT_OK
     if target is not None and write_doctor_report(args, diagnosis, target, conn.secret):
         code = EXIT_FAILED
     return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so later prints and the exit flush cannot fail."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
 
 
 async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:

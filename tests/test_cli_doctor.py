@@ -183,3 +183,22 @@ def test_progress_lines_only_on_a_terminal(sim: dict[str, Any], key: str) -> Non
     assert len(progress) == 7, shown
     assert progress[0].strip().startswith("[1/7] reachability:")
     assert key not in shown
+
+
+def test_a_closed_pipe_still_writes_the_report(
+    sim: dict[str, Any], key: str, tmp_path: Path
+) -> None:
+    """`pbx-companion doctor ... --report F | head -1`: no traceback, and the report is written."""
+    report = tmp_path / "visit.json"
+    doctor = subprocess.Popen(
+        [*COMMAND, "doctor", *connection(sim), "--report", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert doctor.stdout is not None and doctor.stderr is not None
+    doctor.stdout.close()  # the reader is gone before the doctor prints anything
+    with doctor.stderr:
+        errors = doctor.stderr.read().decode()
+    assert doctor.wait(timeout=60) == 1
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+    assert json.loads(report.read_text())["schema"] == "pbx-companion/report/1"
