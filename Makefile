@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint types imports unit contract bench clean
+.PHONY: demo test lint types imports unit contract bench package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-package: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[package]'
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -43,6 +47,11 @@ bench: $(VENV)/.installed-test
 # Regenerate the trimmed XAPI contract from 3CX's full spec (needs ../shared).
 contract: $(VENV)/.installed-test
 	$(BIN)/python build/extract_xapi_contract.py ../shared/3cx/xapi-v20-swagger.yaml tests/contract/xapi-v20-contract.json
+
+# The frozen app for this system (PyInstaller one-dir under build/dist), then its own
+# --self-test and its size against the 150 MB target. CI runs it after the tests.
+package: $(VENV)/.installed-package
+	$(BIN)/python build/package.py --self-test --max-mb 150
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -27,6 +27,8 @@ from app.cli_args import (
     add_doctor_arguments,
     connection_from_args,
 )
+from app.cli_connections import add_commands as add_connections_commands
+from app.cli_connections import run_connections, run_keys
 from app.cli_report import add_doctor_report_arguments, add_report_arguments
 from app.domain.calls import CallRecord
 from app.domain.recordings import Recording
@@ -62,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="with --demo: stop after S seconds (default: until the window closes or Ctrl-C)",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (Qt window, keyring, phone numbers, simulator, doctor), exit 0 if sound",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sim = commands.add_parser("sim", help="run the simulated 3CX PBX (prints one JSON line)")
@@ -74,10 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the seven causes of a missing CRM recording, in the field docs' order",
         description="Check the seven causes of 'my recording is not on the CRM contact' "
         "against a live PBX: licence, API roles, extension recording, late recording, "
-        "contact match, retention, reachability. Exit 0: nothing failed; 1: a check failed; "
-        "2: bad arguments.",
+        "contact match, retention, reachability. Give a saved connection (--connection NAME: "
+        "address, Client ID, CA file or pin, region and contacts from its profile, the key "
+        "from the OS keyring) or --url, --client-id and --secret-env/--secret-stdin. Exit 0: "
+        "nothing failed; 1: a check failed; 2: bad arguments.",
     )
-    add_connection_arguments(doctor)
+    add_connection_arguments(doctor, required=False)
     add_doctor_arguments(doctor)
     add_doctor_report_arguments(doctor)
 
@@ -86,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a setup report (PDF, HTML or JSON) from a saved doctor --json result",
     )
     add_report_arguments(report)
+
+    add_connections_commands(commands)
 
     pbx = commands.add_parser("pbx", help="read from a PBX: info, extensions, calls, recordings")
     pbx_commands = pbx.add_subparsers(dest="pbx_command", metavar="WHAT", required=True)
@@ -292,6 +303,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:
+        if args.self_test:
+            from app.self_test import run_self_test
+
+            return run_self_test()
         if args.demo and args.headless:
             return asyncio.run(run_demo(args.demo_seconds))
         if args.command is None:
@@ -313,6 +328,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.cli_doctor import run_doctor
 
             return asyncio.run(run_doctor(args))
+        if args.command == "connections":
+            return asyncio.run(run_connections(args))
+        if args.command == "keys":
+            return asyncio.run(run_keys(args))
         parser.print_help()
         return EXIT_USAGE
     except UsageError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from dataclasses import dataclass
@@ -24,16 +25,29 @@ class UsageError(Exception):
     """A bad argument; the message names it."""
 
 
-def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--url", required=True, help="PBX address, e.g. https://pbx.example.com:5001"
-    )
-    parser.add_argument("--client-id", required=True, help="API client id (v18: the user name)")
-    secret = parser.add_mutually_exclusive_group(required=True)
+def add_secret_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    secret = parser.add_mutually_exclusive_group(required=required)
     secret.add_argument("--secret-env", metavar="VAR", help="read the API key from this variable")
-    secret.add_argument("--secret-stdin", action="store_true", help="read the API key from stdin")
+    secret.add_argument(
+        "--secret-stdin",
+        action="store_true",
+        help="read the API key from stdin (one line; not shown when typed)",
+    )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """The PBX and key to use; ``required`` False when a saved connection can stand in."""
+    parser.add_argument(
+        "--url", required=required, help="PBX address, e.g. https://pbx.example.com:5001"
+    )
+    parser.add_argument("--client-id", required=required, help="API client id (v18: the user name)")
+    add_secret_arguments(parser, required=required)
     parser.add_argument("--ca-file", help="trust this CA (PEM) instead of the OS store")
     parser.add_argument("--pin-sha256", help="accept only this certificate (SHA-256 fingerprint)")
+    add_timeout_argument(parser)
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
     )
@@ -85,44 +99,77 @@ class ConnectionArgs:
     secret: str
 
 
-def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
+def check_ca_file(value: str, option: str = "--ca-file") -> None:
+    """A readable PEM file, or a UsageError naming ``option``."""
+    path = Path(value)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise UsageError(f"{option}: cannot read {value}")
     try:
-        address = parse_pbx_address(args.url)
-    except AddressError as exc:
-        raise UsageError(f"--url: {exc}") from exc
-    if args.ca_file:
-        path = Path(args.ca_file)
-        if not path.is_file() or not os.access(path, os.R_OK):
-            raise UsageError(f"--ca-file: cannot read {args.ca_file}")
-        try:
-            build_ssl_context(TlsOptions(ca_file=args.ca_file))
-        except ValueError as exc:
-            raise UsageError(f"--ca-file: {args.ca_file} holds no PEM certificate") from exc
-    pin = None
-    if args.pin_sha256:
-        try:
-            pin = normalise_fingerprint(args.pin_sha256)
-        except ValueError as exc:
-            raise UsageError(f"--pin-sha256: {exc}") from exc
+        build_ssl_context(TlsOptions(ca_file=value))
+    except ValueError as exc:
+        raise UsageError(f"{option}: {value} holds no PEM certificate") from exc
+
+
+def read_secret(args: argparse.Namespace) -> str:
+    """The API key from ``--secret-env VAR`` or one line of stdin, trimmed; never echoed.
+
+    Typed at a terminal, the key is read without echo. Raises UsageError naming the source
+    (never quoting the key) for a missing variable, an empty key or one with spaces inside.
+    """
     if args.secret_env:
         raw = os.environ.get(args.secret_env)
         if raw is None:
             raise UsageError(f"--secret-env: the variable {args.secret_env} is not set")
+    elif sys.stdin.isatty():
+        raw = getpass.getpass("API key (not shown): ")
     else:
         raw = sys.stdin.readline()
     try:
         secret = normalise_pasted_key(raw)
     except ValueError as exc:
         source = f"--secret-env {args.secret_env}" if args.secret_env else "--secret-stdin"
-        raise UsageError(f"{source}: {exc}") from exc
+        raise UsageError(f"{source}: {exc}") from None
     REDACTOR.register(secret)
+    return secret
+
+
+def timeouts_from(args: argparse.Namespace) -> Timeouts:
+    timeout = max(0.5, float(args.timeout))
+    return Timeouts(connect=timeout, read=timeout, total=timeout * 3)
+
+
+def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
+    missing = [
+        option
+        for option, value in (("--url", args.url), ("--client-id", args.client_id))
+        if value is None
+    ]
+    if not (args.secret_env or args.secret_stdin):
+        missing.append("--secret-env or --secret-stdin")
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)}: required to reach the PBX (or give --connection NAME to use "
+            "a connection saved with `pbx-companion connections add`)"
+        )
+    try:
+        address = parse_pbx_address(args.url)
+    except AddressError as exc:
+        raise UsageError(f"--url: {exc}") from exc
+    if args.ca_file:
+        check_ca_file(args.ca_file)
+    pin = None
+    if args.pin_sha256:
+        try:
+            pin = normalise_fingerprint(args.pin_sha256)
+        except ValueError as exc:
+            raise UsageError(f"--pin-sha256: {exc}") from exc
+    secret = read_secret(args)
     if not args.client_id.strip():
         raise UsageError("--client-id: the client id is empty")
-    timeout = max(0.5, float(args.timeout))
     params = ConnectionParams(
         url=address.base_url,
         client_id=args.client_id.strip(),
         tls=TlsOptions(ca_file=args.ca_file, pin_sha256=pin),
-        timeouts=Timeouts(connect=timeout, read=timeout, total=timeout * 3),
+        timeouts=timeouts_from(args),
     )
     return ConnectionArgs(params, secret)

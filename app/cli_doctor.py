@@ -1,4 +1,10 @@
-"""``pbx-companion doctor``: the seven checks from a terminal or a script."""
+"""``pbx-companion doctor``: the seven checks from a terminal or a script.
+
+The PBX is given on the command line (``--url``, ``--client-id``, ``--secret-env``) or as a
+saved connection (``--connection NAME``: its profile gives the address, Client ID, CA file or
+pin, region and contacts CSV, the OS keyring gives the key, and the result is remembered as the
+connection's last check).
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,54 @@ import argparse
 import asyncio
 import json
 import os
+import shlex
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from app.cli_args import EXIT_FAILED, EXIT_OK, UsageError, connection_from_args
+from app.cli_args import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConnectionArgs,
+    UsageError,
+    connection_from_args,
+    timeouts_from,
+)
+from app.cli_connections import find_saved, open_store_with_keyring
 from app.cli_report import report_target, write_doctor_report
-from app.domain.diagnosis import CHECK_ORDER, CheckResult
+from app.domain.connection import ConnectionProfile
+from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
 from app.domain.phones import NumberError, validate_region
+from app.services.connections import ConnectionStore, ConnectionStoreError, last_check_of
 from app.services.contacts_import import ContactsFileError, read_contacts_csv
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.doctor.text import render_text
 from app.services.known_certificates import KnownCertificates
+from app.services.log_setup import REDACTOR
+from app.services.session import connection_params
+
+# Given with --connection these come from the saved profile (and the key from the keyring).
+_FROM_PROFILE = (
+    ("--client-id", "client_id"),
+    ("--secret-env", "secret_env"),
+    ("--secret-stdin", "secret_stdin"),
+    ("--ca-file", "ca_file"),
+    ("--pin-sha256", "pin_sha256"),
+)
+
+
+@dataclass(frozen=True)
+class SavedConnection:
+    store: ConnectionStore
+    profile: ConnectionProfile
+    conn: ConnectionArgs
 
 
 async def run_doctor(args: argparse.Namespace) -> int:
-    options = await _options_from_args(args)
-    conn = connection_from_args(args)
+    saved = await _saved_connection(args) if args.url is None and args.connection else None
+    options = await _options_from_args(args, saved.profile if saved else None)
+    conn = saved.conn if saved else connection_from_args(args)
     target = report_target(args, "--report", args.report)
     live = sys.stdout.isatty() and not args.json
     done: list[CheckResult] = []
@@ -53,9 +90,51 @@ async def run_doctor(args: argparse.Namespace) -> int:
         # The reader went away (`| head`): not an error, and the report below is still wanted.
         _discard_stdout()
     code = EXIT_FAILED if diagnosis.failed else EXIT_OK
+    if saved is not None:
+        await _remember(saved, diagnosis)
     if target is not None and write_doctor_report(args, diagnosis, target, conn.secret):
         code = EXIT_FAILED
     return code
+
+
+async def _saved_connection(args: argparse.Namespace) -> SavedConnection:
+    """``--connection NAME``: the saved profile and its key from the OS keyring."""
+    given = [option for option, attr in _FROM_PROFILE if getattr(args, attr)]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)}: the saved connection {args.connection!r} provides this; leave "
+            "it out, or give --url for a check that does not use a saved connection"
+        )
+    store = await open_store_with_keyring()
+    profile = find_saved(store, args.connection, "--connection")
+    try:
+        secret = await store.secret(profile.id)
+    except ConnectionStoreError as exc:
+        raise UsageError(f"--connection: {exc.message}") from None
+    if secret is None:
+        raise UsageError(
+            f"--connection: no key is stored for {profile.name} in {store.key_backend}; store "
+            f"one with: pbx-companion keys rotate {shlex.quote(profile.name)} --secret-stdin"
+        )
+    REDACTOR.register(secret)
+    # The report names the connection and its customer unless told otherwise.
+    args.connection = profile.name
+    args.customer = args.customer or profile.customer
+    params = replace(connection_params(profile), timeouts=timeouts_from(args))
+    return SavedConnection(store, profile, ConnectionArgs(params, secret))
+
+
+async def _remember(saved: SavedConnection, diagnosis: Diagnosis) -> None:
+    """The run becomes the connection's last check (the list's status column)."""
+    try:
+        await saved.store.record_check(
+            saved.profile.id,
+            last_check_of(diagnosis),
+            version=diagnosis.pbx.version,
+            hosting=diagnosis.pbx.hosting,
+        )
+    except ConnectionStoreError as exc:
+        print(f"pbx-companion: the result was not remembered: {exc.message}", file=sys.stderr)
 
 
 def _discard_stdout() -> None:
@@ -65,7 +144,10 @@ def _discard_stdout() -> None:
     os.close(null)
 
 
-async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
+async def _options_from_args(
+    args: argparse.Namespace, profile: ConnectionProfile | None = None
+) -> DoctorOptions:
+    """The options; with a saved profile, its region and contacts CSV unless given here."""
     usage = UsageError
     region = None
     if args.region:
@@ -73,6 +155,8 @@ async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
             region = validate_region(args.region)
         except NumberError as exc:
             raise usage(f"--region: {exc}") from exc
+    elif profile is not None:
+        region = profile.region
     if args.watch < 0:
         raise usage("--watch: give a number of seconds, 0 or more")
     if args.bridge_window <= 0:
@@ -81,20 +165,26 @@ async def _options_from_args(args: argparse.Namespace) -> DoctorOptions:
         raise usage("--required-retention-days: give a number of days, 1 or more")
     contacts: tuple[Any, ...] = ()
     label = None
-    if args.contacts:
-        path = Path(args.contacts)
+    csv = args.contacts or (profile.contacts_csv if profile else None)
+    if csv:
+        source = (
+            "--contacts"
+            if args.contacts or profile is None
+            else f"the CRM contacts CSV saved with {profile.name}"
+        )
+        path = Path(csv)
         try:
             imported = await asyncio.to_thread(read_contacts_csv, path)
         except (ContactsFileError, OSError) as exc:
-            raise usage(f"--contacts: {exc}") from exc
+            raise usage(f"{source}: {exc}") from exc
         for problem in imported.problems[:10]:
             print(
-                f"pbx-companion: --contacts: line {problem.line} skipped: {problem.message}",
+                f"pbx-companion: {source}: line {problem.line} skipped: {problem.message}",
                 file=sys.stderr,
             )
         if len(imported.problems) > 10:
             print(
-                f"pbx-companion: --contacts: {len(imported.problems) - 10} more rows skipped",
+                f"pbx-companion: {source}: {len(imported.problems) - 10} more rows skipped",
                 file=sys.stderr,
             )
         contacts = imported.contacts

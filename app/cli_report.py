@@ -37,7 +37,10 @@ def add_report_meta_arguments(parser: argparse.ArgumentParser) -> None:
         "--customer", default="", metavar="NAME", help="customer name on the report"
     )
     parser.add_argument(
-        "--connection", default="", metavar="NAME", help="connection name on the report"
+        "--connection",
+        default="",
+        metavar="NAME",
+        help="connection name on the report (doctor without --url: the saved connection to check)",
     )
     parser.add_argument(
         "--engineer", default="", metavar="NAME", help="who checked the PBX (shown as 'by whom')"

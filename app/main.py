@@ -10,8 +10,12 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.cli import main as cli_main
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
 
 log = logging.getLogger("app")
 
@@ -37,6 +41,7 @@ def run_gui(options: GuiOptions) -> int:
     app.setApplicationName("PBX Companion")
     app.setOrganizationName("PBX Companion")
     app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(app_icon())
     buffer = configure_app_logging(logging.DEBUG if options.verbose else logging.INFO)
     install_qt_message_handler()
     collect_on_gui_thread(app)
@@ -48,6 +53,18 @@ def run_gui(options: GuiOptions) -> int:
             return code
     finally:
         asyncio.set_event_loop(None)
+
+
+def app_icon() -> QIcon:
+    """The app's icon in every size resources/icons holds (window, taskbar, dock)."""
+    from PySide6.QtGui import QIcon
+
+    from app.services.paths import resources_dir
+
+    icon = QIcon()
+    for path in sorted((resources_dir() / "icons").glob("pbx-companion-*.png")):
+        icon.addFile(str(path))
+    return icon
 
 
 async def _run(app: object, buffer: object, options: GuiOptions) -> int:

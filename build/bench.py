@@ -111,11 +111,15 @@ async def main_async(args: argparse.Namespace) -> None:
     figures = [bench_startup(args.repeats)]
     figures.append(await bench_doctor(args.latency_ms, args.repeats))
     # Qt, the pane and the report renderer: loaded only for their own figures.
+    from bench_bundle import bench_bundle
+    from bench_contacts import bench_contacts
     from bench_feed import bench_feed
     from bench_report import bench_report
 
     figures += await bench_feed()
+    figures += await asyncio.to_thread(bench_contacts)
     figures += await bench_report(args.repeats)
+    figures.append(bench_bundle())
     print_table(figures)
 
 

@@ -90,3 +90,35 @@ class ConnectionProfile:
     @property
     def status(self) -> CheckStatusSummary:
         return self.last_check.status if self.last_check else CheckStatusSummary.NEVER
+
+
+def key_age_days(profile: ConnectionProfile, *, now: datetime) -> int | None:
+    """Whole days since the key was stored or rotated; None when not recorded."""
+    if profile.key_rotated_at is None:
+        return None
+    return max(0, (now - profile.key_rotated_at).days)  # a clock set back is "today"
+
+
+def key_age_text(profile: ConnectionProfile, *, now: datetime) -> str:
+    """The key's age in words: "rotated today", "rotated 12 days ago", "age not known"."""
+    days = key_age_days(profile, now=now)
+    if days is None:
+        return "age not known"
+    if days == 0:
+        return "rotated today"
+    return f"rotated {days} day{'' if days == 1 else 's'} ago"
+
+
+def key_age_warning(profile: ConnectionProfile, *, now: datetime, warn_days: int) -> str | None:
+    """What to do when the key is ``warn_days`` old or older (the engineer's preference)."""
+    if warn_days < 1:
+        raise ValueError("warn_days must be at least 1.")
+    days = key_age_days(profile, now=now)
+    if days is None or days < warn_days:
+        return None
+    return (
+        f"The API key for {profile.name} was set {days} days ago, past the {warn_days} days "
+        "chosen in the settings. Generate a new key (v20: Admin console > Integrations > API, "
+        "edit the API client; v18: Users, edit the API user), rotate it here, then give it to "
+        "every bridge that holds the old key."
+    )

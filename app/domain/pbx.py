@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.version import PbxVersion
 
 
@@ -19,15 +20,30 @@ HOSTED_DOMAIN_SUFFIXES = (".3cx.us", ".3cx.co", ".3cx.eu", ".3cx.com.au", ".3cx.
 HOSTED_DOMAIN_MARKERS = (".my3cx.",)
 
 
-def guess_hosting_mode(host: str, port: int) -> HostingMode:
+def is_3cx_domain(host: str) -> bool:
+    """A name 3CX hands out (``*.my3cx.*``, ``*.3cx.us``, ...), hosted or self-managed."""
     host = host.lower()
-    if any(marker in host for marker in HOSTED_DOMAIN_MARKERS) or host.endswith(
+    return any(marker in host for marker in HOSTED_DOMAIN_MARKERS) or host.endswith(
         HOSTED_DOMAIN_SUFFIXES
-    ):
-        return HostingMode.HOSTED_BY_3CX
+    )
+
+
+def guess_hosting_mode(host: str, port: int) -> HostingMode:
+    # The port decides first: 3CX also gives its FQDNs to self-managed installs (x.3cx.eu:5001).
     if port == 5001:
         return HostingMode.SELF_MANAGED
+    if is_3cx_domain(host):
+        return HostingMode.HOSTED_BY_3CX
     return HostingMode.UNKNOWN
+
+
+def hosting_of_url(url: str) -> str | None:
+    """The hosting guess for a saved address, as text; None when the address does not parse."""
+    try:
+        address = parse_pbx_address(url)
+    except AddressError:
+        return None
+    return str(guess_hosting_mode(address.host, address.port))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,10 @@ so the GUI can await every method directly.
 With no working OS keyring the store says why (``keyring_status``) and, once the engineer
 agrees, holds keys in memory for this session only (``use_session_only()``). There is no
 plaintext fallback.
+
+A key can reach the keyring before its connection is saved (``stage_key``: the guided setup
+stores the pasted key at once, the profile only at the end), and a saved connection's key is
+replaced only through ``rotate_key``, which proves the new key against the PBX first.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
-from app.domain.connection import ConnectionProfile, LastCheck
+from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
+from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
 from app.domain.phones import NumberError, validate_region
+from app.services.doctor.text import summary_line
 from app.services.log_setup import REDACTOR
 from app.services.secrets import (
     SERVICE,
@@ -35,7 +42,7 @@ from app.services.secrets import (
     SessionSecretStore,
     normalise_pasted_key,
 )
-from app.services.session import PbxSession
+from app.services.session import PbxSession, connection_params
 from app.services.settings import (
     PREFERENCE_FIELDS,
     LoadedSettings,
@@ -47,6 +54,7 @@ from app.services.settings import (
     save_settings,
     settings_path,
 )
+from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 from app.threecx.tls import normalise_fingerprint
 
 log = logging.getLogger("pbx.services.connections")
@@ -71,6 +79,14 @@ _PHONE_CHARS: Final = frozenset("+0123456789 -().")
 _MIN_DID_DIGITS: Final = 3
 
 OpenKeyring = Callable[[], Awaitable[SecretStore]]
+VerifyKey = Callable[[ConnectionProfile, str], Awaitable[CapabilityReport]]
+
+# Cause 7 of the field docs: a rotated key silently breaks every bridge still holding the old one.
+BRIDGES_REMINDER: Final = (
+    "Give the new key to every bridge, poller and CRM integration that holds the old one: 3CX "
+    "accepts only the key it generated last, and a bridge left on the old key stops syncing "
+    "calls and recordings without warning (cause 7, the API key is rejected)."
+)
 
 
 class ConnectionStoreError(Exception):
@@ -92,6 +108,50 @@ class InvalidConnectionError(ConnectionStoreError):
         self.problems = dict(problems)
         text = "; ".join(f"{FIELD_LABELS.get(f, f)}: {m}" for f, m in self.problems.items())
         super().__init__(text, field=next(iter(self.problems), None))
+
+
+class KeyRotationRejected(ConnectionStoreError):
+    """The PBX did not accept the new key (or it lacks a capability); the old key stays.
+
+    ``report`` holds every probe's tick, detail and fix for the engineer.
+    """
+
+    def __init__(self, message: str, report: CapabilityReport) -> None:
+        super().__init__(message, field="secret")
+        self.report = report
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    """A verified rotation: the profile as saved (with ``key_rotated_at``) and the proof."""
+
+    profile: ConnectionProfile
+    report: CapabilityReport
+    bridges_reminder: str = BRIDGES_REMINDER
+
+
+def last_check_of(diagnosis: Diagnosis) -> LastCheck:
+    """The connection list's status: unreachable beats fail beats warn beats pass."""
+    statuses = {r.status for r in diagnosis.checks}
+    if diagnosis.result(CheckId.REACHABILITY).status is CheckStatus.FAIL:
+        status = CheckStatusSummary.UNREACHABLE
+    elif CheckStatus.FAIL in statuses:
+        status = CheckStatusSummary.FAIL
+    elif CheckStatus.WARN in statuses:
+        status = CheckStatusSummary.WARN
+    else:
+        status = CheckStatusSummary.PASS
+    return LastCheck(status, diagnosis.started_at, summary_line(diagnosis))
+
+
+def _rejection(profile: ConnectionProfile, report: CapabilityReport) -> str:
+    problem = report.first_problem
+    what = f"{problem.label}: {problem.detail}" if problem else "the PBX did not prove both roles"
+    return f"The new key for {profile.name} was not rotated in; the old key stays. {what}"
+
+
+async def _verify_against_profile(profile: ConnectionProfile, key: str) -> CapabilityReport:
+    return await verify_capabilities(connection_params(profile), key)
 
 
 # ---- validation (pure: the dialog runs it on every keystroke) ----------------------------------
@@ -181,7 +241,7 @@ def check_key(text: str) -> str:
         raise InvalidConnectionError({"secret": str(exc)}) from None
 
 
-def _file_problems(profile: ConnectionProfile) -> dict[str, str]:
+def file_problems(profile: ConnectionProfile) -> dict[str, str]:
     """Blocking: whether the files a profile names exist (run in a worker thread)."""
     problems: dict[str, str] = {}
     for path_field, what in (("ca_file", "CA file"), ("contacts_csv", "CRM contacts file")):
@@ -213,6 +273,7 @@ class ConnectionStore:
         self._keyring_status = keyring_status
         self._path = path
         self._demo: dict[str, tuple[ConnectionProfile, str]] = {}
+        self._staged: set[str] = set()  # ids whose key is in the store before the profile is
         self._lock = asyncio.Lock()  # one change at a time, so saves land in order
 
     @classmethod
@@ -286,6 +347,14 @@ class ConnectionStore:
         demo = self._demo.get(connection_id)
         return demo[0] if demo else self._settings.connection(connection_id)
 
+    def find(self, name_or_id: str) -> ConnectionProfile | None:
+        """The connection with this id, or called this (case and outer spaces ignored)."""
+        wanted = name_or_id.strip().casefold()
+        for profile in self.connections():
+            if profile.id == name_or_id or profile.name.casefold() == wanted:
+                return profile
+        return None
+
     def add_demo(self, profile: ConnectionProfile, secret: str) -> None:
         """A demo connection (the in-process simulator): in memory only, never saved."""
         if not profile.demo:
@@ -329,7 +398,7 @@ class ConnectionStore:
             except InvalidConnectionError as exc:
                 problems.update(exc.problems)
         problems.update(
-            {k: v for k, v in (await asyncio.to_thread(_file_problems, checked)).items()}
+            {k: v for k, v in (await asyncio.to_thread(file_problems, checked)).items()}
         )
         if problems:
             raise InvalidConnectionError(problems)
@@ -342,11 +411,13 @@ class ConnectionStore:
             raise ConnectionStoreError(str(exc), field="settings") from None
 
     # ---- changes ---------------------------------------------------------------------------
-    async def add(self, profile: ConnectionProfile, secret: str) -> ConnectionProfile:
+    async def add(self, profile: ConnectionProfile, secret: str | None) -> ConnectionProfile:
         """Validate, store the key, then save the profile; returns the profile as saved.
 
-        Raises InvalidConnectionError (a message per field) or ConnectionStoreError. When the
-        keyring or the file refuses, nothing of the connection is left behind.
+        ``secret`` None uses the key staged under ``profile.id`` (``stage_key``). Raises
+        InvalidConnectionError (a message per field) or ConnectionStoreError. When the keyring
+        or the file refuses, nothing of the connection is left behind, except a staged key,
+        which stays staged for another try (``discard_staged_key`` removes it).
         """
         if profile.demo:
             raise ConnectionStoreError("Demo connections are not saved; use add_demo().")
@@ -354,26 +425,75 @@ class ConnectionStore:
             self._require_writable("added")
             if self.get(profile.id) is not None:
                 raise ConnectionStoreError(f"A connection with id {profile.id!r} already exists.")
+            if secret is None and profile.id not in self._staged:
+                raise ConnectionStoreError(
+                    "No API key was pasted for this connection: paste the key 3CX showed when "
+                    "the API client was created.",
+                    field="secret",
+                )
             checked, key = await self._validated(profile, secret, except_id=None)
-            assert key is not None  # a secret was given, so check_key returned it
             secrets = self._require_secrets()
-            REDACTOR.register(key)
             checked = dataclasses.replace(
                 checked, key_rotated_at=datetime.now(UTC), last_check=None
             )
-            try:
-                await secrets.set(checked.id, key)
-            except SecretStoreError as exc:
-                raise ConnectionStoreError(str(exc), field="secret") from None
+            if key is not None:
+                REDACTOR.register(key)
+                self._staged.discard(checked.id)
+                try:
+                    await secrets.set(checked.id, key)
+                except SecretStoreError as exc:
+                    raise ConnectionStoreError(str(exc), field="secret") from None
             updated = self._settings.with_connection(checked)
             try:
                 await self._save(updated)
             except ConnectionStoreError:
-                await self._forget_key(secrets, checked.id)
+                if key is not None:
+                    await self._forget_key(secrets, checked.id)
                 raise
             self._settings = updated
+            self._staged.discard(checked.id)
             log.info("Connection %r added (key in %s)", checked.name, secrets.backend_name)
             return checked
+
+    async def stage_key(self, connection_id: str, key: str) -> None:
+        """Put a pasted key in the keyring before its connection is saved (the guided setup).
+
+        Replaces a key staged earlier under the same id. Raises ConnectionStoreError with
+        ``field="secret"`` for a broken paste, no keyring, or a keyring failure.
+        """
+        cleaned = check_key(key)
+        REDACTOR.register(cleaned)
+        async with self._lock:
+            if self.get(connection_id) is not None:
+                raise ConnectionStoreError(
+                    f"A connection with id {connection_id!r} already exists: rotate its key "
+                    "instead.",
+                    field="secret",
+                )
+            secrets = self._require_secrets()
+            try:
+                await secrets.set(connection_id, cleaned)
+            except (SecretStoreError, ValueError) as exc:
+                raise ConnectionStoreError(str(exc), field="secret") from None
+            self._staged.add(connection_id)
+
+    async def staged_key(self, connection_id: str) -> str | None:
+        """The key staged under ``connection_id`` (to verify it; never to show), or None."""
+        if connection_id not in self._staged:
+            return None
+        return await self.secret(connection_id)
+
+    async def discard_staged_key(self, connection_id: str) -> None:
+        """Remove a staged key (the guided setup was cancelled); no staged key is no error."""
+        async with self._lock:
+            if connection_id not in self._staged:
+                return
+            if self._secrets is not None:
+                try:
+                    await self._secrets.delete(connection_id)
+                except SecretStoreError as exc:
+                    raise ConnectionStoreError(str(exc), field="secret") from None
+            self._staged.discard(connection_id)
 
     async def update(self, profile: ConnectionProfile, new_secret: str | None) -> ConnectionProfile:
         """Save the engineer's edits; ``new_secret`` None keeps the stored key.
@@ -449,6 +569,61 @@ class ConnectionStore:
             await self._save(updated)
             self._settings = updated
             log.info("Connection %r removed", profile.name)
+
+    async def rotate_key(
+        self, connection_id: str, new_key: str, *, verify: VerifyKey | None = None
+    ) -> KeyRotation:
+        """Prove ``new_key`` against the PBX, then swap it in and record when (never the key).
+
+        ``verify`` defaults to ``verify_capabilities`` with the profile's address and TLS
+        settings. Only a key that signs in and proves both capabilities replaces the stored
+        one; until then, and after any failure of the swap, the old key stays in the keyring.
+        Raises KeyRotationRejected (with the probes' report) or ConnectionStoreError.
+        """
+        profile = self._require(connection_id)
+        if profile.demo:
+            raise ConnectionStoreError("The demo connection's key cannot be rotated.")
+        self._require_writable("changed")
+        key = check_key(new_key)
+        REDACTOR.register(key)
+        secrets = self._require_secrets()
+        if await self._stored_key(secrets, connection_id) == key:
+            raise ConnectionStoreError(
+                f"That is the key already stored for {profile.name}: paste the new key.",
+                field="secret",
+            )
+        # Verified outside the lock: the PBX may take seconds, and nothing is changed yet.
+        report = await (verify or _verify_against_profile)(profile, key)
+        if not (report.key_accepted and report.both_capabilities):
+            raise KeyRotationRejected(_rejection(profile, report), report)
+        async with self._lock:
+            current = self._require(connection_id)  # edited or removed meanwhile?
+            previous = await self._stored_key(secrets, connection_id)
+            rotated = dataclasses.replace(
+                current,
+                key_rotated_at=datetime.now(UTC),
+                version=report.version or current.version,
+            )
+            updated = self._settings.with_connection(rotated)
+            try:
+                await secrets.set(connection_id, key)
+                await self._save(updated)
+            except BaseException as exc:  # cancelled too: the old key must be back
+                await self._restore_key(secrets, connection_id, previous)
+                if isinstance(exc, SecretStoreError):
+                    raise ConnectionStoreError(
+                        f"The key for {profile.name} was not rotated: {exc}", field="secret"
+                    ) from None
+                raise
+            self._settings = updated
+        log.info("Key for %r rotated after the PBX accepted it", rotated.name)
+        return KeyRotation(rotated, report)
+
+    async def _stored_key(self, secrets: SecretStore, connection_id: str) -> str | None:
+        try:
+            return await secrets.get(connection_id)
+        except SecretStoreError as exc:
+            raise ConnectionStoreError(str(exc), field="secret") from None
 
     async def _forget_key(self, secrets: SecretStore, connection_id: str) -> None:
         try:

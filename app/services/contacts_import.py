@@ -216,6 +216,14 @@ def read_contacts_csv(
     path: str | os.PathLike[str], mapping: ColumnMapping | None = None
 ) -> ContactsImport:
     """Read a contacts export from disk (blocking: call it through asyncio.to_thread)."""
+    return parse_contacts_csv(read_contacts_text(path), mapping)
+
+
+def read_contacts_text(path: str | os.PathLike[str]) -> str:
+    """The text of a contacts export, decoded as Excel and CRMs write it (blocking).
+
+    Read once, then preview, map and parse the text as often as the mapping step needs.
+    """
     name = os.fspath(path)
     try:
         with open(path, "rb") as file:
@@ -228,34 +236,87 @@ def read_contacts_csv(
             f"{name} is {not_csv}, not a CSV file: open it and save it as "
             "CSV UTF-8 (comma delimited), then import that."
         )
-    return parse_contacts_csv(_decode(data), mapping)
+    return _decode(data)
+
+
+@dataclass(frozen=True)
+class ContactsPreview:
+    """What the mapping step shows: the headers, a few rows, and the columns detected."""
+
+    headers: tuple[str, ...]
+    sample_rows: tuple[tuple[str, ...], ...]  # the first data rows, as written
+    detected: ColumnMapping | None  # None when no phone column was recognised
+    problem: str | None  # why nothing was detected, for the engineer to correct
+
+
+def preview_contacts_csv(text: str, *, sample: int = 5) -> ContactsPreview:
+    """The header row, the first ``sample`` data rows and the detected mapping.
+
+    Raises ``ContactsFileError`` only when the file has no header row at all; a header row
+    without a recognisable phone column is a ``problem`` the engineer corrects by mapping.
+    """
+    table = _Table(text)
+    rows: list[tuple[str, ...]] = []
+    for _, fields, broken in table.rows:
+        if len(rows) >= sample:
+            break
+        if broken is None and any(f.strip() for f in fields):
+            rows.append(tuple(fields))
+    try:
+        detected: ColumnMapping | None = detect_columns(table.headers)
+        problem = None
+    except ContactsFileError as exc:
+        detected, problem = None, str(exc)
+    return ContactsPreview(tuple(table.headers), tuple(rows), detected, problem)
+
+
+def build_mapping(
+    headers: Sequence[str],
+    *,
+    phone_columns: Sequence[str],
+    name_columns: Sequence[str] = (),
+    id_column: str | None = None,
+    company_column: str | None = None,
+    email_column: str | None = None,
+    flavour: CrmFlavour = CrmFlavour.GENERIC,
+) -> ColumnMapping:
+    """The mapping the engineer corrected, checked against the file's ``headers``.
+
+    Raises ``ContactsFileError`` naming a column that is not in the file, or when no phone
+    column is chosen. Phone columns get the label a CRM gives them ("Mobile"), else the header.
+    """
+    known = [h.strip() for h in headers]
+
+    def column(header: str | None, what: str) -> str | None:
+        if header is None or not header.strip():
+            return None
+        if header.strip() not in known:
+            found = ", ".join(repr(h) for h in known if h)
+            raise ContactsFileError(
+                f"The {what} column {header.strip()!r} is not in the file; its columns are {found}."
+            )
+        return header.strip()
+
+    phones = [c for h in phone_columns if (c := column(h, "phone")) is not None]
+    if not phones:
+        raise ContactsFileError(
+            "Choose at least one phone number column: the contacts are matched by their numbers."
+        )
+    return ColumnMapping(
+        flavour=flavour,
+        id_column=column(id_column, "ID"),
+        name_columns=tuple(c for h in name_columns if (c := column(h, "name")) is not None),
+        company_column=column(company_column, "company"),
+        email_column=column(email_column, "email"),
+        phone_columns=tuple((h, _PHONE_LABELS.get(_squash(h), h)) for h in dict.fromkeys(phones)),
+    )
 
 
 def parse_contacts_csv(text: str, mapping: ColumnMapping | None = None) -> ContactsImport:
     """Contacts from the text of a CSV export; ``mapping`` overrides the detected columns."""
-    lines = io.StringIO(text.removeprefix("\ufeff"), newline="").readlines()
-    delimiter, first_line = _excel_separator(lines)
-    nul_lines = frozenset(n for n, line in enumerate(lines, start=1) if "\0" in line)
-    if nul_lines:
-        lines = [line.replace("\0", "") for line in lines]
-    if delimiter is None:
-        delimiter = _sniff_delimiter(itertools.islice(lines, first_line - 1, None))
-
-    records = _Records(lines, first_line, delimiter)
-    rows = iter(records)
-    header_line, headers = next(
-        ((line, [h.strip() for h in fields]) for line, fields, _ in rows if any(fields)),
-        (0, []),
-    )
-    if not headers:
-        raise ContactsFileError(
-            "The file is empty: export the contacts again, with the header row."
-        )
-    if _spans(header_line, records.last_line, nul_lines):
-        raise ContactsFileError(
-            "The header row has NUL bytes: this is not a text CSV file "
-            "(save it from the CRM or Excel as CSV UTF-8)."
-        )
+    table = _Table(text)
+    headers, rows = table.headers, table.rows
+    records, nul_lines = table.records, table.nul_lines
     if mapping is None:
         mapping = detect_columns(headers)
     reader = _RowReader(headers, mapping)
@@ -277,6 +338,34 @@ def parse_contacts_csv(text: str, mapping: ColumnMapping | None = None) -> Conta
         else:
             problems.append(RowProblem(line, broken or "unreadable row"))
     return ContactsImport(tuple(contacts), mapping, tuple(problems), rows_read)
+
+
+class _Table:
+    """A CSV export split into its header row and an iterator over the rows after it."""
+
+    def __init__(self, text: str) -> None:
+        lines = io.StringIO(text.removeprefix("\ufeff"), newline="").readlines()
+        delimiter, first_line = _excel_separator(lines)
+        self.nul_lines = frozenset(n for n, line in enumerate(lines, start=1) if "\0" in line)
+        if self.nul_lines:
+            lines = [line.replace("\0", "") for line in lines]
+        if delimiter is None:
+            delimiter = _sniff_delimiter(itertools.islice(lines, first_line - 1, None))
+        self.records = _Records(lines, first_line, delimiter)
+        self.rows = iter(self.records)
+        header_line, self.headers = next(
+            ((line, [h.strip() for h in fields]) for line, fields, _ in self.rows if any(fields)),
+            (0, []),
+        )
+        if not self.headers:
+            raise ContactsFileError(
+                "The file is empty: export the contacts again, with the header row."
+            )
+        if _spans(header_line, self.records.last_line, self.nul_lines):
+            raise ContactsFileError(
+                "The header row has NUL bytes: this is not a text CSV file "
+                "(save it from the CRM or Excel as CSV UTF-8)."
+            )
 
 
 class _RowReader:
@@ -343,9 +432,10 @@ class _Records:
 
     def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
         while self._next <= len(self._lines):
-            reader = csv.reader(
-                itertools.islice(self._lines, self._next - 1, None), delimiter=self._delimiter
-            )
+            # Index from where we are: islice would re-skip every earlier line after each broken
+            # row, quadratic in a file with many of them.
+            rest = (self._lines[n] for n in range(self._next - 1, len(self._lines)))
+            reader = csv.reader(rest, delimiter=self._delimiter)
             offset = self._next - 1
             try:
                 for fields in reader:

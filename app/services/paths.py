@@ -7,6 +7,7 @@ No secret is ever written under any of these folders.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -33,3 +34,11 @@ def state_dir() -> Path:
 def log_dir() -> Path:
     home = _home()
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, False))
+
+
+def resources_dir() -> Path:
+    """The shipped resources (report template, schemas, icons), also inside a frozen build."""
+    frozen = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle unpacks resources here
+    if frozen:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"

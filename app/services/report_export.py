@@ -16,7 +16,6 @@ import json
 import os
 import re
 import struct
-import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -39,16 +38,9 @@ from app.domain.report import (
     status_word,
 )
 from app.services.log_setup import REDACTOR
+from app.services.paths import resources_dir
 
-
-def _resources() -> Path:
-    frozen = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle unpacks resources here
-    if frozen:
-        return Path(frozen) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
-RESOURCES = _resources()
+RESOURCES = resources_dir()
 TEMPLATE = RESOURCES / "report" / "report.html.template"
 APP_LOGO = RESOURCES / "report" / "logo.png"
 LOGO_BOX = (240, 64)  # the largest the logo is shown, in CSS pixels

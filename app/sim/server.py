@@ -277,6 +277,8 @@ class SimServer:
         token = self._bearer(request)
         if token is None:
             return self._unauthorized()
+        if not sim.principal_allows(token, "XAPIEnabled"):
+            return web.Response(status=403)  # "XAPI Access" not ticked (status UNCONFIRMED)
         base = f"{sim.url}/xapi/v1/$metadata#"
         q = request.query
         faults = sim.faults
@@ -400,7 +402,7 @@ class SimServer:
             number = str(body.get("Number") or "").strip()
             if not number:
                 return _odata_error(400, "Number is required", "WARNINGS.XAPI.REQUIRED", "Number")
-            if sim.principal_by_number(number):
+            if sim.number_in_use(number):
                 return _odata_error(
                     400, "Number already in use", "WARNINGS.XAPI.ALREADY_IN_USE", "Number"
                 )
@@ -470,9 +472,12 @@ class SimServer:
 
     # ---- Call Control ----------------------------------------------------------------------
     def _cc_gate(self, request: web.Request) -> web.Response | None:
-        if self._bearer(request) is None:
+        token = self._bearer(request)
+        if token is None:
             return self._unauthorized()
-        if self.sim.faults.active("no-call-control"):
+        if self.sim.faults.active("no-call-control") or not self.sim.principal_allows(
+            token, "CallControlEnabled"
+        ):
             return web.Response(status=403)
         return None
 

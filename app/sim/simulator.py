@@ -316,6 +316,22 @@ class Simulator:
     def principal_by_number(self, number: str) -> dict[str, Any] | None:
         return next((p for p in self._principals if p["Number"] == number), None)
 
+    def number_in_use(self, number: str) -> bool:
+        """Client IDs share the DN numbering with extensions and queues."""
+        return (
+            self.principal_by_number(number) is not None
+            or self.tenant.queue(number) is not None
+            or any(e.number == number for e in self.tenant.extensions)
+        )
+
+    def principal_allows(self, token: Any, flag: str) -> bool:
+        """Whether an API client's token may use the API its ``flag`` ticks; admin users'
+        tokens (console sign-in) are not API clients and are not limited by the flags."""
+        if token.admin:
+            return True
+        principal = self.principal_by_number(token.subject)
+        return principal is None or bool(principal[flag])
+
     def principal_by_id(self, pid: int) -> dict[str, Any] | None:
         return next((p for p in self._principals if p["Id"] == pid), None)
 

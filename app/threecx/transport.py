@@ -154,12 +154,7 @@ class Transport:
 
     def _translate_exception(self, exc: BaseException, endpoint: str) -> ThreeCXError:
         text = str(exc) or type(exc).__name__
-        ssl_cause = _find_cause(exc, ssl.SSLError)
-        if ssl_cause is not None:
-            problem = classify_ssl_error(ssl_cause)
-            if self.pinned and problem in (TlsProblem.UNTRUSTED, TlsProblem.HOSTNAME):
-                problem = TlsProblem.CHANGED
-            return TlsFailure(problem, str(ssl_cause), endpoint=endpoint)
+        # Timeouts first: a read that times out over TLS carries SSLWantReadError in its chain.
         if isinstance(exc, httpx.ConnectTimeout):
             return Unreachable(UnreachableKind.TIMEOUT, "Connecting timed out.", endpoint=endpoint)
         if isinstance(
@@ -170,6 +165,12 @@ class Transport:
                 "The PBX accepted the connection but did not answer in time.",
                 endpoint=endpoint,
             )
+        ssl_cause = _find_cause(exc, ssl.SSLError)
+        if ssl_cause is not None:
+            problem = classify_ssl_error(ssl_cause)
+            if self.pinned and problem in (TlsProblem.UNTRUSTED, TlsProblem.HOSTNAME):
+                problem = TlsProblem.CHANGED
+            return TlsFailure(problem, str(ssl_cause), endpoint=endpoint)
         lowered = text.lower()
         if _find_cause(exc, ConnectionRefusedError) is not None:
             return Unreachable(UnreachableKind.REFUSED, "Connection refused.", endpoint=endpoint)

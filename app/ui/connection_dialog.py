@@ -6,7 +6,7 @@ refuses, the message appears next to the field and nothing typed is lost. Open i
 ``app.ui.dialogs.run_dialog``; it never runs a nested event loop.
 
 The API key field is a password field: the key is never shown, logged or put in a tooltip. On
-edit, an empty key field keeps the stored key.
+edit, a stored key is not editable here: Rotate key… replaces it after proving the new one.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ from app.domain.connection import (
     BusinessHours,
     BusinessHoursError,
     ConnectionProfile,
+    key_age_text,
+    key_age_warning,
     new_connection_id,
 )
 from app.services.connections import (
@@ -155,6 +157,7 @@ class ConnectionDialog(QDialog):
         self._server_problems: dict[str, tuple[str, object]] = {}
         self._candidate: ConnectionProfile | None = None
         self._key: str | None = None
+        self._key_by_rotation = False
         self.saved_profile: ConnectionProfile | None = None
         self._file_dialog: QFileDialog | None = None
         self._zones_loaded = False
@@ -476,23 +479,31 @@ class ConnectionDialog(QDialog):
         backend = self._key_backend
         existing = self._existing
         style = HINT_STYLE
+        # A stored key is replaced only through Rotate key…, which proves the new key first.
+        replace_by_rotation = backend is not None and existing is not None and self._key_stored
+        self._key_by_rotation = replace_by_rotation
+        self.key_edit.setEnabled(not replace_by_rotation)
+        self.key_edit.setPlaceholderText("Rotate key… replaces it" if replace_by_rotation else "")
         if backend is None:
             text = (
                 "No OS keyring is available, so the key cannot be stored. Close this dialog and "
                 'choose "Hold keys in memory for this session" in the connections list.'
             )
             style = ERROR_STYLE
-        elif existing is not None and self._key_stored:
-            text = f"A key is stored in {backend}. Leave this empty to keep it; paste a new one to replace it."
+        elif replace_by_rotation:
+            text = (
+                f"A key is stored in {backend}. To replace it, use Rotate key… in the connections "
+                "list: it checks the new key against the PBX before the old one is let go."
+            )
         elif existing is not None:
             text = f"No key is stored for this connection: paste the key (it goes to {backend})."
         else:
             text = f"Shown once by 3CX when the API client is created. Stored in {backend}, never in the settings file."
         if existing is not None and existing.key_rotated_at is not None:
-            age = (datetime.now(UTC) - existing.key_rotated_at).days
-            text += f" Key set {existing.key_rotated_at.astimezone():%d %b %Y} ({age} days ago)."
-            if age >= self._key_age_warning_days:
-                text += " Consider generating a new key."
+            now = datetime.now(UTC)
+            text += f" Key set {existing.key_rotated_at.astimezone():%d %b %Y} ({key_age_text(existing, now=now)})."
+            if key_age_warning(existing, now=now, warn_days=self._key_age_warning_days):
+                text += " Consider generating a new key and rotating it."
                 style = WARN_STYLE if style == HINT_STYLE else style
         self.key_note.setText(text)
         self.key_note.setStyleSheet(style)
@@ -574,7 +585,7 @@ class ConnectionDialog(QDialog):
             problems.setdefault(field, problem)
 
         key: str | None = None
-        typed = self.key_edit.text()
+        typed = "" if self._key_by_rotation else self.key_edit.text()
         if typed.strip() or self._key_required():
             try:
                 key = check_key(typed)

@@ -1,9 +1,10 @@
 """The left-hand list of every customer PBX the engineer looks after, with add, edit, remove.
 
-``ConnectionsModel`` is a table over ``ConnectionProfile`` with an id->row index; the status
-column shows the last doctor run as a coloured pill. ``ConnectionsPane`` wraps it with the
-buttons, a filter, the empty state and two banners: no OS keyring (with the offer to hold keys
-in memory for this session) and a settings file that was set aside.
+``ConnectionsModel`` is a table over ``ConnectionProfile`` with an id->row index; the key age
+column warns about a key older than the engineer's limit, and the status column shows the last
+doctor run as a coloured pill. ``ConnectionsPane`` wraps it with the buttons (set up, add, edit,
+rotate key, remove), a filter, the empty state and two banners: no OS keyring (with the offer to
+hold keys in memory for this session) and a settings file that was set aside.
 
 Presenter mode: the pane never holds a key. While it is on, every connection but the selected
 one shows its name and customer as initials, so a customer on a shared screen does not read
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
@@ -50,12 +52,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
+from app.domain.connection import (
+    CheckStatusSummary,
+    ConnectionProfile,
+    LastCheck,
+    key_age_text,
+    key_age_warning,
+)
 from app.services.connections import ConnectionStore, ConnectionStoreError
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm, inform, run_dialog
+from app.ui.key_rotation_dialog import KeyRotationDialog
 from app.ui.presenter import Presenter
+from app.ui.theme import WARN
 
 log = logging.getLogger("pbx.ui.connections")
 
@@ -63,8 +73,9 @@ ID_ROLE: Final = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE: Final = Qt.ItemDataRole.UserRole + 2
 STATUS_ROLE: Final = Qt.ItemDataRole.UserRole + 3
 
-HEADERS: Final = ("Name", "Customer", "Version", "Hosting", "Region", "Status")
-NAME, CUSTOMER, VERSION, HOSTING, REGION, STATUS = range(len(HEADERS))
+HEADERS: Final = ("Name", "Customer", "Version", "Hosting", "Region", "Key age", "Status")
+NAME, CUSTOMER, VERSION, HOSTING, REGION, KEY_AGE, STATUS = range(len(HEADERS))
+DEFAULT_KEY_AGE_WARNING_DAYS: Final = 180
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,9 +112,16 @@ def _when(at: datetime, now: datetime) -> str:
 class ConnectionsModel(QAbstractTableModel):
     """Connections in the order they were added; the view sorts through a proxy."""
 
-    def __init__(self, presenter: Presenter, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        presenter: Presenter,
+        parent: QObject | None = None,
+        *,
+        key_age_warning_days: int = DEFAULT_KEY_AGE_WARNING_DAYS,
+    ) -> None:
         super().__init__(parent)
         self._presenter = presenter
+        self._key_age_warning_days = key_age_warning_days
         self._rows: list[ConnectionProfile] = []
         self._row_of: dict[str, int] = {}
         self._current: str | None = None
@@ -149,6 +167,20 @@ class ConnectionsModel(QAbstractTableModel):
         self._current = connection_id
         if self._presenter.enabled and self._rows:
             self.dataChanged.emit(self.index(0, NAME), self.index(len(self._rows) - 1, CUSTOMER))
+
+    def set_key_age_warning_days(self, days: int) -> None:
+        """The engineer's limit (Settings): keys older than this are marked in the key age."""
+        if days == self._key_age_warning_days:
+            return
+        self._key_age_warning_days = days
+        if self._rows:
+            self.dataChanged.emit(self.index(0, KEY_AGE), self.index(len(self._rows) - 1, KEY_AGE))
+
+    def key_warning(self, profile: ConnectionProfile) -> str | None:
+        """Why the key wants rotating (None: it does not, or it is the demo's)."""
+        if profile.demo:
+            return None
+        return key_age_warning(profile, now=datetime.now(UTC), warn_days=self._key_age_warning_days)
 
     def _reindex(self) -> None:
         self._row_of = {profile.id: row for row, profile in enumerate(self._rows)}
@@ -215,6 +247,8 @@ class ConnectionsModel(QAbstractTableModel):
             font = QFont()
             font.setItalic(True)
             return font
+        if role == Qt.ItemDataRole.ForegroundRole and column == KEY_AGE:
+            return QBrush(QColor(WARN)) if self.key_warning(profile) else None
         if role == Qt.ItemDataRole.ForegroundRole and column in (VERSION, HOSTING, REGION):
             # A placeholder ("—", "auto") reads quieter than a detected value.
             return None if self._display_value(profile, column) else QBrush(QColor("#8a94a3"))
@@ -244,6 +278,11 @@ class ConnectionsModel(QAbstractTableModel):
             return profile.hosting or "—"
         if column == REGION:
             return profile.region or "auto"
+        if column == KEY_AGE:
+            if profile.demo:
+                return "—"
+            age = key_age_text(profile, now=datetime.now(UTC))
+            return f"⚠ {age}" if self.key_warning(profile) else age
         if column == STATUS:
             return STATUS_LOOKS[profile.status].label
         return ""
@@ -257,6 +296,15 @@ class ConnectionsModel(QAbstractTableModel):
             summary = self._presenter.text(check.summary)
             when = _when(check.at, datetime.now(UTC))
             return f"{look.label}, checked {when}" + (f"\n{summary}" if summary else "")
+        if column == KEY_AGE:
+            if profile.demo:
+                return "The demo's key lives in memory only and is never rotated."
+            warning = self.key_warning(profile)
+            return (
+                f"{warning}\nSelect the connection and choose Rotate key…"
+                if warning
+                else f"Keys older than {self._key_age_warning_days} days are marked (Settings)."
+            )
         if column == NAME and profile.demo:
             return "Demo: a simulated PBX running inside PBX Companion. It is not saved."
         if column == NAME and not self._masked(profile):
@@ -274,6 +322,10 @@ class ConnectionsModel(QAbstractTableModel):
             return profile.name.casefold()
         if column == CUSTOMER:
             return profile.customer.casefold()
+        if column == KEY_AGE:
+            # Newest key first when ascending; an unknown age and the demo's sort first.
+            rotated = profile.key_rotated_at
+            return -math.inf if rotated is None or profile.demo else -rotated.timestamp()
         return self._display_value(profile, column).casefold()
 
 
@@ -386,16 +438,18 @@ class _Banner(QFrame):
 
 
 class ConnectionsPane(QWidget):
-    """Every customer PBX: a sortable list with status, plus add, edit and remove.
+    """Every customer PBX: a sortable list with key age and status, plus set up, add, edit,
+    rotate key and remove.
 
     ``selected`` carries the chosen connection id (None: none). ``edited`` carries the id of a
     connection whose address, identity or key changed (reopen its session); ``removed`` the id
-    of one that is gone.
+    of one that is gone. ``setupRequested`` asks the window for the guided setup.
     """
 
     selected = Signal(object)
     edited = Signal(str)
     removed = Signal(str)
+    setupRequested = Signal()
 
     def __init__(
         self, ui: UiContext, store: ConnectionStore, parent: QWidget | None = None
@@ -407,12 +461,14 @@ class ConnectionsPane(QWidget):
         self._selected_id: str | None = None
         self._busy = False
         self._settings_dismissed = False
-        self.open_dialog: ConnectionDialog | None = None  # the dialog on screen, if any
+        self.open_dialog: QDialog | None = None  # the dialog on screen, if any
         # While the filter or a removal moves Qt's current row, that is not the engineer
         # choosing another connection: nothing is emitted.
         self._quiet = False
 
-        self.model = ConnectionsModel(ui.presenter, self)
+        self.model = ConnectionsModel(
+            ui.presenter, self, key_age_warning_days=store.settings.key_age_warning_days
+        )
         self.model.set_connections(store.connections())
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -468,7 +524,7 @@ class ConnectionsPane(QWidget):
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(CUSTOMER, QHeaderView.ResizeMode.Stretch)
-        for column in (VERSION, HOSTING, REGION, STATUS):
+        for column in (VERSION, HOSTING, REGION, KEY_AGE, STATUS):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(60)
         self.view.doubleClicked.connect(lambda _index: self._start_edit())
@@ -476,8 +532,9 @@ class ConnectionsPane(QWidget):
         selection.currentRowChanged.connect(self._on_current_changed)
 
         self.empty_label = QLabel(
-            "No customer PBX yet.\n\nChoose Add… and paste the PBX address, the Client ID and "
-            "the API key from the 3CX admin console (Integrations → API)."
+            "No customer PBX yet.\n\nChoose Set up a PBX… to be guided from the address to a "
+            "verified key, or Add… to paste the PBX address, the Client ID and the API key from "
+            "the 3CX admin console (Integrations → API)."
         )
         self.empty_label.setObjectName("connectionsEmpty")
         self.empty_label.setWordWrap(True)
@@ -487,24 +544,39 @@ class ConnectionsPane(QWidget):
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty_label)
 
+        self.setup_button = QPushButton("Set up a PBX…")
+        self.setup_button.setObjectName("setupConnectionButton")
+        self.setup_button.setToolTip(
+            "Guided setup: the address, the API client, a verified key, recording and numbers"
+        )
         self.add_button = QPushButton("Add…")
         self.add_button.setObjectName("addConnectionButton")
         self.edit_button = QPushButton("Edit…")
         self.edit_button.setObjectName("editConnectionButton")
+        self.rotate_button = QPushButton("Rotate key…")
+        self.rotate_button.setObjectName("rotateKeyButton")
         self.remove_button = QPushButton("Remove…")
         self.remove_button.setObjectName("removeConnectionButton")
+        self.setup_button.clicked.connect(lambda: self.setupRequested.emit())
         self.add_button.clicked.connect(self._start_add)
         self.edit_button.clicked.connect(self._start_edit)
+        self.rotate_button.clicked.connect(self._start_rotate)
         self.remove_button.clicked.connect(self._start_remove)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.edit_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
+        # Two rows, so the pane stays narrow beside the tabs: new connections, then the
+        # selected one.
+        new_row = QHBoxLayout()
+        new_row.addWidget(self.setup_button)
+        new_row.addWidget(self.add_button)
+        new_row.addStretch(1)
         self.key_place = QLabel()
         self.key_place.setObjectName("keyPlace")
         self.key_place.setStyleSheet("color: #5a6472;")
-        buttons.addWidget(self.key_place)
+        new_row.addWidget(self.key_place)
+        selected_row = QHBoxLayout()
+        selected_row.addWidget(self.edit_button)
+        selected_row.addWidget(self.rotate_button)
+        selected_row.addWidget(self.remove_button)
+        selected_row.addStretch(1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -512,7 +584,8 @@ class ConnectionsPane(QWidget):
         layout.addWidget(self.settings_banner)
         layout.addLayout(header_row)
         layout.addWidget(self.stack, 1)
-        layout.addLayout(buttons)
+        layout.addLayout(selected_row)
+        layout.addLayout(new_row)
 
         self.model.rowsInserted.connect(self._update_state)
         self.model.rowsRemoved.connect(self._update_state)
@@ -541,6 +614,26 @@ class ConnectionsPane(QWidget):
         self.view.setCurrentIndex(index)
         self.view.scrollTo(index)
         self._set_selected(connection_id)
+
+    def reload(self) -> None:
+        """Show the store's connections again (one was saved elsewhere, e.g. by the setup);
+        the selection stays."""
+        saved = self._store.connections()
+        for profile in saved:
+            self.model.upsert(profile)
+        keep = {profile.id for profile in saved}
+        self._quiet = True
+        try:
+            for connection_id in self.model.ids():
+                if connection_id not in keep:
+                    self.model.remove(connection_id)
+        finally:
+            self._quiet = False
+        if self._selected_id is not None and self.model.row_of(self._selected_id) is None:
+            self.select(None)
+
+    def set_key_age_warning_days(self, days: int) -> None:
+        self.model.set_key_age_warning_days(days)
 
     def add_demo(self, profile: ConnectionProfile) -> None:
         """Show the demo connection (not saved); register its key with ``store.add_demo``."""
@@ -630,6 +723,7 @@ class ConnectionsPane(QWidget):
         current = self.model.profile(self._selected_id) if self._selected_id else None
         idle = not self._busy
         self.add_button.setEnabled(idle and self._store.writable)
+        self.setup_button.setEnabled(idle and self._store.writable)
         self.edit_button.setEnabled(
             idle and current is not None and not current.demo and self._store.writable
         )
@@ -637,6 +731,14 @@ class ConnectionsPane(QWidget):
         self.edit_button.setToolTip(
             "The demo connection cannot be edited." if current and current.demo else ""
         )
+        self.rotate_button.setEnabled(idle and current is not None and not current.demo)
+        if current is not None and current.demo:
+            self.rotate_button.setToolTip("The demo's key lives in memory only.")
+        else:
+            warning = self.model.key_warning(current) if current is not None else None
+            self.rotate_button.setToolTip(
+                warning or "Give the selected connection a new API key, checked against the PBX"
+            )
 
     # ---- banners ---------------------------------------------------------------------------
     def _render_banners(self) -> None:
@@ -703,6 +805,11 @@ class ConnectionsPane(QWidget):
         if not self._busy and self._selected_id is not None:
             self._ui.tasks.start(self._remove(self._selected_id), name="remove connection")
 
+    def _start_rotate(self) -> None:
+        current = self.model.profile(self._selected_id) if self._selected_id else None
+        if not self._busy and current is not None and not current.demo:
+            self._ui.tasks.start(self._rotate(current.id), name="rotate key")
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self._update_state()
@@ -766,6 +873,26 @@ class ConnectionsPane(QWidget):
         finally:
             self.open_dialog = None
             self._set_busy(False)
+
+    async def _rotate(self, connection_id: str) -> None:
+        profile = self._store.get(connection_id)
+        if profile is None or profile.demo:
+            return
+        self._set_busy(True)
+        dialog = KeyRotationDialog(self._ui, self._store, profile, self)
+        dialog.rotated.connect(self._on_key_rotated)
+        self.open_dialog = dialog
+        try:
+            await run_dialog(dialog)
+        finally:
+            self.open_dialog = None
+            dialog.deleteLater()
+            self._set_busy(False)
+
+    def _on_key_rotated(self, profile: ConnectionProfile) -> None:
+        if self.model.profile(profile.id) is not None:
+            self.model.upsert(profile)
+        self.edited.emit(profile.id)  # the open session still holds the old key
 
     async def _remove(self, connection_id: str) -> None:
         profile = self.model.profile(connection_id)

@@ -35,12 +35,12 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.domain.addresses import AddressError, parse_pbx_address
-from app.domain.connection import CheckStatusSummary, LastCheck
 from app.domain.contacts import Contact
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import SECRET_MASK
 from app.domain.phones import NumberError, validate_region
 from app.domain.report import Report, ReportMeta
+from app.services.connections import last_check_of
 from app.services.contacts_import import ContactsFileError, read_contacts_csv
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
@@ -68,20 +68,6 @@ from app.ui.theme import MUTED, WARN
 log = logging.getLogger(__name__)
 
 MAX_WATCH_S = 600
-
-
-def last_check_of(diagnosis: Diagnosis) -> LastCheck:
-    """The connection list's status: unreachable beats fail beats warn beats pass."""
-    statuses = {r.status for r in diagnosis.checks}
-    if diagnosis.result(CheckId.REACHABILITY).status is CheckStatus.FAIL:
-        status = CheckStatusSummary.UNREACHABLE
-    elif CheckStatus.FAIL in statuses:
-        status = CheckStatusSummary.FAIL
-    elif CheckStatus.WARN in statuses:
-        status = CheckStatusSummary.WARN
-    else:
-        status = CheckStatusSummary.PASS
-    return LastCheck(status, diagnosis.started_at, summary_line(diagnosis))
 
 
 # ---- certificates, read and written off the GUI thread -----------------------------------------

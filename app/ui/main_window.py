@@ -1,7 +1,9 @@
 """The window an engineer shares with a customer: connections on the left, the work on the right.
 
 The window owns the open ``PbxSession`` (one per selected connection) and hands it to every
-pane; panes never open their own clients. Closing the window cancels every task, closes the
+pane; panes never open their own clients. The guided setup ("Set up a PBX…") is a page of the
+window's central stack that replaces connections and tabs while it is open: no second window,
+no nested event loop. Closing the window closes the setup, cancels every task, closes the
 session's client, and only then quits (``setQuitOnLastWindowClosed(False)``).
 """
 
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -33,6 +36,7 @@ from app.services.session import PbxSession
 
 if TYPE_CHECKING:
     from app.services.webhook_receiver import WebhookReceiver
+    from app.ui.setup_wizard import SetupWizard
 from app.ui.connections_pane import ConnectionsPane
 from app.ui.context import SessionPane, UiContext
 from app.ui.dialogs import run_dialog
@@ -74,6 +78,8 @@ class MainWindow(QMainWindow):
         self._shutdown: asyncio.Task[None] | None = None
         self._receiver: WebhookReceiver | None = None  # started on demand
         self.preferences_dialog: PreferencesDialog | None = None
+        self.wizard: SetupWizard | None = None  # the guided setup, while it is open
+        self._wizard_closed: asyncio.Task[None] | None = None  # a finished setup's cleanup
 
         self.connections = ConnectionsPane(ui, store)
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
@@ -105,7 +111,11 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([400, 1040])
-        self.setCentralWidget(splitter)
+        self.work_page = splitter
+        self.central = QStackedWidget()
+        self.central.setObjectName("centralStack")
+        self.central.addWidget(self.work_page)
+        self.setCentralWidget(self.central)
 
         self._build_toolbar()
         self._connection_label = QLabel("No connection selected")
@@ -116,6 +126,7 @@ class MainWindow(QMainWindow):
         self.connections.selected.connect(self._on_selected)
         self.connections.edited.connect(self._on_edited)
         self.connections.removed.connect(self._on_removed)
+        self.connections.setupRequested.connect(self.show_setup)
         self.doctor.checked.connect(self._on_checked)
         self.feed.callsSettled.connect(self._preview_triggers)
         ui.presenter.changed.connect(self._on_presenter_changed)
@@ -182,6 +193,12 @@ class MainWindow(QMainWindow):
         self.large_type_action.toggled.connect(self._set_large_type)
         bar.addAction(self.large_type_action)
         bar.addSeparator()
+        self.setup_action = QAction("Set up a PBX…", self)
+        self.setup_action.setToolTip(
+            "Guided setup of a new customer PBX, from its address to a verified key"
+        )
+        self.setup_action.triggered.connect(self.show_setup)
+        bar.addAction(self.setup_action)
         self.doctor_action = QAction("Run doctor", self)
         self.doctor_action.setToolTip("Check the seven causes for the selected connection")
         self.doctor_action.triggered.connect(self._run_doctor)
@@ -238,6 +255,7 @@ class MainWindow(QMainWindow):
             settings = await self.store.set_preferences(**dialog.values())
             self.doctor.engineer_name = settings.engineer_name
             self.doctor.logo_path = settings.logo_path
+            self.connections.set_key_age_warning_days(settings.key_age_warning_days)
         finally:
             self.preferences_dialog = None
             dialog.deleteLater()
@@ -246,6 +264,51 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.doctor)
         if self._session is not None:
             self.doctor.run()
+
+    # ---- guided setup ------------------------------------------------------------------------
+    def show_setup(self) -> SetupWizard | None:
+        """Show the guided setup in place of connections and tabs; they come back when it
+        finishes (the new connection selected) or is cancelled. None while closing."""
+        if self._closing:
+            return None
+        if self.wizard is None:
+            wizard = self._new_wizard()
+            wizard.finished.connect(self._on_setup_finished)
+            wizard.cancelled.connect(self._close_setup)
+            self.central.addWidget(wizard)
+            self.wizard = wizard
+        self.central.setCurrentWidget(self.wizard)
+        self.doctor_action.setEnabled(False)  # the doctor's tab is not on screen
+        return self.wizard
+
+    def _new_wizard(self) -> SetupWizard:
+        # Loaded on first use: most sessions never open it (startup time).
+        from app.ui.setup_wizard import SetupWizard
+
+        return SetupWizard(self.ui, self.store, self)
+
+    def _close_setup(self) -> None:
+        wizard, self.wizard = self.wizard, None
+        self.central.setCurrentWidget(self.work_page)
+        self.doctor_action.setEnabled(True)
+        if wizard is not None:
+            self.central.removeWidget(wizard)
+            wizard.hide()
+            if not self._closing:
+                self._wizard_closed = self.ui.tasks.start(self._dispose(wizard), name="close setup")
+
+    @staticmethod
+    async def _dispose(wizard: SetupWizard) -> None:
+        # Its checks may still hold a client to the PBX: closed before the widget goes.
+        try:
+            await wizard.aclose()
+        finally:
+            wizard.deleteLater()
+
+    def _on_setup_finished(self, connection_id: str) -> None:
+        self._close_setup()
+        self.connections.reload()
+        self.connections.select(connection_id)
 
     # ---- connections -------------------------------------------------------------------------
     def add_demo(self, profile: ConnectionProfile, secret: str) -> None:
@@ -323,6 +386,14 @@ class MainWindow(QMainWindow):
         if self.preferences_dialog is not None:
             self.preferences_dialog.reject()
         try:
+            if self.wizard is not None:
+                try:
+                    # It discards a key staged for a connection that was never saved.
+                    await asyncio.wait_for(self.wizard.aclose(), 5)
+                except Exception:
+                    log.exception("The guided setup did not close cleanly")
+            if self._wizard_closed is not None:
+                await asyncio.wait([self._wizard_closed], timeout=5)
             closing: list[SessionPane | ConnectionsPane] = [*self.panes, self.connections]
             for pane in closing:
                 try:

@@ -42,3 +42,5 @@ def test_hosting_mode_hints() -> None:
     assert guess_hosting_mode("acme.3cx.us", 443) is HostingMode.HOSTED_BY_3CX
     assert guess_hosting_mode("pbx.acme.com", 5001) is HostingMode.SELF_MANAGED
     assert guess_hosting_mode("pbx.acme.com", 443) is HostingMode.UNKNOWN
+    # 3CX names are also given to self-managed installs, which listen on 5001.
+    assert guess_hosting_mode("acme.3cx.eu", 5001) is HostingMode.SELF_MANAGED

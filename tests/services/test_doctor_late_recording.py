@@ -41,7 +41,8 @@ async def watch_one_call(
             if extension:
                 kwargs["extension"] = extension
             await sim.place_call("inbound", **kwargs)
-        return await asyncio.wait_for(run, 30)
+        # Generous: the check itself ends within watch + 1.5 x window; this only guards a hang.
+        return await asyncio.wait_for(run, 60)
     finally:
         run.cancel()
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractItemModel, QAbstractListModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -40,9 +40,14 @@ def _name(widget: QWidget) -> str:
     return f"{type(widget).__name__}({widget.objectName() or '-'})"
 
 
+def _columns(model: QAbstractItemModel, parent: QModelIndex) -> int:
+    # A list model (QListWidget's) keeps columnCount private: it has one column.
+    return 1 if isinstance(model, QAbstractListModel) else model.columnCount(parent)
+
+
 def _model_texts(model: QAbstractItemModel, parent: QModelIndex, depth: int = 0) -> Iterator[str]:
     for row in range(model.rowCount(parent)):
-        for column in range(model.columnCount(parent)):
+        for column in range(_columns(model, parent)):
             index = model.index(row, column, parent)
             for role in _ROLES:
                 value = model.data(index, role)
@@ -50,7 +55,7 @@ def _model_texts(model: QAbstractItemModel, parent: QModelIndex, depth: int = 0)
                     yield str(value)
             if depth < 3 and model.rowCount(index) > 0:
                 yield from _model_texts(model, index, depth + 1)
-    for column in range(model.columnCount(parent)):
+    for column in range(_columns(model, parent)):
         for role in _ROLES:
             value = model.headerData(column, Qt.Orientation.Horizontal, role)
             if value not in (None, ""):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from keyring.backend import KeyringBackend
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -21,11 +23,12 @@ from app.domain.connection import (
     LastCheck,
 )
 from app.services.connections import ConnectionStore
-from app.services.settings import load_settings, settings_path
+from app.services.settings import Settings, load_settings, save_settings, settings_path
 from app.sim import Simulator
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.connections_pane import (
     CUSTOMER,
+    KEY_AGE,
     NAME,
     STATUS,
     VERSION,
@@ -33,11 +36,14 @@ from app.ui.connections_pane import (
     ConnectionsPane,
 )
 from app.ui.context import UiContext
+from app.ui.key_rotation_dialog import KeyRotationDialog
 from app.ui.presenter import Presenter
+from app.ui.theme import WARN
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
+from tests.ui.conftest import profile_for
 
 KEY = "Zk3q8wX1vN0tPa9Lr2Qm7Yc4"
 NOW = datetime(2026, 11, 21, 10, 15, tzinfo=UTC)
@@ -66,6 +72,7 @@ SAMPLE = (
         hosting="self-hosted",
         region="AU",
         last_check=check(CheckStatusSummary.PASS, "All seven checks passed"),
+        key_rotated_at=datetime.now(UTC) - timedelta(days=12),
     ),
     profile(
         "Northside Legal",
@@ -79,6 +86,7 @@ SAMPLE = (
         hosting="self-hosted",
         region="NZ",
         last_check=check(CheckStatusSummary.FAIL, "First failure: 5. Contact match", 30),
+        key_rotated_at=datetime.now(UTC) - timedelta(days=400),
     ),
     profile("Greenleaf Clinic"),
 )
@@ -153,6 +161,28 @@ def error_text(dialog: ConnectionDialog, field: str) -> str:
 # ---- the model ---------------------------------------------------------------------------------
 
 
+def test_key_age_column_warns_past_the_chosen_limit() -> None:
+    model = ConnectionsModel(Presenter(), key_age_warning_days=180)
+    model.set_connections(SAMPLE)
+    changed: list[tuple[int, int]] = []
+    model.dataChanged.connect(lambda a, b: changed.append((a.column(), b.column())))
+
+    def cell(row: int, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        return model.data(model.index(row, KEY_AGE), role)
+
+    assert cell(2) == "⚠ rotated 400 days ago"  # Bayview Motors
+    assert cell(2, Qt.ItemDataRole.ForegroundRole) == QBrush(QColor(WARN))
+    tooltip = str(cell(2, Qt.ItemDataRole.ToolTipRole))
+    assert "400 days ago, past the 180 days" in tooltip and "Rotate key" in tooltip
+    assert cell(0) == "rotated 12 days ago" and cell(0, Qt.ItemDataRole.ForegroundRole) is None
+
+    model.set_key_age_warning_days(10)  # the engineer tightened it in Settings
+    assert changed == [(KEY_AGE, KEY_AGE)]
+    assert cell(0) == "⚠ rotated 12 days ago" and cell(2).startswith("⚠")
+    model.set_key_age_warning_days(500)
+    assert not str(cell(2)).startswith("⚠") and cell(2, Qt.ItemDataRole.ForegroundRole) is None
+
+
 def test_model_passes_the_model_tester(qtmodeltester: object) -> None:
     presenter = Presenter()
     model = ConnectionsModel(presenter)
@@ -178,23 +208,25 @@ def test_model_columns_and_presenter_masking() -> None:
     def cell(row: int, column: int, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         return model.data(model.index(row, column), role)
 
-    assert [cell(0, c) for c in range(6)] == [
+    assert [cell(0, c) for c in range(7)] == [
         "Harbour Dental",
         "Harbour Dental Pty Ltd",
         "20.0.10.1116",
         "self-hosted",
         "AU",
+        "rotated 12 days ago",
         "Pass",
     ]
-    assert [cell(3, c) for c in range(6)] == [
+    assert [cell(3, c) for c in range(7)] == [
         "Greenleaf Clinic",
         "Greenleaf Clinic Pty Ltd",
         "—",
         "—",
         "auto",
+        "age not known",
         "Not checked",
     ]
-    assert cell(4, NAME) == "Zed · demo"
+    assert cell(4, NAME) == "Zed · demo" and cell(4, KEY_AGE) == "—"
     tooltip = str(cell(2, STATUS, Qt.ItemDataRole.ToolTipRole))
     assert tooltip.startswith("Failing, checked ")
     assert "(30 hours ago)" in tooltip and "First failure: 5. Contact match" in tooltip
@@ -320,8 +352,9 @@ async def test_edit_keeps_the_key_when_the_field_is_left_empty(
     assert dialog.region_edit.text() == "NZ"
     assert dialog.key_edit.text() == ""
     assert dialog.key_note.text().startswith(
-        "A key is stored in memory (this session only). Leave this empty to keep it"
+        "A key is stored in memory (this session only). To replace it, use Rotate key…"
     )
+    assert not dialog.key_edit.isEnabled()  # only rotation, which verifies first, replaces it
     assert ok_button(dialog).isEnabled()
     dialog.name_edit.setText("Bayview Motors (Auckland)")
     dialog.day_boxes[5].setChecked(True)
@@ -407,9 +440,90 @@ async def test_demo_connection_is_shown_marked_and_not_editable(
     pane.add_demo(demo)
     pane.select(demo.id)
     assert "Demo PBX · demo" in row_texts(pane, NAME)
-    assert not pane.edit_button.isEnabled()
+    assert not pane.edit_button.isEnabled() and not pane.rotate_button.isEnabled()
     assert pane.remove_button.isEnabled()
+    assert row_texts(pane, KEY_AGE)[row_texts(pane, NAME).index("Demo PBX · demo")] == "—"
     assert "Demo PBX" not in (await asyncio.to_thread(settings_path().read_text))
+
+
+async def test_rotate_key_swaps_the_key_in_and_reopens_the_connection(
+    ui: UiContext, sim: Simulator, qtbot: QtBot
+) -> None:
+    store = await open_store()
+    aged = profile_for(sim, key_rotated_at=datetime.now(UTC) - timedelta(days=300))
+    saved = await store.add(aged, sim.client_secret)
+    old_key = sim.client_secret
+    pane = ConnectionsPane(ui, store)
+    qtbot.addWidget(pane)
+    pane.show()
+    assert not pane.rotate_button.isEnabled()  # nothing selected
+    pane.select(saved.id)
+    edited: list[str] = []
+    pane.edited.connect(edited.append)
+
+    pane.rotate_button.click()
+    await until(lambda: isinstance(pane.open_dialog, KeyRotationDialog), "the rotation dialog")
+    dialog = pane.open_dialog
+    assert isinstance(dialog, KeyRotationDialog) and dialog.isVisible()
+    assert not pane.add_button.isEnabled()  # one thing at a time
+    dialog.generate_choice.setChecked(True)
+    dialog.username_edit.setText(sim.admin_username)
+    dialog.password_edit.setText(sim.admin_password)
+    dialog.rotate_button.click()
+    await until(lambda: dialog.rotation is not None, "the rotation", 20)
+
+    assert sim.client_secret != old_key
+    assert await store.secret(saved.id) == sim.client_secret
+    assert edited == [saved.id]  # the window reopens the session with the new key
+    assert row_texts(pane, KEY_AGE) == ["rotated today"]
+    dialog.reject()  # "Close"
+    await until(lambda: pane.open_dialog is None, "the dialog to close")
+    assert pane.add_button.isEnabled()
+
+
+async def test_an_old_key_is_marked_and_the_rotate_button_says_why(
+    ui: UiContext, qtbot: QtBot
+) -> None:
+    await asyncio.to_thread(
+        save_settings, Settings(connections=SAMPLE, key_age_warning_days=365), settings_path()
+    )
+    store = await open_store()
+    pane = ConnectionsPane(ui, store)
+    qtbot.addWidget(pane)
+    pane.show()
+    ages = dict(zip(row_texts(pane, NAME), row_texts(pane, KEY_AGE), strict=True))
+    assert ages["Bayview Motors"] == "⚠ rotated 400 days ago"
+    assert ages["Harbour Dental"] == "rotated 12 days ago"
+    pane.select(SAMPLE[2].id)
+    assert "past the 365 days" in pane.rotate_button.toolTip()
+    pane.set_key_age_warning_days(7)
+    ages = dict(zip(row_texts(pane, NAME), row_texts(pane, KEY_AGE), strict=True))
+    assert ages["Harbour Dental"] == "⚠ rotated 12 days ago"
+
+
+async def test_set_up_asks_for_the_guided_setup_and_reload_shows_what_it_saved(
+    pane: ConnectionsPane, store: ConnectionStore
+) -> None:
+    asked: list[bool] = []
+    pane.setupRequested.connect(lambda: asked.append(True))
+    pane.setup_button.click()
+    assert asked == [True]
+
+    pane.select(SAMPLE[0].id)
+    chosen: list[object] = []
+    pane.selected.connect(chosen.append)
+    added = await store.add(profile("Westside Physio"), KEY)
+    await store.remove(SAMPLE[1].id)
+    pane.reload()
+    assert row_texts(pane, NAME) == [
+        "Bayview Motors",
+        "Greenleaf Clinic",
+        "Harbour Dental",
+        "Westside Physio",
+    ]
+    assert pane.selected_id() == SAMPLE[0].id and chosen == []  # the selection stays
+    pane.select(added.id)
+    assert chosen == [added.id]
 
 
 async def test_no_keyring_banner_offers_keys_in_memory(ui: UiContext, qtbot: QtBot) -> None:
@@ -477,6 +591,8 @@ async def test_presenter_mode_shows_no_key_and_masks_dids(ui: UiContext, qtbot: 
 
     dialog = await opened_dialog(pane, pane.edit_button)
     dialog._tabs.setCurrentIndex(2)
+    stored = await store.secret(target.id)
+    assert not dialog.key_edit.isEnabled()  # a stored key is replaced by Rotate key… only
     dialog.key_edit.setText(KEY + "new")
     await asyncio.sleep(0.05)
     seen = "\n".join(s.text for s in (*visible_texts(pane), *visible_texts(dialog)))
@@ -493,7 +609,7 @@ async def test_presenter_mode_shows_no_key_and_masks_dids(ui: UiContext, qtbot: 
     await until(lambda: pane.open_dialog is None, "the dialog to close")
     saved = store.get(target.id)
     assert saved is not None and saved.did_sources == target.did_sources
-    assert await store.secret(target.id) == KEY + "new"
+    assert await store.secret(target.id) == stored  # the edit dialog never swaps a key unproven
 
 
 async def test_dids_are_edited_and_a_bad_row_is_named(
@@ -560,8 +676,17 @@ async def test_filter_hides_rows_without_changing_the_selection(pane: Connection
 
 
 async def connections_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
-    """Four customers with every status, the demo, one selected; keys in the Secret Service."""
-    store = await store_with(*SAMPLE, session_only=False)
+    """Four customers with every status and key ages, the demo, one selected; keys in the
+    Secret Service."""
+    added = await store_with(*SAMPLE, session_only=False)
+    # The keys went in today; the file remembers them as set when SAMPLE says (one is old).
+    ages = {item.id: item.key_rotated_at for item in SAMPLE}
+    older = tuple(
+        dataclasses.replace(c, key_rotated_at=ages[c.id] or c.key_rotated_at)
+        for c in added.connections()
+    )
+    await asyncio.to_thread(save_settings, added.settings.replace(connections=older), added.path)
+    store = await open_store(session_only=False)
     for item in SAMPLE:
         stack.push_async_callback(store.remove, item.id)
     demo = profile("Demo PBX", demo=True, version="20.0.10.1116", hosting="simulated")

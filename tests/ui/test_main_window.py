@@ -9,17 +9,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services.connections import ConnectionStore
 from app.services.demo import DemoPbx, start_demo
 from app.services.log_buffer import LogBuffer, configure_app_logging
+from app.ui.connections_pane import NAME
 from app.ui.context import UiContext
 from app.ui.main_window import MainWindow
+from app.ui.setup_wizard import SetupWizard
+from tests.conftest import SimFactory
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.waiting import until
 from tests.support.widget_text import SeenText, digit_runs, visible_texts
 from tests.support.xvfb import XvfbDisplay
+from tests.ui.conftest import profile_for
 
 
 @dataclass
@@ -233,3 +237,95 @@ async def preferences_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> 
 def test_preferences_dialog_screenshot(xvfb_display: XvfbDisplay) -> None:
     png = render_scene(xvfb_display, f"{__name__}:preferences_scene", "preferences-dialog")
     assert distinct_colours(png) > 5
+
+
+# ---- the guided setup inside the window ------------------------------------------------------
+
+
+def _shown_windows() -> list[QWidget]:
+    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+
+
+async def test_set_up_shows_the_wizard_in_place_of_the_tabs_and_cancel_brings_them_back(
+    ui: UiContext,
+) -> None:
+    async with demo_window(ui) as opened:
+        window = opened.window
+        wizard = window.show_setup()
+        assert isinstance(wizard, SetupWizard) and window.wizard is wizard
+        await until(wizard.isVisible, "the setup page")
+        assert window.central.currentWidget() is wizard
+        assert not window.tabs.isVisible() and not window.connections.isVisible()
+        assert _shown_windows() == [window]  # a page of the window, not a dialog
+        assert not window.doctor_action.isEnabled()
+        assert window.show_setup() is wizard  # asking again shows the same setup
+
+        assert await wizard.cancel_setup()
+        assert window.wizard is None and window.central.currentWidget() is window.work_page
+        assert window.tabs.isVisible() and window.doctor_action.isEnabled()
+        put_away = window._wizard_closed
+        assert put_away is not None
+        await put_away  # its checks stopped and its client closed before it is deleted
+        session = window.session
+        assert session is not None and session.profile.demo  # the demo kept running
+
+        window.connections.setup_button.click()  # the pane's button opens it too
+        assert window.wizard is not None and window.central.currentWidget() is window.wizard
+
+
+async def test_a_finished_setup_selects_the_new_connection(
+    ui: UiContext, make_sim: SimFactory
+) -> None:
+    sim = await make_sim(tls=True)
+    async with demo_window(ui) as opened:
+        window, store = opened.window, opened.store
+        store.use_session_only()
+        window.setup_action.trigger()
+        wizard = window.wizard
+        assert isinstance(wizard, SetupWizard)
+        # What steps 4 and 9 do: the key staged under the setup's id, then the profile saved.
+        connection_id = wizard.ctx.connection_id
+        await wizard.ctx.stage_key(sim.client_id, sim.client_secret, origin="pasted")
+        await store.add(profile_for(sim, "Harbour Dental", id=connection_id), None)
+        wizard.finished.emit(connection_id)
+
+        assert window.wizard is None and window.tabs.isVisible()
+        assert window.connections.selected_id() == connection_id
+        assert "Harbour Dental" in [
+            str(window.connections.proxy.index(row, NAME).data())
+            for row in range(window.connections.proxy.rowCount())
+        ]
+        await until(
+            lambda: window.session is not None and window.session.profile.id == connection_id,
+            "the new connection to open",
+        )
+        assert await store.secret(connection_id) == sim.client_secret  # kept, not discarded
+
+
+async def test_closing_the_window_during_setup_leaves_no_staged_key(ui: UiContext) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        opened = await open_window(stack, ui)
+        window, store = opened.window, opened.store
+        store.use_session_only()
+        wizard = window.show_setup()
+        assert wizard is not None
+        connection_id = wizard.ctx.connection_id
+        await wizard.ctx.stage_key("900", "Zk3q8wX1vN0tPa9Lr2Qm7Yc4", origin="pasted")
+        assert await store.staged_key(connection_id) is not None
+        window.close()
+        await until(lambda: not window.isVisible(), "the window to close", 15)
+        assert await store.staged_key(connection_id) is None
+        assert await store.secret(connection_id) is None
+        assert ui.tasks.running == 0
+
+
+async def setup_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
+    opened = await open_window(stack, ui)
+    opened.window.show_setup()
+    return opened.window
+
+
+@pytest.mark.display
+def test_main_window_with_the_setup_screenshot(xvfb_display: XvfbDisplay) -> None:
+    png = render_scene(xvfb_display, f"{__name__}:setup_scene", "main-window-setup")
+    assert distinct_colours(png) > 10

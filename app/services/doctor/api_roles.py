@@ -12,6 +12,7 @@ from typing import Any
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.domain.recordings import Recording
 from app.services.doctor.common import CheckContext, Outcome, attempt, plural
+from app.threecx.client import PbxClient
 from app.threecx.errors import AuthRejected, Forbidden, RecordingFileMissing, ThreeCXError
 from app.threecx.v20.client import V20Client
 
@@ -51,21 +52,21 @@ async def check_api_roles(ctx: CheckContext) -> CheckResult:
     history, newest = await ctx.facts.gather(
         attempt(ctx.facts.history_day()), attempt(ctx.facts.newest_recordings())
     )
-    evidence = [_history_line(history, ctx.is_v20), _list_line(newest)]
+    evidence = [history_line(history, ctx.is_v20), list_line(newest)]
     download: Outcome[int] | None = None
     if newest.ok and newest.value:
-        download = await _try_download(ctx, newest.value)
-        evidence.append(_download_line(download))
+        download = await download_newest(ctx.client, newest.value)
+        evidence.append(download_line(download))
 
     history_denied = history.denied
     recordings_denied = newest.denied or (download is not None and download.denied)
     missing = [HISTORY] * history_denied + [RECORDINGS] * recordings_denied
     details: dict[str, Any] = {
-        "call_history": "ok" if history.ok else _error_name(history.error),
-        "recording_list": "ok" if newest.ok else _error_name(newest.error),
+        "call_history": "ok" if history.ok else error_name(history.error),
+        "recording_list": "ok" if newest.ok else error_name(newest.error),
         "recording_download": "not tried"
         if download is None
-        else ("ok" if download.ok else _error_name(download.error)),
+        else ("ok" if download.ok else error_name(download.error)),
     }
     fix = roles_fix(ctx.is_v20, missing)
     if history_denied and recordings_denied:
@@ -112,7 +113,7 @@ async def check_api_roles(ctx: CheckContext) -> CheckResult:
             details,
         )
 
-    privileged = _admin_claims(ctx)
+    privileged = admin_claims(ctx.client)
     if privileged:
         evidence.append("Token role claims: " + ", ".join(privileged))
         return CheckResult(
@@ -145,12 +146,13 @@ async def check_api_roles(ctx: CheckContext) -> CheckResult:
     )
 
 
-async def _try_download(ctx: CheckContext, recordings: list[Recording]) -> Outcome[int]:
-    """Download the newest recording still on the PBX (archived ones live elsewhere)."""
+async def download_newest(client: PbxClient, recordings: list[Recording]) -> Outcome[int]:
+    """Download the newest recording still on the PBX (archived ones live elsewhere): the
+    recording-fetch probe. The value is the number of bytes of audio."""
     last: Outcome[int] = Outcome(error=RecordingFileMissing("No local recording to try."))
     for rec in [r for r in recordings if not r.archived][:3]:
         try:
-            data = await ctx.client.download_recording(rec.id)
+            data = await client.download_recording(rec.id)
         except RecordingFileMissing as exc:
             last = Outcome(error=exc)
             continue
@@ -160,10 +162,11 @@ async def _try_download(ctx: CheckContext, recordings: list[Recording]) -> Outco
     return last
 
 
-def _admin_claims(ctx: CheckContext) -> list[str]:
-    if not isinstance(ctx.client, V20Client):
+def admin_claims(client: PbxClient) -> list[str]:
+    """Admin-level role claims in the client's token (v20): the key is over-privileged."""
+    if not isinstance(client, V20Client):
         return []
-    claims = ctx.client.tokens.claims()
+    claims = client.tokens.claims()
     found: list[str] = []
     for key, value in claims.items():
         if key.lower() in ("role", "roles") or key.endswith("/role"):
@@ -174,7 +177,7 @@ def _admin_claims(ctx: CheckContext) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _error_name(error: ThreeCXError | None) -> str:
+def error_name(error: ThreeCXError | None) -> str:
     if isinstance(error, Forbidden):
         return "403 forbidden"
     if isinstance(error, AuthRejected):
@@ -182,24 +185,24 @@ def _error_name(error: ThreeCXError | None) -> str:
     return error.what if error else "ok"
 
 
-def _history_line(history: Outcome[Any], v20: bool) -> str:
+def history_line(history: Outcome[Any], v20: bool) -> str:
     source = "GetCallLogData" if v20 else "/api/CallLog"
     if history.ok:
         calls = plural(len(history.value or []), "call")
         return f"Call history ({source}, last day): readable, {calls}"
-    return f"Call history ({source}, last day): {_error_name(history.error)}"
+    return f"Call history ({source}, last day): {error_name(history.error)}"
 
 
-def _list_line(newest: Outcome[list[Recording]]) -> str:
+def list_line(newest: Outcome[list[Recording]]) -> str:
     if newest.ok:
         count = len(newest.value or [])
         return f"Recordings list: readable, {plural(count, 'recording')} in the newest page"
-    return f"Recordings list: {_error_name(newest.error)}"
+    return f"Recordings list: {error_name(newest.error)}"
 
 
-def _download_line(download: Outcome[int]) -> str:
+def download_line(download: Outcome[int]) -> str:
     if download.ok:
         return f"Recording download: ok ({download.value:,} bytes of audio)"
     if isinstance(download.error, RecordingFileMissing):
         return "Recording download: the newest recordings are not on the PBX (archived or gone)"
-    return f"Recording download: {_error_name(download.error)}"
+    return f"Recording download: {error_name(download.error)}"

@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.diagnosis import (
     CHECK_ORDER,
     CheckId,
@@ -19,7 +18,7 @@ from app.domain.diagnosis import (
     Diagnosis,
     PbxFacts,
 )
-from app.domain.pbx import guess_hosting_mode
+from app.domain.pbx import hosting_of_url
 from app.domain.phones import default_region
 from app.services.doctor.api_roles import check_api_roles
 from app.services.doctor.common import CheckContext, Outcome, attempt
@@ -91,7 +90,7 @@ class Doctor:
             ]
             for result in blocked:
                 self._emit(result)
-            pbx = PbxFacts(url=self._params.url, hosting=_hosting(self._params.url))
+            pbx = PbxFacts(url=self._params.url, hosting=hosting_of_url(self._params.url))
             return Diagnosis.in_order(pbx, [*blocked, reach_result], started, _ms_since(clock))
 
         facts = Facts(reach.client, self._options, started)
@@ -155,7 +154,7 @@ class Doctor:
             major=version.major if version else None,
             edition=str(licence.value.edition) if licence.value else None,
             region=region,
-            hosting=_hosting(self._params.url),
+            hosting=hosting_of_url(self._params.url),
         )
 
     def _emit(self, result: CheckResult) -> None:
@@ -169,14 +168,6 @@ async def _settled(aw: Awaitable[T]) -> Outcome[T]:
         return await attempt(aw)
     except Exception:
         return Outcome()
-
-
-def _hosting(url: str) -> str | None:
-    try:
-        address = parse_pbx_address(url)
-    except AddressError:
-        return None
-    return str(guess_hosting_mode(address.host, address.port))
 
 
 def _timed(result: CheckResult, since: float) -> CheckResult:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -82,7 +82,7 @@ class CallControlWatcher:
         scheme = "wss" if base.startswith("https") else "ws"
         return scheme + base[base.index(":") :] + "/callcontrol/ws"
 
-    async def events(self) -> AsyncIterator[CallEvent]:
+    async def events(self) -> AsyncGenerator[CallEvent, None]:
         """Settled call events; a tentative miss is confirmed in the call log first."""
         queue: asyncio.Queue[CallEvent | BaseException] = asyncio.Queue()
         reader = asyncio.create_task(self._pump(queue))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -372,8 +373,10 @@ class V20Client:
                 yield event
             return
         watcher = CallControlWatcher(self, self._transport)
-        async for event in watcher.events():
-            yield event
+        # aclosing: a consumer that stops early still closes the websocket watcher in this task.
+        async with contextlib.aclosing(watcher.events()) as events:
+            async for event in events:
+                yield event
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -1,0 +1,292 @@
+"""An admin user's XAPI session: create the API client and its key (automatic setup, v20 only).
+
+The engineer signs in once with an admin account (``/webclient/api/Login/GetAccessToken``);
+the password goes into that one request and is never kept. The session holds only the bearer
+token, in memory, for the few calls that create the API client (``ServicePrincipals``) and
+generate its key (``Pbx.GenerateAppToken``). The new key is returned to the caller and never
+logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from app.domain.addresses import parse_pbx_address
+from app.domain.version import PbxVersion
+from app.threecx.connect import detect_generation
+from app.threecx.errors import (
+    AuthRejected,
+    BadRequest,
+    Forbidden,
+    MalformedResponse,
+    TlsFailure,
+    TlsProblem,
+    Unsupported,
+)
+from app.threecx.tls import (
+    TlsOptions,
+    certificate_fingerprint,
+    fetch_peer_certificate,
+    normalise_fingerprint,
+)
+from app.threecx.transport import RetryPolicy, Timeouts, Transport, parse_json
+from app.threecx.wire import boolean, integer, rows, text
+
+LOGIN_PATH = "/webclient/api/Login/GetAccessToken"
+PRINCIPALS_PATH = "/xapi/v1/ServicePrincipals"
+
+
+class AdminLoginRejected(AuthRejected):
+    what = "The PBX rejected the admin sign-in."
+    next_step = (
+        "Check the admin user name and password: the ones used to sign in to the 3CX admin "
+        "console (the user name is the extension number or email address). If the account "
+        "uses two-factor authentication, enter its current security code too."
+    )
+
+
+class AdminSessionExpired(AuthRejected):
+    what = "The admin sign-in has expired."
+    next_step = "Sign in again with the admin account and repeat the step."
+
+
+class AdminForbidden(Forbidden):
+    what = "This admin account may not manage API clients (403)."
+    next_step = (
+        "Sign in with an account that can open Admin console > Integrations > API (the PBX's "
+        "System Owner), or create the API client by hand with the guided steps."
+    )
+
+
+class ClientIdInUse(BadRequest):
+    what = "That Client ID is already in use on this PBX."
+    next_step = (
+        "Choose a number that no extension, queue or other API client uses (an unused number "
+        "such as 900 to 999 is typical)."
+    )
+
+
+@dataclass(frozen=True)
+class ServicePrincipal:
+    """An API client as ``/ServicePrincipals`` lists it (Admin console > Integrations > API)."""
+
+    id: int
+    number: str  # the Client ID
+    xapi: bool  # "XAPI Access"
+    call_control: bool  # "Call Control API Access"
+    is_system: bool = False
+
+
+def principal_from_row(row: Mapping[str, Any]) -> ServicePrincipal | None:
+    principal_id = integer(row, "Id")
+    number = text(row, "Number")
+    if principal_id is None or number is None:
+        return None
+    return ServicePrincipal(
+        id=principal_id,
+        number=number,
+        xapi=bool(boolean(row, "XAPIEnabled")),
+        call_control=bool(boolean(row, "CallControlEnabled")),
+        is_system=bool(boolean(row, "IsSystem")),
+    )
+
+
+async def open_transport(
+    url: str,
+    tls: TlsOptions,
+    *,
+    timeouts: Timeouts | None = None,
+    retry: RetryPolicy | None = None,
+) -> Transport:
+    """A transport to the PBX at ``url``, before any API key exists.
+
+    With a pin, the presented certificate is compared first, so nothing (not even an admin
+    password) is sent to a server whose certificate changed. Raises ``AddressError`` for an
+    unusable address and ``ThreeCXError`` for the network or the pin.
+    """
+    address = parse_pbx_address(url)
+    timeouts = timeouts or Timeouts()
+    pinned_der: bytes | None = None
+    if tls.pin_sha256 and address.scheme == "https":
+        expected = normalise_fingerprint(tls.pin_sha256)
+        pinned_der = await fetch_peer_certificate(address.host, address.port, timeouts.connect)
+        presented = certificate_fingerprint(pinned_der)
+        if presented != expected:
+            raise TlsFailure(
+                TlsProblem.CHANGED,
+                f"The PBX now presents a certificate with SHA-256 {presented}.",
+            )
+    return Transport(address.base_url, tls, timeouts=timeouts, retry=retry, pinned_der=pinned_der)
+
+
+class AdminSession:
+    """An admin's XAPI login; only the bearer token is kept, in memory, until ``aclose()``."""
+
+    def __init__(self, transport: Transport, token: str, version: PbxVersion | None) -> None:
+        self._transport = transport
+        self._token = token
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"AdminSession({self._transport.base_url!r}, version={self.version})"
+
+    async def __aenter__(self) -> AdminSession:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        self._token = ""
+        await self._transport.aclose()
+
+    async def service_principals(self) -> list[ServicePrincipal]:
+        """Every API client on the PBX."""
+        response = await self._request("GET", PRINCIPALS_PATH, label="/ServicePrincipals")
+        body = parse_json(response, "/ServicePrincipals")
+        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+            raise MalformedResponse("Expected an OData collection.", endpoint="/ServicePrincipals")
+        return [p for row in rows(body) if (p := principal_from_row(row)) is not None]
+
+    async def create_service_principal(
+        self, number: str, *, xapi: bool = True, call_control: bool = True
+    ) -> ServicePrincipal:
+        """Add an API client with Client ID ``number``; ``ClientIdInUse`` if the number is taken."""
+        try:
+            response = await self._request(
+                "POST",
+                PRINCIPALS_PATH,
+                json_body={
+                    "Number": number,
+                    "XAPIEnabled": xapi,
+                    "CallControlEnabled": call_control,
+                },
+                label="/ServicePrincipals",
+            )
+        except BadRequest as exc:
+            if "already" in exc.detail.lower() or "ALREADY_IN_USE" in exc.detail:
+                raise ClientIdInUse(f"Client ID {number!r}.", endpoint=exc.endpoint) from exc
+            raise
+        if response.status_code == 204 or not response.content:
+            # Created without a body (OData "return=minimal"): find it by its number.
+            found = [p for p in await self.service_principals() if p.number == number]
+            if not found:
+                raise MalformedResponse(
+                    "The PBX accepted the new API client but does not list it.",
+                    endpoint="/ServicePrincipals",
+                )
+            return found[0]
+        body = parse_json(response, "/ServicePrincipals")
+        principal = principal_from_row(body) if isinstance(body, Mapping) else None
+        if principal is None:
+            raise MalformedResponse(
+                "The created API client has no Id or Number.", endpoint="/ServicePrincipals"
+            )
+        return principal
+
+    async def generate_app_token(self, principal_id: int) -> str:
+        """A new API key for the client (any previous key stops working). Never display it."""
+        label = "/ServicePrincipals(…)/Pbx.GenerateAppToken"
+        response = await self._request(
+            "POST",
+            f"{PRINCIPALS_PATH}({int(principal_id)})/Pbx.GenerateAppToken",
+            label=label,
+        )
+        body = parse_json(response, label)
+        key = body.get("value") if isinstance(body, Mapping) else None
+        if not isinstance(key, str) or not key.strip():
+            raise MalformedResponse("The PBX answered without a key.", endpoint=label)
+        return key
+
+    async def _request(
+        self, method: str, path: str, *, label: str, json_body: Any = None
+    ) -> httpx.Response:
+        if not self._token:
+            raise AdminSessionExpired("The session was closed.", endpoint=label)
+        try:
+            return await self._transport.request(
+                method,
+                path,
+                headers={"Authorization": f"Bearer {self._token}"},
+                json_body=json_body,
+                label=label,
+            )
+        except AuthRejected as exc:
+            raise AdminSessionExpired(endpoint=label) from exc
+        except Forbidden as exc:
+            raise AdminForbidden(exc.detail, endpoint=label) from exc
+
+
+async def admin_sign_in(
+    url: str,
+    username: str,
+    password: str,
+    *,
+    tls: TlsOptions,
+    security_code: str = "",
+    timeout_s: float = 10.0,
+) -> AdminSession:
+    """Sign in as an admin user (v20 only); the password is sent once and never kept.
+
+    Raises ``ValueError`` (``AddressError`` for the address) naming an empty field,
+    ``AdminLoginRejected`` (an ``AuthRejected``) for wrong credentials, ``Unsupported`` on v18,
+    and other ``ThreeCXError``s for the network.
+    """
+    if not username.strip():
+        raise ValueError(
+            "The admin user name is empty: enter the user name you sign in to the 3CX admin "
+            "console with."
+        )
+    if not password:
+        raise ValueError("The admin password is empty.")
+    timeouts = Timeouts(connect=timeout_s, read=timeout_s, total=timeout_s * 2)
+    transport = await open_transport(url, tls, timeouts=timeouts, retry=RetryPolicy(attempts=2))
+    try:
+        if await detect_generation(transport) != "v20":
+            raise Unsupported(
+                "Automatic setup needs v20 (this PBX runs the older v18 API): use the guided "
+                "steps to create the API user by hand."
+            )
+        token = await _login(transport, username.strip(), password, security_code.strip())
+    except BaseException:
+        await transport.aclose()
+        raise
+    return AdminSession(transport, token, PbxVersion.parse(transport.last_version_header))
+
+
+async def _login(transport: Transport, username: str, password: str, code: str) -> str:
+    try:
+        response = await transport.request(
+            "POST",
+            LOGIN_PATH,
+            json_body={"Username": username, "Password": password, "SecurityCode": code},
+            label=LOGIN_PATH,
+        )
+    except (AuthRejected, BadRequest) as exc:
+        raise AdminLoginRejected(endpoint=LOGIN_PATH) from exc
+    body = parse_json(response, LOGIN_PATH)
+    if not isinstance(body, Mapping):
+        raise MalformedResponse("The sign-in answer is not a JSON object.", endpoint=LOGIN_PATH)
+    status = str(body.get("Status") or "")
+    if status != "AuthSuccess":
+        if "two" in status.lower() or "code" in status.lower() or body.get("TwoFactorAuth"):
+            raise AdminLoginRejected(
+                "The account needs its two-factor security code: enter the current code.",
+                endpoint=LOGIN_PATH,
+            )
+        raise AdminLoginRejected(endpoint=LOGIN_PATH)
+    token = body.get("Token")
+    access = token.get("access_token") if isinstance(token, Mapping) else None
+    if not isinstance(access, str) or not access:
+        raise MalformedResponse("The sign-in answer has no access token.", endpoint=LOGIN_PATH)
+    return access
