@@ -199,8 +199,8 @@ async def test_list_shows_key_age_and_warns_past_the_limit(cli: Cli, make_sim: S
     assert lines[0].split() == ["NAME", "CUSTOMER", "URL", "VERSION", "KEY", "LAST", "CHECK"]
     fresh_line = next(line for line in lines if line.startswith("Fresh"))
     stale_line = next(line for line in lines if line.startswith("Stale"))
-    assert "rotated today" in fresh_line and "20.0.10.1116" in fresh_line
-    assert "rotated 200 days ago (old)" in stale_line and "not checked" in stale_line
+    assert "set today" in fresh_line and "20.0.10.1116" in fresh_line
+    assert "set 200 days ago (old)" in stale_line and "not checked" in stale_line
     assert "Warning: The API key for Stale was set 200 days ago, past the 90 days" in listed.out
 
     as_json = await cli("connections", "list", "--json")

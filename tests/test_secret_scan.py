@@ -235,7 +235,7 @@ async def test_a_full_session_writes_no_key_anywhere(
             "report", "--from", str(out / "doctor.json"), "--out", str(out / f"report.{suffix}")
         )
     listed = await session.run("connections", "list")
-    assert NAME in listed and "rotated today" in listed
+    assert NAME in listed and "set today" in listed
     await session.run("connections", "list", "--json")
 
     # The session did write what it should, so the scan below is not of an empty home.

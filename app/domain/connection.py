@@ -100,13 +100,13 @@ def key_age_days(profile: ConnectionProfile, *, now: datetime) -> int | None:
 
 
 def key_age_text(profile: ConnectionProfile, *, now: datetime) -> str:
-    """The key's age in words: "rotated today", "rotated 12 days ago", "age not known"."""
+    """The key's age in words: "set today", "set 12 days ago", "age not known"."""
     days = key_age_days(profile, now=now)
     if days is None:
         return "age not known"
     if days == 0:
-        return "rotated today"
-    return f"rotated {days} day{'' if days == 1 else 's'} ago"
+        return "set today"
+    return f"set {days} day{'' if days == 1 else 's'} ago"
 
 
 def key_age_warning(profile: ConnectionProfile, *, now: datetime, warn_days: int) -> str | None:

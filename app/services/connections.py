@@ -55,6 +55,8 @@ from app.services.settings import (
     settings_path,
 )
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
+from app.services.staged_keys import FILE_NAME as STAGED_FILE_NAME
+from app.services.staged_keys import StagedKeyJournal
 from app.threecx.tls import normalise_fingerprint
 
 log = logging.getLogger("pbx.services.connections")
@@ -274,6 +276,7 @@ class ConnectionStore:
         self._path = path
         self._demo: dict[str, tuple[ConnectionProfile, str]] = {}
         self._staged: set[str] = set()  # ids whose key is in the store before the profile is
+        self._journal = StagedKeyJournal(path.with_name(STAGED_FILE_NAME))
         self._lock = asyncio.Lock()  # one change at a time, so saves land in order
 
     @classmethod
@@ -296,7 +299,29 @@ class ConnectionStore:
         except KeyringUnavailableError as exc:
             log.warning("No OS keyring: %s", exc.status.reason)
             secrets, status = None, exc.status
-        return cls(loaded, secrets, status, path=path)
+        store = cls(loaded, secrets, status, path=path)
+        await store._sweep_staged_keys()
+        return store
+
+    async def _sweep_staged_keys(self) -> None:
+        """Remove keys an unfinished guided setup (a crash, a kill) left in the keyring."""
+        pending = await asyncio.to_thread(self._journal.read)
+        if not pending or self._secrets is None:
+            return
+        left: set[str] = set()
+        for connection_id in pending:
+            if self._settings.connection(connection_id) is not None:
+                continue  # saved after all: its key is in use
+            try:
+                await self._secrets.delete(connection_id)
+                log.info("Removed a key left by an unfinished guided setup (%s)", connection_id)
+            except SecretStoreError as exc:
+                log.warning("A key left by an unfinished guided setup stays: %s", exc)
+                left.add(connection_id)
+        await asyncio.to_thread(self._journal.write, left)
+
+    async def _journal_staged(self) -> None:
+        await asyncio.to_thread(self._journal.write, set(self._staged))
 
     # ---- state -----------------------------------------------------------------------------
     @property
@@ -451,7 +476,9 @@ class ConnectionStore:
                     await self._forget_key(secrets, checked.id)
                 raise
             self._settings = updated
-            self._staged.discard(checked.id)
+            if checked.id in self._staged:
+                self._staged.discard(checked.id)
+                await self._journal_staged()
             log.info("Connection %r added (key in %s)", checked.name, secrets.backend_name)
             return checked
 
@@ -471,11 +498,12 @@ class ConnectionStore:
                     field="secret",
                 )
             secrets = self._require_secrets()
+            self._staged.add(connection_id)
+            await self._journal_staged()  # first: a crash after the keyring write is swept
             try:
                 await secrets.set(connection_id, cleaned)
             except (SecretStoreError, ValueError) as exc:
                 raise ConnectionStoreError(str(exc), field="secret") from None
-            self._staged.add(connection_id)
 
     async def staged_key(self, connection_id: str) -> str | None:
         """The key staged under ``connection_id`` (to verify it; never to show), or None."""
@@ -494,6 +522,7 @@ class ConnectionStore:
                 except SecretStoreError as exc:
                     raise ConnectionStoreError(str(exc), field="secret") from None
             self._staged.discard(connection_id)
+            await self._journal_staged()
 
     async def update(self, profile: ConnectionProfile, new_secret: str | None) -> ConnectionProfile:
         """Save the engineer's edits; ``new_secret`` None keeps the stored key.

@@ -501,7 +501,8 @@ class ConnectionDialog(QDialog):
             text = f"Shown once by 3CX when the API client is created. Stored in {backend}, never in the settings file."
         if existing is not None and existing.key_rotated_at is not None:
             now = datetime.now(UTC)
-            text += f" Key set {existing.key_rotated_at.astimezone():%d %b %Y} ({key_age_text(existing, now=now)})."
+            when = f"{existing.key_rotated_at.astimezone():%d %b %Y}"
+            text += f" Key {key_age_text(existing, now=now)} ({when})."
             if key_age_warning(existing, now=now, warn_days=self._key_age_warning_days):
                 text += " Consider generating a new key and rotating it."
                 style = WARN_STYLE if style == HINT_STYLE else style

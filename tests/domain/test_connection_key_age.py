@@ -32,10 +32,10 @@ def profile(rotated: datetime | None) -> ConnectionProfile:
     ("ago", "text"),
     [
         (None, "age not known"),
-        (timedelta(hours=23), "rotated today"),
-        (timedelta(days=1, hours=2), "rotated 1 day ago"),
-        (timedelta(days=12), "rotated 12 days ago"),
-        (-timedelta(days=3), "rotated today"),  # a clock set back is not a negative age
+        (timedelta(hours=23), "set today"),
+        (timedelta(days=1, hours=2), "set 1 day ago"),
+        (timedelta(days=12), "set 12 days ago"),
+        (-timedelta(days=3), "set today"),  # a clock set back is not a negative age
     ],
 )
 def test_key_age_in_words(ago: timedelta | None, text: str) -> None:

@@ -225,6 +225,21 @@ class TestStagedKeys:
         assert caught.value.field == "secret"
         assert caught.value.message.startswith("No API key was pasted for this connection")
 
+    async def test_a_key_left_by_an_unfinished_setup_is_swept_at_the_next_start(
+        self, keyring_backend: KeyringBackend, path: Path
+    ) -> None:
+        store = await ConnectionStore.open(path=path)
+        kept = await store.add(profile("Kept"), "KeptKey-123abc")
+        await store.stage_key("draft-crash", "StagedKey-123abc")
+        journal = path.with_name("staged-keys.json")
+        assert "draft-crash" in journal.read_text() and "StagedKey" not in journal.read_text()
+        # The app dies here: no add, no discard. The next start removes the orphan only.
+        again = await ConnectionStore.open(path=path)
+        assert await keyring_entry("draft-crash") is None
+        assert await again.secret(kept.id) == "KeptKey-123abc"
+        assert not journal.exists()
+        await again.remove(kept.id)
+
     async def test_a_broken_paste_is_named_and_nothing_is_stored(
         self, keyring_backend: KeyringBackend, path: Path
     ) -> None:

@@ -170,15 +170,15 @@ def test_key_age_column_warns_past_the_chosen_limit() -> None:
     def cell(row: int, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         return model.data(model.index(row, KEY_AGE), role)
 
-    assert cell(2) == "⚠ rotated 400 days ago"  # Bayview Motors
+    assert cell(2) == "⚠ set 400 days ago"  # Bayview Motors
     assert cell(2, Qt.ItemDataRole.ForegroundRole) == QBrush(QColor(WARN))
     tooltip = str(cell(2, Qt.ItemDataRole.ToolTipRole))
     assert "400 days ago, past the 180 days" in tooltip and "Rotate key" in tooltip
-    assert cell(0) == "rotated 12 days ago" and cell(0, Qt.ItemDataRole.ForegroundRole) is None
+    assert cell(0) == "set 12 days ago" and cell(0, Qt.ItemDataRole.ForegroundRole) is None
 
     model.set_key_age_warning_days(10)  # the engineer tightened it in Settings
     assert changed == [(KEY_AGE, KEY_AGE)]
-    assert cell(0) == "⚠ rotated 12 days ago" and cell(2).startswith("⚠")
+    assert cell(0) == "⚠ set 12 days ago" and cell(2).startswith("⚠")
     model.set_key_age_warning_days(500)
     assert not str(cell(2)).startswith("⚠") and cell(2, Qt.ItemDataRole.ForegroundRole) is None
 
@@ -214,7 +214,7 @@ def test_model_columns_and_presenter_masking() -> None:
         "20.0.10.1116",
         "self-hosted",
         "AU",
-        "rotated 12 days ago",
+        "set 12 days ago",
         "Pass",
     ]
     assert [cell(3, c) for c in range(7)] == [
@@ -475,7 +475,7 @@ async def test_rotate_key_swaps_the_key_in_and_reopens_the_connection(
     assert sim.client_secret != old_key
     assert await store.secret(saved.id) == sim.client_secret
     assert edited == [saved.id]  # the window reopens the session with the new key
-    assert row_texts(pane, KEY_AGE) == ["rotated today"]
+    assert row_texts(pane, KEY_AGE) == ["set today"]
     dialog.reject()  # "Close"
     await until(lambda: pane.open_dialog is None, "the dialog to close")
     assert pane.add_button.isEnabled()
@@ -492,13 +492,13 @@ async def test_an_old_key_is_marked_and_the_rotate_button_says_why(
     qtbot.addWidget(pane)
     pane.show()
     ages = dict(zip(row_texts(pane, NAME), row_texts(pane, KEY_AGE), strict=True))
-    assert ages["Bayview Motors"] == "⚠ rotated 400 days ago"
-    assert ages["Harbour Dental"] == "rotated 12 days ago"
+    assert ages["Bayview Motors"] == "⚠ set 400 days ago"
+    assert ages["Harbour Dental"] == "set 12 days ago"
     pane.select(SAMPLE[2].id)
     assert "past the 365 days" in pane.rotate_button.toolTip()
     pane.set_key_age_warning_days(7)
     ages = dict(zip(row_texts(pane, NAME), row_texts(pane, KEY_AGE), strict=True))
-    assert ages["Harbour Dental"] == "⚠ rotated 12 days ago"
+    assert ages["Harbour Dental"] == "⚠ set 12 days ago"
 
 
 async def test_set_up_asks_for_the_guided_setup_and_reload_shows_what_it_saved(

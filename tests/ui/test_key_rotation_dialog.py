@@ -125,7 +125,7 @@ async def test_a_pasted_key_is_checked_then_replaces_the_old_one(
     old_key = sim.client_secret
     async with rotation_dialog(ui, sim) as opened:
         dialog, store = opened.dialog, opened.store
-        assert "rotated today" in dialog.age.text() and "⚠" not in dialog.age.text()
+        assert "set today" in dialog.age.text() and "⚠" not in dialog.age.text()
         rotated: list[ConnectionProfile] = []
         dialog.rotated.connect(rotated.append)
         new_key = await generate_in_console(sim)
@@ -226,7 +226,7 @@ async def test_generate_on_the_pbx_signs_in_as_admin_and_never_shows_the_key(
     async with rotation_dialog(ui, sim, session_only=False, key_age_days=200) as opened:
         dialog, store = opened.dialog, opened.store
         assert store.key_backend == "Secret Service"
-        assert "rotated 200 days ago" in dialog.age.text() and "⚠" in dialog.age.text()
+        assert "set 200 days ago" in dialog.age.text() and "⚠" in dialog.age.text()
         dialog.generate_choice.setChecked(True)
         dialog.username_edit.setText(sim.admin_username)
         dialog.password_edit.setText(sim.admin_password)
@@ -240,7 +240,7 @@ async def test_generate_on_the_pbx_signs_in_as_admin_and_never_shows_the_key(
         assert not await signs_in(sim, old_key) and await signs_in(sim, new_key)
         result = dialog.outcome.text()
         assert "retired the old key" in result and "401" in result
-        assert "rotated today" in dialog.age.text() and "⚠" not in dialog.age.text()
+        assert "set today" in dialog.age.text() and "⚠" not in dialog.age.text()
         shown = " ".join(seen.text for seen in visible_texts(dialog))
         assert new_key not in shown and sim.admin_password not in shown
         await store.remove(opened.profile.id)
