@@ -41,7 +41,15 @@ def key(sim: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_sim_prints_one_json_line(sim: dict[str, Any]) -> None:
-    assert set(sim) == {"url", "client_id", "client_secret", "ca_file", "version"}
+    assert set(sim) == {
+        "url",
+        "client_id",
+        "client_secret",
+        "ca_file",
+        "version",
+        "admin_username",
+        "admin_password",
+    }
     assert sim["url"].startswith("https://") and Path(sim["ca_file"]).is_file()
 
 

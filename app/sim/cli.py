@@ -96,6 +96,9 @@ async def _serve(config: SimConfig) -> None:
             "client_secret": sim.client_secret,
             "ca_file": sim.ca_file,
             "version": sim.version,
+            # A simulated admin account, for the guided setup's automatic path (v20 only).
+            "admin_username": sim.admin_username if sim.is_v20 else None,
+            "admin_password": sim.admin_password if sim.is_v20 else None,
         }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
+
+import pytest
 
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
 from app.services.doctor import Doctor, DoctorOptions
@@ -41,8 +44,15 @@ async def watch_one_call(
             if extension:
                 kwargs["extension"] = extension
             await sim.place_call("inbound", **kwargs)
-        # Generous: the check itself ends within watch + 1.5 x window; this only guards a hang.
-        return await asyncio.wait_for(run, 60)
+        # Generous: the check itself ends within watch + 1.5 x window; this only guards a hang,
+        # and then says where every task was stuck.
+        done, _ = await asyncio.wait({run}, timeout=60)
+        if not done:
+            stacks = io.StringIO()
+            for task in asyncio.all_tasks():
+                task.print_stack(limit=8, file=stacks)
+            pytest.fail(f"The doctor did not finish within 60 s. Tasks:\n{stacks.getvalue()}")
+        return run.result()
     finally:
         run.cancel()
 

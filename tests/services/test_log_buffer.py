@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -189,6 +190,9 @@ def test_records_from_many_threads_are_all_kept_in_order(
                     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
                     assert seqs[0] > seen
                     seen = seqs[-1]
+                # Yield the GIL: a pure spin would hold it for whole switch intervals (5 ms)
+                # and starve the writers.
+                time.sleep(0.0005)
         except BaseException as exc:
             read_errors.append(exc)
 

@@ -49,7 +49,16 @@ async def test_cli_prints_one_json_line_and_stops_on_sigint(tmp_path) -> None:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 20)
         info = json.loads(line)
-        assert set(info) == {"url", "client_id", "client_secret", "ca_file", "version"}
+        assert set(info) == {
+            "url",
+            "client_id",
+            "client_secret",
+            "ca_file",
+            "version",
+            "admin_username",
+            "admin_password",
+        }
+        assert info["admin_username"] and info["admin_password"]
         ctx = ssl.create_default_context(cafile=info["ca_file"])
         async with (
             aiohttp.ClientSession() as http,
