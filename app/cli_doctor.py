@@ -32,7 +32,7 @@ from app.domain.connection import ConnectionProfile
 from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
 from app.domain.phones import NumberError, validate_region
 from app.services.connections import ConnectionStore, ConnectionStoreError, last_check_of
-from app.services.contacts_import import ContactsFileError, read_contacts_csv
+from app.services.contacts_import import ContactsFileError, read_contacts_for
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.doctor.text import render_text
 from app.services.known_certificates import KnownCertificates
@@ -173,8 +173,10 @@ async def _options_from_args(
             else f"the CRM contacts CSV saved with {profile.name}"
         )
         path = Path(csv)
+        # The saved connection's column mapping belongs to its own file, not to --contacts.
+        columns = profile.contacts_columns if profile and not args.contacts else None
         try:
-            imported = await asyncio.to_thread(read_contacts_csv, path)
+            imported = await asyncio.to_thread(read_contacts_for, path, columns)
         except (ContactsFileError, OSError) as exc:
             raise usage(f"{source}: {exc}") from exc
         for problem in imported.problems[:10]:

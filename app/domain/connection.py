@@ -62,6 +62,21 @@ class LastCheck:
     summary: str  # one line, e.g. "First failure: 6. Retention"; never a secret
 
 
+@dataclass(frozen=True)
+class ContactColumns:
+    """The CRM export's columns as the engineer mapped them, where detection got them wrong.
+
+    Headers as written in the file; kept with the connection so every later read of the same
+    export (live feed, doctor, CLI) uses the engineer's mapping, not a fresh guess.
+    """
+
+    phone: tuple[str, ...]
+    name: tuple[str, ...] = ()
+    id: str | None = None
+    company: str | None = None
+    email: str | None = None
+
+
 def new_connection_id() -> str:
     return uuid.uuid4().hex
 
@@ -83,6 +98,7 @@ class ConnectionProfile:
     business_hours: BusinessHours = field(default_factory=BusinessHours)
     did_sources: dict[str, str] = field(default_factory=dict, hash=False)  # DID -> source list
     contacts_csv: str | None = None  # a CRM export to match callers against
+    contacts_columns: ContactColumns | None = None  # None: detect them from the headers
     last_check: LastCheck | None = None
     key_rotated_at: datetime | None = None
     demo: bool = False  # the in-process simulator; never saved

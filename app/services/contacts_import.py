@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from app.domain.connection import ContactColumns
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 
 _DELIMITERS = (",", ";", "\t")
@@ -217,6 +218,43 @@ def read_contacts_csv(
 ) -> ContactsImport:
     """Read a contacts export from disk (blocking: call it through asyncio.to_thread)."""
     return parse_contacts_csv(read_contacts_text(path), mapping)
+
+
+def read_contacts_for(
+    path: str | os.PathLike[str], columns: ContactColumns | None
+) -> ContactsImport:
+    """A connection's contacts export, read with the columns the engineer mapped (blocking).
+
+    ``columns`` None detects them. A mapped column that is no longer in the file raises
+    ``ContactsFileError`` naming it, rather than silently matching against nothing.
+    """
+    text = read_contacts_text(path)
+    if columns is None:
+        return parse_contacts_csv(text)
+    headers = preview_contacts_csv(text, sample=0).headers
+    return parse_contacts_csv(text, mapping_from_columns(headers, columns))
+
+
+def mapping_from_columns(headers: Sequence[str], columns: ContactColumns) -> ColumnMapping:
+    return build_mapping(
+        headers,
+        phone_columns=columns.phone,
+        name_columns=columns.name,
+        id_column=columns.id,
+        company_column=columns.company,
+        email_column=columns.email,
+    )
+
+
+def columns_of(mapping: ColumnMapping) -> ContactColumns:
+    """What to keep with the connection so the same mapping is used next time."""
+    return ContactColumns(
+        phone=tuple(header for header, _ in mapping.phone_columns),
+        name=mapping.name_columns,
+        id=mapping.id_column,
+        company=mapping.company_column,
+        email=mapping.email_column,
+    )
 
 
 def read_contacts_text(path: str | os.PathLike[str]) -> str:

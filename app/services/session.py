@@ -11,11 +11,11 @@ import asyncio
 import logging
 from pathlib import Path
 
-from app.domain.connection import ConnectionProfile
+from app.domain.connection import ConnectionProfile, ContactColumns
 from app.domain.contact_match import ContactIndex
 from app.domain.contacts import Contact
 from app.domain.phones import default_region
-from app.services.contacts_import import ContactsFileError, read_contacts_csv
+from app.services.contacts_import import ContactsFileError, read_contacts_for
 from app.services.log_setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
@@ -106,7 +106,9 @@ class PbxSession:
                 problems: list[str] = []
                 contacts: list[Contact] = []
                 if self.profile.contacts_csv:
-                    contacts = await self._crm_contacts(Path(self.profile.contacts_csv), problems)
+                    contacts = await self._crm_contacts(
+                        Path(self.profile.contacts_csv), self.profile.contacts_columns, problems
+                    )
                 if not contacts:
                     try:
                         contacts = await (await self.client()).contacts()
@@ -122,9 +124,11 @@ class PbxSession:
         self._contacts = None
 
     @staticmethod
-    async def _crm_contacts(path: Path, problems: list[str]) -> list[Contact]:
+    async def _crm_contacts(
+        path: Path, columns: ContactColumns | None, problems: list[str]
+    ) -> list[Contact]:
         try:
-            imported = await asyncio.to_thread(read_contacts_csv, path)
+            imported = await asyncio.to_thread(read_contacts_for, path, columns)
         except ContactsFileError as error:
             problems.append(f"CRM export {path.name} not read: {error}")
             return []

@@ -37,6 +37,7 @@ from app.domain.connection import (
     BusinessHoursError,
     CheckStatusSummary,
     ConnectionProfile,
+    ContactColumns,
     LastCheck,
 )
 from app.domain.phones import NumberError, validate_region
@@ -220,11 +221,48 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         },
         "did_sources": dict(profile.did_sources),
         "contacts_csv": profile.contacts_csv,
+        "contacts_columns": _encode_columns(profile.contacts_columns),
         "last_check": None
         if check is None
         else {"status": check.status.value, "at": check.at.isoformat(), "summary": check.summary},
         "key_rotated_at": _iso(profile.key_rotated_at),
     }
+
+
+def _encode_columns(columns: ContactColumns | None) -> dict[str, Any] | None:
+    if columns is None:
+        return None
+    return {
+        "phone": list(columns.phone),
+        "name": list(columns.name),
+        "id": columns.id,
+        "company": columns.company,
+        "email": columns.email,
+    }
+
+
+def _contact_columns(raw: Any) -> ContactColumns | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _BadEntry("contacts_columns must be an object")
+
+    def headers(key: str) -> tuple[str, ...]:
+        value = raw.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
+            raise _BadEntry(f"contacts_columns.{key} must be a list of column names")
+        return tuple(value)
+
+    phone = headers("phone")
+    if not phone:
+        raise _BadEntry("contacts_columns.phone names no phone column")
+    return ContactColumns(
+        phone=phone,
+        name=headers("name"),
+        id=_optional_text(raw, "id"),
+        company=_optional_text(raw, "company"),
+        email=_optional_text(raw, "email"),
+    )
 
 
 def encode_settings(settings: Settings) -> dict[str, Any]:
@@ -363,6 +401,7 @@ def decode_connection(entry: Any) -> ConnectionProfile:
         business_hours=_business_hours(entry.get("business_hours")),
         did_sources=_did_sources(entry.get("did_sources")),
         contacts_csv=_optional_text(entry, "contacts_csv"),
+        contacts_columns=_contact_columns(entry.get("contacts_columns")),
         last_check=_last_check(entry.get("last_check")),
         key_rotated_at=None if rotated is None else _aware(rotated, "key_rotated_at"),
     )

@@ -580,6 +580,10 @@ class ConnectionDialog(QDialog):
                 hosting=self._existing.hosting,
                 last_check=self._existing.last_check,
                 key_rotated_at=self._existing.key_rotated_at,
+                # The columns mapped in the guided setup belong to that file only.
+                contacts_columns=self._existing.contacts_columns
+                if profile.contacts_csv == self._existing.contacts_csv
+                else None,
             )
         checked, found = check_profile(profile, taken_names=self._taken_names)
         for field, problem in found.items():

@@ -41,7 +41,7 @@ from app.domain.masking import SECRET_MASK
 from app.domain.phones import NumberError, validate_region
 from app.domain.report import Report, ReportMeta
 from app.services.connections import last_check_of
-from app.services.contacts_import import ContactsFileError, read_contacts_csv
+from app.services.contacts_import import ContactsFileError, read_contacts_for
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
 from app.services.doctor.text import render_text, summary_line
@@ -405,7 +405,9 @@ class DoctorPane(QWidget):
         if session.profile.contacts_csv:
             path = Path(session.profile.contacts_csv)
             try:
-                imported = await asyncio.to_thread(read_contacts_csv, path)
+                imported = await asyncio.to_thread(
+                    read_contacts_for, path, session.profile.contacts_columns
+                )
             except (ContactsFileError, OSError) as exc:
                 notices.append(
                     f"CRM export {path.name} not read: {exc} "

@@ -34,6 +34,7 @@ from app.services.contacts_import import (
     ColumnMapping,
     ContactsFileError,
     ContactsImport,
+    columns_of,
     parse_contacts_csv,
     preview_contacts_csv,
     read_contacts_text,
@@ -277,13 +278,16 @@ class ContactsStep(SetupStep):
             return
         path, text = self._csv
         self.start_work(
-            "Reading the contacts export", self._parse(path, text, mapping), limit_s=60.0
+            "Reading the contacts export",
+            self._parse(path, text, mapping, corrected=True),
+            limit_s=60.0,
         )
 
     def _forget_csv(self) -> None:
         self._csv = None
         self.imported = None
         self.ctx.contacts_csv = None
+        self.ctx.contacts_columns = None
         self.ctx.crm_contacts = ()
         self.ctx.crm_contacts_label = None
         self.csv_state.setText("")
@@ -316,7 +320,9 @@ class ContactsStep(SetupStep):
             return
         await self._parse(path, text, found.detected)
 
-    async def _parse(self, path: Path, text: str, mapping: ColumnMapping) -> None:
+    async def _parse(
+        self, path: Path, text: str, mapping: ColumnMapping, *, corrected: bool = False
+    ) -> None:
         try:
             imported = await asyncio.to_thread(parse_contacts_csv, text, mapping)
         except ContactsFileError as exc:
@@ -325,6 +331,8 @@ class ContactsStep(SetupStep):
             return
         self.imported = imported
         self.ctx.contacts_csv = str(path)
+        # Kept with the connection, so the feed and the doctor read the file the same way.
+        self.ctx.contacts_columns = columns_of(mapping) if corrected else None
         self.ctx.crm_contacts = imported.contacts
         self.ctx.crm_contacts_label = f"{path.name} ({imported.mapping.flavour})"
         self.ctx.ui.presenter.masker.learn_names(c.name for c in imported.contacts if c.name)

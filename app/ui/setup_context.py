@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from app.domain.addresses import parse_pbx_address
-from app.domain.connection import new_connection_id
+from app.domain.connection import ContactColumns, new_connection_id
 from app.domain.contacts import Contact
 from app.domain.phones import NumberError, default_region, validate_region
 from app.services.connections import ConnectionStore, ConnectionStoreError
@@ -73,6 +73,7 @@ class SetupContext(QObject):
         self.capabilities_waived = False  # the engineer chose to go on without both
         self.region_override: str | None = None
         self.contacts_csv: str | None = None
+        self.contacts_columns: ContactColumns | None = None  # set when the engineer re-mapped
         self.crm_contacts: tuple[Contact, ...] = ()  # read at step 8, for the setup report
         self.crm_contacts_label: str | None = None
         self.use_phonebook = True

@@ -169,6 +169,7 @@ class FinishStep(SetupStep):
             ca_file=ctx.ca_file,
             pin_sha256=ctx.pin_sha256,
             contacts_csv=ctx.contacts_csv,
+            contacts_columns=ctx.contacts_columns,
         )
 
     def save(self) -> None:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.connection import ContactColumns
 from app.domain.contact_match import ContactIndex, MatchKind
 from app.domain.contacts import ContactSource, PhoneEntry
 from app.services.contacts_import import (
@@ -11,9 +12,11 @@ from app.services.contacts_import import (
     ContactsFileError,
     CrmFlavour,
     RowProblem,
+    columns_of,
     detect_columns,
     parse_contacts_csv,
     read_contacts_csv,
+    read_contacts_for,
 )
 from app.sim.crm import FLAVOURS, export_csv
 from app.sim.tenant import Tenant
@@ -387,3 +390,22 @@ def test_a_large_export_loads_with_its_broken_rows_reported() -> None:
     result = parse_contacts_csv(csv_text(rows))
     assert len(result.contacts) == 4999
     assert result.problems == (RowProblem(2501, "wrong number of fields (1, expected 8)"),)
+
+
+def test_a_mapping_kept_with_the_connection_reads_the_file_the_same_way(tmp_path: Path) -> None:
+    export = tmp_path / "crm.csv"
+    export.write_text(
+        "Full Name,Main Line,Notes\nJane Smith,0412 345 678,VIP\nBob Jones,(02) 9000 1234,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ContactsFileError, match="phone"):
+        read_contacts_for(export, None)  # detection finds no phone column here
+    columns = ContactColumns(phone=("Main Line",), name=("Full Name",))
+    imported = read_contacts_for(export, columns)
+    assert {c.name for c in imported.contacts} == {"Jane Smith", "Bob Jones"}
+    assert columns_of(imported.mapping) == columns
+
+    # The CRM's next export renamed the column: say which one, never match against nothing.
+    export.write_text("Full Name,Phone Number\nJane Smith,0412 345 678\n", encoding="utf-8")
+    with pytest.raises(ContactsFileError, match="'Main Line' is not in the file"):
+        read_contacts_for(export, columns)

@@ -14,6 +14,7 @@ from app.domain.connection import (
     BusinessHours,
     CheckStatusSummary,
     ConnectionProfile,
+    ContactColumns,
     LastCheck,
 )
 from app.services import paths
@@ -50,6 +51,9 @@ def full_profile(**changes: Any) -> ConnectionProfile:
         ),
         "did_sources": {"+61290001234": "Google Ads", "+61290001235": "Website"},
         "contacts_csv": "/home/eng/exports/hubspot.csv",
+        "contacts_columns": ContactColumns(
+            phone=("Main Line", "Cell"), name=("Full Name",), id="Record", email="E-mail"
+        ),
         "last_check": LastCheck(
             CheckStatusSummary.WARN,
             datetime(2026, 11, 21, 10, 15, 3, tzinfo=timezone(timedelta(hours=11))),
@@ -196,6 +200,8 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
     bad["url"] = "ftp://pbx.broken.example"
     naive = good_entry("Naive Clock", "bad2")
     naive["last_check"]["at"] = "2026-11-21T10:15:00"
+    unmapped = good_entry("No Phone Column", "bad3")
+    unmapped["contacts_columns"] = {"phone": [], "name": ["Full Name"]}
     raw = write_json(
         path,
         {
@@ -205,6 +211,7 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
                 good_entry("First", "a1"),
                 bad,
                 naive,
+                unmapped,
                 "not an object",
                 good_entry("Last", "a2"),
                 good_entry("Duplicate", "a1"),
@@ -218,7 +225,8 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
     messages = [p.message for p in loaded.problems]
     assert any("'Broken Dental'" in m and "url" in m and "https://" in m for m in messages)
     assert any("'Naive Clock'" in m and "last_check.at" in m and "time zone" in m for m in messages)
-    assert any("entry 4" in m for m in messages)
+    assert any("'No Phone Column'" in m and "names no phone column" in m for m in messages)
+    assert any("entry 5" in m for m in messages)
     assert any("'Duplicate'" in m and "'a1'" in m for m in messages)
     # The left-out entries travel with the report, so the UI can show them.
     entries = [p.entry for p in loaded.problems if p.entry is not None]

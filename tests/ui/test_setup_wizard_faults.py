@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.domain.connection import ContactColumns
 from app.services.connections import ConnectionStore
+from app.services.contacts_import import read_contacts_for
 from app.ui.context import UiContext
 from app.ui.setup_context import SetupTimeouts
 from app.ui.setup_step import StepStatus
@@ -296,6 +298,10 @@ async def test_column_mapping_corrects_an_unrecognised_phone_column(
         assert contacts.imported is not None
         assert {c.name for c in contacts.imported.contacts} == {"Jane Smith", "Bob Jones"}
         assert len(contacts.fixes()) == 2  # both stored in a local format
+        # The mapping is kept for the connection, so the feed and doctor read the file alike.
+        columns = wizard.ctx.contacts_columns
+        assert columns == ContactColumns(phone=("Main Line",), name=("Full Name",))
+        assert len(read_contacts_for(export, columns).contacts) == 2
 
 
 # ---- a PBX that hangs ---------------------------------------------------------------------------
