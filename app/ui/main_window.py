@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -53,6 +53,13 @@ PRESENTER_SHORTCUT = "Ctrl+Shift+P"
 LARGE_TYPE_SHORTCUT = "Ctrl+Shift+L"
 
 
+def _initial_size() -> QSize:
+    """1440 x 900, but never larger than the screen (a 1366 x 768 laptop is common)."""
+    wanted = QSize(1440, 900)
+    screen = QGuiApplication.primaryScreen()
+    return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
+
+
 class MainWindow(QMainWindow):
     """Connections, live calls, missed-call triggers, recordings, doctor and log."""
 
@@ -72,7 +79,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.setWindowTitle("PBX Companion")
         self.setObjectName("mainWindow")
-        self.resize(QSize(1440, 900))
+        self.resize(_initial_size())
         self._session: PbxSession | None = None
         self._closing = False
         self._shutdown: asyncio.Task[None] | None = None

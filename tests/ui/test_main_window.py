@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services.connections import ConnectionStore
@@ -32,6 +33,7 @@ class Opened:
     demo: DemoPbx
     store: ConnectionStore
     buffer: LogBuffer
+    initial_size: QSize  # as the window chose it, before the tests' fixed size
 
 
 async def open_window(
@@ -41,6 +43,7 @@ async def open_window(
     buffer = configure_app_logging()
     store = await ConnectionStore.open()
     window = MainWindow(ui, store, buffer)
+    initial_size = window.size()
     demo = await start_demo(calls_per_minute=calls_per_minute, first_call=False)
     stack.push_async_callback(demo.stop)
     stack.push_async_callback(_close, window)
@@ -53,7 +56,7 @@ async def open_window(
     # Closing during the websocket handshake can leave its socket to the garbage collector
     # (noted on the issue); the tests close an established feed.
     await asyncio.wait_for(demo.sim.wait_for_call_control_client(), 15)
-    return Opened(window, demo, store, buffer)
+    return Opened(window, demo, store, buffer, initial_size)
 
 
 async def _close(window: MainWindow) -> None:
@@ -96,6 +99,9 @@ async def _check_demo_feed(opened: Opened) -> None:
     assert window.tabs.currentWidget() is window.feed or window.tabs.currentIndex() == 0
     status = window.findChild(QWidget, "connectionStatus")
     assert status is not None and "demo PBX on this computer" in status.text()
+    # Opened no larger than the screen (the offscreen one is smaller than 1440 x 900).
+    screen = QApplication.primaryScreen().availableGeometry().size()
+    assert opened.initial_size.boundedTo(screen) == opened.initial_size
 
 
 async def test_settled_missed_calls_reach_the_trigger_preview(ui: UiContext) -> None:
