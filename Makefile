@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint types imports unit contract bench package clean
+.PHONY: demo test test-clocks lint types imports unit contract bench package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ imports:
 
 unit:
 	$(BIN)/pytest
+
+# The suite again under two shifted process clocks (libfaketime), to prove no test depends on
+# the real date, weekday, time of day or zone: a Sunday night in UTC seen from Los Angeles, and
+# Monday 07:00 in Pacific/Auckland seen from a laptop in India. CI runs it after `make test`.
+test-clocks: $(VENV)/.installed-test
+	build/shifted_clock.sh 2026-12-06T23:30:00Z America/Los_Angeles $(BIN)/pytest -q
+	build/shifted_clock.sh 2026-12-06T18:00:00Z Asia/Kolkata $(BIN)/pytest -q
 
 # Measured figures, each beside the naive approach in the same run (printed, not asserted).
 bench: $(VENV)/.installed-test

@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app import __version__
@@ -30,8 +30,11 @@ from app.cli_args import (
 from app.cli_connections import add_commands as add_connections_commands
 from app.cli_connections import run_connections, run_keys
 from app.cli_report import add_doctor_report_arguments, add_report_arguments
+from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallRecord
+from app.domain.clock import utc_now
 from app.domain.recordings import Recording
+from app.services.customer_clock import read_customer_hours
 from app.services.log_setup import REDACTOR, configure_logging
 from app.services.pbx_summary import summarise
 from app.threecx.client import PbxClient
@@ -142,7 +145,7 @@ async def run_pbx(args: argparse.Namespace) -> int:
 
 
 async def _pbx_command(client: PbxClient, args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
+    now = utc_now()
     what = args.pbx_command
     if what == "info":
         summary = await summarise(client, now)
@@ -160,7 +163,12 @@ async def _pbx_command(client: PbxClient, args: argparse.Namespace) -> int:
         )
     elif what == "calls":
         calls = await client.call_history(now - timedelta(days=args.days), now, limit=args.limit)
-        _print_rows(args.json, [_call_json(c) for c in calls], [_call_line(c) for c in calls])
+        hours = await read_customer_hours(client)
+        if not args.json:
+            print(f"Times on the customer's clock: {hours.timezone} ({hours.source})")
+        _print_rows(
+            args.json, [_call_json(c) for c in calls], [_call_line(c, hours) for c in calls]
+        )
     elif what == "recordings":
         recordings = await client.recordings(
             since=now - timedelta(days=args.days), limit=args.limit
@@ -193,9 +201,10 @@ def _when(value: datetime | None) -> str:
     return value.isoformat(timespec="seconds") if value else "?"
 
 
-def _call_line(c: CallRecord) -> str:
+def _call_line(c: CallRecord, hours: BusinessHours) -> str:
     rec = ",".join(str(r) for r in c.recording_ids) or "-"
-    return f"{_when(c.started_at)}  {c.direction:<8} {c.caller:>16} → {c.callee:<16} {c.outcome:<10} rec {rec}"
+    when = customer_time(c.started_at, hours, "%Y-%m-%d %H:%M:%S") if c.started_at else "?"
+    return f"{when}  {c.direction:<8} {c.caller:>16} → {c.callee:<16} {c.outcome:<10} rec {rec}"
 
 
 def _recording_line(r: Recording) -> str:
@@ -203,6 +212,10 @@ def _recording_line(r: Recording) -> str:
 
 
 async def _watch(client: PbxClient, seconds: float | None, *, json_lines: bool = False) -> int:
+    hours = await read_customer_hours(client)
+    if not json_lines:
+        print(f"Times on the customer's clock: {hours.timezone} ({hours.source})", flush=True)
+
     async def printer() -> None:
         async for event in client.watch_calls():
             if json_lines:
@@ -218,7 +231,7 @@ async def _watch(client: PbxClient, seconds: float | None, *, json_lines: bool =
                     }
                 )
             else:
-                when = event.at.astimezone().strftime("%H:%M:%S")
+                when = customer_time(event.at, hours, "%H:%M:%S")
                 number = event.external_number or "internal"
                 ext = event.extension or "-"
                 print(

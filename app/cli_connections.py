@@ -16,7 +16,7 @@ import json
 import shlex
 import sys
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from app.cli_args import (
@@ -29,6 +29,7 @@ from app.cli_args import (
     read_secret,
     timeouts_from,
 )
+from app.domain.clock import utc_now
 from app.domain.connection import (
     ConnectionProfile,
     key_age_days,
@@ -216,7 +217,7 @@ async def _add(args: argparse.Namespace) -> int:
 
 # ---- connections list / remove -------------------------------------------------------------
 def _list(store: ConnectionStore, *, as_json: bool) -> int:
-    now = datetime.now(UTC)
+    now = utc_now()
     warn_days = store.settings.key_age_warning_days
     profiles = [p for p in store.connections() if not p.demo]
     if as_json:

@@ -199,4 +199,5 @@ async def _options_from_args(
         watch_s=float(args.watch),
         bridge_window_s=float(args.bridge_window),
         required_retention_days=int(args.required_retention_days),
+        business_hours=profile.business_hours if profile is not None else None,
     )

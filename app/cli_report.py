@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
 from app import __version__
 from app.cli_args import EXIT_FAILED, EXIT_OK, UsageError
+from app.domain.clock import utc_now
 from app.domain.diagnosis import Diagnosis, DiagnosisFormatError
 from app.domain.report import Report, ReportMeta
 from app.services.report_export import (
@@ -144,7 +145,7 @@ def meta_from_args(args: argparse.Namespace, *, now: datetime | None = None) -> 
     """The report's metadata from the command line (``doctor`` or ``report``)."""
     logo = getattr(args, "logo_bytes", None) or getattr(args, "logo", None)
     return ReportMeta(
-        generated_at=now or datetime.now(UTC),
+        generated_at=now or utc_now(),
         customer=(getattr(args, "customer", "") or "").strip(),
         connection=(getattr(args, "connection", "") or "").strip(),
         engineer=(getattr(args, "engineer", "") or "").strip(),

@@ -11,6 +11,7 @@ keyring by accident, and fails if it leaves a thread running.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -21,9 +22,12 @@ import keyring
 import keyring.backends.fail
 import keyring.backends.SecretService
 import pytest
+from hypothesis import settings
 from keyring.backend import KeyringBackend
 
+from app.domain.clock import CLOCK_ENV, RunningClock
 from app.sim import SimConfig, Simulator
+from tests.support.clock import PINNED_START
 from tests.support.secret_service import PrivateSecretService, SecretServiceBus
 from tests.support.system_tools import require_programs, unavailable
 from tests.support.xvfb import Xvfb, XvfbDisplay
@@ -39,6 +43,25 @@ def _no_real_keyring() -> Iterator[None]:
         patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
         keyring.set_keyring(keyring.backends.fail.Keyring())
         yield
+
+
+_PINNED = RunningClock(PINNED_START, anchor=time.time())
+
+# No wall-clock limit per example: a busy CI machine is not a failing property.
+settings.register_profile("pbx-companion", deadline=None)
+settings.load_profile("pbx-companion")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin every process of the run (the app, the simulator, CLI children) to one clock, before
+    collection, so module-level test data computed from "now" sees the pinned instant too."""
+    os.environ[CLOCK_ENV] = _PINNED.setting()
+
+
+@pytest.fixture(scope="session")
+def pinned_clock() -> RunningClock:
+    """The clock every test runs on (Wednesday 18 Nov 2026, 11:00 in Adelaide, then onward)."""
+    return _PINNED
 
 
 @pytest.fixture(autouse=True)

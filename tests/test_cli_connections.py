@@ -14,7 +14,7 @@ import pty
 import select
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +22,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from app.cli import main
+from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary
 from app.services.connections import ConnectionStore
 from app.services.settings import load_settings, save_settings, settings_path
@@ -188,9 +189,7 @@ async def test_list_shows_key_age_and_warns_past_the_limit(cli: Cli, make_sim: S
     path = settings_path()
     settings = load_settings(path).settings
     stale = next(c for c in settings.connections if c.name == "Stale")
-    old = stale.__class__(
-        **{**stale.__dict__, "key_rotated_at": datetime.now(UTC) - timedelta(days=200)}
-    )
+    old = stale.__class__(**{**stale.__dict__, "key_rotated_at": utc_now() - timedelta(days=200)})
     save_settings(settings.with_connection(old).replace(key_age_warning_days=90), path)
 
     listed = await cli("connections", "list")

@@ -8,41 +8,9 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-MONDAY_TO_FRIDAY = (0, 1, 2, 3, 4)
-
-
-class BusinessHoursError(ValueError):
-    """Opening hours that cannot be used; the message names the field."""
-
-
-@dataclass(frozen=True)
-class BusinessHours:
-    """When a customer's phones are staffed, in the customer's own time zone."""
-
-    timezone: str = "Australia/Sydney"
-    days: tuple[int, ...] = MONDAY_TO_FRIDAY  # 0 = Monday, as datetime.weekday()
-    opens: time = time(8, 30)
-    closes: time = time(17, 30)
-
-    def __post_init__(self) -> None:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise BusinessHoursError(
-                f"Time zone {self.timezone!r} is not known (use a name like Europe/London)."
-            ) from error
-        if any(day not in range(7) for day in self.days):
-            raise BusinessHoursError("Business days must be 0 (Monday) to 6 (Sunday).")
-        if self.closes <= self.opens:
-            raise BusinessHoursError("Closing time must be after opening time.")
-
-    def is_open(self, at: datetime) -> bool:
-        """Whether ``at`` (timezone-aware) falls inside the hours, in the customer's zone."""
-        local = at.astimezone(ZoneInfo(self.timezone))
-        return local.weekday() in self.days and self.opens <= local.time() < self.closes
+from app.domain.business_hours import BusinessHours
 
 
 class CheckStatusSummary(enum.StrEnum):

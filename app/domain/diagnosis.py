@@ -125,6 +125,11 @@ class PbxFacts:
     edition: str | None = None
     region: str | None = None
     hosting: str | None = None
+    # The customer's clock the checks used: an IANA zone, the office hours in words, and
+    # where they came from ("read from the PBX", "set by the engineer", ...).
+    time_zone: str | None = None
+    business_hours: str | None = None
+    hours_source: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -134,6 +139,9 @@ class PbxFacts:
             "edition": self.edition,
             "region": self.region,
             "hosting": self.hosting,
+            "time_zone": self.time_zone,
+            "business_hours": self.business_hours,
+            "hours_source": self.hours_source,
         }
 
     @classmethod
@@ -149,6 +157,10 @@ class PbxFacts:
             edition=_optional_text(item.get("edition"), "pbx.edition"),
             region=_optional_text(item.get("region"), "pbx.region"),
             hosting=_optional_text(item.get("hosting"), "pbx.hosting"),
+            # Absent from diagnoses saved before the customer's clock was recorded.
+            time_zone=_optional_text(item.get("time_zone"), "pbx.time_zone"),
+            business_hours=_optional_text(item.get("business_hours"), "pbx.business_hours"),
+            hours_source=_optional_text(item.get("hours_source"), "pbx.hours_source"),
         )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from app.domain.business_hours import BusinessHoursError, zone_of
 from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import Masker
@@ -86,6 +87,23 @@ def status_word(status: CheckStatus) -> str:
     return STATUS_WORDS[status]
 
 
+def customer_zone(time_zone: str | None) -> tzinfo:
+    """The customer's zone a diagnosis recorded; UTC (named as such) when it did not."""
+    if time_zone:
+        try:
+            return zone_of(time_zone)
+        except BusinessHoursError:
+            pass
+    return UTC
+
+
+def on_customer_clock(at: datetime, time_zone: str | None, fmt: str = "%d %B %Y, %H:%M") -> str:
+    """``at`` on the customer's clock with the zone's abbreviation: "18 November 2026, 13:30
+    NZDT"; in UTC, said so, for a diagnosis that did not record the customer's zone."""
+    local = at.astimezone(customer_zone(time_zone))
+    return f"{local:{fmt}} {local.tzname() or 'UTC'}"
+
+
 @dataclass(frozen=True)
 class ReportMeta:
     """Who made the report, for whom, and how. ``logo`` is PNG/JPEG bytes or a file path."""
@@ -107,6 +125,14 @@ class PbxSummary:
     edition: str | None
     hosting: str | None
     region: str | None
+    # The customer's clock the checks used (None in a diagnosis from before it was recorded).
+    time_zone: str | None = None
+    business_hours: str | None = None
+    hours_source: str | None = None
+
+    def clock(self, at: datetime, fmt: str = "%d %B %Y, %H:%M") -> str:
+        """``at`` on the customer's clock, zone named."""
+        return on_customer_clock(at, self.time_zone, fmt)
 
 
 @dataclass(frozen=True)
@@ -327,8 +353,14 @@ class Report:
                 "edition": self.pbx.edition,
                 "hosting": self.pbx.hosting,
                 "region": self.pbx.region,
+                "time_zone": self.pbx.time_zone,
+                "business_hours": self.pbx.business_hours,
+                "hours_source": self.pbx.hours_source,
             },
             "checked_at": self.checked_at.isoformat(),
+            "checked_at_customer_time": self.checked_at.astimezone(
+                customer_zone(self.pbx.time_zone)
+            ).isoformat(),
             "first_failure": self.first_failure.value if self.first_failure else None,
             "summary": self.summary_line(),
             "checks": [
@@ -467,6 +499,9 @@ class _Builder:
             edition=pbx.edition,
             hosting=pbx.hosting,
             region=pbx.region,
+            time_zone=pbx.time_zone,
+            business_hours=pbx.business_hours,
+            hours_source=pbx.hours_source,
         )
 
     def _section(self, result: CheckResult) -> CheckSection:

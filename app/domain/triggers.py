@@ -29,9 +29,13 @@ from collections import OrderedDict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from app.domain.connection import BusinessHours
+from app.domain.business_hours import (
+    DAY_NAMES,
+    BusinessHours,
+    HoursState,
+    describe_hours,
+)
 
 GENERAL_LIST = "general"
 TAG_SOURCE = "missed-call"
@@ -39,7 +43,6 @@ TAG_REPEAT = "repeat-missed"
 TAG_AFTER_HOURS = "after-hours-callback"
 NEW_CONTACT = "new contact would be created, then the workflow runs against it"
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _NON_DIGITS = re.compile(r"\D+")
 # DIDs are written "+61 8 8123 4500", "0881234500" or "61881234500" depending on who typed
 # them; the last 9 digits are the subscriber number in every national plan we meet.
@@ -150,48 +153,8 @@ class TriggerPreview:
         return self.branch is not TriggerBranch.NO_TRIGGER
 
 
-def describe_days(days: tuple[int, ...]) -> str:
-    """(0, 1, 2, 3, 4) -> "Mon–Fri"; (0, 2, 4) -> "Mon, Wed, Fri"."""
-    ordered = sorted(set(days))
-    if not ordered:
-        return "no days"
-    runs: list[list[int]] = [[ordered[0]]]
-    for day in ordered[1:]:
-        if day == runs[-1][-1] + 1:
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    parts = []
-    for run in runs:
-        if len(run) >= 3:
-            parts.append(f"{_DAY_NAMES[run[0]]}–{_DAY_NAMES[run[-1]]}")
-        else:
-            parts.extend(_DAY_NAMES[d] for d in run)
-    return ", ".join(parts)
-
-
-def describe_hours(hours: BusinessHours, *, with_zone: bool = True) -> str:
-    """ "Mon–Fri 08:30–17:30 (Australia/Sydney)"."""
-    text = f"{describe_days(hours.days)} {hours.opens:%H:%M}–{hours.closes:%H:%M}"
-    return f"{text} ({hours.timezone})" if with_zone else text
-
-
-def next_opening(hours: BusinessHours, at: datetime) -> datetime | None:
-    """The next time the phones are staffed after ``at``, in the customer's zone."""
-    zone = ZoneInfo(hours.timezone)
-    local = at.astimezone(zone)
-    for offset in range(8):
-        day = local.date() + timedelta(days=offset)
-        if day.weekday() not in hours.days:
-            continue
-        opening = datetime.combine(day, hours.opens, tzinfo=zone)
-        if opening > local:
-            return opening
-    return None
-
-
 def _short_time(moment: datetime) -> str:
-    return f"{_DAY_NAMES[moment.weekday()]} {moment:%H:%M}"
+    return f"{DAY_NAMES[moment.weekday()]} {moment:%H:%M}"
 
 
 def _ordinal(n: int) -> str:
@@ -280,7 +243,7 @@ class TriggerPlanner:
     # ---- the rules -----------------------------------------------------------------------
     def _plan(self, call: SettledCall) -> TriggerPreview:
         hours = self.business_hours
-        local = call.at.astimezone(ZoneInfo(hours.timezone))
+        local = call.at.astimezone(hours.zone)
         in_hours = hours.is_open(call.at)
         source, mapped = self.sources.source_for(call.did)
         base = _Draft(call, local, in_hours, source, mapped)
@@ -367,11 +330,11 @@ class TriggerPlanner:
                     "Task: listen & call back",
                 )
             else:
+                when, short = base.reopening(hours)
                 base.add(
                     ActionKind.TASK,
-                    f"Task for the morning{base.opening_note(hours)}: "
-                    "listen to the voicemail and call back",
-                    "Morning task: listen & call back",
+                    f"Task for {when}: listen to the voicemail and call back",
+                    f"{short}: listen & call back",
                 )
                 base.tag(TAG_AFTER_HOURS)
             if repeat:
@@ -394,11 +357,8 @@ class TriggerPlanner:
         if not in_hours:
             base.branch = TriggerBranch.AFTER_HOURS
             base.add(ActionKind.EMAIL, "Email acknowledging the call", "Email ack")
-            base.add(
-                ActionKind.TASK,
-                f"Task for the morning stand-up{base.opening_note(hours)}",
-                "Morning task",
-            )
+            when, short = base.reopening(hours)
+            base.add(ActionKind.TASK, f"Task for {when}", short)
             base.tag(TAG_AFTER_HOURS)
             if base.new_contact:
                 base.reasons.append(
@@ -469,8 +429,19 @@ class _Draft:
     def explain_hours(self, hours: BusinessHours) -> None:
         when = f"{_short_time(self.local)} in {hours.timezone}"
         opening_hours = describe_hours(hours, with_zone=False)
-        if self.in_hours:
+        state, holiday = hours.state_at(self.call.at)
+        if state is HoursState.OPEN:
             self.reasons.append(f"{when} is inside business hours ({opening_hours}).")
+        elif state is HoursState.HOLIDAY and holiday is not None:
+            self.reasons.append(
+                f"{when} is on a holiday on the PBX ({holiday.name}): quiet hours, "
+                "so no text message."
+            )
+        elif state is HoursState.BREAK:
+            self.reasons.append(
+                f"{when} is in the office's break ({opening_hours}): the after-hours path, "
+                "so no text message."
+            )
         else:
             self.reasons.append(
                 f"{when} is outside business hours ({opening_hours}): quiet hours, "
@@ -489,9 +460,16 @@ class _Draft:
         else:
             self.reasons.append(f"The call carried no DID, so the {self.source!r} list is used.")
 
-    def opening_note(self, hours: BusinessHours) -> str:
-        opening = next_opening(hours, self.call.at)
-        return f" ({_short_time(opening)})" if opening is not None else ""
+    def reopening(self, hours: BusinessHours) -> tuple[str, str]:
+        """When the after-hours task is for: the morning stand-up, or later the same day when
+        the call came in the office's break; with the short label for the table."""
+        opening = hours.next_opening(self.call.at)
+        if opening is None:
+            return "the morning stand-up", "Morning task"
+        when = _short_time(opening)
+        if opening.date() == self.local.date():
+            return f"when the office reopens ({when})", "Task on reopening"
+        return f"the morning stand-up ({when})", "Morning task"
 
     def no_trigger(self, reason: str) -> TriggerPreview:
         self.branch = TriggerBranch.NO_TRIGGER

@@ -22,11 +22,11 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
 from app.domain.phones import NumberError, validate_region
@@ -458,9 +458,7 @@ class ConnectionStore:
                 )
             checked, key = await self._validated(profile, secret, except_id=None)
             secrets = self._require_secrets()
-            checked = dataclasses.replace(
-                checked, key_rotated_at=datetime.now(UTC), last_check=None
-            )
+            checked = dataclasses.replace(checked, key_rotated_at=utc_now(), last_check=None)
             if key is not None:
                 REDACTOR.register(key)
                 self._staged.discard(checked.id)
@@ -555,7 +553,7 @@ class ConnectionStore:
                     previous = await secrets.get(checked.id)
                     if previous != key:
                         await secrets.set(checked.id, key)
-                        checked = dataclasses.replace(checked, key_rotated_at=datetime.now(UTC))
+                        checked = dataclasses.replace(checked, key_rotated_at=utc_now())
                 except SecretStoreError as exc:
                     raise ConnectionStoreError(str(exc), field="secret") from None
             updated = self._settings.with_connection(checked)
@@ -630,7 +628,7 @@ class ConnectionStore:
             previous = await self._stored_key(secrets, connection_id)
             rotated = dataclasses.replace(
                 current,
-                key_rotated_at=datetime.now(UTC),
+                key_rotated_at=utc_now(),
                 version=report.version or current.version,
             )
             updated = self._settings.with_connection(rotated)

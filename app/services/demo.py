@@ -13,7 +13,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.domain.connection import BusinessHours, ConnectionProfile
+from app.domain.business_hours import BusinessHours
+from app.domain.connection import ConnectionProfile
 from app.sim import SimConfig, Simulator
 
 DEMO_CONNECTION_ID = "demo"

@@ -12,10 +12,11 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.domain.clock import utc_now
 from app.services import paths
 from app.threecx.probe import CertificateInfo
 
@@ -112,7 +113,7 @@ class KnownCertificates:
 
     @staticmethod
     def _set_aside(path: Path, why: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
         target = path.with_name(f"{path.name}.corrupt-{stamp}")
         counter = 1
         while target.exists():

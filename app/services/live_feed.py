@@ -15,12 +15,13 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 from app.domain.addresses import AddressError
 from app.domain.calls import CallDirection, CallRecord
+from app.domain.clock import utc_now
 from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, display_name
 from app.domain.extensions import Extension, RecordingMode
 from app.domain.live import CallEvent, LiveState
@@ -176,7 +177,7 @@ class LiveFeed:
         max_watchers: int = DEFAULT_MAX_WATCHERS,
         follow_recordings: bool = True,
         retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         if history_limit < 1:
             raise ValueError(f"history_limit must be at least 1, not {history_limit}")

@@ -9,10 +9,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
+from app.domain.business_hours import (
+    BusinessHours,
+    customer_time,
+    describe_hours,
+    resolve_customer_hours,
+)
 from app.domain.calls import CallRecord
+from app.domain.clock import utc_now
 from app.domain.extensions import Extension
 from app.domain.licence import Licence
 from app.domain.recordings import Recording, RetentionPolicy
@@ -38,9 +45,12 @@ class PbxSummary:
     calls: Outcome[list[CallRecord]]
     recordings: Outcome[list[Recording]]
     retention: Outcome[RetentionPolicy]
+    # The customer's clock: the PBX's office hours, else the licence country's usual zone.
+    hours: BusinessHours
 
     def lines(self) -> list[str]:
         out = [f"PBX {self.generation} {self.version}"]
+        out.append(f"Customer's clock: {describe_hours(self.hours)}, {self.hours.source}")
         lic = self.licence
         if lic.value is not None:
             state = "active" if lic.value.active else "NOT active"
@@ -69,7 +79,7 @@ class PbxSummary:
             out.append(f"Call history: {self.calls.error}")
         if self.recordings.value is not None:
             newest = self.recordings.value[0].started_at if self.recordings.value else None
-            when = newest.isoformat(timespec="seconds") if newest else "none"
+            when = customer_time(newest, self.hours, "%Y-%m-%d %H:%M:%S") if newest else "none"
             out.append(f"Recordings: newest {when}")
         else:
             out.append(f"Recordings: {self.recordings.error}")
@@ -96,14 +106,17 @@ async def _attempt(awaitable: Awaitable[T]) -> Outcome[T]:
 
 
 async def summarise(client: PbxClient, now: datetime | None = None) -> PbxSummary:
-    now = now or datetime.now(UTC)
-    licence, extensions, calls, recordings, retention = await asyncio.gather(
+    now = now or utc_now()
+    licence, extensions, calls, recordings, retention, office = await asyncio.gather(
         _attempt(client.licence()),
         _attempt(client.extensions()),
         _attempt(client.call_history(now - timedelta(days=7), now, limit=2000)),
         _attempt(client.recordings(limit=5)),
         _attempt(client.retention()),
+        _attempt(client.office_hours()),
     )
+    country = licence.value.country_code if licence.value is not None else None
+    hours = resolve_customer_hours(office.value, None, country)
     version = client.identity.version
     return PbxSummary(
         generation=client.generation,
@@ -113,4 +126,5 @@ async def summarise(client: PbxClient, now: datetime | None = None) -> PbxSummar
         calls=calls,
         recordings=recordings,
         retention=retention,
+        hours=hours,
     )

@@ -22,11 +22,12 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from app.domain.addresses import AddressError
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.clock import utc_now
 from app.domain.phones import NumberError, to_e164
 from app.domain.recordings import Recording, RetentionPolicy, recording_for_call
 from app.services.doctor.api_roles import HISTORY, RECORDINGS, roles_fix
@@ -227,7 +228,7 @@ class RecordingLookup:
         call_limit: int = CALL_LIMIT,
         recording_limit: int = RECORDING_LIMIT,
         auto_verify: int = AUTO_VERIFY,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self._session = session
         self.call_limit = call_limit
@@ -310,7 +311,16 @@ class RecordingLookup:
             recordings_read=len(recordings or []),
             recordings_limit_hit=recordings is not None and len(recordings) >= self.recording_limit,
             notes=tuple(
-                _notes(facts, listed, calls, self.call_limit, recordings, self.recording_limit)
+                _notes(
+                    facts,
+                    listed,
+                    calls,
+                    self.call_limit,
+                    recordings,
+                    self.recording_limit,
+                    # The dates arrive on the customer's clock: the notes speak in it too.
+                    since.tzinfo,
+                )
             ),
         )
         # Counts only: the numbers searched for are the customer's and stay out of the log.
@@ -855,11 +865,12 @@ def _notes(
     call_limit: int,
     recordings: list[Recording] | None,
     recording_limit: int,
+    zone: tzinfo | None,
 ) -> list[str]:
     notes: list[str] = []
     if len(calls) >= call_limit:
         oldest = _oldest_call(calls)
-        since = f" back to {oldest:%Y-%m-%d %H:%M} UTC" if oldest else ""
+        since = f" back to {oldest.astimezone(zone):%Y-%m-%d %H:%M %Z}" if oldest else ""
         notes.append(
             f"The PBX returned its limit of {call_limit} calls for these dates (newest "
             f"first{since}): older calls were not read, so the result may be incomplete. "

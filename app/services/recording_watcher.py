@@ -12,9 +12,10 @@ import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from app.domain.calls import CallRecord
+from app.domain.clock import utc_now
 from app.domain.live import CallEvent
 from app.domain.recordings import recording_for_call, retry_delays
 from app.threecx.client import PbxClient
@@ -111,7 +112,7 @@ class RecordingWatcher:
         limit_s: float,
         window_s: float | None = None,
         on_update: Callable[[RecordingJourney], None] | None = None,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._client = client
         self._limit_s = limit_s

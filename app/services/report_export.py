@@ -19,6 +19,7 @@ import struct
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 from typing import Any, Protocol
@@ -31,9 +32,11 @@ from app.domain.report import (
     ContactMatchSummary,
     ExtensionRow,
     LateRecording,
+    PbxSummary,
     Reachability,
     Report,
     Retention,
+    customer_zone,
     scrub,
     status_word,
 )
@@ -157,12 +160,13 @@ def load_template() -> Template:
 
 def pdf_footer(report: Report) -> str:
     who = report.meta.customer or report.pbx.host or "PBX"
-    return f"Setup report · {who} · checked {report.checked_at:%Y-%m-%d %H:%M} UTC"
+    return f"Setup report · {who} · checked {report.pbx.clock(report.checked_at, '%Y-%m-%d %H:%M')}"
 
 
 def default_file_name(report: Report, fmt: ReportFormat) -> str:
     who = re.sub(r"[^a-z0-9]+", "-", report.meta.customer.lower()).strip("-") or "pbx"
-    return f"setup-report-{who}-{report.checked_at:%Y-%m-%d}{fmt.suffix}"
+    day = report.checked_at.astimezone(customer_zone(report.pbx.time_zone))  # the customer's
+    return f"setup-report-{who}-{day:%Y-%m-%d}{fmt.suffix}"
 
 
 def _all_secrets(secrets: Iterable[str]) -> list[str]:
@@ -318,7 +322,7 @@ class _HtmlBody:
             '<td width="50%" align="right" valign="middle">'
             '<p class="kind" align="right">CALL RECORDING SETUP REPORT</p>'
             f'<h1 align="right">{customer}</h1>'
-            f'<p class="muted" align="right">Checked {r.checked_at:%d %B %Y, %H:%M} UTC</p>'
+            f'<p class="muted" align="right">Checked {self.e(r.pbx.clock(r.checked_at))}</p>'
             "</td></tr></table>"
             '<table width="100%" cellspacing="0" cellpadding="0"><tr>'
             '<td class="rule" height="6"></td></tr></table>'
@@ -347,7 +351,9 @@ class _HtmlBody:
             ("Licence edition", p.edition or "not reported"),
             ("Hosting", p.hosting if p.hosting and p.hosting != "unknown" else "not known"),
             ("Number region", p.region or "not known"),
-            ("Checked", f"{r.checked_at:%Y-%m-%d %H:%M} UTC"),
+            ("Time zone", _zone_fact(p.time_zone, p.hours_source)),
+            ("Office hours", p.business_hours or "not known"),
+            ("Checked", p.clock(r.checked_at, "%Y-%m-%d %H:%M")),
             ("Checked by", m.engineer or "not recorded"),
             ("App version", f"PBX Companion {m.app_version}" if m.app_version else "PBX Companion"),
         ]
@@ -513,8 +519,8 @@ class _HtmlBody:
                 else f"no recording ({j.state})"
             )
             parts.append(f"<h4>{self.e(who)}: {self.e(outcome)}</h4>")
-            hung_up = j.hung_up_at.replace("T", " ")[:19]
-            rows = [f"<tr><td></td><td>0.0 s</td><td>Hung up at {self.e(hung_up)} UTC</td></tr>"]
+            hung_up = _instant_on(self.r.pbx, j.hung_up_at)
+            rows = [f"<tr><td></td><td>0.0 s</td><td>Hung up at {self.e(hung_up)}</td></tr>"]
             for a in j.attempts:
                 gave_up = late.window_s is not None and a.after_s > late.window_s
                 if a.found:
@@ -659,7 +665,7 @@ class _HtmlBody:
 
     def _colophon(self) -> str:
         m = self.r.meta
-        made = f"Generated {m.generated_at:%Y-%m-%d %H:%M %Z}".rstrip()
+        made = f"Generated {self.r.pbx.clock(m.generated_at, '%Y-%m-%d %H:%M')}"
         by = f" by {m.engineer}" if m.engineer else ""
         app = f"PBX Companion {m.app_version}".rstrip()
         return (
@@ -692,6 +698,24 @@ class _HtmlBody:
             for k, v in facts
         )
         return f'<table class="facts" width="100%" cellspacing="0">{rows}</table>'
+
+
+def _instant_on(pbx: PbxSummary, iso: str) -> str:
+    """An ISO instant from the diagnosis on the customer's clock; as written if unreadable."""
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)  # the doctor writes UTC
+    return pbx.clock(at, "%Y-%m-%d %H:%M:%S")
+
+
+def _zone_fact(time_zone: str | None, source: str | None) -> str:
+    """ "Pacific/Auckland (read from the PBX): times in this report are on this clock"."""
+    if not time_zone:
+        return "not recorded: times in this report are UTC"
+    return f"{time_zone} ({source or 'source not recorded'}): times in this report are its"
 
 
 def _first_sentence(text: str) -> str:

@@ -11,11 +11,13 @@ import asyncio
 import logging
 from pathlib import Path
 
+from app.domain.business_hours import BusinessHours, resolve_customer_hours
 from app.domain.connection import ConnectionProfile, ContactColumns
 from app.domain.contact_match import ContactIndex
 from app.domain.contacts import Contact
 from app.domain.phones import default_region
 from app.services.contacts_import import ContactsFileError, read_contacts_for
+from app.services.customer_clock import read_customer_hours
 from app.services.log_setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
@@ -55,6 +57,8 @@ class PbxSession:
         self._contacts: ContactIndex | None = None
         self._contacts_lock = asyncio.Lock()
         self.contact_problems: list[str] = []  # why some contacts could not be used
+        self._hours: BusinessHours | None = None
+        self._hours_lock = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"PbxSession({self.profile.name!r}, {self.profile.url!r})"
@@ -93,6 +97,36 @@ class PbxSession:
             log.info("Region unknown (%s); using %s", error.message, FALLBACK_REGION)
             return FALLBACK_REGION
         return default_region(licence.country_code, plan.country_code) or FALLBACK_REGION
+
+    @property
+    def known_hours(self) -> BusinessHours | None:
+        """The customer's hours once ``customer_hours`` has resolved them (None before)."""
+        return self._hours
+
+    @property
+    def saved_hours(self) -> BusinessHours:
+        """What to show until the PBX has been asked: the saved hours, named as such."""
+        return self._hours or self.profile.business_hours
+
+    async def customer_hours(self) -> BusinessHours:
+        """The customer's clock for every pane: asked once per session.
+
+        The PBX's own OfficeHours (v20), the hours saved with the connection, or the
+        country's usual zone, as ``resolve_customer_hours`` decides. A PBX that cannot be
+        asked is not an error here: the saved hours or the region's guess stand, named.
+        """
+        async with self._hours_lock:
+            if self._hours is None:
+                saved = self.profile.business_hours
+                region = self.profile.region
+                try:
+                    client = await self.client()
+                except (ThreeCXError, ValueError) as error:  # ValueError: address or CA file
+                    log.info("The customer's clock is not read from the PBX: %s", error)
+                    self._hours = resolve_customer_hours(None, saved, region)
+                else:
+                    self._hours = await read_customer_hours(client, saved, region)
+            return self._hours
 
     async def contact_index(self) -> ContactIndex:
         """The contacts a call would attach to: the CRM export when the connection has one

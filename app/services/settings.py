@@ -27,14 +27,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.business_hours import BusinessHours
 from app.domain.connection import (
-    BusinessHours,
-    BusinessHoursError,
     CheckStatusSummary,
     ConnectionProfile,
     ContactColumns,
@@ -42,17 +41,33 @@ from app.domain.connection import (
 )
 from app.domain.phones import NumberError, validate_region
 from app.services import paths
+from app.services.settings_hours import (
+    HoursEntryError,
+    decode_hours,
+    encode_hours,
+    migrate_entry_hours_to_v2,
+)
 from app.threecx.tls import normalise_fingerprint
 
 log = logging.getLogger("pbx.services.settings")
 
 FILE_NAME: Final = "settings.json"
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _hours_with_source(body: dict[str, Any]) -> dict[str, Any]:
+    """1 -> 2: business hours gain breaks, holidays and where they came from."""
+    connections = body.get("connections")
+    if isinstance(connections, list):
+        body = {**body, "connections": [migrate_entry_hours_to_v2(c) for c in connections]}
+    return body
+
+
 # version N -> the function that turns a schema-N document into a schema-(N+1) one. A new
 # schema adds an entry here; loading runs the chain from the file's version up to ours.
-MIGRATIONS: Final[dict[int, Migration]] = {}
+MIGRATIONS: Final[dict[int, Migration]] = {1: _hours_with_source}
 
 _STAMP_FORMAT: Final = "%Y%m%dT%H%M%S"
 _MIN_HISTORY: Final = 1_000
@@ -200,7 +215,6 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
-    hours = profile.business_hours
     check = profile.last_check
     return {
         "id": profile.id,
@@ -213,12 +227,7 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         "region": profile.region,
         "ca_file": profile.ca_file,
         "pin_sha256": profile.pin_sha256,
-        "business_hours": {
-            "timezone": hours.timezone,
-            "days": list(hours.days),
-            "opens": hours.opens.isoformat(),
-            "closes": hours.closes.isoformat(),
-        },
+        "business_hours": encode_hours(profile.business_hours),
         "did_sources": dict(profile.did_sources),
         "contacts_csv": profile.contacts_csv,
         "contacts_columns": _encode_columns(profile.contacts_columns),
@@ -307,37 +316,11 @@ def _aware(value: Any, key: str) -> datetime:
     return parsed
 
 
-def _clock(value: Any, key: str) -> time:
-    if not isinstance(value, str):
-        raise _BadEntry(f"business_hours.{key} must be a time like 08:30")
-    try:
-        return time.fromisoformat(value)
-    except ValueError as exc:
-        raise _BadEntry(f"business_hours.{key} {value!r} is not a time like 08:30") from exc
-
-
 def _business_hours(raw: Any) -> BusinessHours:
-    if raw is None:
-        return BusinessHours()
-    if not isinstance(raw, dict):
-        raise _BadEntry("business_hours must be an object")
-    days = raw.get("days", [])
-    if not isinstance(days, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) for d in days
-    ):
-        raise _BadEntry("business_hours.days must be a list of day numbers (0 = Monday)")
-    timezone = raw.get("timezone")
-    if not isinstance(timezone, str):
-        raise _BadEntry("business_hours.timezone must be a time zone name")
     try:
-        return BusinessHours(
-            timezone=timezone,
-            days=tuple(sorted(set(days))),
-            opens=_clock(raw.get("opens"), "opens"),
-            closes=_clock(raw.get("closes"), "closes"),
-        )
-    except BusinessHoursError as exc:
-        raise _BadEntry(f"business_hours: {exc}") from exc
+        return decode_hours(raw)
+    except HoursEntryError as exc:
+        raise _BadEntry(str(exc)) from exc
 
 
 def _last_check(raw: Any) -> LastCheck | None:

@@ -54,13 +54,14 @@ import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from aiohttp import web
 
 from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
 from app.domain.live import CallEvent, LiveState
 from app.services.log_setup import REDACTOR
 
@@ -282,7 +283,7 @@ class WebhookReceiver:
 
     # ---- requests ------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
-        now = datetime.now(UTC)
+        now = utc_now()
         self._count(received=1, last_received_at=now)
         try:
             self._check_token(request)

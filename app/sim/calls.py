@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from app.sim.tenant import (
     DN_VOICEMAIL,
@@ -254,15 +254,17 @@ def generate_history(tenant: Tenant, *, not_recording_fault: bool) -> None:
     rng = random.Random(tenant.seed * 7919 + 17)
     builder = CallBuilder(tenant, rng)
     end = tenant.history_start() + timedelta(days=tenant.history_days)
-    day = tenant.history_start().replace(hour=0, minute=0, second=0, microsecond=0)
-    offset = tenant.country.tz_offset_h
-    while day < end:
-        local_weekday = (day + timedelta(hours=offset)).weekday()
-        per_day = 0 if local_weekday >= 5 else rng.randint(6, 16)
+    hours = tenant.office_hours
+    zone = hours.zone
+    day = tenant.history_start().astimezone(zone).date()
+    while day <= end.astimezone(zone).date():
+        # The office's own calendar: no calls at weekends or on its holidays.
+        per_day = rng.randint(6, 16) if hours.is_business_day(day) else 0
         for _ in range(per_day):
             local_h = rng.uniform(8.5, 17.5)
-            start = day + timedelta(hours=local_h - offset)
-            if start >= end - timedelta(minutes=5):
+            start = datetime.combine(day, time(0), tzinfo=zone) + timedelta(hours=local_h)
+            start = start.astimezone(UTC)
+            if start >= end - timedelta(minutes=5) or start < tenant.history_start():
                 continue
             kind = rng.choices(KINDS, weights=(40, 25, 12, 8, 10, 5))[0]
             answered = kind not in ("missed", "voicemail") and rng.random() > 0.1

@@ -9,6 +9,7 @@ import json
 import signal
 import sys
 
+from app.domain.clock import CLOCK_ENV, parse_pinned_instant
 from app.sim.config import SimConfig
 from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
 from app.sim.simulator import Simulator
@@ -60,6 +61,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="play the 3CX 'Webhook generator' add-on: send its ringing, call start, call end "
         "and recording-link webhooks for every external call to URL",
     )
+    parser.add_argument(
+        "--now",
+        default=None,
+        metavar="ISO",
+        help="start the PBX clock at this instant, e.g. 2026-11-18T10:00:00+10:30 (default: "
+        f"${CLOCK_ENV}, else the real time); its call history is built back from there",
+    )
+    parser.add_argument(
+        "--time-zone",
+        default=None,
+        metavar="IANA",
+        help="the PBX's office-hours time zone, e.g. Pacific/Auckland (default: the country's)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -76,6 +90,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         seed=args.seed,
         state_dir=args.state_dir,
         webhook_url=args.webhook_url,
+        now=parse_pinned_instant(args.now) if args.now else None,
+        time_zone=args.time_zone,
     )
 
 
@@ -111,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         Simulator(config)  # validate faults and scenarios before binding a port
-    except (UnknownFault, WebhookTargetError) as exc:
+    except (UnknownFault, WebhookTargetError, ValueError) as exc:
         print(f"pbx-companion sim: {exc}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass
@@ -20,3 +21,8 @@ class SimConfig:
     state_dir: str | None = None
     # Where to send the 3CX "Webhook generator" add-on's webhooks (None: the add-on is off).
     webhook_url: str | None = None
+    # The instant the PBX's clock starts at (None: the real time). Its history is built
+    # backwards from there, so a pinned start gives the same weekdays on any day.
+    now: datetime | None = None
+    # The PBX's OfficeHours time zone (None: the country's usual one).
+    time_zone: str | None = None

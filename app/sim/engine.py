@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from app.sim.calls import CallBuilder, attach
 from app.sim.faults import FaultSet
 from app.sim.tenant import DN_EXTERNAL, DN_QUEUE, CallRecord, Party, Recording, Segment, Tenant
-from app.sim.timefmt import iso, now
+from app.sim.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ class Engine:
         number: str | None = None,
         queue: str | None = None,
     ) -> CallRecord:
-        start = now().replace(microsecond=0)
+        start = self.tenant.clock().replace(microsecond=0)
         record, rec_seg, on_src = self.builder.build(
             kind,
             answered=answered,
@@ -250,7 +250,7 @@ class Engine:
             rec.answered = False
             return
         rec.answered = True
-        live.established = iso(now())
+        live.established = iso(self.tenant.clock())
         winner_dn = rec.dst.dn
         for p in parts:
             if p.dn == t.TRUNK_DN:
@@ -270,7 +270,7 @@ class Engine:
 
     def _finish(self, live: LiveCall) -> None:
         rec = live.record
-        end = now()
+        end = self.tenant.clock()
         rec.ended = end
         elapsed = (end - rec.start).total_seconds()
         if not rec.answered:
@@ -372,5 +372,5 @@ class Engine:
         return list(self.live.values())
 
     def expire_retention(self, days: int) -> set[int]:
-        cutoff = now() - timedelta(days=days)
+        cutoff = self.tenant.clock() - timedelta(days=days)
         return {rid for rid, r in self.tenant.recordings.items() if r.start < cutoff}

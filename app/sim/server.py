@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from app.sim import wire
+from app.sim import office_hours, wire
 from app.sim.audio import tone_wav
 from app.sim.faults import UnknownFault
 from app.sim.odata import ODataQueryError, collection, entity, error_body, expanded
 from app.sim.tenant import Segment
-from app.sim.timefmt import iso, now, parse_iso
+from app.sim.timefmt import iso, parse_iso
 from app.sim.webhooks import RECORDS_PATH
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ class SimServer:
             admin=over,
             single=sim.faults.active("single-token"),
         )
-        principal["LastUsed"] = iso(now())
+        principal["LastUsed"] = iso(self.sim.tenant.clock())
         return _json(self._token_json(lifetime, tok.value))
 
     async def _user_login(self, request: web.Request) -> web.Response:
@@ -297,6 +297,13 @@ class SimServer:
                 return _json(entity(sim.licence_status(), q, context=f"{base}LicenseStatus"))
             if tail == "E164Settings":
                 return _json(entity(wire.e164(sim.tenant), q, context=f"{base}E164Settings"))
+            if tail == "OfficeHours":
+                return _json(self._office_hours(q, base))
+            if tail == "Defs/TimeZones":
+                rows = office_hours.time_zones(sim.tenant.office_hours.timezone)
+                return _json(
+                    collection(rows, q, context=f"{base}Defs/TimeZones", fields=_keys(rows))
+                )
             if tail == "Users":
                 rows = sim.users(expand_groups="Groups" in expanded(q))
                 fields = set(rows[0]) | wire.USER_NAV if rows else None
@@ -388,6 +395,15 @@ class SimServer:
             return _not_found(tail.split("(")[0].split("/")[0])
         except ODataQueryError as exc:
             return _odata_error(400, str(exc), "WARNINGS.XAPI.INVALID_QUERY", "$filter")
+
+    def _office_hours(self, q: Any, base: str) -> dict[str, Any]:
+        tenant = self.sim.tenant
+        row = office_hours.office_hours(tenant.office_hours, tenant.clock())
+        holidays = row.pop("OfficeHolidays")
+        body = entity(row, q, context=f"{base}OfficeHours")
+        if "OfficeHolidays" in expanded(q):  # a navigation property: only when expanded
+            body["OfficeHolidays"] = holidays
+        return body
 
     async def _xapi_post(self, request: web.Request, tail: str, token: Any) -> web.Response:
         sim = self.sim

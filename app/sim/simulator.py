@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from app.domain.clock import Clock, RunningClock, utc_now
 from app.sim import wire
 from app.sim.auth import TokenStore
 from app.sim.calls import generate_history
@@ -24,7 +25,7 @@ from app.sim.engine import Engine
 from app.sim.faults import FaultSet, expand_scenarios
 from app.sim.server import SimServer
 from app.sim.tenant import CallRecord, Tenant
-from app.sim.timefmt import iso, now
+from app.sim.timefmt import iso
 from app.sim.tls import SimCertificates
 from app.sim.webhooks import AddOnWebhooks, WebhookSender
 
@@ -43,8 +44,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 class Simulator:
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig, *, clock: Clock | None = None) -> None:
         self.config = config
+        # The PBX's own clock: given, else pinned by the config, else the real one.
+        if clock is None:
+            clock = RunningClock(config.now) if config.now is not None else utc_now
+        self.clock: Clock = clock
         specs = expand_scenarios(config.scenarios) + list(config.faults)
         self.faults = FaultSet(specs)
         version = config.pbx_version
@@ -61,6 +66,8 @@ class Simulator:
             config.seed,
             self.faults.value("country") or "AU",
             unnormalised_contacts=self.faults.active("unnormalised-contacts"),
+            clock=self.clock,
+            time_zone=config.time_zone,
         )
         generate_history(
             self.tenant, not_recording_fault=self.faults.active("extension-not-recording")
@@ -250,7 +257,7 @@ class Simulator:
         return wire.system_status(
             self.tenant,
             self.version,
-            now(),
+            self.tenant.clock(),
             expired=self.faults.active("licence-expired"),
             stopped=self.faults.active("recording-stopped"),
             calls_active=len(self.engine.live),
@@ -264,7 +271,10 @@ class Simulator:
 
     def licence_status(self) -> dict[str, Any]:
         return wire.licence_status(
-            self.tenant, self.version, now(), expired=self.faults.active("licence-expired")
+            self.tenant,
+            self.version,
+            self.tenant.clock(),
+            expired=self.faults.active("licence-expired"),
         )
 
     def repository_settings(self) -> dict[str, Any]:
@@ -288,7 +298,7 @@ class Simulator:
                     "Status": "Talking" if live.established else "Routing",
                     "EstablishedAt": live.established or iso(r.start),
                     "LastChangeStatus": live.established or iso(r.start),
-                    "ServerNow": iso(now()),
+                    "ServerNow": iso(self.tenant.clock()),
                 }
             )
         return rows

@@ -8,9 +8,10 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from app.sim.timefmt import now
+from app.domain.business_hours import BusinessHours, Holiday, HoursSource, Period
+from app.domain.clock import Clock, utc_now
 
 # Numeric DN types in call-log rows (SourceType/DestinationType). The value set is
 # UNCONFIRMED in API-NOTES; these are the simulator's choice and stay stable.
@@ -34,7 +35,7 @@ class Country:
     businesses: tuple[str, ...]
     first_names: tuple[str, ...]
     last_names: tuple[str, ...]
-    tz_offset_h: int
+    zone: str  # IANA name: the PBX's OfficeHours time zone
 
 
 COUNTRIES: dict[str, Country] = {
@@ -86,7 +87,7 @@ COUNTRIES: dict[str, Country] = {
             "Mitchell",
             "Evans",
         ),
-        9,
+        "Australia/Adelaide",
     ),
     "US": Country(
         "US",
@@ -132,7 +133,7 @@ COUNTRIES: dict[str, Country] = {
             "Harris",
             "Clark",
         ),
-        -5,
+        "America/Chicago",
     ),
     "GB": Country(
         "GB",
@@ -182,7 +183,7 @@ COUNTRIES: dict[str, Country] = {
             "Lewis",
             "Ward",
         ),
-        0,
+        "Europe/London",
     ),
 }
 
@@ -365,12 +366,16 @@ class Tenant:
         *,
         unnormalised_contacts: bool = False,
         history_days: int | None = None,
+        clock: Clock = utc_now,
+        time_zone: str | None = None,
     ) -> None:
         self.seed = seed
+        self.clock = clock
         self.rng = random.Random(seed)
         self.country = COUNTRIES.get(country.upper(), COUNTRIES["AU"])
         self.unnormalised = unnormalised_contacts
         c = self.country
+        self.office_hours = office_hours(time_zone or c.zone)
         self.company = self.rng.choice(c.businesses)
         domain = "".join(ch for ch in self.company.split()[0].lower() if ch.isalpha())
         self.domain = f"{domain}.example"
@@ -629,4 +634,23 @@ class Tenant:
         return f"{ct.first_name} {ct.last_name}" if ct else None
 
     def history_start(self) -> datetime:
-        return now() - timedelta(days=self.history_days)
+        return self.clock() - timedelta(days=self.history_days)
+
+
+def office_hours(zone: str) -> BusinessHours:
+    """The simulated office: Mon–Fri 08:30–17:30 with a lunch break, closed on the usual
+    public holidays of December and January (which also empties the call history then)."""
+    weekdays = range(5)
+    return BusinessHours(
+        timezone=zone,
+        days=tuple(weekdays),
+        opens=time(8, 30),
+        closes=time(17, 30),
+        breaks=tuple(Period(day, time(12, 30), time(13, 0)) for day in weekdays),
+        holidays=(
+            Holiday("Christmas Day", date(2000, 12, 25), date(2000, 12, 25), recurrent=True),
+            Holiday("Boxing Day", date(2000, 12, 26), date(2000, 12, 26), recurrent=True),
+            Holiday("New Year's Day", date(2000, 1, 1), date(2000, 1, 1), recurrent=True),
+        ),
+        source=HoursSource.PBX,
+    )

@@ -5,10 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def iso(dt: datetime | None) -> str | None:
     """`2026-11-21T10:48:00Z`: UTC, whole seconds, matches the spec's date-time pattern."""
     if dt is None:
@@ -51,4 +47,4 @@ def parse_iso(text: str) -> datetime:
     return dt
 
 
-__all__ = ["hms", "iso", "iso_duration", "now", "parse_iso", "timedelta"]
+__all__ = ["hms", "iso", "iso_duration", "parse_iso", "timedelta"]

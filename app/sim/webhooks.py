@@ -43,7 +43,6 @@ import random
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -52,7 +51,7 @@ from aiohttp import web
 
 from app.sim.audio import tone_wav
 from app.sim.tenant import CallRecord, Recording, Tenant
-from app.sim.timefmt import hms, now
+from app.sim.timefmt import hms
 
 if TYPE_CHECKING:
     from app.sim.engine import LiveCall
@@ -318,7 +317,7 @@ class AddOnWebhooks:
 
     # ---- the add-on's requests -------------------------------------------------------------
     def _track(self, rec: CallRecord) -> _HookCall:
-        arrived = rec.start + timedelta(hours=self.tenant.country.tz_offset_h)
+        arrived = rec.start.astimezone(self.tenant.office_hours.zone)
         did = rec.src.did if rec.kind in INBOUND_KINDS else ""
         outside = rec.dst if rec.kind == "outbound" else rec.src
         call = _HookCall(
@@ -380,7 +379,7 @@ class AddOnWebhooks:
 
     def _title(self, call: _HookCall, live: LiveCall, outcome: str) -> str:
         rec = live.record
-        duration = hms((now() - rec.start).total_seconds())
+        duration = hms((self.tenant.clock() - rec.start).total_seconds())
         if call.kind not in INBOUND_KINDS:
             said = "answered" if outcome == "answered" else "not answered"
             return f"Outgoing call from {call.user}, {said}, duration {duration}"

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Protocol
 
+from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
@@ -32,6 +33,11 @@ class PbxClient(Protocol):
     async def licence(self) -> Licence: ...
 
     async def numbering_plan(self) -> NumberingPlan: ...
+
+    async def office_hours(self) -> BusinessHours | None:
+        """The customer's time zone, opening hours, breaks and holidays as the PBX keeps them;
+        ``None`` when the PBX offers none to read (the engineer is asked instead)."""
+        ...
 
     async def extensions(self) -> list[Extension]: ...
 

@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.clock import utc_now
 from app.domain.live import CallEvent, LiveState
 from app.threecx.errors import AuthRejected, Forbidden, ThreeCXError
 
@@ -47,7 +48,7 @@ class CallLogPoller:
         interval_s: float = 5.0,
         overlap: timedelta = timedelta(minutes=2),
         remember: int = 5000,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._fetch = fetch
         self._interval_s = interval_s

@@ -18,12 +18,13 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from cryptography import x509
 
 from app.domain.addresses import PbxAddress, parse_pbx_address
+from app.domain.clock import system_clock
 from app.threecx.errors import (
     MalformedResponse,
     ThreeCXError,
@@ -289,7 +290,8 @@ class _ProbeRun:
         cert = self.certificate
         if cert is None:
             return
-        if cert.not_after < datetime.now(UTC):
+        # Certificates are judged on the real clock, as the TLS library that verifies them does.
+        if cert.not_after < system_clock():
             raise TlsFailure(
                 TlsProblem.EXPIRED,
                 f"The pinned certificate expired on {cert.not_after:%Y-%m-%d}.",
@@ -399,7 +401,7 @@ def _unverified_context() -> ssl.SSLContext:
 def _describe(cert: CertificateInfo | None) -> str:
     if cert is None:
         return "an unreadable certificate"
-    days = cert.days_left(datetime.now(UTC))
+    days = cert.days_left(system_clock())
     when = f"in {days:.0f} days" if days >= 0 else f"{-days:.0f} days ago"
     return f"issued by {cert.issuer}, expires {cert.not_after:%Y-%m-%d} ({when})"
 

@@ -108,8 +108,11 @@ class Transport:
         last: ThreeCXError | None = None
         for attempt in range(1, attempts + 1):
             try:
-                response = await asyncio.wait_for(
-                    self._client.request(
+                # Not wait_for: on 3.11 it returns the answer when a cancel lands in the tick
+                # the answer arrives, so a caller's one-shot deadline (the doctor's watch) is
+                # lost and its poll loop never ends.
+                async with asyncio.timeout(self.timeouts.total):
+                    response = await self._client.request(
                         method,
                         path,
                         params=params,
@@ -117,9 +120,7 @@ class Transport:
                         data=data,
                         json=json_body,
                         files=files,
-                    ),
-                    self.timeouts.total,
-                )
+                    )
             except (httpx.HTTPError, ssl.SSLError, OSError, TimeoutError) as exc:
                 last = self._translate_exception(exc, endpoint)
                 if (

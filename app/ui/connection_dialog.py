@@ -14,18 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import zoneinfo
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time
 from typing import Final
 
-from PySide6.QtCore import QStringListModel, Qt, QTime
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -37,15 +32,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QTabWidget,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.business_hours import BusinessHoursError
+from app.domain.clock import utc_now
 from app.domain.connection import (
-    BusinessHours,
-    BusinessHoursError,
     ConnectionProfile,
     key_age_text,
     key_age_warning,
@@ -59,26 +53,13 @@ from app.services.connections import (
     check_profile,
 )
 from app.ui.context import UiContext
+from app.ui.hours_editor import HoursEditor, hours_source_text
 
 Submit = Callable[[ConnectionProfile, str | None], Awaitable[ConnectionProfile]]
 
 ERROR_STYLE: Final = "color: #b42318;"
 HINT_STYLE: Final = "color: #5a6472;"
 WARN_STYLE: Final = "color: #8a5a00;"
-DAY_NAMES: Final = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-COMMON_ZONES: Final = (
-    "Australia/Sydney",
-    "Australia/Melbourne",
-    "Australia/Brisbane",
-    "Australia/Perth",
-    "Pacific/Auckland",
-    "Europe/London",
-    "Europe/Dublin",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "UTC",
-)
 _REQUIRED: Final = ("name", "url", "client_id")
 _TAB_OF: Final[dict[str, int]] = {
     "name": 0,
@@ -111,14 +92,6 @@ def _hint_label(text: str = "") -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet(HINT_STYLE)
     return label
-
-
-def _to_qtime(value: time) -> QTime:
-    return QTime(value.hour, value.minute, value.second)
-
-
-def _from_qtime(value: QTime) -> time:
-    return time(value.hour(), value.minute(), value.second())
 
 
 class ConnectionDialog(QDialog):
@@ -313,42 +286,20 @@ class ConnectionDialog(QDialog):
             _hint_label("Two-letter country for numbers written without +; empty: the PBX's own."),
         )
 
+        self.hours_editor = HoursEditor()
+        self.hours_editor.edited.connect(self._revalidate)
+        # The editor's fields, under the names the dialog has always had.
+        self.timezone_combo = self.hours_editor.timezone_combo
+        self.day_boxes = self.hours_editor.day_boxes
+        self.opens_edit = self.hours_editor.opens_edit
+        self.closes_edit = self.hours_editor.closes_edit
+        self.hours_source = _hint_label()
+        self.hours_source.setObjectName("hoursSource")
         hours = QWidget()
         hours_layout = QVBoxLayout(hours)
         hours_layout.setContentsMargins(0, 0, 0, 0)
-        self.timezone_combo = QComboBox()
-        self.timezone_combo.setObjectName("field_timezone")
-        self.timezone_combo.setEditable(True)
-        self.timezone_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.timezone_combo.addItems(COMMON_ZONES)
-        self.timezone_combo.editTextChanged.connect(self._revalidate)
-        self._zone_model = QStringListModel(list(COMMON_ZONES), self)
-        completer = QCompleter(self._zone_model, self)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self.timezone_combo.setCompleter(completer)
-        hours_layout.addWidget(self.timezone_combo)
-        days_row = QHBoxLayout()
-        self.day_boxes: list[QCheckBox] = []
-        for name in DAY_NAMES:
-            box = QCheckBox(name)
-            box.toggled.connect(self._revalidate)
-            self.day_boxes.append(box)
-            days_row.addWidget(box)
-        days_row.addStretch(1)
-        hours_layout.addLayout(days_row)
-        times = QHBoxLayout()
-        self.opens_edit = QTimeEdit()
-        self.closes_edit = QTimeEdit()
-        for edit in (self.opens_edit, self.closes_edit):
-            edit.setDisplayFormat("HH:mm")
-            edit.timeChanged.connect(self._revalidate)
-        times.addWidget(QLabel("Opens"))
-        times.addWidget(self.opens_edit)
-        times.addWidget(QLabel("closes"))
-        times.addWidget(self.closes_edit)
-        times.addStretch(1)
-        hours_layout.addLayout(times)
+        hours_layout.addWidget(self.hours_editor)
+        hours_layout.addWidget(self.hours_source)
         self._field(form, "business_hours", hours)
 
         dids = QWidget()
@@ -402,12 +353,7 @@ class ConnectionDialog(QDialog):
         self.ca_edit.setText(profile.ca_file or "")
         self.pin_edit.setText(profile.pin_sha256 or "")
         self.contacts_edit.setText(profile.contacts_csv or "")
-        hours = profile.business_hours
-        self.timezone_combo.setEditText(hours.timezone)
-        for day, box in enumerate(self.day_boxes):
-            box.setChecked(day in hours.days)
-        self.opens_edit.setTime(_to_qtime(hours.opens))
-        self.closes_edit.setTime(_to_qtime(hours.closes))
+        self.hours_editor.set_hours(profile.business_hours)
         for did, source in profile.did_sources.items():
             self._append_did(did, source)
         self._render_dids()
@@ -500,7 +446,7 @@ class ConnectionDialog(QDialog):
         else:
             text = f"Shown once by 3CX when the API client is created. Stored in {backend}, never in the settings file."
         if existing is not None and existing.key_rotated_at is not None:
-            now = datetime.now(UTC)
+            now = utc_now()
             when = f"{existing.key_rotated_at.astimezone():%d %b %Y}"
             text += f" Key {key_age_text(existing, now=now)} ({when})."
             if key_age_warning(existing, now=now, warn_days=self._key_age_warning_days):
@@ -548,15 +494,11 @@ class ConnectionDialog(QDialog):
             return
         problems: dict[str, str] = {}
         try:
-            hours = BusinessHours(
-                timezone=self.timezone_combo.currentText().strip(),
-                days=tuple(day for day, box in enumerate(self.day_boxes) if box.isChecked()),
-                opens=_from_qtime(self.opens_edit.time()),
-                closes=_from_qtime(self.closes_edit.time()),
-            )
+            hours = self.hours_editor.hours()
         except BusinessHoursError as exc:
             problems["business_hours"] = str(exc)
-            hours = BusinessHours()
+            hours = self.hours_editor.base
+        self.hours_source.setText(hours_source_text(hours))
         dids, did_problem = self._did_problem()
         if did_problem:
             problems["did_sources"] = did_problem
@@ -653,12 +595,7 @@ class ConnectionDialog(QDialog):
         if edit is not None:
             return edit.text()
         if field == "business_hours":
-            return (
-                self.timezone_combo.currentText(),
-                tuple(box.isChecked() for box in self.day_boxes),
-                self.opens_edit.time().toString(),
-                self.closes_edit.time().toString(),
-            )
+            return self.hours_editor.field_value()
         if field == "did_sources":
             return tuple(self._did_rows())
         return None
@@ -771,12 +708,4 @@ class ConnectionDialog(QDialog):
         super().showEvent(event)
         if not self._zones_loaded:
             self._zones_loaded = True
-            self._ui.tasks.start(self._load_zones(), name="time zones")
-
-    async def _load_zones(self) -> None:
-        # Listing the tz database walks folders on disk: do it off the GUI thread.
-        zones = await asyncio.to_thread(lambda: sorted(zoneinfo.available_timezones()))
-        # The dialog may have been closed and deleted meanwhile.
-        with contextlib.suppress(RuntimeError):
-            if zones:
-                self._zone_model.setStringList(zones)
+            self._ui.tasks.start(self.hours_editor.load_all_zones(), name="time zones")

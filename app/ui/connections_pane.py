@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from PySide6.QtCore import (
@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.clock import utc_now
 from app.domain.connection import (
     CheckStatusSummary,
     ConnectionProfile,
@@ -96,7 +97,9 @@ STATUS_LOOKS: Final[dict[CheckStatusSummary, StatusLook]] = {
 
 
 def _when(at: datetime, now: datetime) -> str:
-    """ "21 Nov 10:15 (3 hours ago)" in the engineer's local time."""
+    """ "21 Nov 2026 10:15 your time (3 hours ago)": when the engineer ran it, on their clock.
+
+    The customer's clock is for the customer's calls; this is the engineer's own history."""
     seconds = max(0, int((now - at).total_seconds()))
     if seconds < 90:
         ago = "just now"
@@ -106,7 +109,8 @@ def _when(at: datetime, now: datetime) -> str:
         ago = f"{seconds // 3600} hours ago"
     else:
         ago = f"{seconds // 86400} days ago"
-    return f"{at.astimezone():%d %b %Y %H:%M} ({ago})"
+    local = at.astimezone()  # the engineer's zone, labelled as such
+    return f"{local:%d %b %Y %H:%M} your time ({ago})"
 
 
 class ConnectionsModel(QAbstractTableModel):
@@ -180,7 +184,7 @@ class ConnectionsModel(QAbstractTableModel):
         """Why the key wants rotating (None: it does not, or it is the demo's)."""
         if profile.demo:
             return None
-        return key_age_warning(profile, now=datetime.now(UTC), warn_days=self._key_age_warning_days)
+        return key_age_warning(profile, now=utc_now(), warn_days=self._key_age_warning_days)
 
     def _reindex(self) -> None:
         self._row_of = {profile.id: row for row, profile in enumerate(self._rows)}
@@ -281,7 +285,7 @@ class ConnectionsModel(QAbstractTableModel):
         if column == KEY_AGE:
             if profile.demo:
                 return "—"
-            age = key_age_text(profile, now=datetime.now(UTC))
+            age = key_age_text(profile, now=utc_now())
             return f"⚠ {age}" if self.key_warning(profile) else age
         if column == STATUS:
             return STATUS_LOOKS[profile.status].label
@@ -294,7 +298,7 @@ class ConnectionsModel(QAbstractTableModel):
             if check is None:
                 return "Not checked yet: select the connection and run the doctor."
             summary = self._presenter.text(check.summary)
-            when = _when(check.at, datetime.now(UTC))
+            when = _when(check.at, utc_now())
             return f"{look.label}, checked {when}" + (f"\n{summary}" if summary else "")
         if column == KEY_AGE:
             if profile.demo:

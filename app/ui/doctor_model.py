@@ -21,7 +21,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
 
-from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus
+from app.domain.diagnosis import (
+    CHECK_ORDER,
+    TITLES,
+    CheckId,
+    CheckResult,
+    CheckStatus,
+    Diagnosis,
+)
+from app.domain.report import on_customer_clock
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.theme import FAIL, MUTED, PASS, RUNNING, SKIP, WARN
@@ -265,3 +273,24 @@ class CheckTableModel(QAbstractTableModel):
 
 def seconds_text(ms: float) -> str:
     return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def checked_at_text(diagnosis: Diagnosis) -> str:
+    """When the doctor ran, on the customer's clock with the engineer's beside it, labelled:
+    "13:30 NZDT (Pacific/Auckland, the customer's time; 16:30 PST your time)"."""
+    pbx = diagnosis.pbx
+    theirs = on_customer_clock(diagnosis.started_at, pbx.time_zone, "%H:%M")
+    mine = diagnosis.started_at.astimezone()  # the engineer's zone, labelled
+    yours = f"{mine:%H:%M} {mine.tzname()} your time"
+    if not pbx.time_zone:
+        return f"{theirs} ({yours})"
+    return f"{theirs} ({pbx.time_zone}, the customer's time; {yours})"
+
+
+def clock_line(diagnosis: Diagnosis) -> str:
+    """ "Customer's clock: Mon–Fri 08:30–17:30, break 12:30–13:00 (read from the PBX)." """
+    pbx = diagnosis.pbx
+    if not pbx.business_hours:
+        return ""
+    source = f" ({pbx.hours_source})" if pbx.hours_source else ""
+    return f" Office hours: {pbx.business_hours}{source}."

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.clock import utc_now
 from app.domain.contacts import Contact
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import SECRET_MASK
@@ -59,6 +60,8 @@ from app.ui.doctor_model import (
     TINTS,
     CheckTableModel,
     RowState,
+    checked_at_text,
+    clock_line,
     present,
     seconds_text,
 )
@@ -358,6 +361,7 @@ class DoctorPane(QWidget):
         diagnosis: Diagnosis | None = None
         try:
             options = await self._complete_options(run_id, session, options)
+            options = replace(options, business_hours=session.profile.business_hours)
             params = session.params
             if self._timeouts is not None:
                 params = replace(params, timeouts=self._timeouts)
@@ -548,7 +552,7 @@ class DoctorPane(QWidget):
             return None
         profile = self._session.profile
         meta = ReportMeta(
-            generated_at=datetime.now(UTC),
+            generated_at=utc_now(),
             customer=profile.customer,
             connection=profile.name,
             engineer=self.engineer_name,
@@ -644,8 +648,8 @@ class DoctorPane(QWidget):
 
     def _outcome(self, diagnosis: Diagnosis) -> tuple[str, RowState]:
         presenter = self._ui.presenter
-        when = diagnosis.started_at.astimezone().strftime("%H:%M")
-        took = f"Checked at {when} in {diagnosis.duration_ms / 1000:.1f} s."
+        took = f"Checked at {checked_at_text(diagnosis)} in {diagnosis.duration_ms / 1000:.1f} s."
+        took += clock_line(diagnosis)
         first = diagnosis.first_failure
         if first is not None:
             result = diagnosis.result(first)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -29,11 +29,23 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon
 
+from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallDirection
-from app.domain.contact_match import ContactMatch, MatchKind, display_name
+from app.domain.clock import utc_now
 from app.domain.live import LiveState
 from app.services.live_feed import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_HISTORY_LIMIT, FeedCall
 from app.services.recording_watcher import JourneyState
+from app.ui.feed_text import (
+    DIRECTION_LABELS,
+    both_clocks,
+    clock_text,
+    contact_text,
+    digits_of,
+    filter_text,
+    journey_summary,
+    masked_reason,
+    time_header,
+)
 from app.ui.presenter import Presenter
 from app.ui.theme import dot_icon
 
@@ -103,131 +115,6 @@ JOURNEY_COLOURS = {
     JourneyState.BLOCKED: "#b91c1c",
 }
 NOT_FOLLOWED_COLOUR = "#6b7280"
-DIRECTION_LABELS = {
-    CallDirection.INBOUND: "Inbound",
-    CallDirection.OUTBOUND: "Outbound",
-    CallDirection.INTERNAL: "Internal",
-    CallDirection.UNKNOWN: "Unknown",
-}
-NEW_CONTACT = "New contact would be created"
-_EXTERNAL = (CallDirection.INBOUND, CallDirection.OUTBOUND)
-
-
-def seconds_text(value: float) -> str:
-    """2.4 → "2.4", 7.02 → "7.0", 37.6 → "38": one decimal where it still means something."""
-    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
-
-
-def clock_text(value: timedelta) -> str:
-    total = int(value.total_seconds())
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-def journey_summary(call: FeedCall, window_s: float) -> str:
-    """The Recording column: pending, polling attempt n at +X s, ready at +Y s, missing."""
-    journey = call.journey
-    if journey is None:
-        if call.journey_note:
-            return call.journey_note.split(" (")[0]
-        live = call.state in (LiveState.RINGING, LiveState.CONNECTED)
-        return "" if live and call.direction in _EXTERNAL else "—"
-    state = journey.state
-    if state is JourneyState.READY and journey.ready_after_s is not None:
-        after = seconds_text(journey.ready_after_s)
-        if journey.attempts and "webhook add-on" in journey.attempts[-1].note:
-            return f"ready at +{after} s (add-on link)"
-        if journey.upper_bound_only:
-            return f"ready by +{after} s (there at the first look)"
-        return f"ready at +{after} s"
-    if state is JourneyState.MISSING:
-        return f"missing after {window_s:g} s"
-    if state is JourneyState.BLOCKED:
-        return "blocked: the API user may not fetch recordings"
-    if journey.attempts:
-        latest = journey.attempts[-1]
-        return f"polling, attempt {latest.number} at +{seconds_text(latest.after_s)} s"
-    return "pending"
-
-
-def contact_text(call: FeedCall, presenter: Presenter, *, contacts_loading: bool = True) -> str:
-    """The Contact column: who the call attaches to, or what a bridge would do instead."""
-    if call.internal:
-        return "Internal call"
-    match = call.match
-    if match is None:
-        if not call.number:
-            return "No caller id"
-        return "Looking up contacts…" if contacts_loading else "Contacts not loaded"
-    kind = match.kind
-    if kind is MatchKind.EXACT:
-        return presenter.name(display_name(match.contacts[0]))
-    if kind is MatchKind.NORMALISED:
-        return f"{presenter.name(display_name(match.contacts[0]))} (only after normalising)"
-    if kind is MatchKind.ORPHAN:
-        return NEW_CONTACT
-    if kind is MatchKind.AMBIGUOUS:
-        return f"Ambiguous: {len(match.contacts)} contacts"
-    return "No usable caller id"
-
-
-def masked_reason(match: ContactMatch, presenter: Presenter) -> str:
-    """``ContactMatch.reason`` with its names and numbers through the presenter."""
-    if not presenter.enabled:
-        return match.reason
-    if match.kind is MatchKind.EXACT:
-        who = presenter.name(display_name(match.contacts[0]))
-        return (
-            f"Attaches to {who}: the contact's number is stored as {presenter.number(match.e164)}."
-        )
-    if match.kind is MatchKind.NORMALISED:
-        who = presenter.name(display_name(match.contacts[0]))
-        stored = next(s for s in match.stored if not s.is_e164)
-        return (
-            f"{who} has this number stored as {presenter.number(stored.raw)}, not in E.164: a "
-            "bridge that compares E.164 will miss the contact and create a new one."
-        )
-    if match.kind is MatchKind.AMBIGUOUS:
-        names = ", ".join(presenter.name(display_name(c)) for c in match.contacts[:5])
-        return (
-            f"{len(match.contacts)} contacts share this number ({names}): the bridge may "
-            "attach the call to any of them."
-        )
-    if match.kind is MatchKind.UNUSABLE:
-        return "The caller id is withheld, internal or not a phone number: nothing to match."
-    return match.reason
-
-
-def _digits(text: str | None) -> str:
-    return "".join(ch for ch in text or "" if ch.isdigit())
-
-
-def filter_text(call: FeedCall) -> str:
-    """What the filter searches: state tags, then the raw (unmasked) values, lower case."""
-    tags = [f"s:{call.state.value}"]
-    if call.state is LiveState.RINGING or call.state is LiveState.CONNECTED:
-        tags.append("live")
-    if call.answered:
-        tags.append("answered")
-    if call.journey is not None and call.journey.state in (
-        JourneyState.MISSING,
-        JourneyState.BLOCKED,
-    ):
-        tags.append("rec:missing")
-    names = [display_name(c) for c in call.match.contacts] if call.match else []
-    values = [
-        call.number or "",
-        call.e164 or "",
-        _digits(call.number),
-        _digits(call.e164),
-        *names,
-        f"ext {call.extension}" if call.extension else "",
-        call.extension or "",
-        call.call_id,
-        DIRECTION_LABELS[call.direction],
-    ]
-    return " ".join(tags) + "\x1f" + "\x1f".join(values).lower()
 
 
 def _span_clusters(rows: list[int]) -> list[tuple[int, int]]:
@@ -269,6 +156,9 @@ class CallFeedModel(QAbstractTableModel):
         self.history_limit = history_limit
         self.window_s = window_s
         self.contacts_loading = True
+        # The customer's clock: the Time column shows their time, the zone in its header.
+        self.hours = BusinessHours()
+        self._time_header = time_header(self.hours)
         # Rows live in arrival order; row r (newest first) is sequence number _next - 1 - r.
         self._store: list[FeedCall | None] = []
         self._store_base = 0  # sequence number of _store[0]
@@ -399,6 +289,15 @@ class CallFeedModel(QAbstractTableModel):
                 self.index(first, Column.DURATION), self.index(last, Column.DURATION), [DISPLAY]
             )
 
+    def set_hours(self, hours: BusinessHours) -> None:
+        """Show times on ``hours``' clock (the session's resolved customer hours)."""
+        self.hours = hours
+        self._time_header = time_header(hours)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, Column.TIME, Column.TIME)
+        if self.rowCount():
+            last = self.rowCount() - 1
+            self.dataChanged.emit(self.index(0, Column.TIME), self.index(last, Column.TIME))
+
     def _presenter_changed(self) -> None:
         if self.rowCount():
             self.dataChanged.emit(self.index(0, 0), self.index(self.rowCount() - 1, LAST_COLUMN))
@@ -437,7 +336,9 @@ class CallFeedModel(QAbstractTableModel):
         if orientation is not Qt.Orientation.Horizontal or not 0 <= section <= LAST_COLUMN:
             return None
         if role == DISPLAY:
-            return HEADERS[Column(section)]
+            return self._time_header if section == Column.TIME else HEADERS[Column(section)]
+        if role == TOOLTIP and section == Column.TIME:
+            return f"Times in {self.hours.timezone}, the customer's clock ({self.hours.source})"
         if role == ALIGNMENT:
             side = (
                 Qt.AlignmentFlag.AlignRight
@@ -481,7 +382,7 @@ class CallFeedModel(QAbstractTableModel):
     def _display(self, call: FeedCall, column: int) -> str:
         presenter = self._presenter
         if column == Column.TIME:
-            return call.first_seen.astimezone().strftime("%H:%M:%S")
+            return call.first_seen.astimezone(self.hours.zone).strftime("%H:%M:%S")
         if column == Column.DIRECTION:
             return DIRECTION_LABELS[call.direction]
         if column == Column.CALLER:
@@ -521,7 +422,7 @@ class CallFeedModel(QAbstractTableModel):
     @staticmethod
     def _duration_text(call: FeedCall) -> str:
         if call.state is LiveState.CONNECTED and call.connected_at is not None:
-            return clock_text(max(datetime.now(UTC) - call.connected_at, timedelta()))
+            return clock_text(max(utc_now() - call.connected_at, timedelta()))
         talked = call.duration
         if talked is not None:
             return clock_text(talked)
@@ -555,6 +456,8 @@ class CallFeedModel(QAbstractTableModel):
 
     def _tooltip(self, call: FeedCall, column: int) -> str | None:
         presenter = self._presenter
+        if column == Column.TIME:
+            return both_clocks(call.first_seen, self.hours)
         if column == Column.CALLER and call.number:
             e164 = presenter.number(call.e164) if call.e164 else "not a phone number"
             return f"As the PBX sent it: {presenter.number(call.number)}\nE.164: {e164}"
@@ -630,7 +533,7 @@ class CallFeedFilter(QSortFilterProxyModel):
         text = self._text.lower()
         if text:
             needles = [re.escape(text)]
-            digits = _digits(text)
+            digits = digits_of(text)
             if _NUMBER_LIKE.match(text) and len(digits) >= 2:
                 # "0412 345 678", "+61 412…" and "(08) 8123" all find +61412345678's digits.
                 needles.append(re.escape(digits.lstrip("0") or digits))

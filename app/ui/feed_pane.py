@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.triggers import SettledCall
 from app.services.live_feed import (
     DEFAULT_BRIDGE_WINDOW_S,
@@ -42,7 +43,7 @@ FILTER_DELAY_MS = 250
 SETTLED_DELAY_MS = 150
 LARGE_TYPE_STEP = 3  # points added in presenter mode's larger type
 COLUMN_WIDTHS = {
-    Column.TIME: 80,
+    Column.TIME: 96,
     Column.DIRECTION: 84,
     Column.CALLER: 136,
     Column.EXTENSION: 78,
@@ -188,10 +189,20 @@ class FeedPane(QWidget):
             ]
             self._feed = feed
             self.model.contacts_loading = True
+            self.model.set_hours(session.saved_hours)
+            self.timeline.set_hours(session.saved_hours)
             feed.start()
+            self._ui.tasks.start(self._read_hours(session), name="live feed: customer's clock")
         self._update_stack()
         self._update_status()
         self.feedChanged.emit(self._feed)
+
+    async def _read_hours(self, session: PbxSession) -> None:
+        hours = await session.customer_hours()
+        if self._feed is not None and self._feed.session is session:
+            self.model.set_hours(hours)
+            self.timeline.set_hours(hours)
+            self._update_status()
 
     async def aclose(self) -> None:
         feed, self._feed = self._feed, None
@@ -322,13 +333,15 @@ class FeedPane(QWidget):
             return
         status = feed.status
         source = status.source + (" + webhook add-on" if status.webhook else "")
+        hours = self.model.hours
         parts = [f"Source: {source}", f"{len(feed):,} calls"]
         if feed.last_event_at is not None:
-            parts.append(f"last event {_local_time(feed.last_event_at)}")
+            parts.append(f"last event {_customer_clock(feed.last_event_at, hours)}")
         if feed.watching:
             many = "recording" if feed.watching == 1 else "recordings"
             parts.append(f"following {feed.watching} {many}")
         parts.append(status.contacts)
+        parts.append(f"times in {hours.timezone}, the customer's clock ({hours.source})")
         self.status_label.setText(self._presenter.text(" · ".join(parts)))
         if status.error:
             self.error_label.setText(self._presenter.text(status.error))
@@ -337,5 +350,5 @@ class FeedPane(QWidget):
             self.error_label.hide()
 
 
-def _local_time(at: datetime) -> str:
-    return at.astimezone().strftime("%H:%M:%S")
+def _customer_clock(at: datetime, hours: BusinessHours) -> str:
+    return customer_time(at, hours, "%H:%M:%S")

@@ -7,16 +7,18 @@ Time runs on a square-root scale: a bridge's backoff looks often at first (0.5 s
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.domain.business_hours import BusinessHours, customer_time
+from app.domain.clock import utc_now
 from app.domain.live import LiveState
 from app.services.live_feed import DEFAULT_BRIDGE_WINDOW_S, FeedCall
 from app.services.recording_watcher import JourneyState, RecordingJourney
-from app.ui.feed_model import JOURNEY_COLOURS, journey_summary, seconds_text
+from app.ui.feed_model import JOURNEY_COLOURS
+from app.ui.feed_text import journey_summary, seconds_text
 from app.ui.presenter import Presenter
 
 EMPTY_TEXT = "Select an ended call to see its recording's journey"
@@ -46,6 +48,7 @@ class JourneyTimeline(QWidget):
         self._presenter = presenter
         self.window_s = window_s
         self._call: FeedCall | None = None
+        self.hours = BusinessHours()  # the customer's clock, for the hang-up time
         self._lines: list[str] = [EMPTY_TEXT]
         self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -63,6 +66,10 @@ class JourneyTimeline(QWidget):
     @property
     def call(self) -> FeedCall | None:
         return self._call
+
+    def set_hours(self, hours: BusinessHours) -> None:
+        self.hours = hours
+        self.refresh()
 
     def set_call(self, call: FeedCall | None) -> None:
         self._call = call
@@ -95,6 +102,10 @@ class JourneyTimeline(QWidget):
             who = self._presenter.number(call.e164 or call.number)
             name = call.contact_name
             parts.append(f"{who} ({self._presenter.name(name)})" if name else who)
+        if call.journey is not None:  # on the customer's clock, zone named
+            parts.append(
+                f"hung up {customer_time(call.journey.hung_up_at, self.hours, '%H:%M:%S')}"
+            )
         return " · ".join(parts)
 
     def _texts(self) -> list[str]:
@@ -218,7 +229,7 @@ class JourneyTimeline(QWidget):
         axis_left = area.left() + 8
         right = area.right() - metrics.horizontalAdvance("missing") / 2 - 4
         axis_y = area.top() + line * 2 + 22
-        elapsed = (datetime.now(UTC) - journey.hung_up_at).total_seconds()
+        elapsed = (utc_now() - journey.hung_up_at).total_seconds()
         last = max([a.after_s for a in journey.attempts], default=0.0)
         open_ended = journey.state in (JourneyState.PENDING, JourneyState.POLLING)
         span = max(self.window_s, last, elapsed if open_ended else 0.0, 1.0) * 1.06

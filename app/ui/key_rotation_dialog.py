@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
 from html import escape
 from typing import Final
 
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile, key_age_text, key_age_warning
 from app.services.connections import (
     ConnectionStore,
@@ -280,7 +280,7 @@ class KeyRotationDialog(QDialog):
             f"{_html(profile.url)}. The new key is checked against the PBX first; the "
             "current key stays in place until the new one passes."
         )
-        now = datetime.now(UTC)
+        now = utc_now()
         warn_days = self._store.settings.key_age_warning_days
         warning = key_age_warning(profile, now=now, warn_days=warn_days)
         text = f"Current key: {key_age_text(profile, now=now)}."
@@ -522,7 +522,7 @@ class KeyRotationDialog(QDialog):
         self.rotation = rotation
         self._profile = rotation.profile
         self._show_checks(rotation.report.checks)
-        when = rotation.profile.key_rotated_at or datetime.now(UTC)
+        when = rotation.profile.key_rotated_at or utc_now()
         where = self._store.key_backend or "the keyring"
         self._show_result(
             f"<b>New key in use since {when.astimezone():%H:%M on %d %b %Y}.</b> It is stored "

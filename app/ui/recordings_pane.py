@@ -11,6 +11,7 @@ Every number and name on screen goes through the presenter.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import logging
 import re
@@ -18,7 +19,6 @@ from collections.abc import Callable, Coroutine
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -60,7 +60,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
 from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, display_name
 from app.services.recording_lookup import (
     QueryError,
@@ -118,19 +120,19 @@ def open_with_os_player(path: Path) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
-def customer_zone(session: PbxSession | None) -> tzinfo:
-    """Times are shown in the customer's zone: the customer says "Tuesday at ten"."""
-    if session is not None:
-        try:
-            return ZoneInfo(session.profile.business_hours.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else ZoneInfo("UTC")
-
-
-def zone_name(zone: tzinfo) -> str:
-    return str(getattr(zone, "key", None) or zone.tzname(None) or "local time")
+def zone_phrase(hours: BusinessHours) -> str:
+    """Which clock the times are on, and how sure that is: the customer says "Tuesday at ten"."""
+    zone = hours.timezone
+    if hours.source is HoursSource.PBX:
+        return f"Times in {zone}, the customer's time zone (read from the PBX)."
+    if hours.source is HoursSource.ENGINEER:
+        return f"Times in {zone}, the customer's time zone (set by the engineer)."
+    if hours.source is HoursSource.REGION:
+        return f"Times in {zone}: the region's usual zone, not read from the PBX."
+    return (
+        f"Times in {zone}: the customer's time zone is not known (set it with Edit on the "
+        "connection)."
+    )
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -199,7 +201,7 @@ class RecordingResultsModel(QAbstractTableModel):
         self._index: dict[str, int] = {}  # call id -> row
         self._contacts: ContactIndex | None = None
         self._matches: dict[str, ContactMatch] = {}
-        self._zone: tzinfo = customer_zone(None)
+        self._zone: tzinfo = BusinessHours().zone
         presenter.changed.connect(self.refresh)
 
     # ---- content ---------------------------------------------------------------------------
@@ -227,6 +229,7 @@ class RecordingResultsModel(QAbstractTableModel):
 
     def set_zone(self, zone: tzinfo) -> None:
         self._zone = zone
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, self.TIME, self.TIME)
         self.refresh()
 
     def refresh(self) -> None:
@@ -273,6 +276,8 @@ class RecordingResultsModel(QAbstractTableModel):
     ) -> Any:
         if orientation is Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
             if role == Qt.ItemDataRole.DisplayRole:
+                if section == self.TIME:  # the customer's zone, named: "Time (NZDT)"
+                    return f"Time ({utc_now().astimezone(self._zone).tzname()})"
                 return self.HEADERS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole and section in self._RIGHT:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -422,7 +427,8 @@ class RecordingsPane(QWidget):
         self._session: PbxSession | None = None
         self.lookup: RecordingLookup | None = None
         self._lookups: list[RecordingLookup] = []  # every one opened, closed in aclose()
-        self._zone = customer_zone(None)
+        self._hours = BusinessHours()  # the customer's clock, once the session says
+        self._zone: tzinfo = self._hours.zone
         self._tasks: set[asyncio.Task[Any]] = set()
         self._search_task: asyncio.Task[SearchResult | None] | None = None
         self._contacts_task: asyncio.Task[None] | None = None
@@ -624,11 +630,35 @@ class RecordingsPane(QWidget):
         edit.setDisplayFormat("yyyy-MM-dd")
         return edit
 
+    def _default_dates(self) -> tuple[date, date]:
+        today = utc_now().astimezone(self._zone).date()  # the customer's today
+        return today - timedelta(days=DEFAULT_DAYS), today
+
     def _reset_dates(self) -> None:
-        today = datetime.now(self._zone).date()
-        start = today - timedelta(days=DEFAULT_DAYS)
+        start, today = self._default_dates()
         self.from_date.setDate(QDate(start.year, start.month, start.day))
         self.to_date.setDate(QDate(today.year, today.month, today.day))
+
+    def _form_dates(self) -> tuple[date, date]:
+        first: date = self.from_date.date().toPython()  # type: ignore[assignment]
+        last: date = self.to_date.date().toPython()  # type: ignore[assignment]
+        return first, last
+
+    def _use_hours(self, hours: BusinessHours) -> None:
+        untouched = self._form_dates() == self._default_dates()
+        self._hours = hours
+        self._zone = hours.zone
+        self.model.set_zone(self._zone)
+        if untouched:  # the customer's "today" may be another day than the guess's
+            self._reset_dates()
+        self._render_summary()
+        self._render_details()
+
+    async def _read_hours(self, session: PbxSession) -> BusinessHours:
+        hours = await session.customer_hours()
+        if session is self._session and hours != self._hours:
+            self._use_hours(hours)
+        return hours
 
     # ---- the pane contract -----------------------------------------------------------------
     def set_session(self, session: PbxSession | None) -> None:
@@ -642,7 +672,8 @@ class RecordingsPane(QWidget):
         self.lookup = self._lookup_factory(session) if session is not None else None
         if self.lookup is not None:
             self._lookups.append(self.lookup)
-        self._zone = customer_zone(session)
+        self._hours = session.saved_hours if session is not None else BusinessHours()
+        self._zone = self._hours.zone
         self.model.set_zone(self._zone)
         self.model.set_contacts(None)
         self.model.set_rows([])
@@ -661,6 +692,8 @@ class RecordingsPane(QWidget):
         self._render_form_state()
         self._render_summary()
         self._render_details()
+        if session is not None:
+            self._start(self._read_hours(session), "recordings-customer-clock")
 
     async def aclose(self) -> None:
         tasks = self._cancel_all()
@@ -731,8 +764,7 @@ class RecordingsPane(QWidget):
             self._search_task.cancel()
 
     def _query(self) -> RecordingQuery | None:
-        first: date = self.from_date.date().toPython()  # type: ignore[assignment]
-        last: date = self.to_date.date().toPython()  # type: ignore[assignment]
+        first, last = self._form_dates()
         if last < first:
             self._show_error(
                 f"Dates: 'To' ({last:%Y-%m-%d}) is before 'From' ({first:%Y-%m-%d}). Swap them "
@@ -753,6 +785,14 @@ class RecordingsPane(QWidget):
     ) -> SearchResult | None:
         self.summary_label.setText("Reading the call history and the recordings list…")
         self.summary_label.setStyleSheet(f"color: {MUTED};")
+        if self._session is not None:
+            # The dates are the customer's days: on their clock, once it is known.
+            await self._read_hours(self._session)
+            query = dataclasses.replace(
+                query,
+                since=query.since.replace(tzinfo=self._zone) if query.since else None,
+                until=query.until.replace(tzinfo=self._zone) if query.until else None,
+            )
         try:
             if self.model.rowCount() == 0:
                 self._set_empty("Searching the call history and recordings…")
@@ -1022,9 +1062,7 @@ class RecordingsPane(QWidget):
         self.summary_label.setStyleSheet("")
         if result is None:
             self.summary_label.setText(
-                f"Times in {zone_name(self._zone)}, the customer's time zone."
-                if self._session is not None
-                else ""
+                zone_phrase(self._hours) if self._session is not None else ""
             )
             self.summary_label.setVisible(self._session is not None)
             self.notes_label.setVisible(False)
@@ -1042,7 +1080,7 @@ class RecordingsPane(QWidget):
             self._presenter.number(result.number_e164) if result.number_e164 else "",
             f"{since:%Y-%m-%d} to {until:%Y-%m-%d}",
             result.retention_text,
-            f"{zone_name(self._zone)} time",
+            f"times in {self._hours.timezone} ({self._hours.source})",
         ]
         self.summary_label.setText(
             f"<b>{html.escape(', '.join(parts))}</b><br><span style='color:{MUTED}'>"
@@ -1078,8 +1116,11 @@ class RecordingsPane(QWidget):
         if row.retention_text:
             facts.append(p.text(row.retention_text))
         lines.append(html.escape(" · ".join(facts)))
+        when = self.model.text(row, RecordingResultsModel.TIME)
+        if row.started_at is not None:  # the zone named where the time stands alone
+            when += f" {row.started_at.astimezone(self._zone).tzname()}"
         call = [
-            self.model.text(row, RecordingResultsModel.TIME),
+            when,
             self.model.text(row, RecordingResultsModel.DIRECTION),
         ]
         number = row.number_e164 or row.number_raw

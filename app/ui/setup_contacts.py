@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.contact_match import ContactIndex, NumberFix
 from app.domain.contacts import Contact
 from app.domain.phones import NumberError, validate_region
@@ -78,8 +81,28 @@ def outcome_words(outcome: str) -> str:
     return OUTCOMES.get(outcome, (outcome, SKIP))[0]
 
 
+def preview_columns(clock: Callable[[], BusinessHours]) -> tuple[Column[AttachPreviewRow], ...]:
+    """The table's columns; "When" is on the customer's clock (``clock()``), zone named."""
+    return (
+        Column(
+            "When (customer's time)",
+            lambda r, p: customer_time(r.when, clock(), "%d %b %H:%M"),
+            tooltip=lambda r, p: when_tooltip(r.when, clock()),
+        ),
+        *COLUMNS,
+    )
+
+
+def when_tooltip(at: datetime, hours: BusinessHours) -> str:
+    """The customer's time with the zone, and the engineer's own beside it, labelled."""
+    mine = at.astimezone()  # the engineer's zone, said so
+    return (
+        f"{customer_time(at, hours, '%a %d %b %Y %H:%M')} ({hours.timezone}, the customer's "
+        f"time)\n{mine:%a %d %b %H:%M} {mine.tzname()} (your time)"
+    )
+
+
 COLUMNS: tuple[Column[AttachPreviewRow], ...] = (
-    Column("When", lambda r, p: r.when.astimezone().strftime("%d %b %H:%M")),
     Column("Caller id", lambda r, p: p.number(r.raw_caller_id)),
     Column("E.164", lambda r, p: p.number(r.e164) if r.e164 else "—"),
     Column(
@@ -184,9 +207,11 @@ class ContactsStep(SetupStep):
         sources.add("Preview:", run_row)
         self.body.addLayout(sources)
 
+        columns = preview_columns(ctx.shown_hours)
         self.model: ResultTableModel[AttachPreviewRow] = ResultTableModel(
-            ctx.ui.presenter, COLUMNS, parent=self
+            ctx.ui.presenter, columns, parent=self
         )
+        self.zone_note = hint_label(object_name="previewZone")
         self.table = QTableView()
         self.table.setObjectName("attachPreview")
         self.table.setModel(self.model)
@@ -197,7 +222,8 @@ class ContactsStep(SetupStep):
         self.table.setMinimumHeight(240)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(len(columns) - 1, QHeaderView.ResizeMode.Stretch)
+        self.body.addWidget(self.zone_note)
         self.body.addWidget(self.table, 1)
 
         self.fixes_label = text_label(object_name="fixesCount")
@@ -216,6 +242,8 @@ class ContactsStep(SetupStep):
         self.body.addLayout(export_row)
         ctx.keyChanged.connect(self._stale)
         ctx.addressChanged.connect(self._stale)
+        ctx.hoursChanged.connect(self._hours_changed)
+        self._hours_changed()
 
     # ---- state ---------------------------------------------------------------------------------
     def _stale(self) -> None:
@@ -228,6 +256,14 @@ class ContactsStep(SetupStep):
         self._render_fixes()
         self.clear_message()
         self.set_status(StepStatus.NOT_STARTED)
+
+    def _hours_changed(self) -> None:
+        hours = self.ctx.shown_hours()
+        self.zone_note.setText(
+            f"Times in {hours.timezone}, the customer's clock ({hours.source}); "
+            "hover a time for yours."
+        )
+        self.model.refresh()
 
     def _sources_changed(self) -> None:
         self.ctx.use_phonebook = self.phonebook_box.isChecked()

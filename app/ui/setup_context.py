@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from app.domain.addresses import parse_pbx_address
+from app.domain.business_hours import BusinessHours, region_hours
 from app.domain.connection import ContactColumns, new_connection_id
 from app.domain.contacts import Contact
 from app.domain.phones import NumberError, default_region, validate_region
@@ -54,6 +55,7 @@ class SetupContext(QObject):
     trustChanged = Signal()  # CA file or pin changed
     keyChanged = Signal()  # a key was staged (or the Client ID changed)
     verified = Signal()  # a capability report arrived
+    hoursChanged = Signal()  # the customer's zone and hours were read, confirmed or changed
 
     def __init__(
         self, ui: UiContext, store: ConnectionStore, timeouts: SetupTimeouts | None = None
@@ -72,6 +74,10 @@ class SetupContext(QObject):
         self.capabilities: CapabilityReport | None = None
         self.capabilities_waived = False  # the engineer chose to go on without both
         self.region_override: str | None = None
+        # The customer's clock, read at step 5 and confirmed or changed there; saved with the
+        # connection. None until read.
+        self.customer_hours: BusinessHours | None = None
+        self.hours_problem: str | None = None  # why the PBX's own hours are not shown
         self.contacts_csv: str | None = None
         self.contacts_columns: ContactColumns | None = None  # set when the engineer re-mapped
         self.crm_contacts: tuple[Contact, ...] = ()  # read at step 8, for the setup report
@@ -146,6 +152,7 @@ class SetupContext(QObject):
         self.detection = detection
         if changed:
             self._forget_results()
+            self.set_customer_hours(None)
             self.addressChanged.emit()
 
     def refine_detection(self, detection: PbxDetection) -> None:
@@ -180,6 +187,18 @@ class SetupContext(QObject):
         self.capabilities = report
         self.capabilities_waived = False
         self.verified.emit()
+
+    def set_customer_hours(self, hours: BusinessHours | None, problem: str | None = None) -> None:
+        if (hours, problem) != (self.customer_hours, self.hours_problem):
+            self.customer_hours, self.hours_problem = hours, problem
+            self.hoursChanged.emit()
+
+    def shown_hours(self) -> BusinessHours:
+        """The clock to show customer times on before step 5 read it: the region's guess."""
+        if self.customer_hours is not None:
+            return self.customer_hours
+        region = self.region_override or (self.detection.region if self.detection else None)
+        return region_hours(region)
 
     @property
     def capabilities_green(self) -> bool:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
 from app import __version__
+from app.domain.business_hours import BusinessHours
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.report import Report, ReportMeta
 from app.services.connections import (
@@ -170,6 +171,8 @@ class FinishStep(SetupStep):
             pin_sha256=ctx.pin_sha256,
             contacts_csv=ctx.contacts_csv,
             contacts_columns=ctx.contacts_columns,
+            # As confirmed or changed at step 5 (breaks and holidays read from the PBX kept).
+            business_hours=ctx.customer_hours or BusinessHours(),
         )
 
     def save(self) -> None:
@@ -253,6 +256,7 @@ class FinishStep(SetupStep):
                 crm_contacts=ctx.crm_contacts,
                 crm_contacts_label=ctx.crm_contacts_label,
                 use_phonebook=ctx.use_phonebook or not ctx.crm_contacts,
+                business_hours=session.profile.business_hours,
             )
             diagnosis = await Doctor(session.params, session.secret, options).run()
             secret = session.secret
@@ -271,7 +275,7 @@ class FinishStep(SetupStep):
         profile = store.get(ctx.connection_id) or self.profile
         assert profile is not None
         meta = ReportMeta(
-            generated_at=datetime.now(UTC),
+            generated_at=utc_now(),
             customer=profile.customer,
             connection=profile.name,
             engineer=settings.engineer_name,

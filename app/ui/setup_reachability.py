@@ -7,10 +7,11 @@ accepted from then on) or a private CA file chosen.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
+from app.domain.clock import system_clock
 from app.services.connections import ConnectionStoreError
 from app.services.setup.reachability import ReachabilityReport, check_reachability
 from app.ui.setup_address import CaFileRow
@@ -154,7 +155,7 @@ class ReachabilityStep(SetupStep):
         fingerprint = report.tls_fingerprint_sha256 if report else None
         self.issuer_value.setText(issuer or "Not known yet")
         self.expires_value.setText(
-            expiry_text(expires, datetime.now(UTC)) if expires else "Not known yet"
+            expiry_text(expires, system_clock()) if expires else "Not known yet"
         )
         self.fingerprint_value.setText(fingerprint_text(fingerprint) if fingerprint else "—")
         pinned = bool(self.ctx.pin_sha256)

@@ -1,24 +1,30 @@
-"""Step 5: prove the key: a token, the call history, and a recording listed and downloaded.
+"""Step 5: prove the key: a token, the call history, and a recording listed and downloaded;
+then read the customer's clock (time zone and office hours) for the engineer to confirm.
 
 Both capabilities must be green to move on ("Reports User": call history; "Recording Manager":
 recording fetch). A refused key (401) or a missing capability (403) shows the exact fix under
 its tick. When the key works but a capability is missing, the engineer may still go on after a
 clear warning (some customers do not record by policy); the Finish step repeats the warning.
+The customer's zone and hours come from the PBX (v20 OfficeHours) or, failing that, the
+region's usual zone flagged for confirmation; the connection keeps what is shown here.
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
+from app.domain.business_hours import HoursSource, describe_hours
 from app.services.connections import ConnectionStoreError
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 from app.services.setup.detect import refine_region
+from app.services.setup.office_hours import read_customer_clock
 from app.threecx.errors import ThreeCXError
 from app.ui.dialogs import confirm
 from app.ui.setup_checklist import CheckList, CheckRow
 from app.ui.setup_context import SetupContext
+from app.ui.setup_hours import SOURCE_WORDS, CustomerClockBox
 from app.ui.setup_step import SetupStep, StepStatus, error_text
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,8 @@ class VerifyStep(SetupStep):
             ctx,
             "The app signs in with the key and tries what the bridge will do: read the call "
             'history ("Reports User") and list and download a recording ("Recording '
-            'Manager"). Both ticks must be green.',
+            "Manager\"). Both ticks must be green. Then it reads the customer's time zone "
+            "and office hours for you to confirm.",
         )
         self.checklist = CheckList(ctx.ui.presenter)
         self.checklist.setObjectName("capabilities")
@@ -56,6 +63,12 @@ class VerifyStep(SetupStep):
         row.addWidget(self.waive_button)
         row.addStretch(1)
         self.body.addLayout(row)
+        self.clock = CustomerClockBox(ctx)
+        self.clock.changed.connect(self.changed)
+        # Below the verdict on the key, which is read first.
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertWidget(outer.indexOf(self.message) + 1, self.clock)
         ctx.keyChanged.connect(self._stale)
         ctx.addressChanged.connect(self._stale)
         ctx.trustChanged.connect(self._stale)
@@ -76,7 +89,7 @@ class VerifyStep(SetupStep):
     # ---- hooks ---------------------------------------------------------------------------------
     def must_haves_met(self) -> bool:
         report = self.ctx.capabilities
-        if report is None or not report.key_accepted:
+        if report is None or not report.key_accepted or self.clock.error is not None:
             return False
         return report.both_capabilities or self.ctx.capabilities_waived
 
@@ -86,6 +99,8 @@ class VerifyStep(SetupStep):
             return "Verify the key to continue."
         if not report.key_accepted:
             return "The PBX does not accept the key: fix it (see the fix), then verify again."
+        if self.clock.error is not None:
+            return f"The customer's office hours cannot be used: {self.clock.error}"
         return "Both capabilities must be green: apply the fix, then verify again."
 
     def entered(self) -> None:
@@ -99,9 +114,14 @@ class VerifyStep(SetupStep):
         if not report.key_accepted:
             return "The PBX refused the key."
         if report.both_capabilities:
-            return "Call history and recording fetch both work."
-        missing = [c.label for c in report.checks if c.ok is False]
-        return "Continued without: " + ", ".join(missing) + "."
+            text = "Call history and recording fetch both work."
+        else:
+            missing = [c.label for c in report.checks if c.ok is False]
+            text = "Continued without: " + ", ".join(missing) + "."
+        hours = self.ctx.customer_hours
+        if hours is not None:
+            text += f" Customer's clock: {describe_hours(hours)}, {SOURCE_WORDS[hours.source]}."
+        return text
 
     def rerender(self) -> None:
         self.checklist.rebuild()
@@ -130,6 +150,7 @@ class VerifyStep(SetupStep):
         self._show(report)
         if report.key_accepted:
             await self._refine_region()
+            await self._read_clock()
 
     async def _refine_region(self) -> None:
         detection = self.ctx.detection
@@ -142,6 +163,21 @@ class VerifyStep(SetupStep):
             return
         if self.ctx.detection is detection:
             self.ctx.refine_detection(refined)
+
+    async def _read_clock(self) -> None:
+        """The customer's zone and hours; what the engineer set here is kept on re-verify."""
+        current = self.ctx.customer_hours
+        if current is not None and current.source is HoursSource.ENGINEER:
+            return
+        detection = self.ctx.detection
+        region = self.ctx.region_override or (detection.region if detection else None)
+        try:
+            clock = await read_customer_clock(await self.ctx.client(), region)
+        except (ThreeCXError, ConnectionStoreError) as exc:
+            log.info("The customer's clock was not read: %s", error_text(exc))
+            self.ctx.set_customer_hours(self.ctx.shown_hours(), error_text(exc))
+            return
+        self.ctx.set_customer_hours(clock.hours, clock.problem)
 
     def _show(self, report: CapabilityReport) -> None:
         self.checklist.set_rows(

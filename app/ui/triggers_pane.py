@@ -1,12 +1,15 @@
 """The missed-call trigger preview: what the CRM's workflow would fire for each settled call.
 
 The window feeds settled calls in with ``add_call``; the rules live in ``app.domain.triggers``
-and run per connection (its business hours and DID → source list mapping). Everything shown
-goes through the presenter: numbers keep their last 3 digits, names become initials.
+and run per connection: the customer's own office hours as the session resolves them (the
+PBX's, else the saved or the region's, named) and the DID → source list mapping. Calls that
+settle before the hours are known wait for them. Everything shown goes through the presenter:
+numbers keep their last 3 digits, names become initials.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from typing import Any
 
@@ -35,13 +38,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.business_hours import BusinessHours, describe_hours
+from app.domain.clock import utc_now
 from app.domain.triggers import (
     ActionKind,
     SettledCall,
     TriggerBranch,
     TriggerPlanner,
     TriggerPreview,
-    describe_hours,
 )
 from app.services.session import PbxSession
 from app.ui.context import UiContext
@@ -59,7 +63,7 @@ COLUMNS = (
     "Why",
 )
 COL_TIME, COL_CALLER, COL_CONTACT, COL_SOURCE, COL_BRANCH, COL_ACTIONS, COL_WHY = range(7)
-COLUMN_WIDTHS = (96, 116, 192, 240, 98, 300)
+COLUMN_WIDTHS = (112, 116, 192, 240, 98, 300)
 MAX_ROWS = 2_000
 FLUSH_MS = 150
 PreviewRole = Qt.ItemDataRole.UserRole + 1
@@ -74,6 +78,7 @@ BRANCH_COLOURS: dict[TriggerBranch, tuple[str | None, str]] = {
     TriggerBranch.NO_TRIGGER: (None, "#6b7280"),
 }
 NO_SESSION_TEXT = "Select a connection to preview its missed-call triggers."
+READING_HOURS_TEXT = "Reading the customer's time zone and office hours from the PBX…"
 EMPTY_TEXT = (
     "No missed calls yet.\n\nWhen a call rings out unanswered, this shows what the CRM's "
     "missed-call workflow would fire (a text, an email, a task or an escalation) and why."
@@ -98,6 +103,7 @@ class TriggerPreviewModel(QAbstractTableModel):
         self._rows: list[TriggerPreview] = []
         self._index: dict[str, int] = {}
         self._pending: dict[str, TriggerPreview] = {}
+        self.zone_abbreviation = "UTC"
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FLUSH_MS)
@@ -143,6 +149,11 @@ class TriggerPreviewModel(QAbstractTableModel):
         self._index.clear()
         self.endResetModel()
 
+    def set_hours(self, hours: BusinessHours) -> None:
+        """Name the customer's zone in the Time column's header (e.g. "Time (NZDT)")."""
+        self.zone_abbreviation = utc_now().astimezone(hours.zone).tzname() or hours.timezone
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, COL_TIME, COL_TIME)
+
     def preview_at(self, row: int) -> TriggerPreview:
         return self._rows[row]
 
@@ -174,6 +185,8 @@ class TriggerPreviewModel(QAbstractTableModel):
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == Qt.ItemDataRole.DisplayRole:
+                if section == COL_TIME:
+                    return f"{COLUMNS[section]} ({self.zone_abbreviation})"
                 return COLUMNS[section]
             if role == Qt.ItemDataRole.TextAlignmentRole:
                 return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -232,7 +245,11 @@ class TriggerPreviewModel(QAbstractTableModel):
     def _tooltip(self, preview: TriggerPreview, column: int) -> str:
         p = self._presenter
         if column == COL_TIME:
-            return preview.local_time.strftime("%A %d %B %Y, %H:%M:%S %Z (the customer's time)")
+            mine = preview.call.at.astimezone()  # the engineer's zone, labelled
+            return (
+                preview.local_time.strftime("%A %d %B %Y, %H:%M:%S %Z (the customer's time)")
+                + f"\n{mine:%a %H:%M:%S} {mine.tzname()} (your time)"
+            )
         if column == COL_ACTIONS:
             if not preview.actions:
                 return "The workflow fires nothing for this call."
@@ -257,7 +274,7 @@ def details_html(preview: TriggerPreview, presenter: Presenter) -> str:
     """The details box: what fires and why, every line through the presenter."""
     call = preview.call
     caller = presenter.number(call.e164 or call.number) or "a withheld number"
-    when = preview.local_time.strftime("%a %d %b %H:%M:%S")
+    when = preview.local_time.strftime("%a %d %b %H:%M:%S %Z")
     head = f"<b>{html.escape(when)}</b>, call from {html.escape(caller)}: "
     head += f"<b>{html.escape(preview.branch.value)}</b>"
     fires = "".join(f"<li>{html.escape(presenter.text(a.text))}</li>" for a in preview.actions)
@@ -297,6 +314,8 @@ class TriggersPane(QWidget):
         self._presenter = ui.presenter
         self._planner: TriggerPlanner | None = None
         self._session: PbxSession | None = None
+        self._waiting: list[SettledCall] = []  # settled before the customer's hours were known
+        self._hours_task: asyncio.Task[None] | None = None
 
         self.model = TriggerPreviewModel(self._presenter, parent=self)
         self.proxy = _FiringFilter(self)
@@ -388,22 +407,53 @@ class TriggersPane(QWidget):
     # ---- the pane contract ---------------------------------------------------------------
     def set_session(self, session: PbxSession | None) -> None:
         self._session = session
-        if session is None:
-            self._planner = None
-        else:
-            profile = session.profile
-            self._planner = TriggerPlanner(profile.business_hours, profile.did_sources)
+        self._planner = None
+        self._waiting = []
+        self._hours_task = None
         self.model.clear()
+        if session is not None:
+            known = session.known_hours
+            if known is not None:
+                self._use_hours(session, known)
+            else:
+                self._hours_task = self._ui.tasks.start(
+                    self._read_hours(session), name="triggers: customer's clock"
+                )
         self._update_header()
         self._update_state()
+
+    async def _read_hours(self, session: PbxSession) -> None:
+        hours = await session.customer_hours()
+        if session is self._session:
+            self._use_hours(session, hours)
+
+    def _use_hours(self, session: PbxSession, hours: BusinessHours) -> None:
+        self._planner = TriggerPlanner(hours, session.profile.did_sources)
+        self.model.set_hours(hours)
+        waiting, self._waiting = self._waiting, []
+        for call in waiting:
+            self.add_call(call)
+        self._update_header()
+        self._update_state()
+
+    async def hours_ready(self) -> BusinessHours | None:
+        """The hours calls are judged by, once read (None: no connection selected)."""
+        task = self._hours_task
+        if task is not None:
+            await asyncio.wait([task])
+        return self._planner.business_hours if self._planner is not None else None
 
     async def aclose(self) -> None:
         self.model.stop()
 
     # ---- feeding -------------------------------------------------------------------------
     def add_call(self, call: SettledCall) -> TriggerPreview | None:
-        """Preview one settled call (None when no connection is selected)."""
+        """Preview one settled call (None when no connection is selected, or while the
+        customer's hours are being read: it is previewed as soon as they are known)."""
+        if self._session is None:
+            return None
         if self._planner is None:
+            self._waiting.append(call)
             return None
         preview = self._planner.preview(call)
         if call.contact_name:
@@ -428,6 +478,7 @@ class TriggersPane(QWidget):
             self.show_quiet.hide()
             return
         profile = self._session.profile
+        hours = self._planner.business_hours
         sources = self._planner.sources
         general = self._planner.rules.general_list
         count = len(sources)
@@ -439,8 +490,9 @@ class TriggersPane(QWidget):
         )
         self.hours_label.setText(
             f"<b>Business hours</b> for {html.escape(profile.name)}: "
-            f"{html.escape(describe_hours(profile.business_hours))}; times below are in that "
-            f"zone.<br><b>DID → source list</b>: {html.escape(mapped)}"
+            f"{html.escape(describe_hours(hours))}, {html.escape(hours.source)}. Times below "
+            "are the customer's."
+            f"<br><b>DID → source list</b>: {html.escape(mapped)}"
         )
         self.hours_label.show()
         self.show_quiet.show()
@@ -454,8 +506,11 @@ class TriggersPane(QWidget):
             1 for row in range(self.model.rowCount()) if self.model.preview_at(row).fires
         )
         self.show_quiet.setText(f"Show calls that fire nothing ({quiet})")
-        if self._planner is None:
+        if self._session is None:
             self.empty_label.setText(NO_SESSION_TEXT)
+            self.stack.setCurrentWidget(self.empty_label)
+        elif self._planner is None:
+            self.empty_label.setText(READING_HOURS_TEXT)
             self.stack.setCurrentWidget(self.empty_label)
         elif self.proxy.rowCount() == 0:
             self.empty_label.setText(EMPTY_TEXT)

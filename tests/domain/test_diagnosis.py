@@ -79,7 +79,17 @@ def test_json_shape() -> None:
         pbx, results(late_recording=CheckStatus.SKIP), NOW, 345.6
     ).as_json()
     assert document["schema"] == SCHEMA == "pbx-companion/doctor/1"
-    assert set(document["pbx"]) == {"url", "version", "major", "edition", "region", "hosting"}
+    assert set(document["pbx"]) == {
+        "url",
+        "version",
+        "major",
+        "edition",
+        "region",
+        "hosting",
+        "time_zone",
+        "business_hours",
+        "hours_source",
+    }
     assert [c["order"] for c in document["checks"]] == list(range(1, 8))
     assert document["checks"][3]["status"] == "skip"
     assert document["first_failure"] is None and document["duration_ms"] == 346
@@ -146,3 +156,12 @@ def test_a_bad_document_names_the_field(
 def test_a_document_that_is_not_an_object_is_refused() -> None:
     with pytest.raises(DiagnosisFormatError, match="expected a JSON object"):
         Diagnosis.from_json(["not", "a", "diagnosis"])
+
+
+def test_a_result_saved_before_the_customers_clock_was_recorded_still_loads() -> None:
+    pbx = PbxFacts("https://pbx", "20.0.10.1116", 20, "Enterprise", "AU", "self-managed")
+    document = Diagnosis.in_order(pbx, results(), NOW, 1.0).as_json()
+    for key in ("time_zone", "business_hours", "hours_source"):
+        del document["pbx"][key]
+    loaded = Diagnosis.from_json(document)
+    assert loaded.pbx.time_zone is None and loaded.pbx.region == "AU"

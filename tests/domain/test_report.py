@@ -23,6 +23,7 @@ from app.domain.report import (
     Report,
     ReportMeta,
     mask_host,
+    on_customer_clock,
     scrub,
 )
 
@@ -419,3 +420,33 @@ def test_masked_evidence(evidence: str, masked: str) -> None:
     assert report.check(CheckId.LICENCE).evidence == (masked,)
     plain = Report.build(diagnosis(licence={"evidence": (evidence,)}), meta())
     assert plain.check(CheckId.LICENCE).evidence == (evidence,)
+
+
+def test_times_are_on_the_customers_clock_with_the_zone_named() -> None:
+    auckland = replace(
+        diagnosis(),
+        pbx=replace(
+            diagnosis().pbx,
+            time_zone="Pacific/Auckland",
+            business_hours="Mon–Fri 08:30–17:30, break 12:30–13:00, 3 holidays",
+            hours_source="read from the PBX",
+        ),
+    )
+    report = Report.build(auckland, meta())
+    assert report.pbx.time_zone == "Pacific/Auckland"
+    assert report.pbx.hours_source == "read from the PBX"
+    # 10:00 UTC on 21 November is 23:00 the same day in Auckland (NZDT, UTC+13).
+    assert report.pbx.clock(report.checked_at) == "21 November 2026, 23:00 NZDT"
+    document = report.as_json()
+    assert document["pbx"]["time_zone"] == "Pacific/Auckland"
+    assert document["pbx"]["business_hours"].startswith("Mon–Fri 08:30–17:30")
+    assert document["checked_at"] == NOW.isoformat()  # the instant stays in UTC
+    assert document["checked_at_customer_time"] == "2026-11-21T23:00:00+13:00"
+
+
+def test_a_diagnosis_without_the_customers_zone_says_utc() -> None:
+    report = Report.build(diagnosis(), meta())
+    assert report.pbx.time_zone is None
+    assert report.pbx.clock(report.checked_at) == "21 November 2026, 10:00 UTC"
+    assert report.as_json()["checked_at_customer_time"] == NOW.isoformat()
+    assert on_customer_clock(NOW, "Not/AZone") == "21 November 2026, 10:00 UTC"

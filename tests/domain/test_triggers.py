@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.connection import BusinessHours
+from app.domain.business_hours import BusinessHours, Holiday, Period, describe_hours
 from app.domain.triggers import (
     NEW_CONTACT,
     TAG_AFTER_HOURS,
@@ -22,8 +23,6 @@ from app.domain.triggers import (
     TriggerBranch,
     TriggerPlanner,
     TriggerRules,
-    describe_hours,
-    next_opening,
 )
 
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -271,9 +270,9 @@ def test_next_opening_and_hours_description() -> None:
     assert describe_hours(HOURS) == "Mon–Fri 08:30–17:30 (Australia/Sydney)"
     assert describe_hours(BusinessHours(days=(0, 2, 4))).startswith("Mon, Wed, Fri")
     friday_evening = local(4, 19, 0)
-    assert next_opening(HOURS, friday_evening) == local(7, 8, 30)
-    assert next_opening(HOURS, local(1, 7, 0)) == local(1, 8, 30)
-    assert next_opening(BusinessHours(days=()), friday_evening) is None
+    assert HOURS.next_opening(friday_evening) == local(7, 8, 30)
+    assert HOURS.next_opening(local(1, 7, 0)) == local(1, 8, 30)
+    assert BusinessHours(days=()).next_opening(friday_evening) is None
 
 
 def test_rules_reject_nonsense() -> None:
@@ -336,3 +335,28 @@ def test_every_fired_preview_explains_itself_without_personal_data(
         if preview.fires:
             assert preview.actions
             assert preview.sends_sms is (preview.branch is TriggerBranch.IN_HOURS)
+
+
+LUNCH = dataclasses.replace(
+    HOURS,
+    breaks=tuple(Period(day, time(12, 30), time(13, 0)) for day in range(5)),
+    holidays=(Holiday("Christmas Day", date(2000, 12, 25), date(2000, 12, 25), recurrent=True),),
+)
+
+
+def test_a_miss_in_the_break_waits_for_the_office_to_reopen_that_day() -> None:
+    preview = TriggerPlanner(LUNCH, SOURCES).preview(missed(local(2, 12, 45)))
+    assert preview.branch is TriggerBranch.AFTER_HOURS and not preview.sends_sms
+    task = next(a for a in preview.actions if a.kind is ActionKind.TASK)
+    assert task.text == "Task for when the office reopens (Wed 13:00)"
+    assert task.short == "Task on reopening"
+    assert any("in the office's break" in reason for reason in preview.reasons)
+
+
+def test_a_miss_on_a_holiday_is_named_and_waits_for_the_next_business_day() -> None:
+    christmas = datetime(2026, 12, 25, 10, 0, tzinfo=SYDNEY)  # a Friday
+    preview = TriggerPlanner(LUNCH, SOURCES).preview(missed(christmas))
+    assert preview.branch is TriggerBranch.AFTER_HOURS
+    assert any("holiday on the PBX (Christmas Day)" in reason for reason in preview.reasons)
+    task = next(a for a in preview.actions if a.kind is ActionKind.TASK)
+    assert task.text == "Task for the morning stand-up (Mon 08:30)"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
 
+from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.services.connections import (
     ConnectionStore,
@@ -109,7 +109,7 @@ class TestWithSecretService:
     ) -> None:
         store = await ConnectionStore.open(path=path)
         saved = await store.add(profile(), KEY)
-        check = LastCheck(CheckStatusSummary.PASS, datetime.now(UTC), "All seven checks passed")
+        check = LastCheck(CheckStatusSummary.PASS, utc_now(), "All seven checks passed")
         await store.record_check(saved.id, check, version="20.0.10.1116", hosting="self-hosted")
 
         renamed = await store.update(
@@ -325,7 +325,7 @@ class TestWithoutAKeyring:
         saved = await store.add(profile(), KEY)
         assert [c.id for c in store.connections()] == [saved.id, "demo"]
         assert await store.secret("demo") == "demo-secret"
-        check = LastCheck(CheckStatusSummary.FAIL, datetime.now(UTC), "First failure: 1. Licence")
+        check = LastCheck(CheckStatusSummary.FAIL, utc_now(), "First failure: 1. Licence")
         assert (await store.record_check("demo", check)).last_check == check
         with pytest.raises(ConnectionStoreError, match="demo connection cannot be edited"):
             await store.update(demo, None)

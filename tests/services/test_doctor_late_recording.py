@@ -128,11 +128,20 @@ async def test_without_the_recording_role_the_watch_is_blocked(make_sim: SimFact
 
 async def test_v18_recording_is_found_by_number_and_time(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, pbx_version="18.0.11.200", recording_delay_s=0.5)
+    # The call ends before the watch starts; the polled log still reports it (it looks two
+    # minutes back), so no race with the watch. watch_one_call bounds the whole run.
     diagnosis = await watch_one_call(
         sim, window_s=10.0, call_control=False, extension=recording_extension(sim)
     )
     result = diagnosis.result(CheckId.LATE_RECORDING)
     assert result.status is CheckStatus.PASS, result.evidence
+    # v18's call log names no recording: the one found by number and time is the very file
+    # the simulator wrote for this call.
+    (placed,) = sim.tenant.calls
+    assert placed.recording_id is not None, "the simulator wrote no recording for the call"
+    (journey,) = result.details["journeys"]
+    assert journey["state"] == "ready", result.evidence
+    assert journey["recording_id"] == placed.recording_id, result.evidence
 
 
 async def test_recording_found_at_the_window_itself_is_in_time(make_sim: SimFactory) -> None:

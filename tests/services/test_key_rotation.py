@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
 
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.services.connections import (
     BRIDGES_REMINDER,
@@ -82,7 +83,7 @@ async def added(
     store = await ConnectionStore.open(path=path)
     saved = await store.add(sim_profile(sim), sim.client_secret)
     # As if the key was stored long ago (only a rotation changes the date), then reopened.
-    old = dataclasses.replace(saved, key_rotated_at=datetime.now(UTC) - timedelta(days=400))
+    old = dataclasses.replace(saved, key_rotated_at=utc_now() - timedelta(days=400))
     save_settings(store.settings.with_connection(old), path)
     store = await ConnectionStore.open(path=path)
     return store, old, sim

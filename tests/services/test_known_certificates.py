@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.clock import utc_now
 from app.services import paths
 from app.services.known_certificates import KnownCertificates
 from app.threecx.probe import CertificateInfo, probe_network
@@ -90,7 +91,7 @@ async def test_renewal_with_a_new_chain_is_noticed(make_sim: SimFactory) -> None
 
     before = await probe_network(sim.url, tls, timeout_s=2.0)
     assert before.ok and before.certificate is not None
-    store.remember(before.host, before.port, before.certificate, datetime.now(UTC))
+    store.remember(before.host, before.port, before.certificate, utc_now())
 
     sim.faults.enable("tls-renewed")
     after = await probe_network(sim.url, tls, timeout_s=2.0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.contact_match import MatchKind
 from app.domain.live import CallEvent, LiveState
@@ -261,7 +262,7 @@ def hook(call_id: str, state: LiveState, *, number: str | None = "+61881234567")
     return CallEvent(
         call_id=call_id,
         state=state,
-        at=datetime.now(UTC),
+        at=utc_now(),
         direction=CallDirection.INBOUND,
         external_number=number,
         extension="101",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.services.recording_lookup import (
     QueryError,
@@ -83,7 +86,7 @@ def row_of(result: SearchResult, call: SimCall) -> RecordingRow:
 
 
 def today() -> RecordingQuery:
-    return RecordingQuery(since=datetime.now(UTC) - timedelta(hours=1))
+    return RecordingQuery(since=utc_now() - timedelta(hours=1))
 
 
 # ---- search ----------------------------------------------------------------------------------
@@ -141,7 +144,7 @@ async def test_search_keeps_to_the_date_range(make_sim: SimFactory, lookup_for: 
     sim = await make_sim(tls=True)
     recent = await sim.place_call("inbound")
     lookup = await lookup_for(sim)
-    now = datetime.now(UTC)
+    now = utc_now()
     since, until = now - timedelta(days=10), now - timedelta(days=3)
 
     result = await lookup.search(RecordingQuery(since=since, until=until))
@@ -227,7 +230,7 @@ async def test_archived_recordings_say_they_are_in_the_archive(
 ) -> None:
     sim = await make_sim(tls=True)
     lookup = await lookup_for(sim)
-    now = datetime.now(UTC)
+    now = utc_now()
     result = await lookup.search(
         RecordingQuery(since=now - timedelta(days=120), until=now - timedelta(days=61))
     )
@@ -252,7 +255,7 @@ async def test_retention_deleted_recordings_and_days_left(
     sim = await make_sim(tls=True, faults=["retention-deleted=30"])
     fresh = await recorded_call(sim, "inbound", number=MOBILE)
     lookup = await lookup_for(sim, auto_verify=2)
-    now = datetime.now(UTC)
+    now = utc_now()
 
     result = await lookup.search(RecordingQuery(since=now - timedelta(days=60)))
     assert result.retention is not None and result.retention.auto_delete_days == 30
@@ -316,7 +319,7 @@ async def test_not_recorded_extension_and_a_call_just_ended(
     assert just_now.status is RecordingStatus.PENDING
     assert "Search again" in just_now.fix
 
-    later = await lookup_for(sim, now=lambda: datetime.now(UTC) + timedelta(minutes=3))
+    later = await lookup_for(sim, now=lambda: utc_now() + timedelta(minutes=3))
     after_window = row_of(await later.search(RecordingQuery(number=MOBILE)), call)
     assert after_window.status is RecordingStatus.NOT_RECORDED
 
@@ -449,3 +452,15 @@ async def test_limits_hit_say_the_result_may_be_incomplete(
     assert unproven, "absent from a cut list is not called missing"
     assert all("Verify" in r.fix for r in unproven)
     assert (await lookup.verify(unproven[0])).status is RecordingStatus.READY
+
+
+async def test_the_limit_note_speaks_on_the_customers_clock(
+    make_sim: SimFactory, lookup_for: Lookups
+) -> None:
+    sim = await make_sim(tls=True)
+    lookup = await lookup_for(sim, call_limit=5)
+    auckland = ZoneInfo("Pacific/Auckland")
+    since = utc_now().astimezone(auckland) - timedelta(days=20)
+    result = await lookup.search(RecordingQuery(since=since))
+    note = next(n for n in result.notes if "limit of 5 calls" in n)
+    assert re.search(r"back to \d{4}-\d\d-\d\d \d\d:\d\d NZDT\)", note), note

@@ -289,3 +289,27 @@ def tiny_png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+async def test_every_format_names_the_customers_zone_and_hours(
+    make_sim: SimFactory, tmp_path: Path
+) -> None:
+    sim = await make_sim(tls=True, time_zone="Pacific/Auckland")
+    diagnosis = await diagnose(sim)
+    report = Report.build(diagnosis, meta(customer="Harbour Dental"))
+    assert report.pbx.time_zone == "Pacific/Auckland"
+    assert report.pbx.hours_source == "read from the PBX"
+    checked = report.pbx.clock(report.checked_at)
+    assert checked.endswith("NZDT")  # the suite's pinned instant is in November
+    files = all_formats(report, tmp_path, [sim.client_secret])
+    document = json.loads(files[ReportFormat.JSON].read_text(encoding="utf-8"))
+    VALIDATOR.validate(document)
+    assert document["pbx"]["time_zone"] == "Pacific/Auckland"
+    assert document["checked_at_customer_time"].endswith("+13:00")
+    page = html.unescape(files[ReportFormat.HTML].read_text(encoding="utf-8"))
+    assert f"Checked {checked}" in page
+    assert "Pacific/Auckland (read from the PBX): times in this report are its" in page
+    assert "Mon–Fri 08:30–17:30, break 12:30–13:00, 3 holidays" in page
+    assert " UTC" not in page  # no time on another clock
+    text = pdf_text(files[ReportFormat.PDF])
+    assert "Pacific/Auckland" in text and "NZDT" in text

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from app.domain.business_hours import END_OF_DAY, BusinessHours, Holiday, HoursSource, Period
 from app.domain.connection import (
-    BusinessHours,
     CheckStatusSummary,
     ConnectionProfile,
     ContactColumns,
@@ -47,7 +47,21 @@ def full_profile(**changes: Any) -> ConnectionProfile:
         "ca_file": "/etc/ssl/harbour-ca.pem",
         "pin_sha256": "ab" * 32,
         "business_hours": BusinessHours(
-            timezone="Europe/London", days=(0, 2, 5), opens=time(7, 45), closes=time(19, 5, 30)
+            timezone="Europe/London",
+            days=(0, 2, 5),
+            opens=time(7, 45),
+            closes=time(19, 5, 30),
+            breaks=(Period(0, time(12, 30), time(13)), Period(2, time(12), time(12, 45))),
+            holidays=(
+                Holiday("Christmas Day", date(2026, 12, 25), date(2026, 12, 25), recurrent=True),
+                Holiday("Stocktake", date(2027, 1, 4), date(2027, 1, 6)),
+            ),
+            source=HoursSource.PBX,
+            periods=(
+                Period(0, time(7, 45), time(19, 5, 30)),
+                Period(2, time(9), END_OF_DAY),
+                Period(5, time(10), time(14)),
+            ),
         ),
         "did_sources": {"+61290001234": "Google Ads", "+61290001235": "Website"},
         "contacts_csv": "/home/eng/exports/hubspot.csv",
@@ -292,6 +306,101 @@ def test_migrations_run_in_order_up_to_the_target() -> None:
     assert migrated == {"schema": 3, "large_type": True, "steps": [3]}
     with pytest.raises(ValueError, match="no migration from schema 2 to 3"):
         migrate({"schema": 1, "big_font": True}, migrations={1: one_to_two}, target=3)
+
+
+def schema_1_entry(name: str, id_: str, hours: object) -> dict[str, Any]:
+    entry = good_entry(name, id_)
+    entry["business_hours"] = hours
+    return entry
+
+
+def test_schema_1_hours_are_migrated_as_not_set(path: Path) -> None:
+    # Schema 1 kept only zone, days and times: a silent default or a guess, never "read from
+    # the PBX". They load as UNSET, so the app reads the PBX (or asks) instead of trusting them.
+    old_hours = {"timezone": "Australia/Sydney", "days": [0, 1, 2, 3, 4]}
+    old_hours |= {"opens": "08:30:00", "closes": "17:30:00"}
+    write_json(
+        path,
+        {
+            "schema": 1,
+            "connections": [
+                schema_1_entry("Sydney default", "s1", old_hours),
+                schema_1_entry("Never set", "s2", None),
+            ],
+        },
+    )
+    loaded = load_settings(path)
+    assert loaded.problems == ()
+    first, second = loaded.settings.connections
+    assert first.business_hours == BusinessHours(
+        timezone="Australia/Sydney", source=HoursSource.UNSET
+    )
+    assert second.business_hours == BusinessHours()
+    assert second.business_hours.source is HoursSource.UNSET
+    # Saved again, the file is at the current schema with the source written out.
+    save_settings(loaded.settings, path)
+    body = json.loads(file_text(path))
+    assert body["schema"] == SCHEMA_VERSION == 2
+    hours = body["connections"][0]["business_hours"]
+    assert hours["source"] == "unset"
+    assert hours["breaks"] == [] and hours["holidays"] == [] and hours["periods"] == []
+
+
+def test_hours_source_is_written_by_name(path: Path) -> None:
+    save_settings(Settings(connections=(full_profile(),)), path)
+    hours = json.loads(file_text(path))["connections"][0]["business_hours"]
+    assert hours["source"] == "pbx"
+    assert hours["breaks"][0] == {"day": 0, "start": "12:30:00", "stop": "13:00:00"}
+    assert hours["holidays"][0] == {
+        "name": "Christmas Day",
+        "first": "2026-12-25",
+        "last": "2026-12-25",
+        "recurrent": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"source": "guessed"}, "business_hours.source 'guessed' is not one of"),
+        ({"timezone": "Mars/Olympus"}, "business_hours: Time zone 'Mars/Olympus' is not known"),
+        ({"opens": "half eight"}, "business_hours.opens 'half eight' is not a time"),
+        ({"breaks": {"day": 0}}, "business_hours.breaks must be a list of objects"),
+        (
+            {"breaks": [{"day": 0, "start": "12:30", "stop": "13:00"}, {"day": "Mon"}]},
+            "business_hours.breaks[1].day must be a day number",
+        ),
+        (
+            {"breaks": [{"day": 1, "start": "13:00", "stop": "12:30"}]},
+            "business_hours.breaks[0]: Closing time must be after opening time",
+        ),
+        (
+            {"periods": [{"day": 1, "start": "9am", "stop": "17:00"}]},
+            "business_hours.periods[0].start '9am' is not a time",
+        ),
+        (
+            {"holidays": [{"name": "Xmas", "first": "25/12/2026"}]},
+            "business_hours.holidays[0].first '25/12/2026' is not a date",
+        ),
+        (
+            {"holidays": [{"name": "Xmas", "first": "2026-12-25", "recurrent": "yes"}]},
+            "business_hours.holidays[0].recurrent must be true or false",
+        ),
+        (
+            {"holidays": [{"name": "Back", "first": "2026-12-25", "last": "2026-12-20"}]},
+            "business_hours.holidays[0]: the last day is before the first",
+        ),
+    ],
+)
+def test_bad_business_hours_name_the_field(path: Path, change: dict[str, Any], named: str) -> None:
+    bad = good_entry("Odd Hours", "h1")
+    bad["business_hours"] = {**bad["business_hours"], **change}
+    write_json(path, {"schema": SCHEMA_VERSION, "connections": [bad, good_entry("Fine", "h2")]})
+    loaded = load_settings(path)
+    assert [c.name for c in loaded.settings.connections] == ["Fine"]
+    message = loaded.problems[0].message
+    assert "'Odd Hours'" in message and named in message, message
+    assert loaded.problems[0].entry == bad
 
 
 def test_listen_address() -> None:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
+from app.domain.clock import utc_now
 from app.sim import Simulator
 
 CALL_LOG_ARGS = (
@@ -21,7 +22,7 @@ def call_log_path(f: str = "2000-01-01T00:00:00Z", t: str = "2000-12-31T00:00:00
 
 
 def recent_call_log_path(sim: Simulator, days: int = 200) -> str:
-    end = datetime.now(UTC) + timedelta(days=1)
+    end = utc_now() + timedelta(days=1)
     start = end - timedelta(days=days)
     return call_log_path(start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ"))
 

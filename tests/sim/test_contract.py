@@ -67,6 +67,15 @@ async def test_every_endpoint_matches_the_spec(make_sim, api_for, combo) -> None
         "GET /Defs/Pbx.GetLicenseParameters()": ["Defs/Pbx.GetLicenseParameters()"],
         "GET /LicenseStatus": ["LicenseStatus"],
         "GET /E164Settings": ["E164Settings"],
+        "GET /OfficeHours": [
+            "OfficeHours",
+            "OfficeHours?$expand=OfficeHolidays",
+            "OfficeHours?$select=TimeZoneId,Hours",
+        ],
+        "GET /Defs/TimeZones": [
+            "Defs/TimeZones",
+            "Defs/TimeZones?$select=Id,IanaName&$filter=IanaName eq 'UTC'&$count=true",
+        ],
         "GET /Users": [
             "Users",
             "Users?$count=true&$top=5&$skip=2",

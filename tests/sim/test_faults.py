@@ -1,18 +1,34 @@
 from __future__ import annotations
 
+import argparse
 import asyncio
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 
-from app.sim import FAULTS, SimConfig, Simulator
+from app.domain.clock import utc_now
+from app.sim import FAULTS, Simulator
+from app.sim import cli as sim_cli
 from tests.sim.conftest import get_token, recent_call_log_path, token_form
 
 
-async def test_every_fault_is_a_preset() -> None:
-    for name in FAULTS:
-        Simulator(SimConfig(scenarios=[name], calls_per_minute=0))
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_every_fault_is_a_preset(name: str) -> None:
+    parser = argparse.ArgumentParser()
+    sim_cli.add_arguments(parser)
+    sim = Simulator(sim_cli.config_from_args(parser.parse_args(["--scenario", name])))
+    default = FAULTS[name]
+    assert sim.faults.as_list() == [name if default is None else f"{name}={default}"]
+
+
+def test_an_unknown_scenario_is_refused_by_name(monkeypatch, capsys) -> None:
+    async def serve(config) -> None:
+        raise AssertionError(f"the simulator started with scenarios {config.scenarios}")
+
+    monkeypatch.setattr(sim_cli, "_serve", serve)  # a regression fails here, never hangs
+    assert sim_cli.main(["--scenario", "no-such-fault"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown fault or knob 'no-such-fault'" in err
 
 
 async def test_licence_expired_and_recording_stopped(make_sim, api_for) -> None:
@@ -22,7 +38,7 @@ async def test_licence_expired_and_recording_stopped(make_sim, api_for) -> None:
     assert st["LicenseActive"] is False and st["RecordingStopped"] and st["RecordingQuotaReached"]
     _, lic, _ = await api.get("LicenseStatus")
     assert lic["LicenseActive"] is False
-    assert lic["ExpirationDate"] < datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert lic["ExpirationDate"] < utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
     call = await sim.place_call("inbound", ring_s=0.01, talk_s=0.01)
     await asyncio.sleep(0.3)
     assert call.recording_id is None

@@ -36,8 +36,9 @@ def _read_display_number(fd: int, deadline: float) -> str:
 class Xvfb(BackgroundDaemons[XvfbDisplay]):
     """Context manager: start Xvfb, yield its DISPLAY, kill it on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = SCREEN_WIDTH, height: int = SCREEN_HEIGHT) -> None:
         super().__init__()
+        self._size = (width, height)
 
     def _start(self) -> XvfbDisplay:
         root = Path(tempfile.mkdtemp(prefix="pbx-xvfb-"))
@@ -53,7 +54,7 @@ class Xvfb(BackgroundDaemons[XvfbDisplay]):
                         str(write_fd),
                         "-screen",
                         "0",
-                        f"{SCREEN_WIDTH}x{SCREEN_HEIGHT}x24",
+                        f"{self._size[0]}x{self._size[1]}x24",
                         "-nolisten",
                         "tcp",
                         "-noreset",
@@ -75,4 +76,4 @@ class Xvfb(BackgroundDaemons[XvfbDisplay]):
         if not number.isdigit():
             log = log_path.read_text(errors="replace")[-2000:]
             raise XvfbStartError(f"Xvfb reported no display number (exit {process.poll()}): {log}")
-        return XvfbDisplay(display=f":{number}")
+        return XvfbDisplay(display=f":{number}", width=self._size[0], height=self._size[1])

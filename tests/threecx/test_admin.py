@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from app.domain.addresses import AddressError
+from app.domain.clock import utc_now
 from app.threecx.connect import open_client
 from app.threecx.errors import AuthRejected, Forbidden, TlsFailure, Unreachable, Unsupported
 from app.threecx.tls import TlsOptions
@@ -53,7 +54,7 @@ async def test_admin_lists_creates_and_keys_a_client_that_has_both_capabilities(
     client = await open_client(params_for(sim, client_id="905"), key)
     try:
         await client.authenticate()
-        now = datetime.now(UTC)
+        now = utc_now()
         calls = await client.call_history(now - timedelta(days=2), now + timedelta(minutes=1))
         assert calls
         recordings = await client.recordings(limit=1)

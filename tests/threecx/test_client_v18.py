@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from app.domain.clock import utc_now
 from app.domain.extensions import RecordingMode
 from app.domain.live import LiveState
 from app.domain.version import PbxVersion
@@ -18,7 +19,7 @@ from .test_live import watching
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 async def test_v18_detected_and_read_over_tls(make_sim: SimFactory, connect: ClientFactory) -> None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from app.domain.calls import CallDirection, CallOutcome
+from app.domain.clock import utc_now
 from app.domain.extensions import RecordingMode
 from app.domain.licence import Edition
 from app.domain.version import PbxVersion
+from app.threecx.transport import Transport
 from app.threecx.v20.client import V20Client
+from app.threecx.v20.tokens import TokenManager
 
 from .conftest import ClientFactory, SimFactory
 
-NOW = lambda: datetime.now(UTC)  # noqa: E731
+NOW = lambda: utc_now()  # noqa: E731
 
 
 async def test_reads_everything_over_tls(make_sim: SimFactory, connect: ClientFactory) -> None:
@@ -125,23 +128,46 @@ async def test_token_lifetime_in_minutes_before_20_0_9(
     assert client.tokens.lifetime_s == 90  # seconds from 20.0.9
 
 
-async def test_token_refreshed_early_and_retried_once_on_401(
+class FakeMonotonic:
+    """A monotonic clock the test moves by hand, so a token ages without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_token_refreshed_at_80_percent_of_its_lifetime(make_sim: SimFactory) -> None:
+    sim = await make_sim(faults=["token-lifetime=100"])
+    clock = FakeMonotonic()
+    transport = Transport(sim.url)
+    tokens = TokenManager(transport, sim.client_id, sim.client_secret, clock=clock)
+    try:
+        first = await tokens.token()
+        assert tokens.lifetime_s == 100 and tokens.requests == 1
+        clock.advance(79)
+        assert await tokens.token() == first and tokens.requests == 1
+        clock.advance(1)  # 80 % of the lifetime: the next request gets a new token first
+        assert await tokens.token() != first and tokens.requests == 2
+    finally:
+        await transport.aclose()
+
+
+async def test_rejected_token_is_dropped_and_retried_once_on_401(
     make_sim: SimFactory, connect: ClientFactory
 ) -> None:
-    sim = await make_sim(faults=["token-lifetime=1"])
+    sim = await make_sim()
     client = await connect(sim)
     assert isinstance(client, V20Client)
     await client.authenticate()
     first = client.tokens.requests
-    await asyncio.sleep(1.0)  # past 80 % of the lifetime: the next call refreshes first
-    await client.extensions()
+    sim.tokens.revoke_subject(sim.client_id)  # the PBX no longer accepts the token it issued
+    assert await client.extensions()
     assert client.tokens.requests == first + 1
-
-    # A token the PBX no longer accepts is dropped and the request retried once.
-    client.tokens._refresh_at = float("inf")  # keep using the old token past its expiry
-    await asyncio.sleep(1.1)
-    await client.extensions()
-    assert client.tokens.requests == first + 2
 
 
 async def test_token_requests_are_serialised(make_sim: SimFactory, connect: ClientFactory) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from app.domain.clock import utc_now
 from app.domain.extensions import RecordingMode
 from app.sim import Simulator
 from app.threecx.errors import (
@@ -28,7 +29,7 @@ from .conftest import ClientFactory, SimFactory
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 async def test_licence_expired(make_sim: SimFactory, connect: ClientFactory) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from app.domain.calls import CallDirection
 from app.domain.live import CallEvent, LiveState
+from app.sim import Simulator
 from app.threecx.client import PbxClient
 from app.threecx.v20.callcontrol import CallControlWatcher, parse_entity
 from app.threecx.v20.client import V20Client
+from tests.support.waiting import until, within
 
 from .conftest import ClientFactory, SimFactory
 
@@ -29,23 +31,45 @@ class Recorder:
     def states(self, call_id: object) -> list[LiveState]:
         return [e.state for e in self.events if e.call_id == str(call_id)]
 
-    async def wait_for(self, call_id: object, state: LiveState, seconds: float = 8.0) -> None:
-        for _ in range(int(seconds / 0.05)):
-            if state in self.states(call_id):
-                return
+    async def wait_for(self, call_id: object, state: LiveState, seconds: float = 10.0) -> None:
+        def seen() -> bool:
             if self._task.done():
+                self._task.result()  # the stream failed: say why instead of timing out
+            return state in self.states(call_id)
+
+        await until(seen, lambda: f"{state} for call {call_id}: {self.states(call_id)}", seconds)
+
+    async def alongside(self, awaitable: Awaitable[object]) -> None:
+        """Await ``awaitable`` unless the stream fails first (then raise why)."""
+        waiting = asyncio.ensure_future(awaitable)
+        try:
+            await asyncio.wait({waiting, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
                 self._task.result()
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {state} for call {call_id}: {self.states(call_id)}")
+                raise AssertionError("the event stream ended before the simulator's state")
+            waiting.result()
+        finally:
+            waiting.cancel()
 
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def watching(client: PbxClient) -> Recorder:
+async def watching(client: PbxClient, sim: Simulator | None = None) -> Recorder:
+    """Records ``client``'s live events; returns once a call placed from now on is seen whole.
+
+    Call Control sees a call from its first ring only if the websocket is open by then (the
+    client takes its snapshot after subscribing, so nothing falls between), so pass ``sim``
+    to wait until the simulator holds it. A polling client needs no wait: its first poll
+    looks two minutes back.
+    """
     recorder = Recorder(client.watch_calls())
-    await asyncio.sleep(0.3)  # subscribed and resynced
+    if sim is not None and sim.is_v20 and not sim.faults.active("no-call-control"):
+        await within(
+            recorder.alongside(sim.wait_for_call_control_client()),
+            "the client's Call Control websocket to open on the simulator",
+        )
     return recorder
 
 
@@ -55,7 +79,7 @@ async def test_call_control_reports_each_state_once(
     sim = await make_sim(tls=True)
     client = await connect(sim)
     await client.authenticate()
-    rec = await watching(client)
+    rec = await watching(client, sim)
     try:
         inbound = await sim.place_call("inbound")
         outbound = await sim.place_call("outbound")
@@ -78,7 +102,7 @@ async def test_missed_calls_are_settled(make_sim: SimFactory, connect: ClientFac
     sim = await make_sim()
     client = await connect(sim)
     await client.authenticate()
-    rec = await watching(client)
+    rec = await watching(client, sim)
     try:
         queue_miss = await sim.place_call("queue", answered=False)
         voicemail = await sim.place_call("voicemail")
@@ -103,10 +127,9 @@ async def test_websocket_drops_are_survived(make_sim: SimFactory, connect: Clien
     watcher = CallControlWatcher(client, client._transport, reconnect_delays=(0.05,))
     rec = Recorder(watcher.events())
     try:
-        await asyncio.sleep(1.2)  # at least one drop
-        placed = await sim.place_call("inbound")
+        await until(lambda: watcher.reconnects >= 1, "the client to see its websocket dropped")
+        placed = await sim.place_call("inbound")  # across more drops: each reconnect resyncs
         await rec.wait_for(placed.call_id, LiveState.ENDED)
-        assert watcher.reconnects >= 1
     finally:
         await rec.stop()
 
@@ -137,7 +160,7 @@ async def test_polling_when_call_control_is_off(
     sim = await make_sim(faults=["no-call-control"])
     client = await connect(sim)
     await client.authenticate()
-    rec = await watching(client)
+    rec = await watching(client, sim)
     try:
         answered = await sim.place_call("inbound")
         missed = await sim.place_call("missed")
@@ -164,10 +187,14 @@ async def test_only_monitored_extensions_are_visible(
     assert isinstance(client, V20Client)
     await client.authenticate()
     assert await client.call_control_snapshot() == []
-    rec = await watching(client)
+    rec = await watching(client, silent)
     try:
         placed = await silent.place_call("inbound")
-        await asyncio.sleep(0.5)
+        # Frames arrive in order on the one websocket: once a later call is seen, any frame
+        # of the first would have arrived already.
+        silent.faults.enable("monitored=all")
+        marker = await silent.place_call("inbound")
+        await rec.wait_for(marker.call_id, LiveState.ENDED)
         assert rec.states(placed.call_id) == []
     finally:
         await rec.stop()
@@ -176,10 +203,10 @@ async def test_only_monitored_extensions_are_visible(
     client = await connect(one)
     assert isinstance(client, V20Client)
     assert [row["dn"] for row in await client.call_control_snapshot()] == ["101"]
-    rec = await watching(client)
+    rec = await watching(client, one)
     try:
-        seen = await one.place_call("inbound", extension="101")
         unseen = await one.place_call("inbound", extension="102")
+        seen = await one.place_call("inbound", extension="101")  # after: see the note above
         await rec.wait_for(seen.call_id, LiveState.ENDED)
         assert rec.states(unseen.call_id) == []
     finally:

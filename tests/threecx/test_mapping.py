@@ -222,17 +222,24 @@ def test_envelopes() -> None:
 
 
 # Odd inputs: any subset of the real fields, each null, missing or of a wrong type.
+# Texts use the characters the parsers read (digits, signs, ISO 8601 letters) and a few
+# troublemakers (Arabic-Indic and full-width digits, a no-break space, an accent). Not full
+# Unicode: its first draw builds Hypothesis's Unicode tables, over a second with a fresh
+# .hypothesis folder (as on CI), which alone failed the too_slow health check.
+ODD_TEXT = st.text(
+    alphabet="0123456789+-:.,/ ()#xTZPDHMSabcE\u0663\uff13\u00a0\u00e9\n", max_size=30
+)
 JUNK = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**40), 2**40),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=30),
+    ODD_TEXT,
     st.sampled_from(
         ["", " ", "PT1M", "2026-11-21T09:00:00Z", "Ext.101", "+61881234567", "true", "RingAll"]
     ),
     st.lists(st.integers(), max_size=3),
-    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.fixed_dictionaries({}, optional={"Id": st.integers(), "Name": ODD_TEXT}),
 )
 
 

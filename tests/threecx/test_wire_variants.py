@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from app.domain.clock import utc_now
 from app.threecx.errors import AuthRejected, RecordingFileMissing
 from app.threecx.v20.client import V20Client
 
@@ -13,7 +14,7 @@ from .conftest import ClientFactory, SimFactory
 
 
 def window() -> tuple[datetime, datetime]:
-    now = datetime.now(UTC)
+    now = utc_now()
     return now - timedelta(days=60), now
 
 

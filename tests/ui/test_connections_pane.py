@@ -6,18 +6,19 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, QTime
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.domain.business_hours import BusinessHours, Holiday, HoursSource, Period
+from app.domain.clock import utc_now
 from app.domain.connection import (
-    BusinessHours,
     CheckStatusSummary,
     ConnectionProfile,
     LastCheck,
@@ -62,7 +63,7 @@ def profile(name: str, **changes: object) -> ConnectionProfile:
 
 
 def check(status: CheckStatusSummary, summary: str, hours_ago: float = 2) -> LastCheck:
-    return LastCheck(status, datetime.now(UTC) - timedelta(hours=hours_ago), summary)
+    return LastCheck(status, utc_now() - timedelta(hours=hours_ago), summary)
 
 
 SAMPLE = (
@@ -72,7 +73,7 @@ SAMPLE = (
         hosting="self-hosted",
         region="AU",
         last_check=check(CheckStatusSummary.PASS, "All seven checks passed"),
-        key_rotated_at=datetime.now(UTC) - timedelta(days=12),
+        key_rotated_at=utc_now() - timedelta(days=12),
     ),
     profile(
         "Northside Legal",
@@ -86,7 +87,7 @@ SAMPLE = (
         hosting="self-hosted",
         region="NZ",
         last_check=check(CheckStatusSummary.FAIL, "First failure: 5. Contact match", 30),
-        key_rotated_at=datetime.now(UTC) - timedelta(days=400),
+        key_rotated_at=utc_now() - timedelta(days=400),
     ),
     profile("Greenleaf Clinic"),
 )
@@ -229,7 +230,7 @@ def test_model_columns_and_presenter_masking() -> None:
     assert cell(4, NAME) == "Zed · demo" and cell(4, KEY_AGE) == "—"
     tooltip = str(cell(2, STATUS, Qt.ItemDataRole.ToolTipRole))
     assert tooltip.startswith("Failing, checked ")
-    assert "(30 hours ago)" in tooltip and "First failure: 5. Contact match" in tooltip
+    assert "your time (30 hours ago)" in tooltip and "First failure: 5. Contact match" in tooltip
 
     model.set_current(SAMPLE[0].id)
     presenter.set_enabled(True)
@@ -450,7 +451,7 @@ async def test_rotate_key_swaps_the_key_in_and_reopens_the_connection(
     ui: UiContext, sim: Simulator, qtbot: QtBot
 ) -> None:
     store = await open_store()
-    aged = profile_for(sim, key_rotated_at=datetime.now(UTC) - timedelta(days=300))
+    aged = profile_for(sim, key_rotated_at=utc_now() - timedelta(days=300))
     saved = await store.add(aged, sim.client_secret)
     old_key = sim.client_secret
     pane = ConnectionsPane(ui, store)
@@ -636,7 +637,52 @@ async def test_dids_are_edited_and_a_bad_row_is_named(
     saved = store.get(SAMPLE[0].id)
     assert saved is not None
     assert saved.did_sources == {"+61 2 9000 1234": "Google Ads"}
-    assert saved.business_hours == BusinessHours(timezone="Pacific/Auckland")
+    # Changed by hand: the engineer's hours, used even where the PBX has its own.
+    assert saved.business_hours == BusinessHours(
+        timezone="Pacific/Auckland", source=HoursSource.ENGINEER
+    )
+
+
+PBX_HOURS = BusinessHours(
+    timezone="Pacific/Auckland",
+    breaks=tuple(Period(day, time(12, 30), time(13)) for day in range(5)),
+    holidays=(Holiday("Christmas Day", date(2026, 12, 25), date(2026, 12, 25), recurrent=True),),
+    source=HoursSource.PBX,
+    periods=tuple(Period(day, time(8, 30), time(17, 30)) for day in range(5)),
+)
+
+
+async def test_hours_read_from_the_pbx_are_kept_until_the_engineer_changes_them(
+    ui: UiContext, qtbot: QtBot
+) -> None:
+    target = profile("Kiwi Dental", business_hours=PBX_HOURS)
+    store = await store_with(target)
+    pane = ConnectionsPane(ui, store)
+    qtbot.addWidget(pane)
+    pane.show()
+    pane.select(target.id)
+    dialog = await opened_dialog(pane, pane.edit_button)
+    dialog._tabs.setCurrentIndex(2)
+    assert dialog.timezone_combo.currentText() == "Pacific/Auckland"
+    assert dialog.hours_source.text().startswith("Read from the PBX: Mon–Fri 08:30–17:30")
+    dialog.customer_edit.setText("Kiwi Dental Ltd")  # something else changes
+    qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
+    await until(lambda: pane.open_dialog is None, "the dialog to close")
+    kept = store.get(target.id)
+    assert kept is not None and kept.business_hours == PBX_HOURS  # breaks, holidays, source
+
+    dialog = await opened_dialog(pane, pane.edit_button)
+    dialog.closes_edit.setTime(QTime(18, 0))
+    assert dialog.hours_source.text().startswith("Set by the engineer")
+    qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
+    await until(lambda: pane.open_dialog is None, "the dialog to close")
+    changed = store.get(target.id)
+    assert changed is not None
+    hours = changed.business_hours
+    assert hours.source is HoursSource.ENGINEER and hours.closes == time(18)
+    assert hours.breaks == PBX_HOURS.breaks and hours.holidays == PBX_HOURS.holidays
+    assert hours.periods == ()  # the simple form is now the truth
+    await pane.aclose()
 
 
 async def test_browse_fills_the_field_without_a_nested_loop(
@@ -720,7 +766,7 @@ async def dialog_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidg
     existing = profile(
         "Harbour Dental",
         url="https://pbx.harbourdental.example:5001",
-        key_rotated_at=datetime.now(UTC) - timedelta(days=200),
+        key_rotated_at=utc_now() - timedelta(days=200),
     )
     dialog = ConnectionDialog(
         ui,
@@ -741,6 +787,7 @@ async def dialog_numbers_scene(stack: contextlib.AsyncExitStack, ui: UiContext) 
         region="AU",
         did_sources={"+61290001234": "Google Ads", "+61290005678": "Website"},
         contacts_csv="/home/sam/exports/harbour-hubspot.csv",
+        business_hours=PBX_HOURS,
     )
     dialog = ConnectionDialog(
         ui, _dialog_host(stack), existing=existing, key_backend="Secret Service", key_stored=True

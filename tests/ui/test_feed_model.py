@@ -8,7 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
+from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
 from app.domain.contact_match import ContactIndex
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.live import LiveState
@@ -18,13 +20,13 @@ from app.ui.feed_model import (
     CALL_ID_ROLE,
     FILTER_ROLE,
     MAX_SPANS,
-    NEW_CONTACT,
     SORT_ROLE,
     CallFeedFilter,
     CallFeedModel,
     Column,
     StateFilter,
 )
+from app.ui.feed_text import NEW_CONTACT
 from app.ui.presenter import Presenter
 from tests.support.waiting import until
 
@@ -262,7 +264,7 @@ async def test_the_filter_works_on_raw_values_and_states(qtmodeltester: Any) -> 
 async def test_a_talking_calls_duration_runs() -> None:
     model = CallFeedModel(Presenter())
     talking = make_call(1, LiveState.CONNECTED)
-    talking.connected_at = datetime.now(UTC) - timedelta(seconds=65)
+    talking.connected_at = utc_now() - timedelta(seconds=65)
     model.enqueue([talking, make_call(2)])
     model.flush()
     spy = Spy(model)
@@ -271,7 +273,7 @@ async def test_a_talking_calls_duration_runs() -> None:
     # The next second's refresh, of that column only.
     await until(lambda: duration in spy.changed, "the duration to tick", 5)
     talking.state = LiveState.ENDED
-    talking.ended_at = datetime.now(UTC)
+    talking.ended_at = utc_now()
     model.enqueue([talking])
     model.flush()
     await until(lambda: not model.ticking, "the timer to stop", 5)  # nobody is talking
@@ -284,7 +286,7 @@ def test_header_names_the_columns() -> None:
     model = CallFeedModel(Presenter())
     names = [model.headerData(c, Qt.Orientation.Horizontal) for c in Column]
     assert names == [
-        "Time",
+        "Time (UTC)",  # no customer's clock yet: said so, never the laptop's
         "Direction",
         "Caller",
         "Contact",
@@ -294,3 +296,8 @@ def test_header_names_the_columns() -> None:
         "Recording",
     ]
     assert model.rowCount(model.index(0, 0)) == 0 and model.columnCount(QModelIndex()) == 8
+    model.set_hours(BusinessHours(timezone="Pacific/Auckland", source=HoursSource.PBX))
+    # The pinned clock is in November: New Zealand daylight time.
+    assert model.headerData(Column.TIME, Qt.Orientation.Horizontal) == "Time (NZDT)"
+    tip = model.headerData(Column.TIME, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert tip == "Times in Pacific/Auckland, the customer's clock (read from the PBX)"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
 from app.domain.live import LiveState
 from app.domain.triggers import SettledCall
 from app.services.live_feed import FeedCall
@@ -277,7 +278,7 @@ async def feed_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget
 
 async def timelines_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
     """A recording that never came, one still being looked for, and a call with none."""
-    hung_up = datetime.now(UTC) - timedelta(seconds=20)
+    hung_up = utc_now() - timedelta(seconds=20)
     looks = [0.5, 1.5, 3.5, 7.5, 15.5, 30.0, 60.0, 90.0, 120.0]
     missing = FeedCall(
         "4411",

@@ -11,13 +11,14 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from html import escape
 
 import pytest
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QLineEdit, QWidget
 
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.services.connections import ConnectionStore
 from app.services.session import connection_params
@@ -58,9 +59,7 @@ async def saved_store(
     profile = await store.add(profile_for(sim), sim.client_secret)
     if key_age_days:
         assert not session_only, "a key in memory does not outlive its store"
-        aged = dataclasses.replace(
-            profile, key_rotated_at=datetime.now(UTC) - timedelta(days=key_age_days)
-        )
+        aged = dataclasses.replace(profile, key_rotated_at=utc_now() - timedelta(days=key_age_days))
         await asyncio.to_thread(save_settings, store.settings.with_connection(aged), store.path)
         store = await ConnectionStore.open()
     assert await store.secret(profile.id) == sim.client_secret
@@ -138,7 +137,7 @@ async def test_a_pasted_key_is_checked_then_replaces_the_old_one(
         assert await store.secret(opened.profile.id) == new_key
         saved = store.get(opened.profile.id)
         assert saved is not None and saved.key_rotated_at is not None
-        assert datetime.now(UTC) - saved.key_rotated_at < timedelta(minutes=5)
+        assert utc_now() - saved.key_rotated_at < timedelta(minutes=5)
         assert rotated == [saved]
         result = dialog.outcome.text()
         assert "New key in use since" in result

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox, QWidget
 
+from app.domain.clock import utc_now
 from app.domain.contact_match import display_name
 from app.services.recording_lookup import RecordingLookup, RecordingQuery, RecordingStatus
 from app.services.session import PbxSession
@@ -410,7 +411,7 @@ async def recordings_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> Q
     # The caller whose last 90 days show the most kinds of outcome.
     probe = RecordingLookup(session)
     stack.push_async_callback(probe.aclose)
-    since = datetime.now(UTC) - timedelta(days=90)
+    since = utc_now() - timedelta(days=90)
     everything = await probe.search(RecordingQuery(since=since))
     kinds: dict[str, set[RecordingStatus]] = {}
     for row in everything.rows:

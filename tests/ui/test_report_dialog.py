@@ -164,7 +164,10 @@ async def test_save_through_the_file_dialog(report: Report, opened: Opener, tmp_
     saving = asyncio.ensure_future(dialog.save_as())
     chooser = await eventually(lambda: dialog.findChild(QFileDialog))
     assert chooser.isVisible() and chooser.defaultSuffix() == "json"
-    assert chooser.selectedFiles()[0].endswith("setup-report-harbour-dental-2026-11-21.json")
+    # Named after the day the PBX was checked (the pinned clock's), not the day the suite runs.
+    checked = f"{report.checked_at:%Y-%m-%d}"
+    assert checked == "2026-11-18"
+    assert chooser.selectedFiles()[0].endswith(f"setup-report-harbour-dental-{checked}.json")
     target = tmp_path / "picked.json"
     name = chooser.findChild(QLineEdit, "fileNameEdit")  # what the engineer types into
     assert name is not None

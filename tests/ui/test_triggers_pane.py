@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ import pytest
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
-from app.domain.connection import BusinessHours
+from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.triggers import SettledCall, TriggerBranch, TriggerPlanner
 from app.services.session import PbxSession
 from app.services.webhook_receiver import ReceiverStats, WebhookReceiver
@@ -27,6 +28,7 @@ from app.ui.triggers_pane import (
     COLUMNS,
     EMPTY_TEXT,
     NO_SESSION_TEXT,
+    READING_HOURS_TEXT,
     PreviewRole,
     TriggerPreviewModel,
     TriggersPane,
@@ -36,8 +38,12 @@ from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
 
+Opener = Callable[[Simulator], PbxSession]
 SYDNEY = ZoneInfo("Australia/Sydney")
-HOURS = BusinessHours("Australia/Sydney", (0, 1, 2, 3, 4), time(8, 30), time(17, 30))
+# Set by the engineer, so they win over the simulated PBX's own office hours.
+HOURS = BusinessHours(
+    "Australia/Sydney", (0, 1, 2, 3, 4), time(8, 30), time(17, 30), source=HoursSource.ENGINEER
+)
 
 
 def sydney(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -54,6 +60,20 @@ def open_session(sim: Simulator) -> PbxSession:
         did_sources={dids[0]: "Sales enquiries", dids[2]: "Direct line"},
     )
     return PbxSession(profile, sim.client_secret)
+
+
+@pytest.fixture
+async def opened() -> AsyncIterator[Callable[[Simulator], PbxSession]]:
+    """Opens sessions for a test (reading the customer's hours signs in) and closes them."""
+    sessions: list[PbxSession] = []
+
+    def open_(sim: Simulator) -> PbxSession:
+        sessions.append(open_session(sim))
+        return sessions[-1]
+
+    yield open_
+    for session in sessions:
+        await session.aclose()
 
 
 def settled(record: CallRecord, sim: Simulator, **changes: object) -> SettledCall:
@@ -122,9 +142,10 @@ def cells(model: QAbstractItemModel, role: Qt.ItemDataRole) -> list[str]:
     return out
 
 
-async def filled_pane(ui: UiContext, sim: Simulator) -> TriggersPane:
+async def filled_pane(ui: UiContext, sim: Simulator, session: PbxSession) -> TriggersPane:
     pane = TriggersPane(ui)
-    pane.set_session(open_session(sim))
+    pane.set_session(session)
+    assert await pane.hours_ready() == HOURS
     for call in await branch_calls(sim):
         assert pane.add_call(call) is not None
     pane.model.flush()
@@ -132,20 +153,21 @@ async def filled_pane(ui: UiContext, sim: Simulator) -> TriggersPane:
 
 
 async def test_model_is_a_well_behaved_qt_model(
-    make_sim: SimFactory, ui: UiContext, qtmodeltester: object
+    make_sim: SimFactory, ui: UiContext, qtmodeltester: object, opened: Opener
 ) -> None:
     sim = await make_sim()
-    pane = await filled_pane(ui, sim)
+    pane = await filled_pane(ui, sim, opened(sim))
     qtmodeltester.check(pane.model)  # type: ignore[attr-defined]
     qtmodeltester.check(pane.proxy)  # type: ignore[attr-defined]
-    assert [pane.model.headerData(c, Qt.Orientation.Horizontal) for c in range(7)] == list(COLUMNS)
+    headers = [pane.model.headerData(c, Qt.Orientation.Horizontal) for c in range(7)]
+    assert headers == ["Time (AEDT)", *COLUMNS[1:]]
 
 
 async def test_each_branch_is_shown_with_what_fires_and_why(
-    make_sim: SimFactory, ui: UiContext
+    make_sim: SimFactory, ui: UiContext, opened: Opener
 ) -> None:
     sim = await make_sim()
-    pane = await filled_pane(ui, sim)
+    pane = await filled_pane(ui, sim, opened(sim))
     model = pane.model
     branches = [model.preview_at(r).branch for r in range(model.rowCount())]
     assert branches == [  # newest first
@@ -180,10 +202,10 @@ async def test_each_branch_is_shown_with_what_fires_and_why(
 
 
 async def test_presenter_mode_masks_numbers_and_names_everywhere(
-    make_sim: SimFactory, ui: UiContext
+    make_sim: SimFactory, ui: UiContext, opened: Opener
 ) -> None:
     sim = await make_sim()
-    pane = await filled_pane(ui, sim)
+    pane = await filled_pane(ui, sim, opened(sim))
     pane.show_quiet.setChecked(True)
     model = pane.model
     previews = [model.preview_at(r) for r in range(model.rowCount())]
@@ -216,15 +238,21 @@ async def test_presenter_mode_masks_numbers_and_names_everywhere(
     assert "+61 8 8123 4567" in pane.receiver_label.text()
 
 
-async def test_empty_states_and_session_switch(make_sim: SimFactory, ui: UiContext) -> None:
+async def test_empty_states_and_session_switch(
+    make_sim: SimFactory, ui: UiContext, opened: Opener
+) -> None:
     sim = await make_sim()
     pane = TriggersPane(ui)
     assert pane.stack.currentWidget() is pane.empty_label
     assert pane.empty_label.text() == NO_SESSION_TEXT
     assert pane.add_call(settled(await sim.place_call("missed", ring_s=0.01), sim)) is None
-    pane.set_session(open_session(sim))
+    pane.set_session(opened(sim))
+    assert pane.empty_label.text() == READING_HOURS_TEXT
+    await pane.hours_ready()
     assert pane.empty_label.text() == EMPTY_TEXT
-    assert "Harbour Dental: Mon–Fri 08:30–17:30 (Australia/Sydney)" in pane.hours_label.text()
+    assert "Harbour Dental: Mon–Fri 08:30–17:30 (Australia/Sydney), set by the engineer" in (
+        pane.hours_label.text()
+    )
     assert "2 DIDs mapped; any other DID goes to “general”" in pane.hours_label.text()
     answered = settled(await sim.place_call("inbound", ring_s=0.01, talk_s=0.01), sim)
     pane.add_call(answered)
@@ -302,6 +330,7 @@ async def triggers_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWi
     stack.push_async_callback(session.aclose)
     pane = TriggersPane(ui)
     pane.set_session(session)
+    await pane.hours_ready()
     for call in await branch_calls(sim):
         pane.add_call(call)
     pane.model.flush()
@@ -323,8 +352,11 @@ async def empty_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidge
     sim = Simulator(SimConfig(calls_per_minute=0))
     await sim.start()
     stack.push_async_callback(sim.stop)
+    session = open_session(sim)
+    stack.push_async_callback(session.aclose)
     pane = TriggersPane(ui)
-    pane.set_session(open_session(sim))
+    pane.set_session(session)
+    await pane.hours_ready()
     return pane
 
 

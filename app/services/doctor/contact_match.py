@@ -53,8 +53,9 @@ async def check_contact_match(ctx: CheckContext) -> CheckResult:
         attempt(ctx.facts.licence()),
         attempt(ctx.facts.numbering_plan()),
         attempt(ctx.facts.phonebook()) if options.use_phonebook else attempt(_nothing()),
-        attempt(ctx.facts.history(options.recent_days)),
+        attempt(ctx.facts.recent_calls()),
     )
+    recent = await ctx.facts.recent_label()
     region = options.region or default_region(
         licence.value.country_code if licence.value else None,
         plan.value.country_code if plan.value else None,
@@ -106,13 +107,16 @@ async def check_contact_match(ctx: CheckContext) -> CheckResult:
         (c.call_id, index.match(c.external_number or "")) for c in calls
     ]
     counts = Counter(m.kind for _, m in matches)
+    window = await ctx.facts.recent_window()
+    if window is not None:
+        evidence.append(window.describe(await ctx.facts.customer_hours()))
     if not history.ok:
         evidence.append(f"Call history unreadable ({history.error}): matched stored numbers only")
     evidence.append(
-        f"{plural(len(matches), 'recent external call')} (last {options.recent_days} days): "
+        f"{plural(len(matches), 'recent external call')} ({recent}): "
         + ", ".join(f"{counts[k]} {COUNT_LABELS[k]}" for k in MatchKind if counts[k])
         if matches
-        else f"No external calls in the last {options.recent_days} days"
+        else f"No external calls in the {recent}"
     )
     for kind in (MatchKind.NORMALISED, MatchKind.AMBIGUOUS, MatchKind.ORPHAN, MatchKind.EXACT):
         sample = [m for _, m in matches if m.kind is kind]

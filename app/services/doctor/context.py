@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
+from app.domain.business_hours import BusinessHours, resolve_customer_hours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
 from app.domain.licence import Licence, NumberingPlan, SystemStatus
+from app.domain.recent_window import RecentWindow, choose_window, widening_steps
 from app.domain.recordings import Recording, RetentionPolicy
 from app.services.doctor.options import DoctorOptions
 from app.threecx.client import PbxClient
+from app.threecx.errors import ThreeCXError
 
 T = TypeVar("T")
 T1 = TypeVar("T1")
@@ -35,6 +38,14 @@ def window_edge(index: int) -> int:
 
 
 HISTORY_LIMIT = 5000  # calls per window
+
+
+async def _quietly(aw: Awaitable[T]) -> T | None:
+    """A fact that only refines the wording: whatever went wrong, a check reports it."""
+    try:
+        return await aw
+    except ThreeCXError:
+        return None
 
 
 class Facts:
@@ -129,6 +140,48 @@ class Facts:
         cutoff = self.now - days * DAY
         recent = [c for c in merged if c.started_at is None or c.started_at >= cutoff]
         return sorted(recent, key=lambda c: c.started_at or self.now, reverse=True)
+
+    def recent_history(self) -> Awaitable[tuple[RecentWindow, list[CallRecord]]]:
+        """Recent calls, widened past a weekend or holiday until there are enough to judge."""
+        return self._fact("recent", self._recent_history)
+
+    async def recent_calls(self) -> list[CallRecord]:
+        return (await self.recent_history())[1]
+
+    async def recent_window(self) -> RecentWindow | None:
+        """The window ``recent_calls`` used (None when the call history could not be read)."""
+        try:
+            return (await self.recent_history())[0]
+        except ThreeCXError:
+            return None
+
+    async def recent_label(self) -> str:
+        """ "last 7 days" (or the wider window a quiet week needed), for a finding's words."""
+        window = await self.recent_window()
+        return window.label() if window else f"last {self.options.recent_days} days"
+
+    async def _recent_history(self) -> tuple[RecentWindow, list[CallRecord]]:
+        asked = self.options.recent_days
+        for days in widening_steps(asked):
+            calls = await self.history(days)
+            window = choose_window(asked, self.now, (c.started_at for c in calls))
+            if window.days <= days:
+                return window, [
+                    c for c in calls if c.started_at is None or c.started_at >= window.since
+                ]
+        raise AssertionError("unreachable: the widest step always returns")
+
+    def office_hours(self) -> Awaitable[BusinessHours | None]:
+        return self._fact("office-hours", self.client.office_hours)
+
+    def customer_hours(self) -> Awaitable[BusinessHours]:
+        """The customer's clock for this run: see ``resolve_customer_hours``."""
+        return self._fact("customer-hours", self._customer_hours)
+
+    async def _customer_hours(self) -> BusinessHours:
+        pbx, licence = await self.gather(_quietly(self.office_hours()), _quietly(self.licence()))
+        country = licence.country_code if licence is not None else None
+        return resolve_customer_hours(pbx, self.options.business_hours, country)
 
     def recordings_since(self, days: int) -> Awaitable[list[Recording]]:
         since = self.now - days * DAY

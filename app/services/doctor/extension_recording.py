@@ -38,8 +38,10 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
     extensions, queues, history = await ctx.facts.gather(
         attempt(ctx.facts.extensions()),
         attempt(ctx.facts.queues()),
-        attempt(ctx.facts.history(ctx.options.recent_days)),
+        attempt(ctx.facts.recent_calls()),
     )
+    recent = await ctx.facts.recent_label()
+    window = await ctx.facts.recent_window()
     if not extensions.ok:
         assert extensions.error is not None
         return CheckResult(
@@ -93,7 +95,9 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
         references = any(c.recording_ids or c.recording_url for c in history.value or [])
         if candidates and not references:
             # v18's call log does not point at recordings: find them in the recordings list.
-            recordings = await attempt(ctx.facts.recordings_since(ctx.options.recent_days))
+            recordings = await attempt(
+                ctx.facts.recordings_since(window.days if window else ctx.options.recent_days)
+            )
             if recordings.ok:
                 found = recordings.value or []
                 candidates = [c for c in candidates if recording_for_call(c, found) is None]
@@ -107,8 +111,10 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
             assert call.extension is not None
             lost[call.extension].append(call)
         lost_total = sum(len(v) for v in lost.values())
+        if window is not None:
+            evidence.append(window.describe(await ctx.facts.customer_hours()))
         evidence.append(
-            f"Cross-check, last {ctx.options.recent_days} days: "
+            f"Cross-check, {recent}: "
             f"{plural(lost_total, 'answered external call')} without a recording"
             + (f" (on {listing(sorted(lost))})" if lost else "")
         )
@@ -144,8 +150,8 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
         return CheckResult(
             CheckId.EXTENSION_RECORDING,
             CheckStatus.FAIL,
-            f"{listing(names)} {why}: {plural(count, 'answered external call')} in the last "
-            f"{ctx.options.recent_days} days have no recording, and no bridge can recover them.",
+            f"{listing(names)} {why}: {plural(count, 'answered external call')} in the {recent} "
+            "have no recording, and no bridge can recover them.",
             recording_fix(ctx.is_v20, listing(names)),
             tuple(evidence),
             details,
@@ -156,8 +162,7 @@ async def check_extension_recording(ctx: CheckContext) -> CheckResult:
             CheckId.EXTENSION_RECORDING,
             CheckStatus.WARN,
             f"{listing(names)} will not record calls "
-            f"({plural(len(silent), 'extension')}); none lost an external call in the last "
-            f"{ctx.options.recent_days} days.",
+            f"({plural(len(silent), 'extension')}); none lost an external call in the {recent}.",
             recording_fix(ctx.is_v20, listing(names)),
             tuple(evidence),
             details,

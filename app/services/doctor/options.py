@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.business_hours import BusinessHours
 from app.domain.contacts import Contact
 
 DEFAULT_BRIDGE_WINDOW_S = 120.0  # the field docs: a bridge should retry for two minutes
@@ -23,6 +24,8 @@ class DoctorOptions:
     required_retention_days: int = DEFAULT_RETENTION_DAYS
     recent_days: int = RECENT_DAYS
     concurrent: bool = True  # False runs the checks one after another (the benchmark's naive run)
+    # The connection's saved hours: used where the PBX does not say (v18), or is not asked.
+    business_hours: BusinessHours | None = None
 
     @property
     def watch_limit_s(self) -> float:

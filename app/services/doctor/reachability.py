@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from app.domain.clock import system_clock
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.domain.pbx import PbxIdentity
 from app.services.doctor.options import CERT_EXPIRY_WARNING_DAYS
@@ -80,7 +81,7 @@ async def check_reachability(
         "latency_ms": None if probe.latency_ms is None else round(probe.latency_ms, 1),
         "tls_version": probe.tls_version,
         "http_status": probe.http_status,
-        "certificate": _cert_json(probe.certificate, now),
+        "certificate": _cert_json(probe.certificate, system_clock()),
         "steps": [
             {"step": str(s.step), "ok": s.ok, "ms": round(s.duration_ms, 1), "detail": s.detail}
             for s in probe.steps
@@ -145,7 +146,8 @@ async def check_reachability(
             )
         )
     else:
-        left = cert.days_left(now)
+        # Judged on the real clock, as the TLS library that verifies the certificate does.
+        left = cert.days_left(system_clock())
         if left < CERT_EXPIRY_WARNING_DAYS:
             warnings.append(
                 (

@@ -7,9 +7,10 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import TypeVar
 
+from app.domain.business_hours import describe_hours
+from app.domain.clock import Clock, utc_now
 from app.domain.diagnosis import (
     CHECK_ORDER,
     CheckId,
@@ -61,7 +62,9 @@ class Doctor:
         known_certificates: KnownCertificates | None = None,
         on_result: Callable[[CheckResult], None] | None = None,
         on_journey: Callable[[RecordingJourney], None] | None = None,
+        clock: Clock = utc_now,
     ) -> None:
+        self._clock = clock
         self._params = params
         self._secret = secret
         self._options = options or DoctorOptions()
@@ -70,7 +73,7 @@ class Doctor:
         self._on_journey = on_journey
 
     async def run(self) -> Diagnosis:
-        started = datetime.now(UTC)
+        started = self._clock()
         clock = time.perf_counter()
         reach = await check_reachability(
             self._params, self._secret, self._known, started, overlap=self._options.concurrent
@@ -148,6 +151,7 @@ class Doctor:
             or matched.details.get("region")
         )
         version = reach.identity.version if reach.identity else None
+        hours = await ctx.facts.customer_hours()
         return PbxFacts(
             url=self._params.url,
             version=str(version) if version else None,
@@ -155,6 +159,9 @@ class Doctor:
             edition=str(licence.value.edition) if licence.value else None,
             region=region,
             hosting=hosting_of_url(self._params.url),
+            time_zone=hours.timezone,
+            business_hours=describe_hours(hours, with_zone=False),
+            hours_source=str(hours.source),
         )
 
     def _emit(self, result: CheckResult) -> None:

@@ -7,6 +7,7 @@ the text through the presenter).
 
 from __future__ import annotations
 
+from app.domain.business_hours import BusinessHoursError, zone_of
 from app.domain.diagnosis import TITLES, CheckStatus, Diagnosis
 
 MARKS = {
@@ -33,7 +34,20 @@ def render_text(
         )
         if part
     )
-    lines = [f"Doctor: {pbx.url}" + (f" ({about})" if about else ""), ""]
+    lines = [f"Doctor: {pbx.url}" + (f" ({about})" if about else "")]
+    if pbx.time_zone:
+        try:
+            when = (
+                f", {diagnosis.started_at.astimezone(zone_of(pbx.time_zone)):%a %d %b %Y %H:%M %Z}"
+            )
+        except BusinessHoursError:  # a saved result naming a zone this machine does not know
+            when = ""
+        lines.append(
+            f"Customer's clock: {pbx.time_zone}{when}"
+            + (f"; office hours {pbx.business_hours}" if pbx.business_hours else "")
+            + (f" ({pbx.hours_source})" if pbx.hours_source else "")
+        )
+    lines.append("")
     for result in diagnosis.checks:
         lines.append(f"{result.id.order}. {MARKS[result.status]} {result.title}")
         lines.append(f"   {result.finding}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from app.domain.addresses import AddressError
+from app.domain.clock import utc_now
 from app.domain.recordings import Recording
 from app.services.doctor.api_roles import (
     HISTORY,
@@ -192,7 +193,7 @@ async def _probe(client: PbxClient) -> CapabilityReport:
         f"Signed in to 3CX {version or '(version not reported)'} "
         f"({'v20 XAPI' if v20 else 'v18 web API'}).",
     )
-    now = datetime.now(UTC)
+    now = utc_now()
     history, newest = await asyncio.gather(
         attempt(client.call_history(now - timedelta(days=1), now, limit=PROBE_HISTORY_LIMIT)),
         attempt(client.recordings(limit=PROBE_RECORDINGS)),

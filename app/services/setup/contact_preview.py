@@ -13,10 +13,11 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from app.domain.calls import CallDirection, CallRecord
+from app.domain.clock import utc_now
 from app.domain.contact_match import ContactIndex, MatchKind, NumberFix, display_name
 from app.domain.phones import validate_region
 from app.threecx.client import PbxClient
@@ -71,7 +72,7 @@ async def preview_contact_attach(
     _check_region(index, region)
     if last_n < 1:
         raise ValueError(f"last_n must be 1 or more, not {last_n}")
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     calls: list[CallRecord] = []
     for days in WINDOWS_DAYS:
         calls = await client.call_history(now - timedelta(days=days), now, limit=last_n)

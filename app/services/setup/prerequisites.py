@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from app.domain.clock import utc_now
 from app.domain.licence import Edition, Licence, SystemStatus
 from app.domain.version import SUPPORTED_FLOOR, PbxVersion
 from app.services.doctor.common import attempt, day
@@ -52,7 +53,7 @@ async def check_prerequisites(
     detection: PbxDetection, client: PbxClient | None, *, now: datetime | None = None
 ) -> tuple[Prerequisite, ...]:
     """The five prerequisites; without a client, those that need the key wait for it."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     generation = client.generation if client is not None else detection.generation
     version = (client.identity.version if client is not None else None) or PbxVersion.parse(
         detection.version

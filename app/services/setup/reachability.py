@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus, WebSocketException
 
+from app.domain.clock import system_clock
 from app.services.doctor.options import CERT_EXPIRY_WARNING_DAYS
 from app.services.doctor.reachability import FIREWALL, KEY_FIX
 from app.threecx.connect import ConnectionParams, detect_generation
@@ -126,7 +127,7 @@ def _network_step(
             "Plain HTTP: no TLS, so the API key would travel unencrypted.",
             PLAIN_HTTP_FIX,
         )
-    left = cert.days_left(datetime.now(UTC))
+    left = cert.days_left(system_clock())
     if left < CERT_EXPIRY_WARNING_DAYS:
         return ReachabilityStep(
             name,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from app.domain.clock import utc_now
 from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMode
 from app.services.doctor.common import CheckContext, attempt, plural
 from app.services.doctor.context import Facts
@@ -79,7 +80,7 @@ async def audit_recording(
 ) -> tuple[RecordingAuditRow, ...]:
     """Enabled extensions in number order, then queues; raises ``ThreeCXError`` when the
     extensions cannot be read."""
-    now = now or datetime.now(UTC)
+    now = now or utc_now()
     options = DoctorOptions(recent_days=recent_days)
     facts = Facts(client, options, now)
     try:

@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from typing import Any
 
+from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
@@ -103,6 +104,10 @@ class V18Client:
 
     async def numbering_plan(self) -> NumberingPlan:
         raise Unsupported("v18 does not expose the E.164 settings through its API.")
+
+    async def office_hours(self) -> BusinessHours | None:
+        """v18's web API exposes no office hours to rely on: the engineer is asked instead."""
+        return None
 
     async def extensions(self) -> list[Extension]:
         body = await self._get("/api/ExtensionList")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.clock import utc_now
 from app.domain.durations import parse_iso_duration
 from app.domain.extensions import Extension, RecordingMode
 from app.domain.licence import Edition, Licence, SystemStatus
@@ -72,7 +73,7 @@ def _licence_active(row: Row) -> bool | None:
         return explicit
     activated = boolean(row, "Activated")
     expires = timestamp(row, "ExpirationDate")
-    if activated and expires is not None and expires < datetime.now(UTC):
+    if activated and expires is not None and expires < utc_now():
         return False
     return activated
 

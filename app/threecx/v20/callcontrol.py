@@ -11,13 +11,14 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from app.domain.calls import CallOutcome, CallRecord
+from app.domain.clock import utc_now
 from app.domain.live import CallAssembler, CallEvent, LiveState
 from app.threecx.errors import AuthRejected, ThreeCXError
 from app.threecx.transport import Transport
@@ -63,7 +64,7 @@ class CallControlWatcher:
         *,
         reconnect_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0),
         confirm_delays: tuple[float, ...] = (0.3, 1.0, 2.0, 4.0),
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._confirm_delays = confirm_delays
         self._confirmations: set[asyncio.Task[None]] = set()

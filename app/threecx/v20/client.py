@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
@@ -24,12 +25,14 @@ from app.threecx.errors import (
     MalformedResponse,
     NotFound,
     RecordingFileMissing,
+    ServerError,
     Unsupported,
 )
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v20 import mapping
 from app.threecx.v20.callcontrol import CallControlWatcher
+from app.threecx.v20.office_hours import business_hours_from_rows
 from app.threecx.v20.tokens import TokenManager
 from app.threecx.wire import odata_datetime, rows
 
@@ -262,6 +265,39 @@ class V20Client:
         body = await self._get(f"{XAPI}/E164Settings")
         return mapping.numbering_plan_from_row(_object(body, "/E164Settings"))
 
+    async def office_hours(self) -> BusinessHours | None:
+        """The customer's clock: ``None`` when this PBX serves no office hours (404).
+
+        Raises ``UnknownTimeZone`` when the hours name a zone that cannot be resolved.
+        """
+        hours_task = asyncio.ensure_future(self._office_hours_body())
+        zones_task = asyncio.ensure_future(self._time_zones())
+        try:
+            body, (zones, zones_problem) = await asyncio.gather(hours_task, zones_task)
+        except BaseException:
+            for task in (hours_task, zones_task):
+                task.cancel()
+            await asyncio.gather(hours_task, zones_task, return_exceptions=True)
+            raise
+        if body is None:
+            return None
+        return business_hours_from_rows(body, zones, zones_problem=zones_problem)
+
+    async def _office_hours_body(self) -> Mapping[str, Any] | None:
+        try:
+            body = await self._get(f"{XAPI}/OfficeHours", params={"$expand": "OfficeHolidays"})
+        except NotFound:
+            return None
+        return _object(body, "/OfficeHours")
+
+    async def _time_zones(self) -> tuple[list[Mapping[str, Any]], str]:
+        """The PBX's zone list, or none and why: a TimeZoneId may still be an IANA name."""
+        try:
+            zones = await self._collection(f"{XAPI}/Defs/TimeZones", {}, _row)
+        except (NotFound, Forbidden, BadRequest, ServerError, MalformedResponse) as exc:
+            return [], exc.message
+        return zones, ""
+
     async def extensions(self) -> list[Extension]:
         return await self._collection(
             f"{XAPI}/Users",
@@ -380,6 +416,10 @@ class V20Client:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+def _row(row: Mapping[str, Any]) -> Mapping[str, Any]:
+    return row
 
 
 def _object(body: Any, endpoint: str) -> Mapping[str, Any]:

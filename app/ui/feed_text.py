@@ -1,0 +1,158 @@
+"""The live feed's words: what each call's caller, contact and recording columns say.
+
+Pure functions of a ``FeedCall`` and the presenter (masking), shared by the table and the
+journey timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.domain.business_hours import BusinessHours, customer_time
+from app.domain.calls import CallDirection
+from app.domain.clock import utc_now
+from app.domain.contact_match import ContactMatch, MatchKind, display_name
+from app.domain.live import LiveState
+from app.services.live_feed import FeedCall
+from app.services.recording_watcher import JourneyState
+from app.ui.presenter import Presenter
+
+DIRECTION_LABELS = {
+    CallDirection.INBOUND: "Inbound",
+    CallDirection.OUTBOUND: "Outbound",
+    CallDirection.INTERNAL: "Internal",
+    CallDirection.UNKNOWN: "Unknown",
+}
+NEW_CONTACT = "New contact would be created"
+_EXTERNAL = (CallDirection.INBOUND, CallDirection.OUTBOUND)
+
+
+def time_header(hours: BusinessHours) -> str:
+    """ "Time (NZDT)": the Time column names the customer's zone as it is now."""
+    return f"Time ({utc_now().astimezone(hours.zone).tzname() or hours.timezone})"
+
+
+def both_clocks(at: datetime, hours: BusinessHours) -> str:
+    """The customer's time with the zone named, then the engineer's own, labelled."""
+    mine = at.astimezone()  # the engineer's zone, said so
+    return (
+        f"{customer_time(at, hours, '%a %d %b %Y %H:%M:%S')} ({hours.timezone}, the "
+        f"customer's time)\n{mine:%a %H:%M:%S} {mine.tzname()} (your time)"
+    )
+
+
+def seconds_text(value: float) -> str:
+    """2.4 → "2.4", 7.02 → "7.0", 37.6 → "38": one decimal where it still means something."""
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+def clock_text(value: timedelta) -> str:
+    total = int(value.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def journey_summary(call: FeedCall, window_s: float) -> str:
+    """The Recording column: pending, polling attempt n at +X s, ready at +Y s, missing."""
+    journey = call.journey
+    if journey is None:
+        if call.journey_note:
+            return call.journey_note.split(" (")[0]
+        live = call.state in (LiveState.RINGING, LiveState.CONNECTED)
+        return "" if live and call.direction in _EXTERNAL else "—"
+    state = journey.state
+    if state is JourneyState.READY and journey.ready_after_s is not None:
+        after = seconds_text(journey.ready_after_s)
+        if journey.attempts and "webhook add-on" in journey.attempts[-1].note:
+            return f"ready at +{after} s (add-on link)"
+        if journey.upper_bound_only:
+            return f"ready by +{after} s (there at the first look)"
+        return f"ready at +{after} s"
+    if state is JourneyState.MISSING:
+        return f"missing after {window_s:g} s"
+    if state is JourneyState.BLOCKED:
+        return "blocked: the API user may not fetch recordings"
+    if journey.attempts:
+        latest = journey.attempts[-1]
+        return f"polling, attempt {latest.number} at +{seconds_text(latest.after_s)} s"
+    return "pending"
+
+
+def contact_text(call: FeedCall, presenter: Presenter, *, contacts_loading: bool = True) -> str:
+    """The Contact column: who the call attaches to, or what a bridge would do instead."""
+    if call.internal:
+        return "Internal call"
+    match = call.match
+    if match is None:
+        if not call.number:
+            return "No caller id"
+        return "Looking up contacts…" if contacts_loading else "Contacts not loaded"
+    kind = match.kind
+    if kind is MatchKind.EXACT:
+        return presenter.name(display_name(match.contacts[0]))
+    if kind is MatchKind.NORMALISED:
+        return f"{presenter.name(display_name(match.contacts[0]))} (only after normalising)"
+    if kind is MatchKind.ORPHAN:
+        return NEW_CONTACT
+    if kind is MatchKind.AMBIGUOUS:
+        return f"Ambiguous: {len(match.contacts)} contacts"
+    return "No usable caller id"
+
+
+def masked_reason(match: ContactMatch, presenter: Presenter) -> str:
+    """``ContactMatch.reason`` with its names and numbers through the presenter."""
+    if not presenter.enabled:
+        return match.reason
+    if match.kind is MatchKind.EXACT:
+        who = presenter.name(display_name(match.contacts[0]))
+        return (
+            f"Attaches to {who}: the contact's number is stored as {presenter.number(match.e164)}."
+        )
+    if match.kind is MatchKind.NORMALISED:
+        who = presenter.name(display_name(match.contacts[0]))
+        stored = next(s for s in match.stored if not s.is_e164)
+        return (
+            f"{who} has this number stored as {presenter.number(stored.raw)}, not in E.164: a "
+            "bridge that compares E.164 will miss the contact and create a new one."
+        )
+    if match.kind is MatchKind.AMBIGUOUS:
+        names = ", ".join(presenter.name(display_name(c)) for c in match.contacts[:5])
+        return (
+            f"{len(match.contacts)} contacts share this number ({names}): the bridge may "
+            "attach the call to any of them."
+        )
+    if match.kind is MatchKind.UNUSABLE:
+        return "The caller id is withheld, internal or not a phone number: nothing to match."
+    return match.reason
+
+
+def digits_of(text: str | None) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+def filter_text(call: FeedCall) -> str:
+    """What the filter searches: state tags, then the raw (unmasked) values, lower case."""
+    tags = [f"s:{call.state.value}"]
+    if call.state is LiveState.RINGING or call.state is LiveState.CONNECTED:
+        tags.append("live")
+    if call.answered:
+        tags.append("answered")
+    if call.journey is not None and call.journey.state in (
+        JourneyState.MISSING,
+        JourneyState.BLOCKED,
+    ):
+        tags.append("rec:missing")
+    names = [display_name(c) for c in call.match.contacts] if call.match else []
+    values = [
+        call.number or "",
+        call.e164 or "",
+        digits_of(call.number),
+        digits_of(call.e164),
+        *names,
+        f"ext {call.extension}" if call.extension else "",
+        call.extension or "",
+        call.call_id,
+        DIRECTION_LABELS[call.direction],
+    ]
+    return " ".join(tags) + "\x1f" + "\x1f".join(values).lower()
