@@ -47,7 +47,8 @@ test-clocks: $(VENV)/.installed-test
 	build/shifted_clock.sh 2026-12-06T23:30:00Z America/Los_Angeles $(BIN)/pytest -q
 	build/shifted_clock.sh 2026-12-06T18:00:00Z Asia/Kolkata $(BIN)/pytest -q
 
-# Measured figures, each beside the naive approach in the same run (printed, not asserted).
+# Measured figures, each beside the naive approach in the same run (printed, not asserted),
+# and written to build/bench.json (value, unit, baseline, ratio) for scripts to read.
 bench: $(VENV)/.installed-test
 	$(BIN)/python build/bench.py
 
