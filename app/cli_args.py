@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.bridge import NumberMatch
 from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
 from app.services.log_setup import REDACTOR
 from app.services.secrets import normalise_pasted_key
@@ -67,7 +68,14 @@ def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-phonebook",
         action="store_true",
-        help="match against --contacts only, not the 3CX phonebook",
+        help="without --contacts, do not let the 3CX phonebook stand in for the CRM's contacts",
+    )
+    parser.add_argument(
+        "--bridge-match",
+        choices=[match.value for match in NumberMatch],
+        help="how the customer's bridge compares numbers: e164 (exact E.164 strings, on the "
+        "CRM), 3cx-phonebook (3CX's own integration: its phonebook and resolution settings) "
+        "or normalised (default: the saved connection's, else e164)",
     )
     parser.add_argument(
         "--watch",

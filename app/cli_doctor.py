@@ -9,14 +9,12 @@ connection's last check).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shlex
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from app.cli_args import (
     EXIT_FAILED,
@@ -28,12 +26,14 @@ from app.cli_args import (
 )
 from app.cli_connections import find_saved, open_store_with_keyring
 from app.cli_report import report_target, write_doctor_report
+from app.domain.bridge import Bridge, ContactStore, NumberMatch
 from app.domain.connection import ConnectionProfile
 from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
 from app.domain.phones import NumberError, validate_region
 from app.services.connections import ConnectionStore, ConnectionStoreError, last_check_of
-from app.services.contacts_import import ContactsFileError, read_contacts_for
+from app.services.contacts_import import ContactsFileError
 from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor.connection_options import options_for_connection
 from app.services.doctor.text import render_text
 from app.services.known_certificates import KnownCertificates
 from app.services.log_setup import REDACTOR
@@ -147,7 +147,7 @@ def _discard_stdout() -> None:
 async def _options_from_args(
     args: argparse.Namespace, profile: ConnectionProfile | None = None
 ) -> DoctorOptions:
-    """The options; with a saved profile, its region and contacts CSV unless given here."""
+    """The options; with a saved profile, its region, contacts CSV and bridge unless given here."""
     usage = UsageError
     region = None
     if args.region:
@@ -155,49 +155,52 @@ async def _options_from_args(
             region = validate_region(args.region)
         except NumberError as exc:
             raise usage(f"--region: {exc}") from exc
-    elif profile is not None:
-        region = profile.region
     if args.watch < 0:
         raise usage("--watch: give a number of seconds, 0 or more")
     if args.bridge_window <= 0:
         raise usage("--bridge-window: give a number of seconds above 0")
     if args.required_retention_days < 1:
         raise usage("--required-retention-days: give a number of days, 1 or more")
-    contacts: tuple[Any, ...] = ()
-    label = None
-    csv = args.contacts or (profile.contacts_csv if profile else None)
-    if csv:
-        source = (
-            "--contacts"
-            if args.contacts or profile is None
-            else f"the CRM contacts CSV saved with {profile.name}"
-        )
-        path = Path(csv)
-        # The saved connection's column mapping belongs to its own file, not to --contacts.
-        columns = profile.contacts_columns if profile and not args.contacts else None
-        try:
-            imported = await asyncio.to_thread(read_contacts_for, path, columns)
-        except (ContactsFileError, OSError) as exc:
-            raise usage(f"{source}: {exc}") from exc
-        for problem in imported.problems[:10]:
-            print(
-                f"pbx-companion: {source}: line {problem.line} skipped: {problem.message}",
-                file=sys.stderr,
-            )
-        if len(imported.problems) > 10:
-            print(
-                f"pbx-companion: {source}: {len(imported.problems) - 10} more rows skipped",
-                file=sys.stderr,
-            )
-        contacts = imported.contacts
-        label = f"{path.name} ({imported.mapping.flavour})"
-    return DoctorOptions(
-        region=region,
-        crm_contacts=contacts,
-        crm_contacts_label=label,
+    bridge = _bridge_from_args(args, profile)
+    base = DoctorOptions(
         use_phonebook=not args.no_phonebook,
         watch_s=float(args.watch),
         bridge_window_s=float(args.bridge_window),
         required_retention_days=int(args.required_retention_days),
-        business_hours=profile.business_hours if profile is not None else None,
     )
+    try:
+        built = await options_for_connection(
+            profile,
+            base,
+            region=region,
+            contacts_csv=Path(args.contacts) if args.contacts else None,
+            bridge=bridge,
+        )
+    except (ContactsFileError, OSError) as exc:
+        raise usage(f"--contacts: {exc}") from exc
+    skipped = built.contacts.skipped if built.contacts else ()
+    for line in skipped[:10]:
+        print(
+            f"pbx-companion: {built.contacts.label if built.contacts else ''}: {line}",
+            file=sys.stderr,
+        )
+    if len(skipped) > 10:
+        print(f"pbx-companion: {len(skipped) - 10} more rows skipped", file=sys.stderr)
+    for notice in built.notices:
+        if not notice.startswith("CRM export") or "not read" in notice:
+            print(f"pbx-companion: {notice}", file=sys.stderr)
+    return built.options
+
+
+def _bridge_from_args(args: argparse.Namespace, profile: ConnectionProfile | None) -> Bridge:
+    """``--bridge-match``, else the saved connection's bridge, else the field docs' (E.164)."""
+    if args.bridge_match:
+        bridge = Bridge.for_match(NumberMatch(args.bridge_match))
+    else:
+        bridge = profile.bridge if profile is not None else Bridge()
+    if args.no_phonebook and bridge.store is ContactStore.PHONEBOOK:
+        raise UsageError(
+            "--no-phonebook: this bridge is 3CX's own integration, which looks callers up in "
+            "the 3CX phonebook; leave --no-phonebook out, or give another --bridge-match"
+        )
+    return bridge

@@ -22,6 +22,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from app.cli import main
+from app.domain.causes.api_answers import KEY_FIX
 from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary
 from app.services.connections import ConnectionStore
@@ -127,7 +128,7 @@ async def test_a_rejected_key_is_not_saved_unless_told(cli: Cli, make_sim: SimFa
     assert done.code == 1
     assert "[FAIL] API key accepted (access token)" in done.out
     assert "Harbour Dental was not saved" in done.err
-    assert "What to do: The key or Client ID is wrong." in done.err
+    assert f"What to do: {KEY_FIX}" in done.err  # the doctor's fix for the same 401
     assert "--no-verify" in done.err
     assert load_settings(settings_path()).settings.connections == ()
     assert_secret_free(done, wrong)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours
 
 
@@ -67,6 +68,7 @@ class ConnectionProfile:
     did_sources: dict[str, str] = field(default_factory=dict, hash=False)  # DID -> source list
     contacts_csv: str | None = None  # a CRM export to match callers against
     contacts_columns: ContactColumns | None = None  # None: detect them from the headers
+    bridge: Bridge = field(default_factory=Bridge)  # which store it searches, how it compares
     last_check: LastCheck | None = None
     key_rotated_at: datetime | None = None
     demo: bool = False  # the in-process simulator; never saved

@@ -1,21 +1,19 @@
-"""Which contact a caller's number attaches to, and why (cause 5 of the field guide).
+"""Contacts by the E.164 form of each stored number: who has a caller's number, and how they
+stored it.
 
-A bridge matches by E.164. A contact whose number is stored in a local format only matches
-once normalised, so a bridge that compares E.164 creates an orphan contact instead; several
-contacts sharing a number make the match a coin toss.
+What a customer's bridge makes of that (attaches, misses a number stored in a local format,
+finds several people) and the words for it are ``app.domain.bridge``'s: this index only finds
+the stored numbers, as every bridge model starts from.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from app.domain.contacts import Contact
 from app.domain.phones import to_e164, validate_region
-
-_NAMES_SHOWN = 5
-_EXTENSION_DIGITS = 6  # at most this many digits: an extension, not a caller's number
 
 
 class MatchKind(enum.StrEnum):
@@ -39,41 +37,14 @@ class StoredNumber:
 
 @dataclass(frozen=True)
 class ContactMatch:
+    """The contacts storing the number a caller id normalises to (what a bridge makes of them
+    is a ``BridgeMatch``)."""
+
     raw: str  # the caller id as the PBX gave it
     e164: str | None
     kind: MatchKind
     contacts: tuple[Contact, ...]
     stored: tuple[StoredNumber, ...]
-
-    @property
-    def reason(self) -> str:
-        """One sentence an engineer can read out to the customer."""
-        if self.kind is MatchKind.UNUSABLE:
-            if sum(ch.isdigit() for ch in self.raw) <= _EXTENSION_DIGITS:
-                return "The caller id is withheld or internal: nothing to match."
-            return f"The caller id {self.raw!r} is not a phone number: nothing to match."
-        if self.kind is MatchKind.ORPHAN:
-            return (
-                "No contact has this number: "
-                "the bridge would create a new contact with only the phone number."
-            )
-        if self.kind is MatchKind.AMBIGUOUS:
-            names = [display_name(c) for c in self.contacts[:_NAMES_SHOWN]]
-            if len(self.contacts) > _NAMES_SHOWN:
-                names.append(f"and {len(self.contacts) - _NAMES_SHOWN} more")
-            which = "either" if len(self.contacts) == 2 else "any of them"
-            return (
-                f"{len(self.contacts)} contacts share this number ({', '.join(names)}): "
-                f"the bridge may attach the call to {which}."
-            )
-        who = display_name(self.contacts[0])
-        if self.kind is MatchKind.EXACT:
-            return f"Attaches to {who}: the contact's number is stored as {self.e164}."
-        stored = next(s for s in self.stored if not s.is_e164)
-        return (
-            f"{who} has this number stored as {stored.raw!r}, not in E.164: a bridge that "
-            "compares E.164 will miss the contact and create a new one."
-        )
 
 
 @dataclass(frozen=True)
@@ -85,6 +56,7 @@ class NumberFix:
     label: str
     stored: str
     e164: str
+    email: str | None = None  # with the record id, what a CRM's import matches records by
 
 
 def display_name(contact: Contact) -> str:
@@ -127,8 +99,13 @@ class ContactIndex:
     def __len__(self) -> int:
         return self._contact_count
 
+    @property
+    def stored(self) -> Sequence[StoredNumber]:
+        """Every non-blank stored number, in contact order."""
+        return self._stored
+
     def match(self, raw: str) -> ContactMatch:
-        """The contact(s) a call from ``raw`` attaches to."""
+        """The contacts storing the number ``raw`` normalises to, and how they stored it."""
         e164 = to_e164(raw, self.region)
         if e164 is None:
             return ContactMatch(raw, None, MatchKind.UNUSABLE, (), ())
@@ -145,20 +122,6 @@ class ContactIndex:
         else:
             kind = MatchKind.NORMALISED
         return ContactMatch(raw, e164, kind, contacts, stored)
-
-    def bulk_fixes(self) -> list[NumberFix]:
-        """Stored numbers that are phone numbers but not in E.164, in contact order."""
-        return [
-            NumberFix(
-                contact_id=entry.contact.id,
-                contact_name=entry.contact.name,
-                label=entry.label,
-                stored=entry.raw,
-                e164=entry.e164,
-            )
-            for entry in self._stored
-            if entry.e164 is not None and not entry.is_e164
-        ]
 
     def unusable(self) -> list[StoredNumber]:
         """Stored numbers that are not phone numbers at all, in contact order."""

@@ -19,6 +19,8 @@ Decisions the doc leaves open, taken here (and shown to the engineer in the reas
   tagged ``repeat-missed`` as well; a voicemail on a repeat miss is tagged the same way.
 - A withheld caller id fires nothing: there is no one to text, email or call back.
 - An unanswered outbound call is not a missed call (the CRM's own call-ended trigger covers it).
+- "A CRM contact matched" is the customer's bridge's answer (``SettledCall.caller_match``): a
+  contact whose number the bridge misses gets a new contact, said in the bridge's own words.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.domain.bridge import BridgeMatch
 from app.domain.business_hours import (
     DAY_NAMES,
     BusinessHours,
     HoursState,
     describe_hours,
 )
+from app.domain.contact_match import MatchKind
 
 GENERAL_LIST = "general"
 TAG_SOURCE = "missed-call"
@@ -73,7 +77,9 @@ class SettledCall:
     """One call once it has settled (rang out, answered, or reached voicemail).
 
     ``number`` is the caller id as the PBX sent it; ``e164`` its normalised form (None when it
-    could not be normalised). ``contact_name`` is the CRM contact it matched, None if none did.
+    could not be normalised). ``contact_name`` is the CRM contact the bridge attaches the call
+    to, None if none; ``caller_match`` is where the customer's bridge lands the call and why
+    (None: the contacts were not matched).
     """
 
     call_id: str
@@ -86,6 +92,7 @@ class SettledCall:
     answered: bool = False
     contact_name: str | None = None
     outbound: bool = False
+    caller_match: BridgeMatch | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -135,7 +142,9 @@ class TriggerPreview:
     call: SettledCall
     branch: TriggerBranch
     actions: tuple[TriggerAction, ...]
-    reasons: tuple[str, ...]  # plain words; never a phone number or a name
+    # Plain words; a phone number or a name only inside the bridge's own reason for where the
+    # call lands (``caller_match.reason``), which a screen masks as it masks the contact.
+    reasons: tuple[str, ...]
     source_list: str
     source_mapped: bool
     in_hours: bool
@@ -277,21 +286,7 @@ class TriggerPlanner:
         base.explain_hours(hours)
         base.explain_source(did_given=bool((call.did or "").strip()))
         repeat = in_week >= rules.repeat_threshold
-        if call.contact_name:
-            base.reasons.append("Runs against the existing CRM contact for this number.")
-        elif earlier:
-            base.reasons.append(
-                "No CRM contact matched; the contact created for this number's earlier "
-                "missed call is used."
-            )
-        else:
-            base.new_contact = True
-            base.add(
-                ActionKind.CREATE_CONTACT,
-                "Create a new contact for this number (no CRM contact matches)",
-                "New contact",
-            )
-            base.reasons.append(f"No CRM contact has this number: {NEW_CONTACT}.")
+        base.explain_contact(bool(earlier))
 
         if in_burst >= rules.burst_limit:
             base.branch = TriggerBranch.RATE_LIMITED
@@ -447,6 +442,32 @@ class _Draft:
                 f"{when} is outside business hours ({opening_hours}): quiet hours, "
                 "so no text message."
             )
+
+    def explain_contact(self, earlier_miss: bool) -> None:
+        """Which contact the workflow runs against: the one the bridge attaches the call to,
+        one of several sharing the number, the one made for an earlier miss, or a new one."""
+        match = self.call.caller_match
+        if self.call.contact_name:
+            self.reasons.append("Runs against the existing CRM contact for this number.")
+        elif match is not None and match.kind is MatchKind.AMBIGUOUS:
+            self.reasons.append(f"{match.reason} The workflow runs against the one it picks.")
+        elif earlier_miss:
+            self.reasons.append(
+                "No CRM contact matched; the contact created for this number's earlier "
+                "missed call is used."
+            )
+        else:
+            self.new_contact = True
+            self.add(
+                ActionKind.CREATE_CONTACT,
+                "Create a new contact for this number (no CRM contact matches)",
+                "New contact",
+            )
+            if match is not None and match.kind is MatchKind.NORMALISED:
+                # The contact exists, but the bridge misses it: its own words say why.
+                self.reasons.append(f"{match.reason} In the CRM: {NEW_CONTACT}.")
+            else:
+                self.reasons.append(f"No CRM contact has this number: {NEW_CONTACT}.")
 
     def explain_source(self, *, did_given: bool) -> None:
         if self.mapped:

@@ -1,5 +1,5 @@
-"""The live call feed: every call as it rings, connects, ends or is missed, with its contact
-and, once it has ended, its recording's journey from hang-up.
+"""The live call feed: every call as it rings, connects, ends or is missed, with the contact the
+customer's bridge would land it on and, once it has ended, its recording's journey from hang-up.
 
 Events come from the PBX client's ``watch_calls()`` (the v20 Call Control websocket, else
 polling of the call log) and from ``ingest()`` (the webhook receiver). Each call is one
@@ -20,10 +20,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 from app.domain.addresses import AddressError
+from app.domain.bridge import BridgeMatch
 from app.domain.calls import CallDirection, CallRecord
+from app.domain.causes.recording import DEFAULT_BRIDGE_WINDOW_S as DEFAULT_BRIDGE_WINDOW_S
+from app.domain.causes.recording import unrecorded_reason
 from app.domain.clock import utc_now
-from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, display_name
-from app.domain.extensions import Extension, RecordingMode
+from app.domain.contact_match import display_name
+from app.domain.extensions import Extension
 from app.domain.live import CallEvent, LiveState
 from app.domain.phones import NumberError, to_e164
 from app.domain.triggers import SettledCall
@@ -33,7 +36,7 @@ from app.services.recording_watcher import (
     RecordingJourney,
     RecordingWatcher,
 )
-from app.services.session import FALLBACK_REGION, PbxSession
+from app.services.session import FALLBACK_REGION, ContactMatcher, ContactsUnavailable, PbxSession
 from app.threecx.client import PbxClient
 from app.threecx.errors import ThreeCXError, Unsupported
 from app.threecx.v20.client import V20Client
@@ -41,7 +44,6 @@ from app.threecx.v20.client import V20Client
 log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY_LIMIT = 50_000
-DEFAULT_BRIDGE_WINDOW_S = 120.0
 DEFAULT_MAX_WATCHERS = 25
 RETRY_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 CLOCK_SKEW = timedelta(minutes=5)  # between this PC and the PBX, when finding a call in the log
@@ -56,9 +58,6 @@ TWIN_NUMBER_DIGITS = 9
 _TWINS_PER_NUMBER = 4
 _SETTLED_STATES = frozenset({LiveState.ENDED, LiveState.MISSED, LiveState.VOICEMAIL})
 _EXTERNAL = frozenset({CallDirection.INBOUND, CallDirection.OUTBOUND})
-_NO_RECORDING_MODES = frozenset(
-    {RecordingMode.DISABLED, RecordingMode.FORBIDDEN, RecordingMode.ON_DEMAND}
-)
 
 Clock = Callable[[], datetime]
 
@@ -73,7 +72,7 @@ class FeedCall:
     direction: CallDirection
     number: str | None  # the outside party's number as the PBX gave it
     e164: str | None
-    match: ContactMatch | None  # None until the contacts are loaded (or no outside number)
+    match: BridgeMatch | None  # None until the contacts are loaded (or no outside number)
     extension: str | None
     connected_at: datetime | None = None
     ended_at: datetime | None = None
@@ -113,11 +112,9 @@ class FeedCall:
 
     @property
     def contact_name(self) -> str | None:
-        """The one contact the call attaches to, if there is exactly one."""
-        match = self.match
-        if match is None or match.kind not in (MatchKind.EXACT, MatchKind.NORMALISED):
-            return None
-        return display_name(match.contacts[0])
+        """The one contact the customer's bridge attaches the call to, if it attaches it to one."""
+        attached = self.match.attached if self.match is not None else None
+        return display_name(attached) if attached is not None else None
 
 
 def settled_call(call: FeedCall) -> SettledCall:
@@ -132,6 +129,7 @@ def settled_call(call: FeedCall) -> SettledCall:
         internal=call.internal,
         contact_name=call.contact_name,
         outbound=call.direction is CallDirection.OUTBOUND,
+        caller_match=call.match,
     )
 
 
@@ -192,12 +190,14 @@ class LiveFeed:
         self._subscribers = _Subscribers()
         self._status = FeedStatus("connecting")
         self._region: str | None = None
-        self._index: ContactIndex | None = None
+        self._contacts: ContactMatcher | None = None
         self._extensions: dict[str, Extension] = {}
         self._watcher: RecordingWatcher | None = None
         self._watches: dict[str, asyncio.Task[RecordingJourney]] = {}
         self._addon_deadlines: dict[str, asyncio.TimerHandle] = {}
         self._aliases: dict[str, str] = {}  # another source's call id -> the row's call id
+        self._held: list[FeedCall] = []  # settled while the contacts were being read
+        self._reading_contacts = False
         self._by_number: dict[str, list[str]] = {}  # number tail -> recent call ids
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = self._stopped = False
@@ -233,6 +233,12 @@ class LiveFeed:
         return self._region
 
     @property
+    def recording_modes_known(self) -> bool:
+        """The extensions' recording settings are loaded: calls on ones that do not record
+        are told apart from here on."""
+        return bool(self._extensions)
+
+    @property
     def watching(self) -> int:
         """Recordings being followed right now."""
         return len(self._watches)
@@ -252,7 +258,7 @@ class LiveFeed:
         """Start watching (returns at once); the PBX is contacted in the background."""
         if self._started or self._stopped:
             raise RuntimeError("a LiveFeed is started once")
-        self._started = True
+        self._started = self._reading_contacts = True
         self._spawn(self._load_lookups(), "live feed: contacts")
         self._spawn(self._watch(), "live feed: events")
 
@@ -298,26 +304,30 @@ class LiveFeed:
             log.info("Live feed: region unknown (%s)", error)
             self._region = FALLBACK_REGION
         self._refresh_numbers()
-        try:
-            self._index = await self._session.contact_index()
-        except (ThreeCXError, AddressError, NumberError) as error:
-            log.warning("Live feed: contacts not loaded: %s", error)
-            text = error.message if isinstance(error, ThreeCXError) else str(error)
-            self._set_status(
-                replace(
-                    self._status, contacts=f"contacts not loaded: {text}", contacts_loading=False
-                )
-            )
-            return
-        problems = self._session.contact_problems
-        note = f"{len(self._index)} contacts" + (f" ({problems[0]})" if problems else "")
-        self._set_status(replace(self._status, contacts=note, contacts_loading=False))
-        self._refresh_numbers()
+        await self._load_contacts()
         try:
             client = await self._session.client()
             self._extensions = {e.number: e for e in await client.extensions()}
         except (ThreeCXError, AddressError) as error:
             log.info("Live feed: extension recording modes unknown: %s", error)
+
+    async def _load_contacts(self) -> None:
+        """The session's contact matcher: the customer's bridge, as the doctor judges it."""
+        try:
+            self._contacts = await self._session.contact_matcher()
+        except (ThreeCXError, AddressError, NumberError, ContactsUnavailable) as error:
+            log.warning("Live feed: contacts not loaded: %s", error)
+            text = error.message if isinstance(error, ThreeCXError) else str(error)
+            note = f"contacts not loaded: {text}"
+        except Exception as error:  # a bug must not hold the missed calls back for good
+            log.exception("Live feed: reading the contacts failed")
+            note = f"contacts not loaded: unexpected {type(error).__name__} (see the log)"
+        else:
+            note = self._contacts.describe()
+        self._set_status(replace(self._status, contacts=note, contacts_loading=False))
+        self._refresh_numbers()
+        self._reading_contacts = False
+        self._report_settled()
 
     def _refresh_numbers(self) -> None:
         """Fill in E.164 and contacts for rows that arrived before the lookups were ready."""
@@ -452,10 +462,18 @@ class LiveFeed:
         self._notify([call])
         if call.state in (LiveState.MISSED, LiveState.VOICEMAIL) and not call.settled_reported:
             call.settled_reported = True
+            # The triggers' "new contact" follows the bridge: held until the contacts are read.
+            self._held.append(call)
+            if not self._reading_contacts:
+                self._report_settled()
+        return call
+
+    def _report_settled(self) -> None:
+        held, self._held = self._held, []
+        for call in held:
             settled = settled_call(call)
             for callback in list(self._subscribers.settled):
                 callback(settled)
-        return call
 
     def _learn(self, call: FeedCall, event: CallEvent, did: str | None) -> None:
         if event.source not in call.sources:
@@ -501,8 +519,8 @@ class LiveFeed:
             except NumberError:
                 call.e164 = None
             learned = call.e164 is not None
-        if call.match is None and self._index is not None:
-            call.match = self._index.match(call.number)
+        if call.match is None and self._contacts is not None:
+            call.match = self._contacts.match(call.number)
             learned = True
         return learned
 
@@ -584,13 +602,12 @@ class LiveFeed:
 
     def _not_recorded(self, call: FeedCall) -> str | None:
         """Why this call will have no recording whatever the timing (cause 3, not 4)."""
-        ext = self._extensions.get(call.extension or "")
-        if ext is not None and ext.recording in _NO_RECORDING_MODES:
-            return (
-                f"not followed: extension {ext.number} does not record "
-                f"({ext.recording}; see the doctor's check 3)"
-            )
-        return None
+        reason = unrecorded_reason(
+            self._extensions.get(call.extension or ""), external=call.direction in _EXTERNAL
+        )
+        if reason is None:
+            return None
+        return f"{reason}: no recording expected, not followed (see the doctor's check 3)"
 
     async def _watch_recording(self, event: CallEvent) -> RecordingJourney:
         if self._watcher is None:

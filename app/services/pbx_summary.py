@@ -19,6 +19,7 @@ from app.domain.business_hours import (
     resolve_customer_hours,
 )
 from app.domain.calls import CallRecord
+from app.domain.causes.recording import records_external_calls
 from app.domain.clock import utc_now
 from app.domain.extensions import Extension
 from app.domain.licence import Licence
@@ -61,15 +62,20 @@ class PbxSummary:
         else:
             out.append(f"Licence: {lic.error}")
         if self.extensions.value is not None:
+            # Off and on demand alike: a bridge cannot count on either (cause 3's terms).
             silent = [
-                e for e in self.extensions.value if e.recording.records_external_calls is False
+                e for e in self.extensions.value if records_external_calls(e.recording) is False
             ]
-            names = ", ".join(f"{e.number} {e.name}" for e in silent[:6])
+            names = ", ".join(f"{e.number} {e.name} ({e.recording})" for e in silent[:6])
             more = f" and {len(silent) - 6} more" if len(silent) > 6 else ""
-            out.append(
-                f"Extensions: {len(self.extensions.value)}, "
-                + (f"not recording external calls: {names}{more}" if silent else "all record")
+            known = any(
+                records_external_calls(e.recording) is not None for e in self.extensions.value
             )
+            if silent:
+                state = f"{len(silent)} not recording external calls: {names}{more}"
+            else:
+                state = "all record" if known else "recording modes not reported by this API"
+            out.append(f"Extensions: {len(self.extensions.value)}, {state}")
         else:
             out.append(f"Extensions: {self.extensions.error}")
         if self.calls.value is not None:

@@ -21,17 +21,27 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from app.domain.addresses import AddressError
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.causes.recording import (
+    Recorder,
+    recorder,
+    recording_fix,
+    settle_words,
+    settled,
+    unrecorded_reason,
+)
+from app.domain.causes.wording import plural
 from app.domain.clock import utc_now
+from app.domain.extensions import Extension
 from app.domain.phones import NumberError, to_e164
 from app.domain.recordings import Recording, RetentionPolicy, recording_for_call
 from app.services.doctor.api_roles import HISTORY, RECORDINGS, roles_fix
-from app.services.doctor.common import Outcome, attempt, plural
+from app.services.doctor.common import Outcome, attempt
 from app.services.doctor.retention import WHERE as RETENTION_WHERE
 from app.services.session import PbxSession
 from app.threecx.client import PbxClient
@@ -56,8 +66,6 @@ RECORDING_SLACK = timedelta(hours=2)
 # A call's later legs (voicemail, transfers) start after the call; the report's bounds are whole
 # seconds. Read a little past the end so a call that just ended comes with all its legs.
 LEG_SLACK = timedelta(minutes=5)
-# 3CX writes the file after hang-up, up to about a minute later (field doc, cause 4).
-WRITE_WINDOW = timedelta(minutes=2)
 MAX_EXTENSION_DIGITS = 8
 
 
@@ -212,6 +220,8 @@ class _Facts:
     recordings: dict[int, Recording] | None  # None: the list could not be read
     recordings_error: ThreeCXError | None
     oldest_listed_trusted: datetime | None  # absence proves nothing before this (list cut)
+    # Each extension's recording setting; empty when it could not be read.
+    extensions: dict[str, Extension] = field(default_factory=dict)
 
     @property
     def is_v20(self) -> bool:
@@ -267,9 +277,14 @@ class RecordingLookup:
                     )
                 )
                 policy_t = group.create_task(attempt(client.retention()))
+                # Whether an unrecorded call's extension records at all (cause 3's terms).
+                extensions_t = group.create_task(attempt(client.extensions()))
         except* Exception as group_error:  # only non-PBX errors reach here; attempt() keeps those
             raise group_error.exceptions[0] from None
         history, listed, policy = history_t.result(), listed_t.result(), policy_t.result()
+        extensions = extensions_t.result()
+        if extensions.error is not None:
+            log.info("Recording lookup: extension recording modes unknown: %s", extensions.error)
         if history.error is not None:
             raise _history_error(history.error, client.generation == "v20")
         calls = history.value or []
@@ -284,6 +299,7 @@ class RecordingLookup:
             oldest_listed_trusted=_oldest(recordings)
             if recordings is not None and len(recordings) >= self.recording_limit
             else None,
+            extensions={e.number: e for e in extensions.value or []},
         )
         self._facts = facts
         region = await self._region_code()
@@ -525,14 +541,16 @@ _ARCHIVE_FIX = (
     "Play or download it from the archive (3CX admin console, Recordings, the archive "
     "location), not from the PBX. A CRM link that points at the PBX answers 404 for it."
 )
+# Why a setting that writes no file for an external call loses it for good.
+_SETTING_NOTES = {
+    Recorder.ON_DEMAND: "On demand records only the calls the user starts recording; the others "
+    "reach the CRM without audio, and no bridge can recover them.",
+    Recorder.OFF: "Recording is switched off (or forbidden) for this extension, so no bridge can "
+    "recover it.",
+}
 _NO_ACCESS = (
     "The API user may not list or download recordings (403): it lacks the Recording Manager "
     "capability, so no bridge with this key can fetch a recording."
-)
-_NOT_RECORDED_FIX = (
-    'Open Extensions, choose the user{ext}, open Options: set Recording to "All Calls", and '
-    "check the inbound rule does not override it. Place a test call from the extension: the "
-    "recording should appear in the 3CX call history within two minutes."
 )
 
 
@@ -577,7 +595,6 @@ def _row_for(
         explanation="",
         fix="",
     )
-    ext = f" (extension {call.extension})" if call.extension else ""
     if call.answered is not True or _is_voicemail(call):
         return replace(base, status=RecordingStatus.NO_AUDIO, explanation=_no_audio_reason(call))
 
@@ -585,7 +602,7 @@ def _row_for(
     if facts.is_v20:
         ids = call.recording_ids
         if not ids:
-            return _unrecorded(base, call, facts, ext)
+            return _unrecorded(base, call, facts)
         if listed is None:
             return _unlisted(replace(base, recording_id=ids[0]), facts)
         present = [listed[i] for i in ids if i in listed]
@@ -611,7 +628,7 @@ def _row_for(
     found = recording_for_call(call, recordings, MATCH_TOLERANCE)
     if found is not None:
         return _listed(base, found, facts)
-    return _unrecorded(base, call, facts, ext)
+    return _unrecorded(base, call, facts)
 
 
 def _listed(base: RecordingRow, rec: Recording, facts: _Facts) -> RecordingRow:
@@ -731,14 +748,27 @@ def _as_missing(row: RecordingRow, facts: _Facts | None) -> RecordingRow:
     )
 
 
-def _unrecorded(base: RecordingRow, call: CallRecord, facts: _Facts, ext: str) -> RecordingRow:
-    ended = _ended_at(call)
-    if ended is not None and facts.now - ended < WRITE_WINDOW:
+def _unrecorded(base: RecordingRow, call: CallRecord, facts: _Facts) -> RecordingRow:
+    # An internal call may be recorded by the other party, so only external calls are judged
+    # by the extension's own setting.
+    extension = facts.extensions.get(call.extension or "") if call.is_external else None
+    reason = unrecorded_reason(extension, external=True)
+    if reason is not None and extension is not None:
+        # The setting says no file is written: not "later", whatever the call's age.
+        return replace(
+            base,
+            status=RecordingStatus.NOT_RECORDED,
+            explanation=f"{reason[0].upper()}{reason[1:]}: no file was written. "
+            + _SETTING_NOTES[recorder(extension.recording)],
+            fix=recording_fix(facts.is_v20, f"extension {extension.number}"),
+        )
+    if not settled(call, facts.now):
         return replace(
             base,
             status=RecordingStatus.PENDING,
             explanation="The call ended moments ago: 3CX writes the recording after hang-up, "
-            "from a few seconds to about a minute later (longer on busy PBXs).",
+            "from a few seconds to about a minute later (longer on busy PBXs), and a bridge "
+            f"keeps looking for it; {settle_words()} after hang-up a missing recording is lost.",
             fix="Search again in a minute.",
         )
     explanation = (
@@ -750,11 +780,12 @@ def _unrecorded(base: RecordingRow, call: CallRecord, facts: _Facts, ext: str) -
             " v18's call log does not point at recordings, so a recording deleted since "
             "would look the same."
         )
+    who = f"extension {call.extension}" if call.extension else "the extension"
     return replace(
         base,
         status=RecordingStatus.NOT_RECORDED,
         explanation=explanation,
-        fix=_NOT_RECORDED_FIX.format(ext=ext),
+        fix=recording_fix(facts.is_v20, who),
     )
 
 
@@ -831,12 +862,6 @@ def _older_than_retention(age: int | None, policy: RetentionPolicy | None) -> bo
         and policy.auto_delete_days is not None
         and age >= policy.auto_delete_days
     )
-
-
-def _ended_at(call: CallRecord) -> datetime | None:
-    if call.started_at is None:
-        return None
-    return call.started_at + (call.ringing or timedelta()) + (call.talking or timedelta())
 
 
 def _oldest(recordings: Iterable[Recording]) -> datetime | None:

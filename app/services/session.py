@@ -2,22 +2,41 @@
 
 The desktop app holds one ``PbxSession`` per connection the engineer has opened. Every pane
 asks it for the client rather than opening its own, so a PBX sees one token and one Call
-Control websocket per app, and closing the session closes them all.
+Control websocket per app, and closing the session closes them all. The same goes for the
+contacts: one ``ContactMatcher`` per session says which contact a caller's call lands on, as
+the customer's bridge (and the doctor's cause 5) would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from app.domain.bridge import (
+    Bridge,
+    BridgeIndex,
+    BridgeMatch,
+    ContactStore,
+    NumberMatch,
+    PhonebookResolution,
+    store_to_search,
+)
 from app.domain.business_hours import BusinessHours, resolve_customer_hours
-from app.domain.connection import ConnectionProfile, ContactColumns
-from app.domain.contact_match import ContactIndex
+from app.domain.causes.contact_match import (
+    ContactMatchFacts,
+    SearchedContacts,
+    judge_contact_match,
+)
+from app.domain.causes.wording import plural
+from app.domain.connection import ConnectionProfile
 from app.domain.contacts import Contact
 from app.domain.phones import default_region
-from app.services.contacts_import import ContactsFileError, read_contacts_for
+from app.services.contacts_import import ContactsFileError
 from app.services.customer_clock import read_customer_hours
+from app.services.doctor.connection_options import ContactsRead, read_crm_export
+from app.services.doctor.contact_match import PHONEBOOK
 from app.services.log_setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
@@ -28,6 +47,40 @@ from app.threecx.transport import Timeouts
 log = logging.getLogger(__name__)
 
 FALLBACK_REGION = "AU"
+
+
+class ContactsUnavailable(Exception):
+    """No call can be matched as the customer's bridge would; the message is the doctor's why."""
+
+
+@dataclass(frozen=True)
+class ContactMatcher:
+    """The contacts the customer's bridge searches, compared as it compares numbers.
+
+    Built as the doctor builds cause 5 (the store ``store_to_search`` picks, the same
+    ``BridgeIndex``), so the live feed, the recordings and the trigger preview name the contact
+    a call lands on exactly as the doctor judges it.
+    """
+
+    index: BridgeIndex
+    searched: str  # "the CRM export crm.csv (HubSpot)", "the 3CX phonebook"
+    problems: tuple[str, ...] = ()  # why some contacts could not be used
+
+    @property
+    def bridge(self) -> Bridge:
+        return self.index.bridge
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def match(self, raw: str) -> BridgeMatch:
+        """Where a call from (or to) ``raw`` lands, and the bridge's words for why."""
+        return self.index.match(raw)
+
+    def describe(self) -> str:
+        """ "230 contacts in the 3CX phonebook", with the first problem, for a status line."""
+        text = f"{plural(len(self), 'contact')} in {self.searched}"
+        return text + (f" ({self.problems[0]})" if self.problems else "")
 
 
 def connection_params(
@@ -54,9 +107,8 @@ class PbxSession:
         self._poll_interval_s = poll_interval_s
         self._client: PbxClient | None = None
         self._client_lock = asyncio.Lock()
-        self._contacts: ContactIndex | None = None
+        self._matcher: ContactMatcher | None = None
         self._contacts_lock = asyncio.Lock()
-        self.contact_problems: list[str] = []  # why some contacts could not be used
         self._hours: BusinessHours | None = None
         self._hours_lock = asyncio.Lock()
 
@@ -128,46 +180,94 @@ class PbxSession:
                     self._hours = await read_customer_hours(client, saved, region)
             return self._hours
 
-    async def contact_index(self) -> ContactIndex:
-        """The contacts a call would attach to: the CRM export when the connection has one
-        (that is what the bridge matches against), else the 3CX phonebook.
+    async def contact_matcher(self) -> ContactMatcher:
+        """Which contact a call lands on, as the connection's bridge finds it: read once.
 
-        Both together would make every contact "ambiguous": a CRM synced from the phonebook
-        holds the same people twice.
+        The bridge's store: the CRM export (read with the connection's column mapping) when it
+        searches the CRM and there is one, else the 3CX phonebook standing in; the phonebook
+        when it is 3CX's own integration, with 3CX's resolution settings read from the PBX.
+        Both stores together would count every person twice. Raises ``ContactsUnavailable``
+        when no call can be matched (the doctor's words for why), ``ThreeCXError`` or
+        ``AddressError`` when the PBX cannot be asked.
         """
         async with self._contacts_lock:
-            if self._contacts is None:
-                problems: list[str] = []
-                contacts: list[Contact] = []
-                if self.profile.contacts_csv:
-                    contacts = await self._crm_contacts(
-                        Path(self.profile.contacts_csv), self.profile.contacts_columns, problems
-                    )
-                if not contacts:
-                    try:
-                        contacts = await (await self.client()).contacts()
-                    except ThreeCXError as error:
-                        problems.append(f"3CX phonebook not read: {error.message}")
-                region = await self.region()
-                self._contacts = await asyncio.to_thread(ContactIndex.build, contacts, region)
-                self.contact_problems = problems
-            return self._contacts
+            if self._matcher is None:
+                self._matcher = await self._read_matcher()
+            return self._matcher
 
     def forget_contacts(self) -> None:
-        """Re-read contacts on next use (after the CSV or the region changed)."""
-        self._contacts = None
+        """Re-read contacts on next use (after the CSV, the bridge or the region changed)."""
+        self._matcher = None
 
-    @staticmethod
-    async def _crm_contacts(
-        path: Path, columns: ContactColumns | None, problems: list[str]
-    ) -> list[Contact]:
+    async def _read_matcher(self) -> ContactMatcher:
+        bridge = self.profile.bridge
+        problems: list[str] = []
+        export = await self._crm_export(problems)
+        store = store_to_search(bridge, crm_export=export is not None)
+        if store is ContactStore.CRM and export is not None:
+            searched = SearchedContacts(
+                ContactStore.CRM,
+                export.contacts,
+                f"the CRM export {export.label}",
+                record_ids=export.record_ids,
+            )
+        else:
+            searched = await self._phonebook(bridge, problems)
+        resolution, resolution_problem = await self._resolution(bridge)
+        facts = ContactMatchFacts(
+            bridge=bridge,
+            region=await self.region(),
+            region_source="the connection, else the PBX's country",
+            searched=searched,
+            calls=(),
+            recent_label="",
+            resolution=resolution,
+            resolution_problem=resolution_problem,
+        )
+        index = await asyncio.to_thread(lambda: facts.index)  # a big export takes a while
+        if index is None:
+            raise ContactsUnavailable(judge_contact_match(facts).finding)
+        return ContactMatcher(index, searched.label, tuple(problems))
+
+    async def _crm_export(self, problems: list[str]) -> ContactsRead | None:
+        """The connection's CRM export with at least one contact; None: none to search."""
+        if not self.profile.contacts_csv:
+            return None
+        path = Path(self.profile.contacts_csv)
         try:
-            imported = await asyncio.to_thread(read_contacts_for, path, columns)
-        except ContactsFileError as error:
+            export = await read_crm_export(path, self.profile.contacts_columns)
+        except (ContactsFileError, OSError) as error:
             problems.append(f"CRM export {path.name} not read: {error}")
-            return []
-        problems.extend(f"{path.name} line {p.line}: {p.message}" for p in imported.problems)
-        return list(imported.contacts)
+            return None
+        problems.extend(f"{path.name} {skipped}" for skipped in export.skipped)
+        return export if export.contacts else None
+
+    async def _phonebook(self, bridge: Bridge, problems: list[str]) -> SearchedContacts:
+        standing_in = bridge.store is ContactStore.CRM
+        contacts: list[Contact] = []
+        problem = None
+        try:
+            contacts = await (await self.client()).contacts()
+        except ThreeCXError as error:
+            problem = error.message
+            problems.append(f"3CX phonebook not read: {error.message}")
+        return SearchedContacts(
+            ContactStore.PHONEBOOK,
+            tuple(contacts),
+            PHONEBOOK,
+            standing_in=standing_in,
+            problem=problem,
+        )
+
+    async def _resolution(self, bridge: Bridge) -> tuple[PhonebookResolution | None, str | None]:
+        """3CX's phonebook resolution, read only for a bridge that is 3CX's own; with why not."""
+        if bridge.match is not NumberMatch.PHONEBOOK:
+            return None, None
+        try:
+            resolution = await (await self.client()).phonebook_settings()
+        except ThreeCXError as error:
+            return None, error.message
+        return resolution, None if resolution is not None else "this PBX version does not say"
 
     async def aclose(self) -> None:
         async with self._client_lock:

@@ -33,14 +33,16 @@ from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.business_hours import BusinessHours
-from app.domain.connection import (
-    CheckStatusSummary,
-    ConnectionProfile,
-    ContactColumns,
-    LastCheck,
-)
+from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.phones import NumberError, validate_region
 from app.services import paths
+from app.services.settings_contacts import (
+    ContactsEntryError,
+    decode_bridge,
+    decode_columns,
+    encode_bridge,
+    encode_columns,
+)
 from app.services.settings_hours import (
     HoursEntryError,
     decode_hours,
@@ -230,48 +232,13 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         "business_hours": encode_hours(profile.business_hours),
         "did_sources": dict(profile.did_sources),
         "contacts_csv": profile.contacts_csv,
-        "contacts_columns": _encode_columns(profile.contacts_columns),
+        "contacts_columns": encode_columns(profile.contacts_columns),
+        "bridge": encode_bridge(profile.bridge),
         "last_check": None
         if check is None
         else {"status": check.status.value, "at": check.at.isoformat(), "summary": check.summary},
         "key_rotated_at": _iso(profile.key_rotated_at),
     }
-
-
-def _encode_columns(columns: ContactColumns | None) -> dict[str, Any] | None:
-    if columns is None:
-        return None
-    return {
-        "phone": list(columns.phone),
-        "name": list(columns.name),
-        "id": columns.id,
-        "company": columns.company,
-        "email": columns.email,
-    }
-
-
-def _contact_columns(raw: Any) -> ContactColumns | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise _BadEntry("contacts_columns must be an object")
-
-    def headers(key: str) -> tuple[str, ...]:
-        value = raw.get(key) or []
-        if not isinstance(value, list) or not all(isinstance(h, str) for h in value):
-            raise _BadEntry(f"contacts_columns.{key} must be a list of column names")
-        return tuple(value)
-
-    phone = headers("phone")
-    if not phone:
-        raise _BadEntry("contacts_columns.phone names no phone column")
-    return ContactColumns(
-        phone=phone,
-        name=headers("name"),
-        id=_optional_text(raw, "id"),
-        company=_optional_text(raw, "company"),
-        email=_optional_text(raw, "email"),
-    )
 
 
 def encode_settings(settings: Settings) -> dict[str, Any]:
@@ -369,6 +336,11 @@ def decode_connection(entry: Any) -> ConnectionProfile:
             pin = normalise_fingerprint(pin)
         except ValueError as exc:
             raise _BadEntry(f"pin_sha256: {exc}") from exc
+    try:
+        columns = decode_columns(entry.get("contacts_columns"))
+        bridge = decode_bridge(entry.get("bridge"))
+    except ContactsEntryError as exc:
+        raise _BadEntry(str(exc)) from exc
     rotated = entry.get("key_rotated_at")
     return ConnectionProfile(
         id=_text(entry, "id"),
@@ -384,7 +356,8 @@ def decode_connection(entry: Any) -> ConnectionProfile:
         business_hours=_business_hours(entry.get("business_hours")),
         did_sources=_did_sources(entry.get("did_sources")),
         contacts_csv=_optional_text(entry, "contacts_csv"),
-        contacts_columns=_contact_columns(entry.get("contacts_columns")),
+        contacts_columns=columns,
+        bridge=bridge,
         last_check=_last_check(entry.get("last_check")),
         key_rotated_at=None if rotated is None else _aware(rotated, "key_rotated_at"),
     )

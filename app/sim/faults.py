@@ -55,6 +55,13 @@ KNOBS: dict[str, str | None] = {
     # Call Control sees only these DNs ("Extensions to Monitor"): "all", "none" or "101,102".
     # With none selected the API answers but no events ever arrive (a setup-form trap).
     "monitored": "all",
+    # These extensions record only on demand (Record calls off, the user may record): their
+    # answered calls have no recording unless the user started one, which nobody does here.
+    "on-demand-recording": "104,107",
+    # How 3CX resolves callers in its phonebook: NotResolve, MatchExact or MatchLength:N.
+    "phonebook-resolving": "MatchExact",
+    # Two different people at one company line: numbers several contacts share.
+    "shared-numbers": None,
 }
 
 # One line each for `pbx-companion sim --help`.
@@ -91,6 +98,11 @@ DESCRIPTIONS: dict[str, str] = {
     "file-not-found-404": "a missing recording answers a bare 404",
     "no-version-header": "responses carry no X-3CX-Version header",
     "monitored": "=all|none|101,102: the extensions Call Control may see",
+    "on-demand-recording": "=104,107: these extensions record only on demand (cause 3)",
+    "shared-numbers": "two people at one company line: numbers several contacts share",
+    "phonebook-resolving": (
+        "=NotResolve|MatchExact|MatchLength:N: how 3CX matches callers to phonebook contacts"
+    ),
 }
 
 # Fault-free presets. Every fault is also a preset of the same name.
@@ -103,7 +115,14 @@ PRESETS: dict[str, list[str]] = {
 }
 
 # Faults that only make sense before start (they change the tenant or the version).
-STARTUP_ONLY = {"old-version", "country", "unnormalised-contacts", "extension-not-recording"}
+STARTUP_ONLY = {
+    "old-version",
+    "country",
+    "unnormalised-contacts",
+    "shared-numbers",
+    "extension-not-recording",
+    "on-demand-recording",
+}
 
 
 class UnknownFault(ValueError):
@@ -178,6 +197,11 @@ class FaultSet:
             return float(raw) if raw is not None else default
         except ValueError:
             return default
+
+    def numbers(self, name: str) -> tuple[str, ...]:
+        """A knob's comma-separated extension numbers ("104,107"); () when it is off."""
+        raw = self._active.get(name) or ""
+        return tuple(n.strip() for n in raw.split(",") if n.strip())
 
     def take_flaky(self) -> bool:
         """True while the current 503 burst lasts; the burst then ends by itself."""

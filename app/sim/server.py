@@ -18,6 +18,7 @@ from app.sim import office_hours, wire
 from app.sim.audio import tone_wav
 from app.sim.faults import UnknownFault
 from app.sim.odata import ODataQueryError, collection, entity, error_body, expanded
+from app.sim.phonebook import phonebook_settings
 from app.sim.tenant import Segment
 from app.sim.timefmt import iso, parse_iso
 from app.sim.webhooks import RECORDS_PATH
@@ -299,6 +300,9 @@ class SimServer:
                 return _json(entity(wire.e164(sim.tenant), q, context=f"{base}E164Settings"))
             if tail == "OfficeHours":
                 return _json(self._office_hours(q, base))
+            if tail == "PhoneBookSettings":
+                row = phonebook_settings(faults.value("phonebook-resolving"))
+                return _json(entity(row, q, context=f"{base}PhoneBookSettings"))
             if tail == "Defs/TimeZones":
                 rows = office_hours.time_zones(sim.tenant.office_hours.timezone)
                 return _json(

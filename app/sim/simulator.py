@@ -66,8 +66,10 @@ class Simulator:
             config.seed,
             self.faults.value("country") or "AU",
             unnormalised_contacts=self.faults.active("unnormalised-contacts"),
+            shared_numbers=self.faults.active("shared-numbers"),
             clock=self.clock,
             time_zone=config.time_zone,
+            on_demand=self.faults.numbers("on-demand-recording"),
         )
         generate_history(
             self.tenant, not_recording_fault=self.faults.active("extension-not-recording")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -365,15 +366,19 @@ class Tenant:
         country: str = "AU",
         *,
         unnormalised_contacts: bool = False,
+        shared_numbers: bool = False,
         history_days: int | None = None,
         clock: Clock = utc_now,
         time_zone: str | None = None,
+        on_demand: Iterable[str] = (),
     ) -> None:
         self.seed = seed
+        self.on_demand = tuple(on_demand)  # extensions set to record only on demand
         self.clock = clock
         self.rng = random.Random(seed)
         self.country = COUNTRIES.get(country.upper(), COUNTRIES["AU"])
         self.unnormalised = unnormalised_contacts
+        self.shared_numbers = shared_numbers
         c = self.country
         self.office_hours = office_hours(time_zone or c.zone)
         self.company = self.rng.choice(c.businesses)
@@ -472,6 +477,11 @@ class Tenant:
                 takes_external=not back_office,
             )
             self.extensions.append(ext)
+        for ext in self.extensions:
+            if ext.number in self.on_demand:
+                # v20 reads this as On Demand: Record calls off, the user may record.
+                ext.record_calls, ext.forbid_recording = False, False
+                ext.allow_own_recordings = True
         staff = [e for e in self.extensions if e.takes_external]
         self.not_recording = [e.number for e in staff[1::4]][:4]
         sales = [e.number for e in staff if e.department in ("Sales", "Management")][:5]
@@ -572,6 +582,8 @@ class Tenant:
             contact.mobile = contact.mobile and national_format(c.code, contact.mobile)
         if self.unnormalised:
             self._unnormalise()
+        if self.shared_numbers:
+            self._share_numbers()
 
     def _unnormalise(self) -> None:
         c = self.country.code
@@ -580,7 +592,10 @@ class Tenant:
                 contact.phone = national_format(c, contact.e164)
             if contact.mobile.startswith("+"):
                 contact.mobile = national_format(c, contact.mobile)
-        # Duplicates sharing one number: two people at one company line.
+
+    def _share_numbers(self) -> None:
+        """Two different people at one company line: a number several contacts share."""
+        c = self.country.code
         base = len(self.contacts)
         for j, src in enumerate(self.contacts[1:13:4]):
             first = self.rng.choice(self.country.first_names)
@@ -590,7 +605,7 @@ class Tenant:
                     first_name=first,
                     last_name=src.last_name,
                     company=src.company,
-                    phone=national_format(c, src.e164),
+                    phone=national_format(c, src.e164) if self.unnormalised else src.e164,
                     mobile="",
                     business="",
                     email=f"{first.lower()}@{src.company.split()[0].lower() or 'example'}.example",

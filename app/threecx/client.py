@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Protocol
 
+from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord
 from app.domain.contacts import Contact
@@ -68,6 +69,11 @@ class PbxClient(Protocol):
     async def retention(self) -> RetentionPolicy: ...
 
     async def contacts(self) -> list[Contact]: ...
+
+    async def phonebook_settings(self) -> PhonebookResolution | None:
+        """How 3CX matches a caller to a phonebook contact (exact number, the last N digits,
+        or not at all); ``None`` when the PBX offers no such setting to read (v18)."""
+        ...
 
     def watch_calls(self) -> AsyncGenerator[CallEvent, None]:
         """Live call events until cancelled: Call Control where available, else polling."""

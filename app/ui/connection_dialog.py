@@ -522,6 +522,7 @@ class ConnectionDialog(QDialog):
                 hosting=self._existing.hosting,
                 last_check=self._existing.last_check,
                 key_rotated_at=self._existing.key_rotated_at,
+                bridge=self._existing.bridge,  # chosen in the guided setup; not edited here
                 # The columns mapped in the guided setup belong to that file only.
                 contacts_columns=self._existing.contacts_columns
                 if profile.contacts_csv == self._existing.contacts_csv

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -33,23 +33,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
 from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.causes.retention import DEFAULT_RETENTION_DAYS
 from app.domain.clock import utc_now
-from app.domain.contacts import Contact
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import SECRET_MASK
-from app.domain.phones import NumberError, validate_region
-from app.domain.report import Report, ReportMeta
+from app.domain.report import Report
 from app.services.connections import last_check_of
-from app.services.contacts_import import ContactsFileError, read_contacts_for
 from app.services.doctor import Doctor, DoctorOptions
-from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
+from app.services.doctor.connection_options import options_for_connection
+from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S
 from app.services.doctor.text import render_text, summary_line
 from app.services.known_certificates import KnownCertificate, KnownCertificates
 from app.services.log_setup import REDACTOR
 from app.services.recording_watcher import RecordingJourney
+from app.services.report_meta import report_meta
 from app.services.session import PbxSession
+from app.services.settings import Settings
 from app.threecx.probe import CertificateInfo
 from app.threecx.transport import Timeouts
 from app.ui.context import UiContext
@@ -144,9 +144,8 @@ class DoctorPane(QWidget):
         self._known_path = known_certificates_path
         self._timeouts = timeouts
         self._session: PbxSession | None = None
-        # For setup reports; the window sets them from the settings.
-        self.engineer_name = ""
-        self.logo_path: str | None = None
+        # Where the report preferences (name, logo, masking) are read, when a report is built.
+        self.report_settings: Callable[[], Settings] = Settings
         self.report_dialog: ReportPreviewDialog | None = None
         self._task: asyncio.Task[Diagnosis | None] | None = None
         self._run_id = 0
@@ -361,7 +360,6 @@ class DoctorPane(QWidget):
         diagnosis: Diagnosis | None = None
         try:
             options = await self._complete_options(run_id, session, options)
-            options = replace(options, business_hours=session.profile.business_hours)
             params = session.params
             if self._timeouts is not None:
                 params = replace(params, timeouts=self._timeouts)
@@ -397,41 +395,14 @@ class DoctorPane(QWidget):
     async def _complete_options(
         self, run_id: int, session: PbxSession, options: DoctorOptions
     ) -> DoctorOptions:
-        notices: list[str] = []
-        region: str | None = None
-        if session.profile.region:
-            try:
-                region = validate_region(session.profile.region)
-            except NumberError as exc:
-                notices.append(f"Region: {exc}; using the PBX's own country instead.")
-        contacts: tuple[Contact, ...] = ()
-        label: str | None = None
-        if session.profile.contacts_csv:
-            path = Path(session.profile.contacts_csv)
-            try:
-                imported = await asyncio.to_thread(
-                    read_contacts_for, path, session.profile.contacts_columns
-                )
-            except (ContactsFileError, OSError) as exc:
-                notices.append(
-                    f"CRM export {path.name} not read: {exc} "
-                    "Checking caller numbers against the 3CX phonebook only."
-                )
-            else:
-                contacts = imported.contacts
-                label = f"{path.name} ({imported.mapping.flavour})"
-                self._ui.presenter.masker.learn_names(c.name for c in contacts)
-                if imported.problems:
-                    first = imported.problems[0]
-                    more = len(imported.problems) - 1
-                    notices.append(
-                        f"CRM export {path.name}: line {first.line} skipped: {first.message}"
-                        + (f" (and {more} more rows skipped)" if more else "")
-                    )
+        # The same completion as the CLI's: region, CRM export, bridge and hours.
+        built = await options_for_connection(session.profile, options)
+        if built.contacts is not None:
+            self._ui.presenter.masker.learn_names(c.name for c in built.contacts.contacts)
         if run_id == self._run_id:
-            for notice in notices:
+            for notice in built.notices:
                 self._add_notice(notice)
-        return replace(options, region=region, crm_contacts=contacts, crm_contacts_label=label)
+        return built.options
 
     def _begin(self, options: DoctorOptions) -> None:
         self._busy = True
@@ -547,18 +518,14 @@ class DoctorPane(QWidget):
         return text
 
     def build_report(self) -> Report | None:
-        """The last diagnosis as a setup report (masked by default in presenter mode)."""
+        """The last diagnosis as a setup report, masked as the preferences (or presenter mode) say."""
         if self.diagnosis is None or self._session is None:
             return None
-        profile = self._session.profile
-        meta = ReportMeta(
-            generated_at=utc_now(),
-            customer=profile.customer,
-            connection=profile.name,
-            engineer=self.engineer_name,
-            app_version=__version__,
-            logo=self.logo_path,
-            mask=self._ui.presenter.enabled,
+        meta = report_meta(
+            self.report_settings(),
+            self._session.profile,
+            presenter_mode=self._ui.presenter.enabled,
+            now=utc_now(),
         )
         return Report.build(self.diagnosis, meta)
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from app.domain.bridge import BridgeMatch
 from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
-from app.domain.contact_match import ContactMatch, MatchKind, display_name
+from app.domain.contact_match import display_name
 from app.domain.live import LiveState
 from app.services.live_feed import FeedCall
 from app.services.recording_watcher import JourneyState
@@ -23,7 +24,6 @@ DIRECTION_LABELS = {
     CallDirection.INTERNAL: "Internal",
     CallDirection.UNKNOWN: "Unknown",
 }
-NEW_CONTACT = "New contact would be created"
 _EXTERNAL = (CallDirection.INBOUND, CallDirection.OUTBOUND)
 
 
@@ -80,7 +80,8 @@ def journey_summary(call: FeedCall, window_s: float) -> str:
 
 
 def contact_text(call: FeedCall, presenter: Presenter, *, contacts_loading: bool = True) -> str:
-    """The Contact column: who the call attaches to, or what a bridge would do instead."""
+    """The Contact column: who the customer's bridge attaches the call to, or what it does
+    instead (``BridgeMatch.summary``, names and numbers through the presenter)."""
     if call.internal:
         return "Internal call"
     match = call.match
@@ -88,43 +89,17 @@ def contact_text(call: FeedCall, presenter: Presenter, *, contacts_loading: bool
         if not call.number:
             return "No caller id"
         return "Looking up contacts…" if contacts_loading else "Contacts not loaded"
-    kind = match.kind
-    if kind is MatchKind.EXACT:
-        return presenter.name(display_name(match.contacts[0]))
-    if kind is MatchKind.NORMALISED:
-        return f"{presenter.name(display_name(match.contacts[0]))} (only after normalising)"
-    if kind is MatchKind.ORPHAN:
-        return NEW_CONTACT
-    if kind is MatchKind.AMBIGUOUS:
-        return f"Ambiguous: {len(match.contacts)} contacts"
-    return "No usable caller id"
+    words = match.summary(presenter.name, presenter.number)
+    if match.attached is not None:
+        return words  # the contact's name, as written
+    return words[:1].upper() + words[1:]
 
 
-def masked_reason(match: ContactMatch, presenter: Presenter) -> str:
-    """``ContactMatch.reason`` with its names and numbers through the presenter."""
-    if not presenter.enabled:
-        return match.reason
-    if match.kind is MatchKind.EXACT:
-        who = presenter.name(display_name(match.contacts[0]))
-        return (
-            f"Attaches to {who}: the contact's number is stored as {presenter.number(match.e164)}."
-        )
-    if match.kind is MatchKind.NORMALISED:
-        who = presenter.name(display_name(match.contacts[0]))
-        stored = next(s for s in match.stored if not s.is_e164)
-        return (
-            f"{who} has this number stored as {presenter.number(stored.raw)}, not in E.164: a "
-            "bridge that compares E.164 will miss the contact and create a new one."
-        )
-    if match.kind is MatchKind.AMBIGUOUS:
-        names = ", ".join(presenter.name(display_name(c)) for c in match.contacts[:5])
-        return (
-            f"{len(match.contacts)} contacts share this number ({names}): the bridge may "
-            "attach the call to any of them."
-        )
-    if match.kind is MatchKind.UNUSABLE:
-        return "The caller id is withheld, internal or not a phone number: nothing to match."
-    return match.reason
+def masked_reason(match: BridgeMatch, presenter: Presenter) -> str:
+    """``BridgeMatch.reason`` with its names and numbers through the presenter."""
+    if presenter.enabled:
+        presenter.masker.learn_names(display_name(c) for c in match.contacts)
+    return presenter.text(match.reason)
 
 
 def digits_of(text: str | None) -> str:

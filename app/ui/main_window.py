@@ -93,8 +93,7 @@ class MainWindow(QMainWindow):
         self.triggers = TriggersPane(ui)
         self.recordings = RecordingsPane(ui)
         self.doctor = DoctorPane(ui)
-        self.doctor.engineer_name = store.settings.engineer_name
-        self.doctor.logo_path = store.settings.logo_path
+        self.doctor.report_settings = lambda: store.settings  # read when a report is built
         self.log_view = LogPane(ui, log_buffer)
         self.panes: list[SessionPane] = [
             self.feed,
@@ -260,8 +259,6 @@ class MainWindow(QMainWindow):
             if await run_dialog(dialog) != PreferencesDialog.DialogCode.Accepted:
                 return
             settings = await self.store.set_preferences(**dialog.values())
-            self.doctor.engineer_name = settings.engineer_name
-            self.doctor.logo_path = settings.logo_path
             self.connections.set_key_age_warning_days(settings.key_age_warning_days)
         finally:
             self.preferences_dialog = None

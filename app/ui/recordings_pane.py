@@ -60,10 +60,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.bridge import BridgeMatch
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
-from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind, display_name
+from app.domain.contact_match import MatchKind, display_name
 from app.services.recording_lookup import (
     QueryError,
     RecordingLookup,
@@ -73,7 +74,7 @@ from app.services.recording_lookup import (
     RecordingStatus,
     SearchResult,
 )
-from app.services.session import PbxSession
+from app.services.session import ContactMatcher, ContactsUnavailable, PbxSession
 from app.threecx.errors import ThreeCXError
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm, run_dialog
@@ -199,8 +200,8 @@ class RecordingResultsModel(QAbstractTableModel):
         self._presenter = presenter
         self._rows: list[RecordingRow] = []
         self._index: dict[str, int] = {}  # call id -> row
-        self._contacts: ContactIndex | None = None
-        self._matches: dict[str, ContactMatch] = {}
+        self._contacts: ContactMatcher | None = None
+        self._matches: dict[str, BridgeMatch] = {}
         self._zone: tzinfo = BusinessHours().zone
         presenter.changed.connect(self.refresh)
 
@@ -220,7 +221,9 @@ class RecordingResultsModel(QAbstractTableModel):
         self._rows[at] = row
         self.dataChanged.emit(self.index(at, 0), self.index(at, self.columnCount() - 1))
 
-    def set_contacts(self, contacts: ContactIndex | None) -> None:
+    def set_contacts(self, contacts: ContactMatcher | None) -> None:
+        """The session's contact matcher: the Contact column says what the customer's bridge
+        does with each call, as the doctor judges it (None: not read yet)."""
         self._contacts = contacts
         self._match_all()
         if self._rows:
@@ -244,7 +247,7 @@ class RecordingResultsModel(QAbstractTableModel):
     def position(self, key: str) -> int | None:
         return self._index.get(key)
 
-    def contact_match(self, row: RecordingRow) -> ContactMatch | None:
+    def contact_match(self, row: RecordingRow) -> BridgeMatch | None:
         return self._matches.get(row.key)
 
     @property
@@ -305,6 +308,8 @@ class RecordingResultsModel(QAbstractTableModel):
                 return self._icon(row.status)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.CONTACT:
             found = self._matches.get(row.key)
+            if found is not None and found.kind is MatchKind.NORMALISED:
+                return QBrush(QColor(WARN))  # the bridge misses a contact that has the number
             if found is None or found.kind in (MatchKind.ORPHAN, MatchKind.UNUSABLE):
                 return QBrush(QColor(MUTED))
         if role == Qt.ItemDataRole.TextAlignmentRole and column in self._RIGHT:
@@ -350,12 +355,7 @@ class RecordingResultsModel(QAbstractTableModel):
         found = self._matches.get(row.key)
         if found is None or found.kind is MatchKind.UNUSABLE:
             return DASH
-        if found.kind is MatchKind.ORPHAN:
-            return "new contact would be created"
-        if found.kind is MatchKind.AMBIGUOUS:
-            return f"{len(found.contacts)} contacts share it"
-        name = self._presenter.name(display_name(found.contacts[0]))
-        return name + (" (not E.164)" if found.kind is MatchKind.NORMALISED else "")
+        return found.summary(self._presenter.name, self._presenter.number)
 
     def _tooltip(self, row: RecordingRow, column: int) -> str | None:
         if column == self.RECORDING:
@@ -830,7 +830,7 @@ class RecordingsPane(QWidget):
         return result
 
     def _ensure_contacts(self) -> asyncio.Task[None] | None:
-        """Start reading the contacts (CRM export and phonebook) once per connection."""
+        """Start reading the contacts the customer's bridge searches, once per connection."""
         session = self._session
         if session is None or self._contacts_task is not None:
             return self._contacts_task
@@ -839,12 +839,12 @@ class RecordingsPane(QWidget):
 
     async def _load_contacts(self, session: PbxSession) -> None:
         try:
-            index = await session.contact_index()
-        except (ThreeCXError, ValueError) as error:
+            contacts = await session.contact_matcher()
+        except (ThreeCXError, ValueError, ContactsUnavailable) as error:
             log.warning("Contacts not read for the recordings lookup: %s", error)
             return
         if session is self._session:
-            self.model.set_contacts(index)
+            self.model.set_contacts(contacts)
             self._render_details()
 
     def _nothing_found_text(self, result: SearchResult) -> str:

@@ -1,9 +1,10 @@
 """Step 8: which CRM contact each of the last calls would attach to, and why not when it would not.
 
-The contacts come from a CRM export (CSV, with a column-mapping step to correct the detected
-columns) and/or the 3CX phonebook. Per call: the raw caller id, its E.164 form, and the contact
-it attaches to, or why not (orphan, ambiguous, stored in a local format). One click exports the
-contacts whose numbers need normalising, with their E.164 form, for the CRM to re-import.
+First the customer's bridge, in plain words: it decides the contacts searched (the CRM export,
+with a column-mapping step; without one the 3CX phonebook stands in; or the 3CX phonebook for
+3CX's own integration) and how numbers compare. The verdict is the doctor's cause 5, word for
+word. Per call: the raw caller id, its E.164 form, and the contact it attaches to, or why not.
+One click exports the numbers the bridge would miss, for the CRM to re-import.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -28,9 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.bridge import Bridge, BridgeIndex, ContactStore, NumberMatch
 from app.domain.business_hours import BusinessHours, customer_time
-from app.domain.contact_match import ContactIndex, NumberFix
-from app.domain.contacts import Contact
+from app.domain.contact_match import NumberFix
+from app.domain.diagnosis import CheckStatus
 from app.domain.phones import NumberError, validate_region
 from app.services.connections import ConnectionStoreError
 from app.services.contacts_import import (
@@ -44,8 +47,10 @@ from app.services.contacts_import import (
 )
 from app.services.setup.contact_preview import (
     AttachPreviewRow,
+    ContactPreview,
     NormalisationExportError,
-    preview_contact_attach,
+    fix_columns,
+    preview_contacts,
     watch_contact_attach,
     write_normalisation_csv,
 )
@@ -66,6 +71,24 @@ from app.ui.setup_table import Column, ResultTableModel
 from app.ui.theme import FAIL, PASS, SKIP, WARN, dot_icon
 
 log = logging.getLogger(__name__)
+
+# The verdict's status as the step shows it (an informational step: nothing here blocks Next).
+VERDICT_STATUS = {
+    CheckStatus.PASS: (StepStatus.OK, "ok"),
+    CheckStatus.WARN: (StepStatus.WARN, "warn"),
+    CheckStatus.FAIL: (StepStatus.FAIL, "fail"),
+    CheckStatus.SKIP: (StepStatus.WARN, "warn"),
+}
+STORE_HINTS = {
+    ContactStore.CRM: (
+        "Matched against the CRM export below; without one, the 3CX phonebook stands in for "
+        "the CRM's contacts."
+    ),
+    ContactStore.PHONEBOOK: (
+        "Matched against the 3CX phonebook, as 3CX's phonebook settings (read from the PBX) "
+        "say; a CRM export is not searched."
+    ),
+}
 
 OUTCOMES = {
     "attaches": ("Attaches", PASS),
@@ -123,22 +146,33 @@ class ContactsStep(SetupStep):
     def __init__(self, ctx: SetupContext) -> None:
         super().__init__(
             ctx,
-            "A bridge attaches each call to the CRM contact whose number matches the caller's, "
-            "compared in E.164 (+ and the country code). Load the CRM's contact export and/or use the 3CX "
-            "phonebook to see what the last calls would attach to.",
+            "A bridge attaches each call to the contact whose number matches the caller's. Choose "
+            "the customer's bridge, load the CRM's contact export, and see what the last calls "
+            "would attach to: the verdict is the doctor's check 5, word for word.",
         )
         self._files = FileChooser(self)
         self._watch: asyncio.Task[None] | None = None
         self._csv: tuple[Path, str] | None = None  # the export's path and text, for re-mapping
         self.imported: ContactsImport | None = None
-        self.index: ContactIndex | None = None
+        self.index: BridgeIndex | None = None
         self.rows: tuple[AttachPreviewRow, ...] = ()
+        self.result: ContactPreview | None = None
         self._done = False
 
-        self.phonebook_box = QCheckBox("3CX phonebook")
-        self.phonebook_box.setObjectName("usePhonebook")
-        self.phonebook_box.setChecked(True)
-        self.phonebook_box.toggled.connect(self._sources_changed)
+        self.bridge_box = QComboBox()
+        self.bridge_box.setObjectName("bridgeChoice")
+        self.bridge_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.bridge_box.setMinimumContentsLength(48)
+        for match in NumberMatch:
+            self.bridge_box.addItem(match.plain_words, match.value)
+            self.bridge_box.setItemData(
+                self.bridge_box.count() - 1, match.plain_words, Qt.ItemDataRole.ToolTipRole
+            )
+        self.bridge_box.currentIndexChanged.connect(self._bridge_changed)
+        self.bridge_hint = hint_label(object_name="bridgeHint")
+        self.bridge_hint.setText(STORE_HINTS[ctx.bridge.store])
         self.csv_edit = QLineEdit()
         self.csv_edit.setObjectName("contactsCsv")
         self.csv_edit.setPlaceholderText("Optional: the CRM's contacts export (CSV)")
@@ -202,7 +236,7 @@ class ContactsStep(SetupStep):
         run_row.addStretch(1)
 
         sources = FieldGrid()
-        sources.add("Contacts from:", self.phonebook_box)
+        sources.add("The customer's bridge:", self.bridge_box, self.bridge_hint)
         sources.add("CRM export:", csv_row, self.csv_state, self.mapping_box)
         sources.add("Preview:", run_row)
         self.body.addLayout(sources)
@@ -251,6 +285,7 @@ class ContactsStep(SetupStep):
         self.watch_button.setChecked(False)
         self._done = False
         self.index = None
+        self.result = None
         self.rows = ()
         self.model.set_rows(())
         self._render_fixes()
@@ -265,19 +300,22 @@ class ContactsStep(SetupStep):
         )
         self.model.refresh()
 
-    def _sources_changed(self) -> None:
-        self.ctx.use_phonebook = self.phonebook_box.isChecked()
+    def _bridge_changed(self) -> None:
+        bridge = Bridge.for_match(NumberMatch(self.bridge_box.currentData()))
+        if bridge == self.ctx.bridge:
+            return
+        self.ctx.bridge = bridge  # the connection keeps it (saved at Finish)
+        self.bridge_hint.setText(STORE_HINTS[bridge.store])
         self._done = False
+        if self.index is not None and not self.busy:
+            self.preview()
 
     def entered(self) -> None:
         detection = self.ctx.detection
         region = detection.region if detection else None
         self.region_edit.setPlaceholderText(f"{region} (PBX)" if region else "PBX's")
-        if not self._done and not self.busy and self._has_source():
+        if not self._done and not self.busy:
             self.preview()
-
-    def _has_source(self) -> bool:
-        return self.phonebook_box.isChecked() or bool(self.imported and self.imported.contacts)
 
     def fixes(self) -> list[NumberFix]:
         return self.index.bulk_fixes() if self.index is not None else []
@@ -326,6 +364,7 @@ class ContactsStep(SetupStep):
         self.ctx.contacts_columns = None
         self.ctx.crm_contacts = ()
         self.ctx.crm_contacts_label = None
+        self.ctx.crm_record_ids = False
         self.csv_state.setText("")
         self.columns_button.setChecked(False)
         self.columns_button.hide()
@@ -371,6 +410,7 @@ class ContactsStep(SetupStep):
         self.ctx.contacts_columns = columns_of(mapping) if corrected else None
         self.ctx.crm_contacts = imported.contacts
         self.ctx.crm_contacts_label = f"{path.name} ({imported.mapping.flavour})"
+        self.ctx.crm_record_ids = imported.mapping.id_column is not None
         self.ctx.ui.presenter.masker.learn_names(c.name for c in imported.contacts if c.name)
         state = (
             f"{imported.mapping.flavour} export: {len(imported.contacts)} contacts read from "
@@ -383,10 +423,8 @@ class ContactsStep(SetupStep):
                 f" (and {more} more)." if more else "."
             )
         self.csv_state.setText(state)
-        # A CRM synced from the phonebook holds the same people: both would look ambiguous.
-        self.phonebook_box.setChecked(False)
         self.clear_message()
-        await self._preview(imported.contacts, False, self.last_n.value())
+        await self._preview(self.last_n.value())
 
     def _mapping_changed(self) -> None:
         problem = self.mapping_editor.problem()
@@ -407,71 +445,61 @@ class ContactsStep(SetupStep):
             self.show_message(f"Region: {exc}.", "fail")
             return
         self.ctx.region_override = region
-        contacts = self.imported.contacts if self.imported is not None else ()
         self.start_work(
             "Matching the last calls against the contacts",
-            self._preview(contacts, self.phonebook_box.isChecked(), self.last_n.value()),
+            self._preview(self.last_n.value()),
             limit_s=self.ctx.timeouts.preview_s,
         )
 
-    async def _preview(self, crm: tuple[Contact, ...], phonebook: bool, last_n: int) -> None:
+    async def _preview(self, last_n: int) -> None:
         try:
             client = await self.ctx.client()
-            contacts = list(crm)
-            if phonebook:
-                book = await client.contacts()
-                self.ctx.ui.presenter.masker.learn_names(c.name for c in book if c.name)
-                contacts += book
-            region = await self.ctx.region()
-            index = await asyncio.to_thread(ContactIndex.build, contacts, region)
-            rows = await preview_contact_attach(client, index, last_n=last_n, region=region)
+            result = await preview_contacts(client, self.ctx.doctor_options(), last_n=last_n)
         except (ThreeCXError, ConnectionStoreError) as exc:
             self.show_message(f"The preview could not be made: {error_text(exc)}", "warn")
             self.set_status(StepStatus.WARN)
             return
-        self.index = index
-        self.rows = tuple(rows)
+        searched = result.facts.searched
+        if searched.store is ContactStore.PHONEBOOK:
+            self.ctx.ui.presenter.masker.learn_names(c.name for c in searched.contacts if c.name)
+        self.result = result
+        self.index = result.index
+        self.rows = result.rows
         self._done = True
-        self.watch_button.setEnabled(True)
+        self.watch_button.setEnabled(self.index is not None)
         self.model.set_rows(self.rows)
         self._render_fixes()
-        self._summarise(len(contacts))
+        self._summarise()
 
-    def _summarise(self, contact_count: int) -> None:
-        if not self.rows:
-            self.show_message(
-                "No calls to preview yet: place a test call (or wait for the next real one), "
-                "then preview again.",
-                "info",
-            )
-            self.set_status(StepStatus.WARN)
+    def _summarise(self) -> None:
+        """The doctor's verdict on check 5, in its words: finding, then the fix."""
+        if self.result is None:
             return
-        counts: dict[str, int] = {}
-        for row in self.rows:
-            counts[row.outcome] = counts.get(row.outcome, 0) + 1
-        parts = [f"{n} {outcome_words(o).lower()}" for o, n in counts.items()]
-        problems = sum(counts.get(o, 0) for o in ("orphan", "ambiguous"))
-        later = counts.get("attaches-after-normalising", 0)
-        text = f"{len(self.rows)} calls against {contact_count} contacts: {', '.join(parts)}."
-        if later:
-            text += (
-                " Calls that attach only after normalising need the CRM's numbers in E.164: "
-                "export the numbers to fix and re-import them."
-            )
-        self.show_message(text, "warn" if problems or later else "ok")
-        self.set_status(StepStatus.WARN if problems or later else StepStatus.OK)
+        verdict = self.result.verdict
+        status, tone = VERDICT_STATUS[verdict.status]
+        text = verdict.finding
+        if verdict.fix and verdict.status is not CheckStatus.PASS:
+            text += f"\n\nFix: {verdict.fix}"
+        self.show_message(text, tone)
+        self.set_status(status)
 
     def _render_fixes(self) -> None:
         fixes = self.fixes()
+        many = len(fixes) != 1
         if self.index is None:
             self.fixes_label.setText("Preview first.")
+        elif fixes and self.index.bridge.match is NumberMatch.E164:
+            self.fixes_label.setText(
+                f"{len(fixes)} stored number{'s are' if many else ' is'} in a local format "
+                "(not E.164): a bridge comparing E.164 misses those contacts."
+            )
         elif fixes:
             self.fixes_label.setText(
-                f"{len(fixes)} stored number{'s' if len(fixes) != 1 else ''} are in a local "
-                "format (not E.164): a bridge comparing E.164 misses those contacts."
+                f"{len(fixes)} stored number{'s are' if many else ' is'} in a form this bridge "
+                "misses: stored in E.164, they match."
             )
         else:
-            self.fixes_label.setText("Every stored number is already in E.164.")
+            self.fixes_label.setText("Every stored number matches as this bridge compares.")
         self.export_button.setEnabled(bool(fixes))
 
     # ---- export --------------------------------------------------------------------------------
@@ -489,28 +517,37 @@ class ContactsStep(SetupStep):
     async def export_fixes(self, path: Path) -> int:
         """Write the normalisation CSV to ``path``; returns the rows written (0 on failure)."""
         fixes = self.fixes()
+        columns = fix_columns(self._searched_store(), self._mapping())
         try:
-            written = await asyncio.to_thread(write_normalisation_csv, fixes, path)
+            written = await asyncio.to_thread(write_normalisation_csv, fixes, path, columns)
         except NormalisationExportError as exc:
             self.show_message(f"Not exported: {exc}", "fail")
             return 0
-        self.show_message(
+        text = (
             f"Exported {written} number{'s' if written != 1 else ''} to fix to {path}: import it "
-            "into the CRM to update those contacts' numbers to E.164.",
-            "ok",
+            "into the CRM to update those contacts' numbers to E.164"
         )
+        if columns.record_id or columns.email:
+            found_by = " and ".join(repr(c) for c in (columns.record_id, columns.email) if c)
+            text += f", matching the records by {found_by}."
+        else:
+            text += (
+                ". The export has no record id or email column, so the CRM cannot find the "
+                "records by itself: export the contacts again with the record id column."
+            )
+        self.show_message(text, "ok" if columns.record_id or columns.email else "warn")
         return written
 
+    def _searched_store(self) -> ContactStore:
+        return self.result.facts.searched.store if self.result else ContactStore.CRM
+
+    def _mapping(self) -> ColumnMapping | None:
+        return self.imported.mapping if self.imported is not None else None
+
     def summary(self) -> str:
-        if not self._done:
+        if not self._done or self.result is None:
             return "Not previewed."
-        later = sum(1 for r in self.rows if r.outcome == "attaches-after-normalising")
-        orphans = sum(1 for r in self.rows if r.outcome in ("orphan", "ambiguous"))
-        attach = sum(1 for r in self.rows if r.outcome == "attaches")
-        return (
-            f"{len(self.rows)} calls: {attach} attach, {later} only after normalising, "
-            f"{orphans} orphan or ambiguous."
-        )
+        return self.result.verdict.finding
 
     # ---- live calls ----------------------------------------------------------------------------
     def _watch_toggled(self, on: bool) -> None:
@@ -520,13 +557,12 @@ class ContactsStep(SetupStep):
         if on and self.index is not None:
             self._watch = self.ctx.start(self._watch_calls(self.index), name="setup: watch calls")
 
-    async def _watch_calls(self, index: ContactIndex) -> None:
+    async def _watch_calls(self, index: BridgeIndex) -> None:
         try:
             client = await self.ctx.client()
             async for row in watch_contact_attach(client, index, region=index.region):
                 self.rows = (row, *self.rows)
                 self.model.set_rows(self.rows)
-                self._summarise(len(index))
         except (ThreeCXError, ConnectionStoreError) as exc:
             self.show_message(f"Live calls are not available: {error_text(exc)}", "warn")
             self.watch_button.setChecked(False)

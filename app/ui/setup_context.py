@@ -9,7 +9,6 @@ ones.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,23 +16,20 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, Signal
 
 from app.domain.addresses import parse_pbx_address
+from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours, region_hours
 from app.domain.connection import ContactColumns, new_connection_id
 from app.domain.contacts import Contact
-from app.domain.phones import NumberError, default_region, validate_region
 from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.doctor.options import DoctorOptions
 from app.services.setup.capabilities import CapabilityReport
 from app.services.setup.detect import PbxDetection
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
-from app.threecx.errors import ThreeCXError
 from app.threecx.tls import TlsOptions
 from app.threecx.transport import Timeouts
 from app.ui.context import UiContext
 
-log = logging.getLogger(__name__)
-
-FALLBACK_REGION = "AU"
 T = TypeVar("T")
 
 
@@ -82,7 +78,8 @@ class SetupContext(QObject):
         self.contacts_columns: ContactColumns | None = None  # set when the engineer re-mapped
         self.crm_contacts: tuple[Contact, ...] = ()  # read at step 8, for the setup report
         self.crm_contacts_label: str | None = None
-        self.use_phonebook = True
+        self.crm_record_ids = False  # the export has the CRM's record id column
+        self.bridge = Bridge()  # asked at step 8; saved with the connection
         self.saved = False
         self._client: PbxClient | None = None
         self._client_lock = asyncio.Lock()
@@ -249,23 +246,16 @@ class SetupContext(QObject):
         self.capabilities_waived = False
         self._drop_client()
 
-    async def region(self) -> str:
-        """Where numbers without + are read: the engineer's choice, the PBX's country, else AU."""
-        if self.region_override:
-            return self.region_override
-        if self.detection is not None and self.detection.region:
-            try:
-                return validate_region(self.detection.region)
-            except NumberError:
-                pass
-        try:
-            client = await self.client()
-            licence = await client.licence()
-            plan = await client.numbering_plan()
-        except (ThreeCXError, ConnectionStoreError) as exc:
-            log.info("Region unknown (%s); using %s", exc, FALLBACK_REGION)
-            return FALLBACK_REGION
-        return default_region(licence.country_code, plan.country_code) or FALLBACK_REGION
+    def doctor_options(self) -> DoctorOptions:
+        """What step 8's preview and the setup report's doctor run both check with."""
+        return DoctorOptions(
+            region=self.region_override,
+            crm_contacts=self.crm_contacts,
+            crm_contacts_label=self.crm_contacts_label,
+            crm_record_ids=self.crm_record_ids,
+            bridge=self.bridge,
+            business_hours=self.customer_hours or BusinessHours(),  # as Finish saves them
+        )
 
     def suggested_name(self) -> str:
         """The connection's name as the PBX's FQDN (what the engineer will recognise)."""

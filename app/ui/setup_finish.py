@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton
 
-from app import __version__
 from app.domain.business_hours import BusinessHours
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
-from app.domain.report import Report, ReportMeta
+from app.domain.report import Report
 from app.services.connections import (
     FIELD_LABELS,
     ConnectionStoreError,
     InvalidConnectionError,
     last_check_of,
 )
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.report_meta import report_meta
 from app.ui.dialogs import run_dialog
 from app.ui.report_dialog import ReportPreviewDialog
 from app.ui.setup_context import SetupContext
@@ -171,6 +172,7 @@ class FinishStep(SetupStep):
             pin_sha256=ctx.pin_sha256,
             contacts_csv=ctx.contacts_csv,
             contacts_columns=ctx.contacts_columns,
+            bridge=ctx.bridge,
             # As confirmed or changed at step 5 (breaks and holidays read from the PBX kept).
             business_hours=ctx.customer_hours or BusinessHours(),
         )
@@ -251,13 +253,8 @@ class FinishStep(SetupStep):
             self.set_status(StepStatus.OK)
             return
         try:
-            options = DoctorOptions(
-                region=ctx.region_override,
-                crm_contacts=ctx.crm_contacts,
-                crm_contacts_label=ctx.crm_contacts_label,
-                use_phonebook=ctx.use_phonebook or not ctx.crm_contacts,
-                business_hours=session.profile.business_hours,
-            )
+            # The options step 8's preview used: the report says what the preview said.
+            options = replace(ctx.doctor_options(), business_hours=session.profile.business_hours)
             diagnosis = await Doctor(session.params, session.secret, options).run()
             secret = session.secret
         finally:
@@ -271,17 +268,10 @@ class FinishStep(SetupStep):
             )
         except ConnectionStoreError as exc:
             log.warning("The doctor's result was not saved: %s", exc.message)
-        settings = store.settings
         profile = store.get(ctx.connection_id) or self.profile
         assert profile is not None
-        meta = ReportMeta(
-            generated_at=utc_now(),
-            customer=profile.customer,
-            connection=profile.name,
-            engineer=settings.engineer_name,
-            app_version=__version__,
-            logo=settings.logo_path,
-            mask=settings.masks_report_details or ctx.ui.presenter.enabled,
+        meta = report_meta(
+            store.settings, profile, presenter_mode=ctx.ui.presenter.enabled, now=utc_now()
         )
         dialog = ReportPreviewDialog(self, Report.build(diagnosis, meta), ctx.ui, secrets=(secret,))
         del secret

@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
+from app.domain.diagnosis import CheckStatus
 from app.services.connections import ConnectionStoreError
 from app.services.setup.prerequisites import Prerequisite, check_prerequisites
 from app.threecx.client import PbxClient
@@ -36,16 +37,21 @@ GENERATIONS_TABLE = """
 
 
 def _row(item: Prerequisite) -> CheckRow:
+    """The rule's verdict and words; a warning shows its fix, as the doctor's does."""
     if not item.required and item.ok is False:
         # Nice to have (transcription): grey, with what it would take.
         return CheckRow(item.key, item.label, None, item.detail, item.what_to_do, word="Optional")
-    return CheckRow(
-        item.key, item.label, item.ok, item.detail, item.what_to_do, fix_when_unknown=False
-    )
+    if item.status is CheckStatus.WARN:
+        return CheckRow(item.key, item.label, None, item.detail, item.what_to_do, word="Warning")
+    return CheckRow(item.key, item.label, item.ok, item.detail, item.what_to_do)
 
 
 def _missing(items: tuple[Prerequisite, ...]) -> list[Prerequisite]:
     return [p for p in items if p.ok is False and p.required]
+
+
+def _warned(items: tuple[Prerequisite, ...]) -> list[Prerequisite]:
+    return [p for p in items if p.status is CheckStatus.WARN and p.required]
 
 
 class PrerequisitesStep(SetupStep):
@@ -129,6 +135,7 @@ class PrerequisitesStep(SetupStep):
         self._current = True
         self.checklist.set_rows([_row(p) for p in self.items])
         failed = _missing(self.items)
+        warned = _warned(self.items)
         if notice:
             self.show_message(notice, "warn")
         elif failed:
@@ -143,9 +150,19 @@ class PrerequisitesStep(SetupStep):
                 "The licence and recording items are checked once the API key works (step 5).",
                 "info",
             )
+        elif warned:
+            self.show_message(
+                "Met, with something to do: "
+                + "; ".join(p.label for p in warned)
+                + ". The fix is under it.",
+                "warn",
+            )
         else:
             self.show_message("Every prerequisite is met.", "ok")
-        self.set_status(StepStatus.FAIL if failed else StepStatus.OK)
+        if failed:
+            self.set_status(StepStatus.FAIL)
+        else:
+            self.set_status(StepStatus.WARN if warned and self._with_key else StepStatus.OK)
 
     def summary(self) -> str:
         if not self.items:

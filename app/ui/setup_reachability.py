@@ -11,7 +11,9 @@ from datetime import datetime
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
+from app.domain.causes.reachability import StepVerdict
 from app.domain.clock import system_clock
+from app.domain.diagnosis import CheckStatus
 from app.services.connections import ConnectionStoreError
 from app.services.setup.reachability import ReachabilityReport, check_reachability
 from app.ui.setup_address import CaFileRow
@@ -40,6 +42,14 @@ def expiry_text(expires: datetime, now: datetime) -> str:
     if days < 0:
         return f"{when}: expired {-days} day{'s' if -days != 1 else ''} ago"
     return f"{when} (in {days} day{'s' if days != 1 else ''})"
+
+
+def _row(step: StepVerdict) -> CheckRow:
+    """The rule's verdict and words; a warning shows its fix, as a failure does."""
+    label = STEP_LABELS.get(step.name, step.name)
+    if step.status is CheckStatus.WARN:
+        return CheckRow(step.name, label, None, step.detail, step.fix, word="Warning")
+    return CheckRow(step.name, label, step.ok, step.detail, step.fix)
 
 
 class ReachabilityStep(SetupStep):
@@ -128,16 +138,13 @@ class ReachabilityStep(SetupStep):
         self._show(report)
 
     def _show(self, report: ReachabilityReport) -> None:
-        self.checklist.set_rows(
-            [
-                CheckRow(s.name, STEP_LABELS.get(s.name, s.name), s.ok, s.detail, s.fix)
-                for s in report.steps
-            ]
-        )
+        self.checklist.set_rows([_row(s) for s in report.steps])
         self._render_certificate()
-        failed = [s for s in report.steps if s.ok is False]
-        if failed:
-            names = ", ".join(STEP_LABELS.get(s.name, s.name) for s in failed)
+        # A warning (plain HTTP, a certificate about to expire) needs attention too: the
+        # doctor's check 7 warns on the same facts.
+        flagged = [s for s in report.steps if s.status in (CheckStatus.FAIL, CheckStatus.WARN)]
+        if flagged:
+            names = ", ".join(STEP_LABELS.get(s.name, s.name) for s in flagged)
             self.show_message(
                 f"Needs attention: {names}. The fix is under each. This does not stop the setup.",
                 "warn",
@@ -174,7 +181,11 @@ class ReachabilityStep(SetupStep):
         report = self.report
         if report is None:
             return "Not checked."
-        failed = [STEP_LABELS.get(s.name, s.name) for s in report.steps if s.ok is False]
+        failed = [
+            STEP_LABELS.get(s.name, s.name)
+            for s in report.steps
+            if s.status in (CheckStatus.FAIL, CheckStatus.WARN)
+        ]
         pinned = " Certificate pinned." if self.ctx.pin_sha256 else ""
         if failed:
             return "Needs attention: " + ", ".join(failed) + "." + pinned

@@ -16,6 +16,7 @@ import logging
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from app.domain.business_hours import HoursSource, describe_hours
+from app.domain.diagnosis import CheckStatus
 from app.services.connections import ConnectionStoreError
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 from app.services.setup.detect import refine_region
@@ -194,28 +195,22 @@ class VerifyStep(SetupStep):
             )
             self.set_status(StepStatus.FAIL)
         elif not report.both_capabilities:
+            # The rule's verdict on the answers (cause 2), as the doctor states it.
             assert problem is not None
+            verdict = report.verdict
+            finding = verdict.finding if verdict.status is CheckStatus.FAIL else ""
             text = f"{problem.label} failed: apply the fix under the red tick, then verify again."
+            text = f"{finding} {text}".strip()
             if self.ctx.capabilities_waived:
                 text = "Continuing without both capabilities, as chosen. " + text
             self.show_message(text, "fail")
             self.set_status(StepStatus.FAIL)
-        elif report.over_privileged:
-            self.show_message(
-                "Both capabilities work, but the key is over-privileged: its token carries "
-                f"admin-level claims ({', '.join(report.admin_claims)}). If it leaks, the "
-                "attacker has the keys to the PBX. Prefer a role that grants only call history "
-                "and recording fetch; if only an admin role passes, keep the key in the bridge "
-                "and this app's keyring only.",
-                "warn",
-            )
+        elif report.verdict.status is CheckStatus.WARN:
+            # Over-privileged, or no recording yet to prove the download: the doctor's warning.
+            self.show_message(f"{report.verdict.finding} {report.verdict.fix}", "warn")
             self.set_status(StepStatus.WARN)
         else:
-            self.show_message(
-                'Both capabilities proven: call history ("Reports User") and recording fetch '
-                '("Recording Manager"). Press Next.',
-                "ok",
-            )
+            self.show_message(f"{report.verdict.finding} Press Next.", "ok")
             self.set_status(StepStatus.OK)
 
     def _waive_clicked(self) -> None:

@@ -38,8 +38,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.bridge import NEW_CONTACT
 from app.domain.business_hours import BusinessHours, describe_hours
 from app.domain.clock import utc_now
+from app.domain.contact_match import MatchKind, display_name
 from app.domain.triggers import (
     ActionKind,
     SettledCall,
@@ -260,11 +262,16 @@ class TriggerPreviewModel(QAbstractTableModel):
 
 
 def _contact_text(preview: TriggerPreview, presenter: Presenter) -> str:
-    name = preview.call.contact_name
-    if name:
-        return presenter.name(name)
+    """The contact the bridge lands the call on (its ``summary``), as the feed says it."""
+    call = preview.call
+    match = call.caller_match
+    if call.contact_name:
+        return presenter.name(call.contact_name)
+    shared = match is not None and match.kind is MatchKind.AMBIGUOUS
+    if match is not None and (shared or (preview.new_contact and match.finds_no_contact)):
+        return match.summary(presenter.name, presenter.number)
     if preview.new_contact:
-        return "new contact would be created"
+        return NEW_CONTACT
     if preview.fires:
         return "contact created for the earlier miss"
     return "—"
@@ -456,8 +463,11 @@ class TriggersPane(QWidget):
             self._waiting.append(call)
             return None
         preview = self._planner.preview(call)
+        # Names in the Contact column and in the bridge's reason, masked in presenter mode.
+        names = [display_name(c) for c in call.caller_match.contacts] if call.caller_match else []
         if call.contact_name:
-            self._presenter.masker.learn_names([call.contact_name])
+            names.append(call.contact_name)
+        self._presenter.masker.learn_names(names)
         self.model.add(preview)
         return preview
 

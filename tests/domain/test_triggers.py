@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.domain.bridge import Bridge, BridgeIndex, NumberMatch
 from app.domain.business_hours import BusinessHours, Holiday, Period, describe_hours
+from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.triggers import (
     NEW_CONTACT,
     TAG_AFTER_HOURS,
@@ -221,6 +223,29 @@ def test_orphan_number_creates_a_contact_once() -> None:
     again = plan.preview(missed(local(2, 12, 0), contact_name=None))
     assert not again.new_contact
     assert ActionKind.CREATE_CONTACT not in kinds(again)
+
+
+def test_a_new_contact_follows_the_customers_bridge() -> None:
+    crm = ContactSource.CRM_EXPORT
+    jane = Contact("7", "Jane Smith", None, (PhoneEntry("Mobile", "0412 345 678"),), crm)
+    on_e164 = BridgeIndex.build([jane], "AU", Bridge()).match(CALLER)
+    normalising = BridgeIndex.build([jane], "AU", Bridge(NumberMatch.NORMALISED)).match(CALLER)
+    plan = planner()
+    # Jane has the number, but the E.164 bridge misses her: a new contact, in its words.
+    missed_her = plan.preview(missed(local(2, 10), contact_name=None, caller_match=on_e164))
+    assert missed_her.new_contact
+    assert f"{on_e164.reason} In the CRM: {NEW_CONTACT}." in missed_her.reasons
+    # A bridge that normalises lands the same call on her: the workflow runs against her.
+    plan.reset()
+    found = plan.preview(missed(local(2, 10), contact_name="Jane Smith", caller_match=normalising))
+    assert not found.new_contact and ActionKind.CREATE_CONTACT not in kinds(found)
+    # Two people sharing the number: the bridge picks one of them, no new contact.
+    bob = Contact("8", "Bob Smith", None, (PhoneEntry("Phone", CALLER),), crm)
+    shared = BridgeIndex.build([jane, bob], "AU", Bridge(NumberMatch.NORMALISED)).match(CALLER)
+    plan.reset()
+    either = plan.preview(missed(local(2, 10), contact_name=None, caller_match=shared))
+    assert not either.new_contact and ActionKind.CREATE_CONTACT not in kinds(either)
+    assert any(r.startswith("2 contacts share this number") for r in either.reasons)
 
 
 def test_in_hours_is_decided_in_the_customers_time_zone() -> None:

@@ -1,4 +1,8 @@
-"""verify_capabilities: the key and both capabilities, proven against the simulator over TLS."""
+"""verify_capabilities: the key and both capabilities, proven against the simulator over TLS.
+
+The step asks the doctor's rules (causes 2 and 7), so for each fault its ticks and verdict must
+carry the doctor's verdict and fix, word for word.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ import socket
 
 import pytest
 
+from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED, RECORDINGS, roles_fix
+from app.domain.causes.roles import NO_RECORDING_YET
+from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
+from app.services.doctor import Doctor
 from app.services.setup.capabilities import (
     CALL_HISTORY,
     RECORDING_DOWNLOAD,
@@ -18,6 +26,7 @@ from app.sim import Simulator
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions
 from tests.conftest import SimFactory
+from tests.threecx.conftest import params_for
 
 KEYS = [TOKEN, CALL_HISTORY, RECORDING_LIST, RECORDING_DOWNLOAD]
 
@@ -34,6 +43,11 @@ def params(sim: Simulator, **changes: object) -> ConnectionParams:
 
 def ticks(report: CapabilityReport) -> dict[str, bool | None]:
     return {check.key: check.ok for check in report.checks}
+
+
+async def doctor_says(sim: Simulator, check: CheckId) -> CheckResult:
+    diagnosis = await Doctor(params_for(sim), sim.client_secret).run()
+    return diagnosis.result(check)
 
 
 def assert_no_secret(report: CapabilityReport, *secrets: str) -> None:
@@ -68,10 +82,9 @@ async def test_a_wrong_key_names_the_key_or_client_id(
     assert not report.key_accepted and not report.both_capabilities
     problem = report.first_problem
     assert problem is not None and problem.key == TOKEN
-    assert "(401)" in problem.detail
-    assert problem.fix is not None
-    assert problem.fix.startswith("The key or Client ID is wrong.")
-    assert "Admin console > Integrations > API" in problem.fix
+    assert problem.detail == KEY_REJECTED and "(401)" in problem.detail
+    assert problem.fix == KEY_FIX
+    assert "Admin console > Integrations > API" in problem.fix and "Client ID" in problem.fix
     assert "every bridge" in problem.fix
     assert all(c.detail.startswith("Not tried") for c in report.checks[1:])
     assert_no_secret(report, wrong, sim.client_secret)
@@ -90,7 +103,7 @@ async def test_missing_recording_manager_fails_the_recording_ticks(make_sim: Sim
     problem = report.first_problem
     assert problem is not None and problem.key == RECORDING_LIST
     assert problem.detail == "Recordings list: 403 forbidden"
-    assert problem.fix is not None
+    assert problem.fix == roles_fix(True, [RECORDINGS])
     assert "Assign the missing role (Recording Manager, for recording fetch)" in problem.fix
     # The real 3CX settings, not only the field docs' role names (API-NOTES §3).
     assert "Admin console > Integrations > API" in problem.fix
@@ -127,10 +140,7 @@ async def test_no_recording_yet_leaves_the_download_unproven(make_sim: SimFactor
     sim.tenant.recordings.clear()  # a new install: no call has been recorded yet
     report = await verify_capabilities(params(sim), sim.client_secret)
     download = report.check(RECORDING_DOWNLOAD)
-    assert (download.ok, download.fix) == (
-        None,
-        "Place a recorded test call, then verify again to prove the recording download.",
-    )
+    assert (download.ok, download.fix) == (None, NO_RECORDING_YET)
     assert report.check(RECORDING_LIST).ok is True
     assert report.both_capabilities  # the list answering proves the capability
     assert report.first_problem is None
@@ -162,3 +172,53 @@ async def test_unreachable_and_untrusted_pbx_never_raise(make_sim: SimFactory) -
     bad_address = await verify_capabilities(params(sim, url="ftp://pbx.example.com"), "Key12345")
     problem = bad_address.first_problem
     assert problem is not None and problem.detail.startswith("The PBX address cannot be used")
+
+
+# ---- the same verdict and fix as the doctor -----------------------------------------------------
+async def test_a_refused_key_gets_the_doctors_401_fix(make_sim: SimFactory) -> None:
+    """The step used to tell a 401 apart from the doctor's check 7 (another fix, other words)."""
+    sim = await make_sim(tls=True, faults=["bad-key"])
+    token = (await verify_capabilities(params(sim), sim.client_secret)).check(TOKEN)
+    doctor = await doctor_says(sim, CheckId.REACHABILITY)
+    assert doctor.status is CheckStatus.FAIL and token.ok is False
+    assert (token.detail, token.fix) == (doctor.finding, doctor.fix) == (KEY_REJECTED, KEY_FIX)
+
+
+@pytest.mark.parametrize(
+    ("fault", "failing"),
+    [("missing-recording-role", RECORDING_LIST), ("missing-history-role", CALL_HISTORY)],
+)
+async def test_a_missing_role_reads_as_the_doctors_check_2(
+    make_sim: SimFactory, fault: str, failing: str
+) -> None:
+    sim = await make_sim(tls=True, faults=[fault])
+    report = await verify_capabilities(params(sim), sim.client_secret)
+    doctor = await doctor_says(sim, CheckId.API_ROLES)
+    assert doctor.status is CheckStatus.FAIL
+    assert report.verdict.status is doctor.status
+    assert report.verdict.finding == doctor.finding
+    assert report.verdict.fix == doctor.fix == report.check(failing).fix
+
+
+async def test_an_admin_key_gets_the_doctors_blast_radius_warning(make_sim: SimFactory) -> None:
+    sim = await make_sim(tls=True, faults=["over-privileged"])
+    report = await verify_capabilities(params(sim), sim.client_secret)
+    doctor = await doctor_says(sim, CheckId.API_ROLES)
+    assert doctor.status is CheckStatus.WARN
+    assert (report.verdict.status, report.verdict.finding, report.verdict.fix) == (
+        doctor.status,
+        doctor.finding,
+        doctor.fix,
+    )
+    assert "leak" in report.verdict.fix
+
+
+async def test_no_recording_yet_is_the_doctors_warning_and_fix(make_sim: SimFactory) -> None:
+    """The doctor said "run the doctor again", the step "verify again": one fix now."""
+    sim = await make_sim(tls=True)
+    sim.tenant.recordings.clear()
+    report = await verify_capabilities(params(sim), sim.client_secret)
+    doctor = await doctor_says(sim, CheckId.API_ROLES)
+    assert doctor.status is CheckStatus.WARN and report.verdict.status is CheckStatus.WARN
+    assert report.verdict.finding == doctor.finding
+    assert doctor.fix == report.check(RECORDING_DOWNLOAD).fix == NO_RECORDING_YET

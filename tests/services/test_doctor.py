@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from app.domain.causes.retention import RetentionDetails, retention_fix
 from app.domain.diagnosis import CHECK_ORDER, CheckId, CheckStatus, Diagnosis
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.known_certificates import KnownCertificates
@@ -157,7 +158,9 @@ async def test_retention_names_deleted_recordings(make_sim: SimFactory) -> None:
     assert result.status is CheckStatus.FAIL
     assert "deleted after 30 days" in result.finding and "needs 90" in result.finding
     assert result.details["deleted_by_retention"], "the call log still points at deleted files"
-    assert "System, Settings, Storage" in result.fix
+    assert result.fix == retention_fix(90) and "System, Settings, Storage" in result.fix
+    details = RetentionDetails.from_json(result.details)
+    assert (details.auto_delete_days, details.required_days) == (30, 90)
 
 
 async def test_retention_within_requirement_passes(make_sim: SimFactory) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from app.domain.bridge import Bridge
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
@@ -19,6 +21,14 @@ from app.services.recording_watcher import JourneyState
 from app.services.session import PbxSession
 from app.sim import Simulator
 from tests.conftest import SimFactory
+from tests.services.test_session_contacts import (
+    E164,
+    LAST_9,
+    NORMALISING,
+    THREECX,
+    doctors_reason,
+    stored_locally,
+)
 from tests.support.waiting import until
 
 # No contact has this number: the sim's numbers end in a contact index or 7000-7999.
@@ -390,3 +400,42 @@ async def test_an_inbound_call_carries_the_did_it_was_dialled_on(watch: Start) -
     row = await watched.state(record.call_id, LiveState.MISSED)
     assert row.did is not None and row.did in sim.tenant.dids
     assert watched.settled[-1].did == row.did
+
+
+@pytest.mark.parametrize(
+    ("bridge", "knobs", "attaches"),
+    [(E164, [], False), (NORMALISING, [], True), (THREECX, [LAST_9], True)],
+    ids=["e164", "normalised", "3cx-last-9-digits"],
+)
+async def test_a_contact_stored_locally_is_named_only_when_the_bridge_attaches_the_call(
+    make_sim: SimFactory, bridge: Bridge, knobs: list[str], attaches: bool
+) -> None:
+    sim = await make_sim(tls=True, faults=["unnormalised-contacts", *knobs])
+    number, name, stored = stored_locally(sim)
+    session = PbxSession(replace(profile_of(sim), bridge=bridge), sim.client_secret)
+    feed = LiveFeed(session)
+    watched = Watched(feed)
+    feed.start()
+    try:
+        await asyncio.wait_for(sim.wait_for_call_control_client(), 10)
+        placed = await sim.place_call("missed", number=number, ring_s=0.01)
+        call = await watched.state(placed.call_id, LiveState.MISSED)
+        await until(lambda: call.match is not None, "the contacts to load")
+        assert call.match is not None
+        if attaches:
+            assert call.contact_name == name and call.match.summary() == name
+        else:
+            assert call.contact_name is None and call.match.kind is MatchKind.NORMALISED
+            assert call.match.summary() == (
+                f"new contact would be created (stored as {stored}, not E.164)"
+            )
+        assert call.match.reason == await doctors_reason(session, number)
+        assert "contacts in the 3CX phonebook" in feed.status.contacts
+        # The missed-call triggers are told the same: who, or why a new contact.
+        await until(lambda: bool(watched.settled), "the call to settle")
+        (settled,) = watched.settled
+        assert settled.contact_name == (name if attaches else None)
+        assert settled.caller_match == call.match
+    finally:
+        await feed.stop()
+        await session.aclose()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.causes.recording import SETTLE_AFTER_HANG_UP
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.services.recording_lookup import (
@@ -310,7 +311,9 @@ async def test_not_recorded_extension_and_a_call_just_ended(
     result = await history.search(RecordingQuery(extension=silent))
     unrecorded = [r for r in result.rows if r.status is RecordingStatus.NOT_RECORDED]
     assert unrecorded, "the extension's answered calls of the last 30 days have no recording"
-    assert f"extension {silent}" in unrecorded[0].fix and "All Calls" in unrecorded[0].fix
+    # v20's own menu path, not v18's "set Recording to All Calls".
+    assert f"extension {silent}" in unrecorded[0].fix
+    assert "Admin console > Users" in unrecorded[0].fix and "All Calls" not in unrecorded[0].fix
     # Only an internal call may be recorded, by the other extension.
     assert not any(r.status is RecordingStatus.READY and r.call.is_external for r in result.rows)
 
@@ -319,7 +322,14 @@ async def test_not_recorded_extension_and_a_call_just_ended(
     assert just_now.status is RecordingStatus.PENDING
     assert "Search again" in just_now.fix
 
-    later = await lookup_for(sim, now=lambda: utc_now() + timedelta(minutes=3))
+    # The doctor's settle window, no other: still pending just before it, lost once past it.
+    almost = await lookup_for(
+        sim, now=lambda: utc_now() + SETTLE_AFTER_HANG_UP - timedelta(seconds=10)
+    )
+    assert row_of(await almost.search(RecordingQuery(number=MOBILE)), call).status is (
+        RecordingStatus.PENDING
+    )
+    later = await lookup_for(sim, now=lambda: utc_now() + SETTLE_AFTER_HANG_UP)
     after_window = row_of(await later.search(RecordingQuery(number=MOBILE)), call)
     assert after_window.status is RecordingStatus.NOT_RECORDED
 

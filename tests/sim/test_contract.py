@@ -72,6 +72,10 @@ async def test_every_endpoint_matches_the_spec(make_sim, api_for, combo) -> None
             "OfficeHours?$expand=OfficeHolidays",
             "OfficeHours?$select=TimeZoneId,Hours",
         ],
+        "GET /PhoneBookSettings": [
+            "PhoneBookSettings",
+            "PhoneBookSettings?$select=ResolvingType,ResolvingLength",
+        ],
         "GET /Defs/TimeZones": [
             "Defs/TimeZones",
             "Defs/TimeZones?$select=Id,IanaName&$filter=IanaName eq 'UTC'&$count=true",

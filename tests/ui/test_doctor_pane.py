@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,10 +14,12 @@ import pytest
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED
 from app.domain.connection import CheckStatusSummary, LastCheck
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.services.doctor.text import summary_line
 from app.services.session import PbxSession
+from app.services.settings import Settings
 from app.sim import SimConfig, Simulator
 from app.threecx.transport import Timeouts
 from app.ui.context import UiContext
@@ -432,7 +435,7 @@ async def test_export_report_previews_then_saves_a_secret_free_pdf(
     ui: UiContext, session: PbxSession, tmp_path: Path
 ) -> None:
     pane = make_pane(ui, tmp_path)
-    pane.engineer_name = "Sam Lee"
+    pane.report_settings = lambda: Settings(engineer_name="Sam Lee")
     pane.set_session(session)
     assert not pane.export_button.isEnabled()  # nothing to report before a run
     await run_to_end(pane)
@@ -450,4 +453,48 @@ async def test_export_report_previews_then_saves_a_secret_free_pdf(
     assert session.secret.encode() not in data
     dialog.reject()
     await until(lambda: pane.report_dialog is None, seconds=5)
+    await pane.aclose()
+
+
+@pytest.mark.parametrize("preference", [True, False], ids=["mask", "do-not-mask"])
+async def test_export_report_masks_as_the_preference_says(
+    ui: UiContext, session: PbxSession, tmp_path: Path, preference: bool
+) -> None:
+    """The wizard's report honoured "mask numbers and names"; the Doctor tab's ignored it."""
+    pane = make_pane(ui, tmp_path)
+    pane.report_settings = lambda: Settings(report_mask_details=preference)
+    assert not ui.presenter.enabled  # the preference alone decides
+    pane.set_session(session)
+    diagnosis = await run_to_end(pane)
+    host = diagnosis.pbx.url.removeprefix("https://").rsplit(":", 1)[0]
+    pane.export_button.click()
+    dialog = pane.report_dialog
+    assert dialog is not None
+    await until(dialog.isVisible, seconds=5)
+    await dialog.prepared()
+    assert dialog.mask_box.isChecked() is preference
+    preview = dialog.preview.toPlainText()
+    assert ("Phone numbers and names in this report are masked." in preview) is preference
+    assert (host in preview) is not preference
+    saved = await dialog.save_to(tmp_path / "visit.json")
+    assert saved is not None
+    assert json.loads(saved.read_text("utf-8"))["masked"] is preference
+    dialog.reject()
+    await until(lambda: pane.report_dialog is None, seconds=5)
+    await pane.aclose()
+
+
+async def test_a_rejected_key_shows_the_one_401_fix(
+    ui: UiContext, make_sim: SimFactory, tmp_path: Path
+) -> None:
+    """The Doctor tab shows check 7's verdict in the words the guided setup shows too."""
+    sim = await make_sim(tls=True, faults=["bad-key"])
+    pane = make_pane(ui, tmp_path)
+    async with opened(sim) as session:
+        pane.set_session(session)
+        diagnosis = await run_to_end(pane)
+    assert diagnosis.first_failure is CheckId.REACHABILITY
+    assert pane.details.title.text().startswith("7. ")
+    assert pane.details.finding.text() == KEY_REJECTED
+    assert pane.details.fix.isVisible() and pane.details.fix.text() == KEY_FIX
     await pane.aclose()

@@ -8,10 +8,10 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt
 
+from app.domain.bridge import Bridge, BridgeIndex, NumberMatch
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
-from app.domain.contact_match import ContactIndex
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.live import LiveState
 from app.services.live_feed import FeedCall
@@ -26,7 +26,6 @@ from app.ui.feed_model import (
     Column,
     StateFilter,
 )
-from app.ui.feed_text import NEW_CONTACT
 from app.ui.presenter import Presenter
 from tests.support.waiting import until
 
@@ -38,7 +37,9 @@ JANE = Contact(
     (PhoneEntry("Mobile", "0412 345 678"),),
     ContactSource.CRM_EXPORT,
 )
-INDEX = ContactIndex.build([JANE], "AU")
+# Jane's number is stored in a local format: the field docs' bridge (exact E.164) misses her.
+INDEX = BridgeIndex.build([JANE], "AU", Bridge())
+NOT_E164 = "New contact would be created (stored as 0412 345 678, not E.164)"
 
 
 def make_call(
@@ -188,10 +189,10 @@ async def test_rows_show_state_contact_and_recording_journey() -> None:
     rows = {model.call_at(r).call_id: r for r in range(model.rowCount())}
     ended, missed, internal = rows["call-3"], rows["call-4"], rows["call-6"]
     assert text(model, ended, Column.CALLER) == "+61412345678"
-    assert text(model, ended, Column.CONTACT) == "Jane Citizen (only after normalising)"
+    assert text(model, ended, Column.CONTACT) == NOT_E164
     assert text(model, ended, Column.DURATION) == "1:00"
     assert text(model, ended, Column.RECORDING) == "ready at +2.4 s"
-    assert text(model, missed, Column.CONTACT) == NEW_CONTACT
+    assert text(model, missed, Column.CONTACT) == "New contact would be created"
     assert text(model, missed, Column.STATE) == "Missed"
     assert text(model, missed, Column.DURATION) == "rang 0:08"
     assert text(model, internal, Column.CONTACT) == "Internal call"
@@ -207,6 +208,30 @@ async def test_rows_show_state_contact_and_recording_journey() -> None:
     )
 
 
+async def test_the_contact_column_says_what_the_customers_bridge_does() -> None:
+    model = CallFeedModel(Presenter())
+    local = make_call(1)  # from Jane's number, which she stored as 0412 345 678
+    normalising = BridgeIndex.build([JANE], "AU", Bridge(NumberMatch.NORMALISED))
+    attached = make_call(2)
+    attached.match = normalising.match("0412 345 678")
+    model.enqueue([local, attached])
+    model.flush()
+    tooltip = int(Qt.ItemDataRole.ToolTipRole)
+    missed_row, attached_row = model.row_of("call-1"), model.row_of("call-2")
+    assert missed_row is not None and attached_row is not None
+    # Exact E.164 strings: a new contact, for the reason the doctor gives (cause 5).
+    assert text(model, missed_row, Column.CONTACT) == NOT_E164
+    assert local.contact_name is None
+    assert text(model, missed_row, Column.CONTACT, tooltip) == (
+        "Jane Citizen has this number stored as '0412 345 678', not in E.164: a bridge that "
+        "compares E.164 will miss the contact and create a new one."
+    )
+    # A bridge that normalises both numbers lands the same call on Jane.
+    assert text(model, attached_row, Column.CONTACT) == "Jane Citizen"
+    assert attached.contact_name == "Jane Citizen"
+    assert "Attaches to Jane Citizen" in text(model, attached_row, Column.CONTACT, tooltip)
+
+
 async def test_presenter_mode_masks_numbers_and_names_in_data() -> None:
     presenter = Presenter()
     model = CallFeedModel(presenter)
@@ -219,7 +244,9 @@ async def test_presenter_mode_masks_numbers_and_names_in_data() -> None:
     presenter.set_enabled(True)
     assert spy.changed == [(0, model.rowCount() - 1, 0, len(Column) - 1)]
     assert text(model, row, Column.CALLER) == "+••••••••678"
-    assert text(model, row, Column.CONTACT) == "J. C. (only after normalising)"
+    assert text(model, row, Column.CONTACT) == (
+        "New contact would be created (stored as •••• ••• 678, not E.164)"
+    )
     shown = [
         str(text(model, r, column, role) or "")
         for r in range(model.rowCount())

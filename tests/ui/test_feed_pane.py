@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from app.domain.bridge import Bridge
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.live import LiveState
@@ -22,11 +23,20 @@ from app.ui.context import UiContext
 from app.ui.feed_model import CALL_ID_ROLE, Column, StateFilter
 from app.ui.feed_pane import NO_SESSION_TEXT, WAITING_TEXT, FeedPane
 from app.ui.journey_timeline import EMPTY_TEXT, JourneyTimeline
+from tests.conftest import SimFactory
 from tests.services.test_live_feed import (
     ORPHAN_NUMBER,
     known_contact,
     recording_extension,
     until,
+)
+from tests.services.test_session_contacts import (
+    E164,
+    LAST_9,
+    NORMALISING,
+    THREECX,
+    doctors_reason,
+    stored_locally,
 )
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.xvfb import XvfbDisplay
@@ -99,6 +109,37 @@ async def test_calls_appear_as_they_ring_and_end(
         assert pane.error_label.isHidden()
     finally:
         await pane.aclose()
+
+
+@pytest.mark.parametrize(
+    ("bridge", "knobs", "attaches"),
+    [(E164, [], False), (NORMALISING, [], True), (THREECX, [LAST_9], True)],
+    ids=["e164", "normalised", "3cx-last-9-digits"],
+)
+async def test_the_contact_column_says_what_the_customers_bridge_does(
+    ui: UiContext, make_sim: SimFactory, bridge: Bridge, knobs: list[str], attaches: bool
+) -> None:
+    sim = await make_sim(tls=True, faults=["unnormalised-contacts", *knobs])
+    number, name, stored = stored_locally(sim)
+    session = PbxSession(profile_for(sim, bridge=bridge), sim.client_secret, poll_interval_s=0.5)
+    pane = await open_pane(ui, session, sim)
+    try:
+        placed = await sim.place_call("missed", number=number, ring_s=0.01)
+        call = await shown_state(pane, placed.call_id, LiveState.MISSED)
+        row = pane.model.row_of(call.call_id)
+        assert row is not None
+        index = pane.model.index(row, Column.CONTACT)
+        shown = pane.model.data(index)
+        expected = (
+            name if attaches else f"New contact would be created (stored as {stored}, not E.164)"
+        )
+        assert shown == expected
+        # Its tooltip is the doctor's reason (cause 5) for the same call, word for word.
+        reason = await doctors_reason(session, number)
+        assert pane.model.data(index, Qt.ItemDataRole.ToolTipRole) == reason
+    finally:
+        await pane.aclose()
+        await session.aclose()
 
 
 async def test_missed_calls_are_handed_on_once(

@@ -67,8 +67,8 @@ async def test_session_signs_in_once_and_shares_the_client(
 ) -> None:
     first, second = await asyncio.gather(session.client(), session.client())
     assert first is second
-    index = await session.contact_index()
-    assert len(index) > 0
+    contacts = await session.contact_matcher()
+    assert len(contacts) > 0
     assert session.secret not in repr(session)
 
 

@@ -18,12 +18,13 @@ import pytest
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QLineEdit, QWidget
 
+from app.domain.causes.api_answers import KEY_FIX
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.services.connections import ConnectionStore
 from app.services.session import connection_params
 from app.services.settings import save_settings
-from app.services.setup.capabilities import TOKEN_FIX, verify_capabilities
+from app.services.setup.capabilities import verify_capabilities
 from app.sim import Simulator
 from app.sim.config import SimConfig
 from app.threecx.v20.admin import admin_sign_in
@@ -167,7 +168,7 @@ async def test_a_rejected_key_leaves_the_old_one_in_place_and_says_what_to_do(
         result = dialog.outcome.text()
         assert "The PBX rejected the new key" in result
         assert "Your old key is still in place" in result
-        assert escape(TOKEN_FIX, quote=False) in result  # the report's own fix, word for word
+        assert escape(KEY_FIX, quote=False) in result  # the report's own fix, word for word
         assert dialog.checks_box.isVisible()
         # Nothing is lost: the engineer can paste another key and try again.
         assert dialog.rotate_button.isEnabled() and dialog.key_edit.isEnabled()

@@ -229,7 +229,7 @@ async def test_settings_give_reports_the_engineer_and_reject_a_bad_webhook_addre
         await task
         assert opened.store.settings.engineer_name == "Sam Lee"
         assert opened.store.settings.webhook_listen == "127.0.0.1:8765"
-        assert window.doctor.engineer_name == "Sam Lee"
+        assert window.doctor.report_settings().engineer_name == "Sam Lee"
 
 
 async def preferences_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox, QWidget
 
+from app.domain.bridge import Bridge
 from app.domain.clock import utc_now
 from app.domain.contact_match import display_name
 from app.services.recording_lookup import RecordingLookup, RecordingQuery, RecordingStatus
@@ -21,7 +23,16 @@ from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
 from app.ui.recordings_pane import RecordingResultsModel, RecordingsPane
 from app.ui.theme import apply_theme
+from tests.conftest import SimFactory
 from tests.services.test_recording_lookup import MOBILE, recorded_call, recording_extension
+from tests.services.test_session_contacts import (
+    E164,
+    LAST_9,
+    NORMALISING,
+    THREECX,
+    doctors_reason,
+    stored_locally,
+)
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.widget_text import digit_runs, visible_texts
 from tests.support.xvfb import XvfbDisplay
@@ -315,6 +326,49 @@ async def test_verify_and_a_refused_download_update_the_row(
     await pane.aclose()
 
 
+# ---- the contact, as the customer's bridge lands the call ---------------------------------------
+@pytest.mark.parametrize(
+    ("bridge", "knobs", "attaches"),
+    [(E164, [], False), (NORMALISING, [], True), (THREECX, [LAST_9], True)],
+    ids=["e164", "normalised", "3cx-last-9-digits"],
+)
+async def test_the_contact_column_follows_the_customers_bridge(
+    ui: UiContext,
+    make_sim: SimFactory,
+    qtbot: QtBot,
+    bridge: Bridge,
+    knobs: list[str],
+    attaches: bool,
+) -> None:
+    sim = await make_sim(tls=True, faults=["unnormalised-contacts", *knobs])
+    number, name, stored = stored_locally(sim)
+    call = await sim.place_call("missed", number=number, ring_s=0.01)
+    session = PbxSession(profile_for(sim, bridge=bridge), sim.client_secret)
+    pane = make_pane(ui, qtbot)
+    try:
+        pane.set_session(session)
+        pane.call_id_edit.setText(str(call.call_id))
+        pane.search()
+        await searched(pane)
+        assert pane.select_call(str(call.call_id))
+        contact = RecordingResultsModel.CONTACT
+        await eventually(lambda: cell(pane, str(call.call_id), contact) != "…", "contacts read")
+        expected = (
+            name if attaches else f"new contact would be created (stored as {stored}, not E.164)"
+        )
+        assert cell(pane, str(call.call_id), contact) == expected
+        # The details give the doctor's own reason (cause 5) for the same call.
+        reason = await doctors_reason(session, number)
+        assert html.escape(reason) in pane.details.text()
+        at = pane.model.position(str(call.call_id))
+        assert at is not None
+        tooltip = pane.model.data(pane.model.index(at, contact), Qt.ItemDataRole.ToolTipRole)
+        assert tooltip == reason
+    finally:
+        await pane.aclose()
+        await session.aclose()
+
+
 # ---- presenter mode --------------------------------------------------------------------------
 async def test_presenter_mode_masks_numbers_and_names(
     ui: UiContext, sim: Simulator, session: PbxSession, qtbot: QtBot
@@ -333,9 +387,8 @@ async def test_presenter_mode_masks_numbers_and_names(
         lambda: cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) != "…",
         "contacts are read",
     )
-    index = await session.contact_index()
-    shown_name = display_name(index.match(number).contacts[0])
-    assert shown_name == name
+    found = (await session.contact_matcher()).match(number)
+    assert found.attached is not None and display_name(found.attached) == name
     assert cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) == name
     assert number in screen_text(pane) and name in pane.details.text()
 

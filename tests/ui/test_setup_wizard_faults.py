@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED
+from app.domain.causes.licence import QUOTA, RENEW
 from app.domain.connection import ContactColumns
 from app.services.connections import ConnectionStore
 from app.services.contacts_import import read_contacts_for
@@ -46,6 +48,9 @@ async def test_bad_key_shows_the_401_fix_and_blocks_next(
         assert step.checklist.results["token"].text() == "Fail"
         fix = step.checklist.fixes["token"].text()
         assert "key or Client ID is wrong" in fix and "Integrations > API" in fix
+        # The doctor's check 7 fix for the same 401, word for word.
+        assert fix == KEY_FIX
+        assert step.checklist.details["token"].text() == KEY_REJECTED
         assert step.status is StepStatus.FAIL
         assert not wizard.next_button.isEnabled()
         assert not step.waive_button.isVisible()  # a refused key cannot be waived
@@ -69,6 +74,10 @@ async def test_a_missing_capability_is_named_with_its_fix(
         assert step.checklist.results["token"].text() == "Pass"
         assert step.checklist.results[failing].text() == "Fail"
         assert named in step.checklist.fixes[failing].text()
+        # The doctor's check 2 verdict and fix, as the rule gives them to both.
+        report = wizard.ctx.capabilities
+        assert report is not None and report.verdict.finding in message(step)
+        assert step.checklist.fixes[failing].text() == report.verdict.fix
         assert not wizard.next_button.isEnabled()
         assert step.waive_button.isVisible()
 
@@ -97,6 +106,7 @@ async def test_a_missing_capability_is_named_with_its_fix(
 async def test_a_missing_prerequisite_shows_on_step_2_once_the_key_works(
     ui: UiContext, make_sim: SimFactory, fault: str, key: str, words: str
 ) -> None:
+    fixes = {"licence-expired": RENEW, "recording-stopped": QUOTA}
     sim = await make_sim(tls=True, faults=[fault])
     async with wizard_on(ui, await session_store()) as wizard:
         await to_verified(wizard, sim)
@@ -105,6 +115,7 @@ async def test_a_missing_prerequisite_shows_on_step_2_once_the_key_works(
         await settled(prerequisites)
         assert prerequisites.checklist.results[key].text() == "Fail", message(prerequisites)
         assert words in prerequisites.checklist.fixes[key].text().lower()
+        assert prerequisites.checklist.fixes[key].text() == fixes[fault]  # the doctor's words
         wizard.back()
         wizard.back()
         wizard.back()
@@ -251,7 +262,9 @@ async def test_unnormalised_contacts_attach_after_normalising_and_export_the_fix
         await settled(contacts)
         assert contacts.imported is not None, message(contacts)
         assert "HubSpot" in contacts.csv_state.text()
-        assert not contacts.phonebook_box.isChecked()
+        assert contacts.bridge_box.currentData() == "e164"  # the field docs' bridge, by default
+        assert contacts.status is StepStatus.FAIL  # cause 5, as the doctor says
+        assert "would have gone to a new or default contact" in message(contacts)
         outcomes = {row.outcome for row in contacts.rows}
         assert "attaches-after-normalising" in outcomes, outcomes
         shown = {contacts.model.index(row, 3).data() for row in range(contacts.model.rowCount())}
@@ -262,6 +275,7 @@ async def test_unnormalised_contacts_attach_after_normalising_and_export_the_fix
         assert written == len(contacts.fixes()) > 0
         rows = list(csv.reader((tmp_path / "fix.csv").read_text("utf-8").splitlines()))
         assert len(rows) == written + 1  # a header row, then one row per number
+        assert rows[0][:3] == ["\ufeffRecord ID", "Contact", "Email"]  # what finds the records
         assert any(cell.startswith("+") for cell in rows[1])
         assert wizard.ctx.contacts_csv == str(export)
 

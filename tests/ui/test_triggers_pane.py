@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import html
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
@@ -13,8 +14,10 @@ import pytest
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours, HoursSource
-from app.domain.triggers import SettledCall, TriggerBranch, TriggerPlanner
+from app.domain.triggers import NEW_CONTACT, SettledCall, TriggerBranch, TriggerPlanner
+from app.services.live_feed import LiveFeed
 from app.services.session import PbxSession
 from app.services.webhook_receiver import ReceiverStats, WebhookReceiver
 from app.sim import SimConfig, Simulator
@@ -32,8 +35,17 @@ from app.ui.triggers_pane import (
     PreviewRole,
     TriggerPreviewModel,
     TriggersPane,
+    details_html,
 )
 from tests.conftest import SimFactory
+from tests.services.test_session_contacts import (
+    E164,
+    LAST_9,
+    NORMALISING,
+    THREECX,
+    doctors_reason,
+    stored_locally,
+)
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
@@ -51,13 +63,14 @@ def sydney(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
     return datetime(2026, 11, 16 + day, hour, minute, second, tzinfo=SYDNEY)
 
 
-def open_session(sim: Simulator) -> PbxSession:
+def open_session(sim: Simulator, **changes: object) -> PbxSession:
     dids = sim.tenant.dids
     profile = profile_for(
         sim,
         name="Harbour Dental",
         business_hours=HOURS,
         did_sources={dids[0]: "Sales enquiries", dids[2]: "Direct line"},
+        **changes,
     )
     return PbxSession(profile, sim.client_secret)
 
@@ -306,6 +319,65 @@ def test_times_are_shown_in_the_customers_zone() -> None:
     model.flush()
     assert model.data(model.index(0, 0)) == "Mon 09:45:00"
     assert model.data(model.index(0, COL_BRANCH)) == "in-hours"
+
+
+@pytest.mark.parametrize(
+    ("bridge", "knobs", "attaches"),
+    [(E164, [], False), (NORMALISING, [], True), (THREECX, [LAST_9], True)],
+    ids=["e164", "normalised", "3cx-last-9-digits"],
+)
+async def test_a_new_contact_is_created_only_when_the_customers_bridge_misses(
+    make_sim: SimFactory,
+    ui: UiContext,
+    bridge: Bridge,
+    knobs: list[str],
+    attaches: bool,
+) -> None:
+    """The live feed's settled call, previewed: the contact is the bridge's, as the doctor says."""
+    sim = await make_sim(faults=["unnormalised-contacts", *knobs])
+    number, name, stored = stored_locally(sim)
+    session = open_session(sim, bridge=bridge)
+    feed = LiveFeed(session)
+    pane = TriggersPane(ui)
+    pane.set_session(session)
+    await pane.hours_ready()
+
+    def hand_on(call: SettledCall) -> None:  # as the main window hands settled calls on
+        pane.add_call(call)
+
+    feed.subscribe_settled(hand_on)
+    feed.start()
+    try:
+        await asyncio.wait_for(sim.wait_for_call_control_client(), 10)
+        placed = await sim.place_call("missed", number=number, ring_s=0.01)
+        await next_insert(pane.model)
+        row = pane.model.row_of(str(placed.call_id))
+        assert row is not None
+        preview = pane.model.preview_at(row)
+        contact = pane.model.data(pane.model.index(row, COL_CONTACT))
+        reason = await doctors_reason(session, number)
+        assert preview.call.caller_match is not None
+        assert preview.call.caller_match.reason == reason
+        if attaches:
+            assert contact == name and not preview.new_contact
+            assert "Runs against the existing CRM contact for this number." in preview.reasons
+        else:
+            assert contact == f"new contact would be created (stored as {stored}, not E.164)"
+            assert preview.new_contact
+            # The doctor's reason (cause 5), then what the CRM's workflow does about it.
+            assert f"{reason} In the CRM: {NEW_CONTACT}." in preview.reasons
+            assert html.escape(reason) in details_html(preview, ui.presenter)
+            ui.presenter.set_enabled(True)
+            masked = details_html(preview, ui.presenter)
+            assert name not in masked and stored not in masked
+            assert pane.model.data(pane.model.index(row, COL_CONTACT)).startswith(
+                "new contact would be created (stored as "
+            )
+            assert stored not in pane.model.data(pane.model.index(row, COL_CONTACT))
+    finally:
+        await feed.stop()
+        await pane.aclose()
+        await session.aclose()
 
 
 # ---- screenshots ------------------------------------------------------------------------

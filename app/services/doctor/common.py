@@ -5,14 +5,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from app.domain.causes.api_answers import Answer, ProbeAnswer
 from app.domain.pbx import PbxIdentity
 from app.services.doctor.context import Facts
 from app.services.doctor.options import DoctorOptions
 from app.services.recording_watcher import RecordingJourney
 from app.threecx.client import PbxClient
-from app.threecx.errors import AuthRejected, Forbidden, ThreeCXError, Unsupported
+from app.threecx.errors import (
+    AuthRejected,
+    Forbidden,
+    RecordingFileMissing,
+    ThreeCXError,
+    Unsupported,
+)
 
 T = TypeVar("T")
 
@@ -50,6 +57,25 @@ async def attempt(aw: Awaitable[T]) -> Outcome[T]:
         return Outcome(error=exc)
 
 
+def probe_answer(outcome: Outcome[Any]) -> ProbeAnswer:
+    """An outcome as the rules read it: how the PBX answered, never the exception. The count is
+    the number of rows read, or the value itself when it is a number (bytes downloaded)."""
+    error = outcome.error
+    if error is None:
+        value = outcome.value
+        count = value if isinstance(value, int) else len(value) if isinstance(value, list) else None
+        return ProbeAnswer(Answer.OK, count=count)
+    if isinstance(error, AuthRejected):
+        answer = Answer.REJECTED
+    elif isinstance(error, Forbidden):
+        answer = Answer.FORBIDDEN
+    elif isinstance(error, RecordingFileMissing):
+        answer = Answer.FILE_MISSING
+    else:
+        answer = Answer.FAILED
+    return ProbeAnswer(answer, error.message, error.next_step, error.what, error.endpoint)
+
+
 @dataclass(frozen=True)
 class CheckContext:
     client: PbxClient
@@ -62,23 +88,6 @@ class CheckContext:
     @property
     def is_v20(self) -> bool:
         return self.client.generation == "v20"
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"
-
-
-def listing(items: list[str], limit: int = 6) -> str:
-    """'101, 102 and 103' (and 'and 4 more' past the limit)."""
-    if not items:
-        return ""
-    shown = items[:limit]
-    rest = len(items) - len(shown)
-    if rest:
-        return ", ".join(shown) + f" and {rest} more"
-    if len(shown) == 1:
-        return shown[0]
-    return ", ".join(shown[:-1]) + f" and {shown[-1]}"
 
 
 def day(value: datetime | None) -> str:

@@ -1,223 +1,141 @@
-"""Cause 5: the caller's number did not match the CRM contact (E.164 normalisation)."""
+"""Cause 5: gather the facts, then ask the domain rule (``app.domain.causes.contact_match``).
+
+The customer's bridge decides what is read: the CRM export (or the 3CX phonebook standing in
+for it), or the 3CX phonebook with 3CX's own resolution settings, fetched only for that bridge.
+The guided setup's contact preview gathers through here too, so it says what the doctor says.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
 
 import phonenumbers
 
-from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind
+from app.domain.bridge import ContactStore, NumberMatch, PhonebookResolution, store_to_search
+from app.domain.causes.contact_match import (
+    ContactMatchFacts,
+    RecentCall,
+    SearchedContacts,
+    judge_contact_match,
+)
+from app.domain.causes.wording import plural
 from app.domain.contacts import Contact
-from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
+from app.domain.diagnosis import CheckResult
 from app.domain.phones import default_region
-from app.services.doctor.common import CheckContext, attempt, listing, plural
+from app.services.doctor.common import CheckContext, Outcome, attempt
+from app.services.doctor.context import Facts
+from app.services.doctor.options import DoctorOptions
 
-SAMPLE = 5  # evidence lines per kind
 MAX_CALLS = 500  # recent calls matched (newest first)
-COUNT_LABELS = {
-    MatchKind.EXACT: "match exactly",
-    MatchKind.NORMALISED: "match only after normalising",
-    MatchKind.ORPHAN: "match no contact",
-    MatchKind.AMBIGUOUS: "match several contacts",
-    MatchKind.UNUSABLE: "withheld or internal",
-}
-NATIONAL_HINTS = {
-    "AU": "For Australian numbers that means +61, no leading zero.",
-    "US": "For United States numbers, +1.",
-    "GB": "For United Kingdom numbers, +44, no leading zero.",
-}
-
-
-def normalise_fix(region: str, fixes: int) -> str:
-    code = phonenumbers.country_code_for_region(region)
-    hint = NATIONAL_HINTS.get(region, f"For this country that means +{code}.")
-    listed = (
-        f" The {plural(fixes, 'stored number')} to change "
-        f"{'is' if fixes == 1 else 'are'} listed with {'its' if fixes == 1 else 'their'} "
-        "E.164 form (bulk-fix list): re-import them through the CRM's import."
-        if fixes
-        else ""
-    )
-    return (
-        f"Normalise the contact phone numbers in the CRM to E.164 (international, plus-prefixed). "
-        f"{hint}{listed} Then place a test call from a known E.164 contact and confirm it lands "
-        "on that contact, not on a default or new record."
-    )
+PHONEBOOK = "the 3CX phonebook"
 
 
 async def check_contact_match(ctx: CheckContext) -> CheckResult:
-    options = ctx.options
-    licence, plan, phonebook, history = await ctx.facts.gather(
-        attempt(ctx.facts.licence()),
-        attempt(ctx.facts.numbering_plan()),
-        attempt(ctx.facts.phonebook()) if options.use_phonebook else attempt(_nothing()),
-        attempt(ctx.facts.recent_calls()),
+    return judge_contact_match(await gather_contact_match_facts(ctx.facts, ctx.options))
+
+
+async def gather_contact_match_facts(facts: Facts, options: DoctorOptions) -> ContactMatchFacts:
+    """Everything cause 5 is judged on, each fact fetched once (shared with the other checks)."""
+    bridge = options.bridge
+    store = store_to_search(
+        bridge, crm_export=bool(options.crm_contacts), phonebook_allowed=options.use_phonebook
     )
-    recent = await ctx.facts.recent_label()
+    licence, plan, history, (phonebook, resolution) = await facts.gather(
+        attempt(facts.licence()),
+        attempt(facts.numbering_plan()),
+        attempt(facts.recent_calls()),
+        _bridge_side(facts, store is ContactStore.PHONEBOOK, bridge.match),
+    )
     region = options.region or default_region(
         licence.value.country_code if licence.value else None,
         plan.value.country_code if plan.value else None,
     )
-    evidence: list[str] = []
     source = "--region" if options.region else "the PBX licence and E.164 settings"
     if region is None:
         region = _region_from_numbers(
             c.external_number or "" for c in history.value or [] if c.is_external
         )
         source = "the international numbers in the call log; override with --region"
-    if region is None:
-        return CheckResult(
-            CheckId.CONTACT_MATCH,
-            CheckStatus.WARN,
-            "Could not tell the PBX's country, so local numbers cannot be normalised.",
-            "Run the doctor again with --region and the customer's two-letter country code "
-            "(AU, US, GB, ...).",
-        )
-    evidence.append(f"Region {region} (from {source})")
 
-    contacts: list[Contact] = list(options.crm_contacts)
-    if options.crm_contacts:
-        evidence.append(
-            f"CRM export {options.crm_contacts_label or ''}: "
-            f"{plural(len(options.crm_contacts), 'contact')}".replace("  ", " ")
+    context: list[str] = []
+    if store is not ContactStore.PHONEBOOK:  # the CRM's export (None: none given)
+        label = options.crm_contacts_label
+        searched = SearchedContacts(
+            ContactStore.CRM,
+            options.crm_contacts,
+            f"the CRM export {label}" if label else "the CRM export",
+            record_ids=options.crm_record_ids,
         )
-    if phonebook.ok and phonebook.value:
-        contacts.extend(phonebook.value)
-        evidence.append(f"3CX phonebook: {plural(len(phonebook.value), 'contact')}")
-    elif options.use_phonebook and not phonebook.ok:
-        evidence.append(f"3CX phonebook not read: {phonebook.error}")
-    if not contacts:
-        return CheckResult(
-            CheckId.CONTACT_MATCH,
-            CheckStatus.SKIP,
-            "No contacts to match against: the 3CX phonebook is empty or unreadable and no CRM "
-            "export was given.",
-            "Export the CRM's contacts as CSV (HubSpot, Salesforce, GoHighLevel, Zoho or any "
-            "sheet with a phone column) and run the doctor with --contacts FILE.",
-            tuple(evidence),
-            {"region": region},
-        )
-
-    index = ContactIndex.build(contacts, region)
-    fixes = index.bulk_fixes()
-    calls = [c for c in (history.value or []) if c.is_external and c.external_number][:MAX_CALLS]
-    matches: list[tuple[str, ContactMatch]] = [
-        (c.call_id, index.match(c.external_number or "")) for c in calls
-    ]
-    counts = Counter(m.kind for _, m in matches)
-    window = await ctx.facts.recent_window()
+        named = f" {label}" if label else ""
+        context.append(f"CRM export{named}: {plural(len(options.crm_contacts), 'contact')}")
+    else:
+        searched = _phonebook(phonebook, standing_in=bridge.store is ContactStore.CRM)
+        if searched.problem is not None:
+            context.append(f"3CX phonebook not read: {searched.problem}")
+        elif searched.standing_in:
+            context.append(
+                f"3CX phonebook: {plural(len(searched.contacts), 'contact')} (no CRM export "
+                "given: the phonebook stands in for the CRM's contacts)"
+            )
+        else:
+            context.append(f"3CX phonebook: {plural(len(searched.contacts), 'contact')}")
+        if options.crm_contacts and bridge.store is ContactStore.PHONEBOOK:
+            context.append(
+                f"{len(options.crm_contacts)} contacts of the CRM export not searched: 3CX's "
+                "own integration looks callers up in the 3CX phonebook"
+            )
+    window = await facts.recent_window()
     if window is not None:
-        evidence.append(window.describe(await ctx.facts.customer_hours()))
+        context.append(window.describe(await facts.customer_hours()))
     if not history.ok:
-        evidence.append(f"Call history unreadable ({history.error}): matched stored numbers only")
-    evidence.append(
-        f"{plural(len(matches), 'recent external call')} ({recent}): "
-        + ", ".join(f"{counts[k]} {COUNT_LABELS[k]}" for k in MatchKind if counts[k])
-        if matches
-        else f"No external calls in the {recent}"
+        context.append(f"Call history unreadable ({history.error}): matched stored numbers only")
+    calls = tuple(
+        RecentCall(c.call_id, c.external_number)
+        for c in history.value or []
+        if c.is_external and c.external_number
+    )[:MAX_CALLS]
+    return ContactMatchFacts(
+        bridge=bridge,
+        region=region,
+        region_source=source,
+        searched=searched,
+        calls=calls,
+        recent_label=await facts.recent_label(),
+        resolution=resolution.value,
+        resolution_problem=_resolution_problem(resolution)
+        if bridge.match is NumberMatch.PHONEBOOK
+        else None,
+        history_problem=None if history.ok else str(history.error),
+        context=tuple(context),
     )
-    for kind in (MatchKind.NORMALISED, MatchKind.AMBIGUOUS, MatchKind.ORPHAN, MatchKind.EXACT):
-        sample = [m for _, m in matches if m.kind is kind]
-        seen: set[str] = set()
-        for match in sample:
-            if match.raw in seen or len(seen) >= SAMPLE:
-                continue
-            seen.add(match.raw)
-            shown = match.raw if match.e164 in (None, match.raw) else f"{match.raw} → {match.e164}"
-            evidence.append(f"{shown}: {match.reason}")
-    if fixes:
-        evidence.append(f"{plural(len(fixes), 'stored number')} not in E.164 (bulk-fix list)")
 
-    details: dict[str, Any] = {
-        "region": region,
-        "contacts": len(index),
-        "counts": {str(k): counts[k] for k in MatchKind},
-        "calls": [
-            {
-                "call_id": call_id,
-                "raw": m.raw,
-                "e164": m.e164,
-                "match": str(m.kind),
-                "contacts": [c.name for c in m.contacts],
-                "reason": m.reason,
-            }
-            for call_id, m in matches[:100]
-        ],
-        "bulk_fixes": [
-            {
-                "contact_id": f.contact_id,
-                "name": f.contact_name,
-                "label": f.label,
-                "stored": f.stored,
-                "e164": f.e164,
-            }
-            for f in fixes
-        ],
-    }
-    missed = counts[MatchKind.NORMALISED]
-    orphans = counts[MatchKind.ORPHAN]
-    ambiguous = counts[MatchKind.AMBIGUOUS]
-    if missed:
-        names = sorted(
-            {c.name for _, m in matches if m.kind is MatchKind.NORMALISED for c in m.contacts}
-        )
-        return CheckResult(
-            CheckId.CONTACT_MATCH,
-            CheckStatus.FAIL,
-            f"{plural(missed, 'recent call')} would miss a contact that exists "
-            f"({listing(names)}): the contact's number is stored in a local format, not E.164, "
-            "so a bridge that compares E.164 lands the call on a default or new contact.",
-            normalise_fix(region, len(fixes)),
-            tuple(evidence),
-            details,
-        )
-    if orphans or ambiguous or fixes:
-        parts = []
-        if orphans:
-            parts.append(
-                f"{plural(orphans, 'recent call')} from numbers no contact has: the bridge would "
-                "create a new contact with only the phone number"
-            )
-        if ambiguous:
-            parts.append(
-                f"{plural(ambiguous, 'recent call')} from numbers several contacts share: the "
-                "bridge may attach them to either"
-            )
-        if fixes and not parts:
-            parts.append(
-                f"no recent caller was missed, but {plural(len(fixes), 'stored number')} "
-                "are not in E.164 and would miss their contact on the next call"
-            )
-        fix = normalise_fix(region, len(fixes)) if fixes else ""
-        if ambiguous:
-            fix = (fix + " " if fix else "") + (
-                "Merge or tell apart the contacts that share one number (a shared company "
-                "line needs one owner in the CRM)."
-            )
-        if orphans and not fix:
-            fix = (
-                "Expected for first-time callers; if these are known customers, add their "
-                "numbers to the CRM in E.164."
-            )
-        finding = "; ".join(parts)
-        return CheckResult(
-            CheckId.CONTACT_MATCH,
-            CheckStatus.WARN,
-            finding[0].upper() + finding[1:] + ".",
-            fix,
-            tuple(evidence),
-            details,
-        )
-    return CheckResult(
-        CheckId.CONTACT_MATCH,
-        CheckStatus.PASS,
-        "Every recent caller matches exactly one contact whose number is stored in E.164.",
-        "",
-        tuple(evidence),
-        details,
+
+async def _bridge_side(
+    facts: Facts, read_phonebook: bool, match: NumberMatch
+) -> tuple[Outcome[list[Contact]], Outcome[PhonebookResolution | None]]:
+    """The phonebook and 3CX's resolution settings, each only when this bridge needs it."""
+    return await facts.gather(
+        attempt(facts.phonebook() if read_phonebook else _no_contacts()),
+        attempt(facts.phonebook_settings() if match is NumberMatch.PHONEBOOK else _no_resolution()),
     )
+
+
+def _phonebook(outcome: Outcome[list[Contact]], *, standing_in: bool) -> SearchedContacts:
+    problem = None if outcome.ok else str(outcome.error)
+    return SearchedContacts(
+        ContactStore.PHONEBOOK,
+        tuple(outcome.value or ()),
+        PHONEBOOK,
+        standing_in=standing_in,
+        problem=problem,
+    )
+
+
+def _resolution_problem(outcome: Outcome[PhonebookResolution | None]) -> str | None:
+    if not outcome.ok:
+        return str(outcome.error)
+    return None if outcome.value is not None else "this PBX version does not say"
 
 
 def _region_from_numbers(numbers: Iterable[str]) -> str | None:
@@ -236,5 +154,9 @@ def _region_from_numbers(numbers: Iterable[str]) -> str | None:
     return regions.most_common(1)[0][0] if regions else None
 
 
-async def _nothing() -> list[Contact]:
+async def _no_contacts() -> list[Contact]:
     return []
+
+
+async def _no_resolution() -> PhonebookResolution | None:
+    return None

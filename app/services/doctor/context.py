@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
+from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours, resolve_customer_hours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
@@ -112,6 +113,10 @@ class Facts:
 
     def phonebook(self) -> Awaitable[list[Contact]]:
         return self._fact("phonebook", self.client.contacts)
+
+    def phonebook_settings(self) -> Awaitable[PhonebookResolution | None]:
+        """How 3CX resolves callers in its phonebook; None on a PBX that does not say (v18)."""
+        return self._fact("phonebook-settings", self.client.phonebook_settings)
 
     def newest_recordings(self) -> Awaitable[list[Recording]]:
         return self._fact("newest", lambda: self.client.recordings(limit=5))

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours
+from app.domain.causes.recording import DEFAULT_BRIDGE_WINDOW_S as DEFAULT_BRIDGE_WINDOW_S
+from app.domain.causes.retention import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
 from app.domain.contacts import Contact
 
-DEFAULT_BRIDGE_WINDOW_S = 120.0  # the field docs: a bridge should retry for two minutes
-DEFAULT_RETENTION_DAYS = 90
 RECENT_DAYS = 7  # "recent calls" for the extension cross-check and contact matching
-CERT_EXPIRY_WARNING_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,9 @@ class DoctorOptions:
     region: str | None = None  # overrides the PBX's own country for number normalisation
     crm_contacts: tuple[Contact, ...] = ()  # from --contacts FILE, already read
     crm_contacts_label: str | None = None  # the file's name, for the evidence
-    use_phonebook: bool = True
+    crm_record_ids: bool = False  # the export has the CRM's record id column (not row numbers)
+    use_phonebook: bool = True  # the 3CX phonebook may stand in when no CRM export is given
+    bridge: Bridge = field(default_factory=Bridge)  # the customer's: store searched, comparison
     watch_s: float = 0.0  # how long to watch for a call to time its recording
     bridge_window_s: float = DEFAULT_BRIDGE_WINDOW_S
     required_retention_days: int = DEFAULT_RETENTION_DAYS

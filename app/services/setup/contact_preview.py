@@ -1,12 +1,15 @@
 """Step 8: which CRM contact each real call would attach to, and why not when it would not.
 
-The matching is the doctor's (cause 5): ``ContactIndex`` compares E.164 numbers as a bridge
-does. The stored numbers that only match after normalising are exported as a CSV the CRM can
-re-import, with their E.164 form.
+The verdict is the doctor's own (cause 5): the facts are gathered and judged by the same code,
+so the preview and the setup report say the same thing in the same words. Each call is matched
+by the same ``BridgeIndex``, as the customer's bridge compares numbers. The stored numbers that
+bridge would miss are exported as a CSV the CRM can re-import: the record id and email (when
+the export has them) to find each record, and the number's E.164 form.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -16,10 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from app.domain.bridge import BridgeIndex, ContactStore, shown_names
 from app.domain.calls import CallDirection, CallRecord
+from app.domain.causes.contact_match import ContactMatchFacts, judge_contact_match
 from app.domain.clock import utc_now
-from app.domain.contact_match import ContactIndex, MatchKind, NumberFix, display_name
+from app.domain.contact_match import MatchKind, NumberFix
+from app.domain.diagnosis import CheckResult
 from app.domain.phones import validate_region
+from app.services.contacts_import import ColumnMapping
+from app.services.doctor.contact_match import gather_contact_match_facts
+from app.services.doctor.context import Facts
+from app.services.doctor.options import DoctorOptions
 from app.threecx.client import PbxClient
 
 ATTACHES = "attaches"
@@ -35,7 +45,8 @@ WINDOWS_DAYS = (1, 7, 30, 90)
 _WITHHELD = frozenset({"", "anonymous", "withheld", "private", "unknown", "restricted"})
 _SHORT_DIGITS = 6  # a bare number this short is an extension, not an outside number
 _CONTACTS_SHOWN = 3
-CSV_HEADER = ("Contact ID", "Contact", "Phone field", "Stored number", "E.164 number")
+PHONEBOOK_ID = "3CX contact ID"
+EMAIL = "Email"
 
 
 class NormalisationExportError(Exception):
@@ -56,9 +67,73 @@ class AttachPreviewRow:
     direction: str = ""  # "inbound", "outbound", "internal" or "unknown"
 
 
+@dataclass(frozen=True)
+class FixColumns:
+    """The headers that find each record on re-import: the export's own record id and email
+    columns (a CRM's import matches on them). None: the export has no such column; a row
+    number is never written, since it identifies nothing in the CRM."""
+
+    record_id: str | None = None
+    email: str | None = None
+
+
+def fix_columns(store: ContactStore, mapping: ColumnMapping | None) -> FixColumns:
+    """The columns for fixes to contacts from ``store``; ``mapping``: the CRM export's."""
+    if store is ContactStore.PHONEBOOK:
+        return FixColumns(PHONEBOOK_ID, EMAIL)
+    if mapping is None:
+        return FixColumns()
+    return FixColumns(mapping.id_column, mapping.email_column)
+
+
+def csv_header(columns: FixColumns) -> tuple[str, ...]:
+    return (
+        *((columns.record_id,) if columns.record_id else ()),
+        "Contact",
+        *((columns.email,) if columns.email else ()),
+        "Phone field",
+        "Stored number",
+        "E.164 number",
+    )
+
+
+@dataclass(frozen=True)
+class ContactPreview:
+    """The doctor's cause-5 verdict for this PBX, and the last calls as its bridge sees them."""
+
+    verdict: CheckResult
+    facts: ContactMatchFacts
+    rows: tuple[AttachPreviewRow, ...]
+
+    @property
+    def index(self) -> BridgeIndex | None:
+        return self.facts.index
+
+
+async def preview_contacts(
+    client: PbxClient, options: DoctorOptions, *, last_n: int = 20, now: datetime | None = None
+) -> ContactPreview:
+    """Gather and judge cause 5 as the doctor does with ``options``, and preview the last
+    ``last_n`` calls against the same index. Without the call history there are no rows, and
+    the verdict says why (as the doctor's does); raises ``ThreeCXError`` when the history read
+    for the verdict cannot be read again for the rows."""
+    now = now or utc_now()
+    facts = Facts(client, options, now)
+    try:
+        gathered = await gather_contact_match_facts(facts, options)
+    finally:
+        await facts.aclose()
+    index = await asyncio.to_thread(lambda: gathered.index)  # a big export takes a while
+    verdict = judge_contact_match(gathered)
+    rows: tuple[AttachPreviewRow, ...] = ()
+    if index is not None and gathered.history_problem is None:
+        rows = await preview_contact_attach(client, index, last_n=last_n, now=now)
+    return ContactPreview(verdict, gathered, rows)
+
+
 async def preview_contact_attach(
     client: PbxClient,
-    index: ContactIndex,
+    index: BridgeIndex,
     *,
     last_n: int = 20,
     region: str | None = None,
@@ -91,7 +166,7 @@ async def preview_contact_attach(
 
 
 async def watch_contact_attach(
-    client: PbxClient, index: ContactIndex, *, region: str | None = None
+    client: PbxClient, index: BridgeIndex, *, region: str | None = None
 ) -> AsyncIterator[AttachPreviewRow]:
     """A row for each new live call, as soon as the PBX reports it, until cancelled."""
     _check_region(index, region)
@@ -106,7 +181,7 @@ async def watch_contact_attach(
 
 
 def attach_row(
-    call_id: str, when: datetime, direction: CallDirection, raw: str, index: ContactIndex
+    call_id: str, when: datetime, direction: CallDirection, raw: str, index: BridgeIndex
 ) -> AttachPreviewRow:
     """Where a call from (or to) ``raw`` lands in the CRM, in words for the customer."""
 
@@ -129,13 +204,16 @@ def attach_row(
             "without a contact.",
         )
     match = index.match(raw)
-    names = [display_name(c) for c in match.contacts]
+    names = shown_names(match.contacts)
     if match.kind is MatchKind.EXACT:
         return row(ATTACHES, match.reason, match.e164, names[0])
     if match.kind is MatchKind.NORMALISED:
+        fixed = any(index.needs_fix(entry) for entry in match.stored)
         return row(
             AFTER_NORMALISING,
-            f"{match.reason} Store it as {match.e164} in the CRM and the call attaches.",
+            f"{match.reason} Store it as {match.e164} and the call attaches."
+            if fixed
+            else match.reason,
             match.e164,
             names[0],
         )
@@ -156,18 +234,31 @@ def attach_row(
     )
 
 
-def write_normalisation_csv(fixes: Sequence[NumberFix], path: Path) -> int:
+def write_normalisation_csv(
+    fixes: Sequence[NumberFix], path: Path, columns: FixColumns | None = None
+) -> int:
     """Write the stored numbers to change, with their E.164 form, for the CRM's import.
 
-    Whole or not at all (a temporary file, then a rename); returns the rows written. Blocking:
-    call it through ``asyncio.to_thread``. Raises ``NormalisationExportError``.
+    One row per number: the record id and email under the export's own headers (``columns``),
+    the contact's name, the phone field, the number as stored and in E.164. Whole or not at
+    all (a temporary file, then a rename); returns the rows written. Blocking: call it through
+    ``asyncio.to_thread``. Raises ``NormalisationExportError``.
     """
+    columns = columns or FixColumns()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(csv_header(columns))
     for fix in fixes:
-        names = (_text_cell(fix.contact_id), _text_cell(fix.contact_name), _text_cell(fix.label))
-        writer.writerow((*names, fix.stored, fix.e164))
+        writer.writerow(
+            (
+                *((_text_cell(fix.contact_id),) if columns.record_id else ()),
+                _text_cell(fix.contact_name),
+                *((_text_cell(fix.email or ""),) if columns.email else ()),
+                _text_cell(fix.label),
+                fix.stored,
+                fix.e164,
+            )
+        )
     folder = path.parent
     if not folder.is_dir():
         raise NormalisationExportError(f"{path}: the folder {folder} does not exist.")
@@ -197,7 +288,7 @@ def _text_cell(value: str) -> str:
     return f"'{value}" if value.startswith(("=", "+", "-", "@", "\t", "\r")) else value
 
 
-def _check_region(index: ContactIndex, region: str | None) -> None:
+def _check_region(index: BridgeIndex, region: str | None) -> None:
     if region is not None and validate_region(region) != index.region:
         raise ValueError(
             f"The contacts were indexed for region {index.region}, not {region.strip().upper()}: "

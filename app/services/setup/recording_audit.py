@@ -1,26 +1,29 @@
 """Step 7: every extension's (and queue's) recording setting, the ones that will not record marked.
 
-The verdicts come from the doctor's own check (cause 3), run over the same facts, so the audit
-and the doctor never disagree: an extension the doctor calls silent is marked here, with the
-doctor's fix, and answered external calls without a recording are counted the same way.
+The verdicts are cause 3's rule (app.domain.causes.extension_recording), asked over the facts
+the doctor gathers, so the audit and the doctor never disagree: an extension the doctor names
+as the cause carries the doctor's own sentence here, with the same fix, and answered external
+calls without a recording are counted the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from app.domain.clock import utc_now
-from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMode
-from app.services.doctor.common import CheckContext, attempt, plural
-from app.services.doctor.context import Facts
-from app.services.doctor.extension_recording import (
-    WILL_RECORD,
-    check_extension_recording,
-    recording_fix,
+from app.domain.causes.extension_recording import (
+    ExtensionRecordingDetails,
+    ExtensionRow,
+    cause_sentence,
+    judge_extension_recording,
+    override_sentence,
 )
+from app.domain.causes.recording import Recorder, recording_fix
+from app.domain.clock import utc_now
+from app.domain.extensions import Queue, QueueRecording, RecordingMode
+from app.services.doctor.common import CheckContext
+from app.services.doctor.context import Facts
+from app.services.doctor.extension_recording import gather_extension_recording
 from app.services.doctor.options import RECENT_DAYS, DoctorOptions
 from app.threecx.client import PbxClient
 
@@ -84,56 +87,50 @@ async def audit_recording(
     options = DoctorOptions(recent_days=recent_days)
     facts = Facts(client, options, now)
     try:
-        extensions = await facts.extensions()
-        queues = await attempt(facts.queues())  # v18 cannot list them
-        result = await check_extension_recording(
+        await facts.extensions()  # raises: without them there is nothing to audit
+        gathered = await gather_extension_recording(
             CheckContext(client, facts, options, client.identity, now)
         )
     finally:
         await facts.aclose()
-    unrecorded = _unrecorded(result.details)
-    v20 = client.generation == "v20"
+    result = judge_extension_recording(gathered)
+    details = ExtensionRecordingDetails.from_json(result.details)
     rows = [
-        _extension_row(ext, unrecorded.get(ext.number, 0), v20, recent_days)
-        for ext in sorted(extensions, key=lambda e: _number_key(e.number))
-        if ext.enabled
+        _extension_row(row, details, gathered.v20)
+        for row in sorted(details.extensions, key=lambda r: _number_key(r.number))
     ]
-    rows += [_queue_row(queue) for queue in queues.value or []]
+    rows += [_queue_row(queue) for queue in gathered.queues]
     return tuple(rows)
 
 
-def _extension_row(ext: Extension, lost: int, v20: bool, days: int) -> RecordingAuditRow:
-    mode = ext.recording
-    lost_text = (
-        f"{plural(lost, 'answered external call')} in the last {days} days "
-        f"{'has' if lost == 1 else 'have'} no recording"
-    )
-    if mode is RecordingMode.UNKNOWN:
-        will_record = lost == 0
-        why = "v18 cannot say the recording mode; " + (
-            f"{lost_text}."
-            if lost
-            else f"no answered external call in the last {days} days lacks one."
+def _extension_row(
+    row: ExtensionRow, details: ExtensionRecordingDetails, v20: bool
+) -> RecordingAuditRow:
+    kind = row.recorder
+    if kind is Recorder.UNKNOWN:
+        will_record = row.unrecorded == 0
+        why = (
+            f"v18 cannot say the recording mode; no answered external call in the "
+            f"{details.recent} lacks one."
         )
     else:
-        will_record = mode in WILL_RECORD
-        why = EXTENSION_WHY[mode]
-        if lost and mode is RecordingMode.ON_DEMAND:
-            why += f" {lost_text[0].upper()}{lost_text[1:]}: the user did not record them."
-        elif lost and will_record:
-            why += f" Yet {lost_text}: an inbound rule may override the extension."
-        elif lost:
-            why += f" {lost_text[0].upper()}{lost_text[1:]}."
-    label = f"{ext.number} ({ext.name})" if ext.name and ext.name != ext.number else ext.number
+        will_record = kind is Recorder.RECORDS
+        why = EXTENSION_WHY[row.recording]
+    # The doctor's own sentence, word for word, where it names this extension.
+    if row in details.culprits:
+        cause = cause_sentence(details) or ""
+        why = cause if kind is Recorder.UNKNOWN else f"{why} {cause}"
+    elif row in details.overridden:
+        why = f"{why} {override_sentence(details) or ''}".strip()
     return RecordingAuditRow(
-        number=ext.number,
-        name=ext.name,
+        number=row.number,
+        name=row.name,
         kind="extension",
-        mode=EXTENSION_MODES[mode],
+        mode=EXTENSION_MODES[row.recording],
         will_record=will_record,
         why=why,
-        fix=None if will_record else recording_fix(v20, label),
-        unrecorded_calls=lost,
+        fix=None if will_record else recording_fix(v20, row.label),
+        unrecorded_calls=row.unrecorded,
     )
 
 
@@ -148,17 +145,6 @@ def _queue_row(queue: Queue) -> RecordingAuditRow:
         why=QUEUE_WHY[queue.recording],
         fix=None if records else QUEUE_FIX,
     )
-
-
-def _unrecorded(details: Mapping[str, Any]) -> dict[str, int]:
-    """The doctor's count of answered external calls without a recording, per extension."""
-    counts: dict[str, int] = {}
-    for row in details.get("extensions", []):
-        if isinstance(row, Mapping):
-            counts[str(row.get("number"))] = int(
-                row.get("answered_external_without_recording") or 0
-            )
-    return counts
 
 
 def _number_key(number: str) -> tuple[int, int, str]:

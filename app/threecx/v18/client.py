@@ -11,6 +11,7 @@ from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
 from typing import Any
 
+from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
@@ -206,6 +207,10 @@ class V18Client:
 
     async def contacts(self) -> list[Contact]:
         raise Unsupported("v18's web API phonebook is not supported; use a CRM export instead.")
+
+    async def phonebook_settings(self) -> PhonebookResolution | None:
+        """v18's web API does not expose how 3CX resolves callers in its phonebook."""
+        return None
 
     async def watch_calls(self) -> AsyncGenerator[CallEvent, None]:
         poller = CallLogPoller(self.call_history, interval_s=self._poll_interval_s)

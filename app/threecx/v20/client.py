@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
+from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallRecord, merge_call_segments
 from app.domain.contacts import Contact
@@ -374,6 +375,12 @@ class V20Client:
 
     async def contacts(self) -> list[Contact]:
         return await self._collection(f"{XAPI}/Contacts", {}, mapping.contact_from_row)
+
+    async def phonebook_settings(self) -> PhonebookResolution | None:
+        body = await self._get(
+            f"{XAPI}/PhoneBookSettings", params={"$select": "ResolvingType,ResolvingLength"}
+        )
+        return mapping.phonebook_resolution_from_row(_object(body, "/PhoneBookSettings"))
 
     async def call_control_snapshot(self) -> list[Mapping[str, Any]]:
         """``GET /callcontrol``: the monitored DNs with their participants."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.bridge import PhonebookResolution, PhonebookResolving
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.durations import parse_iso_duration
@@ -12,6 +13,7 @@ from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMod
 from app.domain.licence import Edition, Licence, NumberingPlan, SystemStatus
 from app.domain.live import Participant
 from app.domain.recordings import Recording, RecordingCallType, RetentionPolicy
+from app.threecx.errors import MalformedResponse
 from app.threecx.wire import boolean, integer, text, timestamp
 
 Row = Mapping[str, Any]
@@ -240,6 +242,22 @@ def contact_from_row(row: Row) -> Contact | None:
         source=ContactSource.PHONEBOOK,
         email=text(row, "Email"),
     )
+
+
+def phonebook_resolution_from_row(row: Row) -> PhonebookResolution:
+    """``Pbx.PhoneBookSettings``: ``ResolvingType`` and ``ResolvingLength`` (the last N digits)."""
+    raw = text(row, "ResolvingType")
+    # By name as the spec has it; an OData enum may also arrive as its number (spec order).
+    kinds = {kind.value.lower(): kind for kind in PhonebookResolving}
+    kinds.update({str(n): kind for n, kind in enumerate(PhonebookResolving)})
+    kind = kinds.get((raw or "").strip().lower())
+    if kind is None:
+        allowed = ", ".join(k.value for k in PhonebookResolving)
+        raise MalformedResponse(
+            f"ResolvingType {raw!r} is not one of {allowed}.", endpoint="/PhoneBookSettings"
+        )
+    length = integer(row, "ResolvingLength")
+    return PhonebookResolution(kind, length if length is not None and length > 0 else None)
 
 
 def system_status_from_row(row: Row) -> SystemStatus:

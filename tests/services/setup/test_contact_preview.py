@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from app.domain.bridge import Bridge, BridgeIndex, ContactStore, NumberMatch
 from app.domain.calls import CallDirection
-from app.domain.contact_match import ContactIndex, MatchKind, NumberFix
+from app.domain.contact_match import MatchKind, NumberFix
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
-from app.domain.diagnosis import CheckId
+from app.domain.diagnosis import CheckId, CheckStatus
 from app.domain.phones import NumberError, to_e164
 from app.services.contacts_import import (
     ContactsFileError,
@@ -25,10 +26,13 @@ from app.services.contacts_import import (
 )
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.setup.contact_preview import (
-    CSV_HEADER,
+    FixColumns,
     NormalisationExportError,
     attach_row,
+    csv_header,
+    fix_columns,
     preview_contact_attach,
+    preview_contacts,
     watch_contact_attach,
     write_normalisation_csv,
 )
@@ -52,9 +56,9 @@ def contact(cid: str, name: str, *numbers: str) -> Contact:
     )
 
 
-def crm_index(sim: Simulator, flavour: str = "hubspot") -> ContactIndex:
+def crm_index(sim: Simulator, flavour: str = "hubspot") -> BridgeIndex:
     imported = parse_contacts_csv(sim.crm_export_csv(flavour))
-    return ContactIndex.build(imported.contacts, sim.tenant.country.code)
+    return BridgeIndex.build(imported.contacts, sim.tenant.country.code, Bridge())
 
 
 def read_export(path: Path) -> tuple[str, list[list[str]]]:
@@ -96,21 +100,22 @@ async def test_the_preview_agrees_with_the_doctor(
     sim = await make_sim(faults=["unnormalised-contacts"])
     imported = parse_contacts_csv(sim.crm_export_csv("salesforce"))
     client = await signed_in(connect, sim)
-    rows = await preview_contact_attach(
-        client, ContactIndex.build(imported.contacts, "AU"), last_n=50
+    options = DoctorOptions(
+        crm_contacts=imported.contacts, crm_record_ids=True, use_phonebook=False, region="AU"
     )
-    options = DoctorOptions(crm_contacts=imported.contacts, use_phonebook=False, region="AU")
+    preview = await preview_contacts(client, options, last_n=50)
     diagnosis = await Doctor(params_for(sim), sim.client_secret, options).run()
-    cause_5 = next(r for r in diagnosis.checks if r.id is CheckId.CONTACT_MATCH)
+    cause_5 = diagnosis.result(CheckId.CONTACT_MATCH)
     doctor = {c["call_id"]: c for c in cause_5.details["calls"]}
     compared = 0
-    for row in rows:
+    for row in preview.rows:
         seen = doctor.get(row.call_id)
         if seen is None or seen["match"] == str(MatchKind.UNUSABLE):
             continue
         compared += 1
         assert OUTCOME_OF_KIND[MatchKind(seen["match"])] == row.outcome
         assert seen["e164"] == row.e164
+        assert row.reason.startswith(seen["reason"])  # the doctor's words, then what to do
     assert compared >= 10
 
 
@@ -122,7 +127,7 @@ async def test_a_healthy_crm_attaches_and_the_phonebook_works_too(
     rows = await preview_contact_attach(client, crm_index(sim, "zoho"), last_n=20)
     assert "attaches" in {r.outcome for r in rows}
     assert "attaches-after-normalising" not in {r.outcome for r in rows}
-    phonebook = ContactIndex.build(await client.contacts(), "AU")
+    phonebook = BridgeIndex.build(await client.contacts(), "AU", Bridge())
     from_phonebook = await preview_contact_attach(client, phonebook, last_n=20)
     assert "attaches" in {r.outcome for r in from_phonebook}
 
@@ -164,29 +169,44 @@ async def test_the_next_live_call_is_previewed(
 
 
 @pytest.mark.parametrize(
-    ("direction", "raw", "outcome", "words"),
+    ("direction", "raw", "outcome", "words", "match"),
     [
-        (CallDirection.INTERNAL, "101", "internal", "internal call"),
-        (CallDirection.INBOUND, "", "invalid-number", "withheld"),
-        (CallDirection.INBOUND, "anonymous", "invalid-number", "withheld"),
-        (CallDirection.INBOUND, "Ext.101", "internal", "internal extension"),
-        (CallDirection.INBOUND, "102", "internal", "internal extension"),
-        (CallDirection.INBOUND, "not-a-number-at-all", "invalid-number", "not a phone number"),
-        (CallDirection.INBOUND, "+61 8 8123 4567", "ambiguous", "2 contacts share"),
-        (CallDirection.OUTBOUND, "0412 345 678", "attaches", "Attaches to Bo"),
-        (CallDirection.INBOUND, "+61299999999", "orphan", "new contact"),
+        (CallDirection.INTERNAL, "101", "internal", "internal call", NumberMatch.E164),
+        (CallDirection.INBOUND, "", "invalid-number", "withheld", NumberMatch.E164),
+        (CallDirection.INBOUND, "anonymous", "invalid-number", "withheld", NumberMatch.E164),
+        (CallDirection.INBOUND, "Ext.101", "internal", "internal extension", NumberMatch.E164),
+        (CallDirection.INBOUND, "102", "internal", "internal extension", NumberMatch.E164),
+        (
+            CallDirection.INBOUND,
+            "not-a-number-at-all",
+            "invalid-number",
+            "not a phone number",
+            NumberMatch.E164,
+        ),
+        # An E.164 bridge sees only Cy's number as stored; a normalising one sees both.
+        (CallDirection.INBOUND, "+61 8 8123 4567", "attaches", "Attaches to Cy", NumberMatch.E164),
+        (
+            CallDirection.INBOUND,
+            "+61 8 8123 4567",
+            "ambiguous",
+            "2 contacts share",
+            NumberMatch.NORMALISED,
+        ),
+        (CallDirection.OUTBOUND, "0412 345 678", "attaches", "Attaches to Bo", NumberMatch.E164),
+        (CallDirection.INBOUND, "+61299999999", "orphan", "new contact", NumberMatch.E164),
     ],
 )
 def test_each_outcome_says_why(
-    direction: CallDirection, raw: str, outcome: str, words: str
+    direction: CallDirection, raw: str, outcome: str, words: str, match: NumberMatch
 ) -> None:
-    index = ContactIndex.build(
+    index = BridgeIndex.build(
         [
             contact("1", "Al", "08 8123 4567"),
             contact("2", "Cy", "+61881234567"),
             contact("3", "Bo", "+61412345678"),
         ],
         "AU",
+        Bridge.for_match(match),
     )
     row = attach_row("c1", NOW, direction, raw, index)
     assert row.outcome == outcome
@@ -215,7 +235,8 @@ async def test_each_crm_flavour_is_detected_and_previewed(
         assert preview.detected is not None and preview.detected.flavour is crm
         assert len(preview.sample_rows) == 3
         assert all(len(row) == len(preview.headers) for row in preview.sample_rows)
-        index = ContactIndex.build(parse_contacts_csv(text, preview.detected).contacts, "AU")
+        contacts = parse_contacts_csv(text, preview.detected).contacts
+        index = BridgeIndex.build(contacts, "AU", Bridge())
         rows = await preview_contact_attach(client, index, last_n=15)
         assert {"attaches", "attaches-after-normalising"} & {r.outcome for r in rows}, flavour
 
@@ -258,61 +279,135 @@ async def test_bulk_fix_export_reimports_and_then_attaches(
     sim = await make_sim(faults=["unnormalised-contacts"])
     client = await signed_in(connect, sim)
     imported = parse_contacts_csv(sim.crm_export_csv("hubspot"))
-    index = ContactIndex.build(imported.contacts, "AU")
+    index = BridgeIndex.build(imported.contacts, "AU", Bridge(), record_ids=True)
     fixes = index.bulk_fixes()
     assert fixes
+    columns = fix_columns(ContactStore.CRM, imported.mapping)
+    assert columns == FixColumns("Record ID", "Email")  # HubSpot's own headers
     path = tmp_path / "fix.csv"
     path.write_text("old content")
-    assert write_normalisation_csv(fixes, path) == len(fixes)
+    assert write_normalisation_csv(fixes, path, columns) == len(fixes)
     text, table = read_export(path)
-    assert tuple(table[0]) == CSV_HEADER
+    header = ("Record ID", "Contact", "Email", "Phone field", "Stored number", "E.164 number")
+    assert tuple(table[0]) == csv_header(columns) == header
     assert len(table) == len(fixes) + 1
+    records = {c.id: c for c in imported.contacts}
     for row, fix in zip(table[1:], fixes, strict=True):
-        assert row == [fix.contact_id, fix.contact_name, fix.label, fix.stored, fix.e164]
+        assert row == [fix.contact_id, fix.contact_name, fix.email, fix.label, fix.stored, fix.e164]
+        # What the CRM finds the record by: its own id and email, never a row number.
+        assert row[0] in records and not row[0].startswith("row")
+        assert row[2] == records[row[0]].email and "@" in row[2]
         assert to_e164(fix.stored, "AU") == fix.e164 and fix.e164.startswith("+61")
 
-    # The CRM re-imports the E.164 column onto the same records: the calls now attach.
+    # The CRM re-imports the file by Record ID: each record's number becomes its E.164 form.
     reimport = parse_contacts_csv(
         text,
         build_mapping(
             table[0],
             phone_columns=["E.164 number"],
-            id_column="Contact ID",
+            id_column="Record ID",
             name_columns=["Contact"],
+            email_column="Email",
         ),
     )
-    fixed_numbers: dict[str, list[str]] = {}
-    for c in reimport.contacts:
-        fixed_numbers.setdefault(c.id, []).append(c.phones[0].number)
+    fixed: dict[tuple[str, str], str] = {}
+    for row in table[1:]:
+        fixed[(row[0], row[4])] = row[5]
+    assert {c.id for c in reimport.contacts} <= set(records)
     updated = [
         Contact(
             c.id,
             c.name,
             c.company,
-            tuple(
-                PhoneEntry(p.label, to_e164(p.number, "AU") or p.number)
-                if c.id in fixed_numbers
-                else p
-                for p in c.phones
-            ),
+            tuple(PhoneEntry(p.label, fixed.get((c.id, p.number), p.number)) for p in c.phones),
             c.source,
+            c.email,
         )
         for c in imported.contacts
     ]
-    rows = await preview_contact_attach(client, ContactIndex.build(updated, "AU"), last_n=30)
+    after = BridgeIndex.build(updated, "AU", Bridge(), record_ids=True)
+    rows = await preview_contact_attach(client, after, last_n=30)
     assert "attaches-after-normalising" not in {r.outcome for r in rows}
-    assert ContactIndex.build(updated, "AU").bulk_fixes() == []
+    assert "attaches" in {r.outcome for r in rows}
+    assert after.bulk_fixes() == []
+
+
+def test_an_export_without_a_record_id_column_writes_no_row_numbers(tmp_path: Path) -> None:
+    text = "name,phone,email\r\nAl Smith,08 8123 4567,al@example.au\r\n"
+    imported = parse_contacts_csv(text)
+    assert imported.contacts[0].id == "row 2"  # the reader's own label for the row
+    index = BridgeIndex.build(imported.contacts, "AU", Bridge())
+    columns = fix_columns(ContactStore.CRM, imported.mapping)
+    assert columns == FixColumns(None, "email")
+    path = tmp_path / "fix.csv"
+    write_normalisation_csv(index.bulk_fixes(), path, columns)
+    _, table = read_export(path)
+    assert table == [
+        ["Contact", "email", "Phone field", "Stored number", "E.164 number"],
+        ["Al Smith", "al@example.au", "Phone", "08 8123 4567", "+61881234567"],
+    ]
 
 
 def test_export_neutralises_spreadsheet_formulas_in_names(tmp_path: Path) -> None:
     path = tmp_path / "fix.csv"
     write_normalisation_csv(
-        [NumberFix("=1+1", "@SUM(A1)", "Phone", "0412 345 678", "+61412345678")], path
+        [NumberFix("=1+1", "@SUM(A1)", "Phone", "0412 345 678", "+61412345678", "-x@y")],
+        path,
+        FixColumns("Record ID", "Email"),
     )
     row = list(csv.reader(path.read_text("utf-8-sig").splitlines()))[1]
-    assert row == ["'=1+1", "'@SUM(A1)", "Phone", "0412 345 678", "+61412345678"]
+    assert row == ["'=1+1", "'@SUM(A1)", "'-x@y", "Phone", "0412 345 678", "+61412345678"]
 
 
 def test_export_to_a_missing_folder_names_it(tmp_path: Path) -> None:
     with pytest.raises(NormalisationExportError, match="does not exist"):
         write_normalisation_csv([], tmp_path / "nope" / "fix.csv")
+
+
+def _without_clock(evidence: tuple[str, ...]) -> list[str]:
+    """The evidence but the window line, whose minutes move between two runs."""
+    return [line for line in evidence if not line.startswith("Recent calls:")]
+
+
+@pytest.mark.parametrize(
+    ("faults", "match", "verdict"),
+    [
+        ([], NumberMatch.E164, CheckStatus.PASS),
+        (["unnormalised-contacts"], NumberMatch.E164, CheckStatus.FAIL),
+        (
+            ["unnormalised-contacts", "phonebook-resolving=MatchLength:9"],
+            NumberMatch.PHONEBOOK,
+            CheckStatus.PASS,
+        ),
+        (["shared-numbers"], NumberMatch.E164, CheckStatus.WARN),
+        (["unnormalised-contacts"], NumberMatch.PHONEBOOK, CheckStatus.FAIL),  # MatchExact
+    ],
+    ids=["healthy", "local-e164", "local-3cx-last-9", "local-3cx-exact", "shared-line"],
+)
+async def test_the_setup_preview_says_what_the_doctor_says(
+    make_sim: SimFactory,
+    connect: ClientFactory,
+    faults: list[str],
+    match: NumberMatch,
+    verdict: CheckStatus,
+) -> None:
+    sim = await make_sim(faults=faults)
+    imported = parse_contacts_csv(sim.crm_export_csv("hubspot"))
+    options = DoctorOptions(
+        crm_contacts=imported.contacts,
+        crm_contacts_label="hubspot.csv (HubSpot)",
+        crm_record_ids=True,
+        bridge=Bridge.for_match(match),
+    )
+    preview = await preview_contacts(await signed_in(connect, sim), options, last_n=20)
+    diagnosis = await Doctor(params_for(sim), sim.client_secret, options).run()
+    doctor = diagnosis.result(CheckId.CONTACT_MATCH)
+
+    assert doctor.status is verdict, doctor.finding
+    assert preview.verdict.status is doctor.status
+    assert preview.verdict.finding == doctor.finding
+    assert preview.verdict.fix == doctor.fix
+    assert _without_clock(preview.verdict.evidence) == _without_clock(doctor.evidence)
+    assert preview.verdict.details == doctor.details
+    assert preview.rows and preview.index is not None
+    assert preview.index.bridge == Bridge.for_match(match)

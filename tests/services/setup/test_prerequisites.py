@@ -1,14 +1,26 @@
-"""Step 2: prerequisites before and after the key, each missing one with its guidance."""
+"""Step 2: prerequisites before and after the key, each missing one with its guidance.
+
+The version, licence, edition and recording items are the doctor's cause 1: for each fault the
+step must give the doctor's verdict in the doctor's words.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from app.domain.diagnosis import CheckId, CheckStatus
+from app.domain.causes.licence import (
+    AFTER_KEY,
+    BY_HAND,
+    QUOTA,
+    RENEW,
+    RENEW_SOON,
+    UPGRADE,
+    V20_ADDS,
+)
+from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.services.doctor import Doctor
-from app.services.doctor.licence import QUOTA, RENEW, UPGRADE, V20_ADDS
 from app.services.setup.detect import PbxDetection, detect_pbx
-from app.services.setup.prerequisites import AFTER_KEY, BY_HAND, Prerequisite, check_prerequisites
+from app.services.setup.prerequisites import Prerequisite, check_prerequisites
 from app.sim import Simulator
 from app.threecx.client import PbxClient
 from app.threecx.tls import TlsOptions
@@ -35,9 +47,17 @@ async def with_client(
     return by_key(await check_prerequisites(await detect(sim), client, **kw))  # type: ignore[arg-type]
 
 
-async def doctor_licence(sim: Simulator):
-    diagnosis = await Doctor(params_for(sim), sim.client_secret).run()
-    return next(r for r in diagnosis.checks if r.id is CheckId.LICENCE)
+async def doctor_licence(sim: Simulator, now: datetime | None = None) -> CheckResult:
+    clock = (lambda: now) if now is not None else None
+    doctor = Doctor(params_for(sim), sim.client_secret, **({"clock": clock} if clock else {}))
+    return (await doctor.run()).result(CheckId.LICENCE)
+
+
+def assert_as_the_doctor_says(item: Prerequisite, doctor: CheckResult) -> None:
+    """One aspect at fault: the step shows the doctor's verdict, finding and fix, word for word."""
+    assert item.status is doctor.status
+    assert item.detail == doctor.finding
+    assert item.what_to_do == doctor.fix
 
 
 async def test_before_the_key_only_the_version_is_known(make_sim: SimFactory) -> None:
@@ -85,8 +105,7 @@ async def test_expired_licence_says_renew_as_the_doctor_does(
     assert licence.ok is False
     assert "not active (expired" in licence.detail
     assert licence.what_to_do == RENEW
-    doctor = await doctor_licence(sim)
-    assert doctor.status is CheckStatus.FAIL and RENEW in doctor.fix
+    assert_as_the_doctor_says(licence, await doctor_licence(sim))
 
 
 async def test_stopped_recording_says_free_space(
@@ -98,8 +117,7 @@ async def test_stopped_recording_says_free_space(
     assert recording.ok is False
     assert "quota is reached" in recording.detail
     assert recording.what_to_do == QUOTA
-    doctor = await doctor_licence(sim)
-    assert doctor.status is CheckStatus.FAIL and QUOTA in doctor.fix
+    assert_as_the_doctor_says(recording, await doctor_licence(sim))
 
 
 async def test_a_build_below_the_floor_must_be_upgraded(
@@ -110,10 +128,9 @@ async def test_a_build_below_the_floor_must_be_upgraded(
     version = items["version"]
     assert version.ok is False
     assert "18.0.10.5" in version.detail and "v18 build 11" in version.detail
-    assert version.what_to_do is not None
-    assert version.what_to_do.startswith(UPGRADE) and "hour of downtime" in version.what_to_do
-    doctor = await doctor_licence(sim)
-    assert doctor.status is CheckStatus.FAIL and UPGRADE in doctor.fix
+    assert version.what_to_do == UPGRADE and "hour of downtime" in UPGRADE
+    # The doctor used to leave out the downtime the step mentioned: one text now.
+    assert_as_the_doctor_says(version, await doctor_licence(sim))
 
 
 async def test_v18_at_the_floor_works_and_is_told_what_v20_adds(
@@ -123,15 +140,16 @@ async def test_v18_at_the_floor_works_and_is_told_what_v20_adds(
     items = await with_client(connect, sim)
     version = items["version"]
     assert version.ok is True and "18.0.11.200" in version.detail
-    assert version.what_to_do is not None and V20_ADDS in version.what_to_do
-    assert "twelve months" in version.what_to_do
+    assert version.what_to_do == V20_ADDS and "twelve months" in V20_ADDS
+    doctor = await doctor_licence(sim)
+    assert doctor.status is CheckStatus.PASS and doctor.finding.endswith(V20_ADDS)
     assert items["edition"].ok is True and "paid annual tier" in items["edition"].detail
     transcription = items["transcription"]
     assert transcription.ok is False and not transcription.required
     assert transcription.what_to_do is not None and "upgrade to v20" in transcription.what_to_do
 
 
-async def test_licence_about_to_expire_is_a_warning(
+async def test_licence_about_to_expire_is_the_doctors_warning(
     make_sim: SimFactory, connect: ClientFactory
 ) -> None:
     sim = await make_sim()
@@ -139,16 +157,14 @@ async def test_licence_about_to_expire_is_a_warning(
     await client.authenticate()
     expires = (await client.licence()).expires_at
     assert expires is not None
-    items = by_key(
-        await check_prerequisites(await detect(sim), client, now=expires - timedelta(days=10))
-    )
+    now = expires - timedelta(days=10)
+    items = by_key(await check_prerequisites(await detect(sim), client, now=now))
     licence = items["licence"]
-    assert licence.ok is True
+    assert licence.ok is True and licence.status is CheckStatus.WARN  # met, with a fix shown
     assert "in 10 days" in licence.detail or "in 9 days" in licence.detail
-    assert (
-        licence.what_to_do is not None
-        and "Renew the licence before it expires" in licence.what_to_do
-    )
+    assert licence.what_to_do == RENEW_SOON
+    # The step used to say "Active, but it expires ..." where the doctor said otherwise.
+    assert_as_the_doctor_says(licence, await doctor_licence(sim, now))
 
 
 async def test_unreadable_licence_means_check_by_hand(

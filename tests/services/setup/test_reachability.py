@@ -1,4 +1,8 @@
-"""Step 6: reachability from this machine, each field fault leading to its own guidance."""
+"""Step 6: reachability from this machine, each field fault leading to its own guidance.
+
+The step gathers the doctor's cause 7 facts and asks its rule, so each fault must read as the
+doctor reads it: the same verdict and the same fix.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ from dataclasses import replace
 import pytest
 
 from app.domain.addresses import AddressError
+from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED
+from app.domain.causes.reachability import PLAIN_HTTP, PLAIN_HTTP_FIX, RENEW_CERTIFICATE
+from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
+from app.services.doctor import Doctor
 from app.services.setup.reachability import ReachabilityReport, check_reachability
 from app.sim import Simulator
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions, fetch_peer_certificate
+from app.threecx.transport import Timeouts
 from tests.conftest import SimFactory
 
 NAMES = ["dns", "tcp", "tls", "latency", "websocket"]
@@ -22,6 +31,12 @@ def params(sim: Simulator, **overrides: object) -> ConnectionParams:
         url=sim.url, client_id=sim.client_id, tls=TlsOptions(ca_file=sim.ca_file)
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+async def doctor_says(sim: Simulator, timeout_s: float = 3.0) -> CheckResult:
+    quick = Timeouts(connect=timeout_s, read=timeout_s, total=timeout_s * 2)
+    diagnosis = await Doctor(params(sim, timeouts=quick), sim.client_secret).run()
+    return diagnosis.result(CheckId.REACHABILITY)
 
 
 def step(report: ReachabilityReport, name: str):
@@ -91,6 +106,9 @@ async def test_expired_certificate(make_sim: SimFactory) -> None:
     tls = step(report, "tls")
     assert tls.ok is False
     assert tls.fix is not None and "has expired: renew it" in tls.fix
+    doctor = await doctor_says(sim)
+    assert doctor.status is CheckStatus.FAIL and doctor.fix == tls.fix
+    assert (report.verdict.status, report.verdict.finding) == (doctor.status, doctor.finding)
     assert [step(report, n).ok for n in ("latency", "websocket")] == [None, None]
     assert "TLS step failed" in step(report, "websocket").detail
     assert report.tls_expires is not None  # shown even though it was refused
@@ -102,14 +120,20 @@ async def test_certificate_for_another_name(make_sim: SimFactory) -> None:
     tls = step(report, "tls")
     assert tls.ok is False
     assert tls.fix is not None and "use the PBX's FQDN exactly as on its certificate" in tls.fix
+    doctor = await doctor_says(sim)
+    assert doctor.status is CheckStatus.FAIL and doctor.fix == tls.fix
+    assert "pbx.wrong-host.example" in doctor.finding and "pbx.wrong-host.example" in tls.detail
 
 
 async def test_certificate_about_to_expire_passes_with_a_warning(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["tls-expiring=3"])
     report = await check_reachability(params(sim), None, timeout_s=3)
     tls = step(report, "tls")
-    assert tls.ok is True
-    assert tls.fix is not None and "Renew the PBX certificate now" in tls.fix
+    assert tls.ok is True and tls.status is CheckStatus.WARN
+    assert tls.fix == RENEW_CERTIFICATE and "Renew the PBX certificate now" in tls.fix
+    doctor = await doctor_says(sim)
+    assert doctor.status is CheckStatus.WARN and doctor.fix == tls.fix
+    assert doctor.finding in tls.detail  # "The TLS certificate expires in 3 days (...)."
 
 
 async def test_refused_port() -> None:
@@ -140,20 +164,27 @@ async def test_hanging_pbx_fails_at_the_api_answer(make_sim: SimFactory) -> None
     assert latency.ok is False
     assert "sent no HTTP answer" in latency.detail
     assert step(report, "websocket").ok is None
+    doctor = await doctor_says(sim, timeout_s=0.5)
+    assert doctor.status is CheckStatus.FAIL and doctor.fix == latency.fix
+    assert "whitelist" in doctor.fix
 
 
-async def test_plain_http_is_flagged(make_sim: SimFactory) -> None:
+async def test_plain_http_is_flagged_as_the_doctor_warns(make_sim: SimFactory) -> None:
+    """The step failed plain HTTP where the doctor warned: a warning in both now."""
     sim = await make_sim()
     report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
     tls = step(report, "tls")
-    assert tls.ok is False and tls.fix is not None and "https" in tls.fix
+    assert tls.status is CheckStatus.WARN
+    assert (tls.detail, tls.fix) == (PLAIN_HTTP, PLAIN_HTTP_FIX) and "https" in tls.fix
     assert step(report, "websocket").ok is True  # the rest still ran
+    doctor = await doctor_says(sim)
+    assert (doctor.status, doctor.finding, doctor.fix) == (CheckStatus.WARN, tls.detail, tls.fix)
 
 
 @pytest.mark.parametrize(
     ("faults", "words", "fix"),
     [
-        (["bad-key"], "rejected the API key (401)", "Regenerate it"),
+        (["bad-key"], KEY_REJECTED, KEY_FIX),
         (["no-call-control"], "Call Control is not enabled", "Tick Call Control API Access"),
         (["monitored=none"], "monitors no extensions", "select the Extensions to Monitor"),
     ],
@@ -190,3 +221,18 @@ async def test_v18_has_no_websocket(make_sim: SimFactory) -> None:
 async def test_unusable_address_raises() -> None:
     with pytest.raises(AddressError):
         await check_reachability(ConnectionParams(url="", client_id="900"), None)
+
+
+async def test_a_refused_key_is_the_doctors_401(make_sim: SimFactory) -> None:
+    """The websocket step gave its own 401 words; the doctor's verdict and fix now."""
+    sim = await make_sim(tls=True, faults=["bad-key"])
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    doctor = await doctor_says(sim)
+    assert doctor.status is CheckStatus.FAIL
+    assert (doctor.finding, doctor.fix) == (KEY_REJECTED, KEY_FIX)
+    assert (report.verdict.status, report.verdict.finding, report.verdict.fix) == (
+        doctor.status,
+        doctor.finding,
+        doctor.fix,
+    )
+    assert step(report, "websocket").fix == doctor.fix
