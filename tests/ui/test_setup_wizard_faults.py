@@ -268,7 +268,7 @@ async def test_unnormalised_contacts_attach_after_normalising_and_export_the_fix
         outcomes = {row.outcome for row in contacts.rows}
         assert "attaches-after-normalising" in outcomes, outcomes
         shown = {contacts.model.index(row, 3).data() for row in range(contacts.model.rowCount())}
-        assert "Attaches after normalising" in shown
+        assert "Missed: number stored locally" in shown
         assert contacts.export_button.isEnabled()
 
         written = await contacts.export_fixes(tmp_path / "fix.csv")
