@@ -25,7 +25,7 @@ from app.domain.causes.recording import (
     settled,
 )
 from app.domain.causes.wording import listing, plural
-from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, DiagnosisFormatError
+from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMode
 from app.domain.recordings import Recording, recording_for_call
 
@@ -118,11 +118,7 @@ class ExtensionRow:
     @classmethod
     def from_json(cls, data: object, where: str) -> ExtensionRow:
         item = fields.obj(data, where)
-        raw = fields.text(item.get("recording"), f"{where}.recording")
-        try:
-            mode = RecordingMode(raw)
-        except ValueError:
-            raise DiagnosisFormatError(f"{where}.recording: {raw!r} is not a mode") from None
+        mode = fields.member(item.get("recording"), RecordingMode, f"{where}.recording")
         lost = item.get("answered_external_without_recording")
         return cls(
             number=fields.text(item.get("number"), f"{where}.number"),
@@ -144,11 +140,7 @@ class QueueRow:
     @classmethod
     def from_json(cls, data: object, where: str) -> QueueRow:
         item = fields.obj(data, where)
-        raw = fields.text(item.get("recording"), f"{where}.recording")
-        try:
-            mode = QueueRecording(raw)
-        except ValueError:
-            raise DiagnosisFormatError(f"{where}.recording: {raw!r} is not a mode") from None
+        mode = fields.member(item.get("recording"), QueueRecording, f"{where}.recording")
         return cls(
             fields.text(item.get("number"), f"{where}.number"),
             fields.opt_text(item.get("name"), f"{where}.name") or "",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.domain.diagnosis import DiagnosisFormatError
 
@@ -19,6 +20,18 @@ def text(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise DiagnosisFormatError(f"{where}: expected a string")
     return value
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def member(value: object, kind: type[E], where: str) -> E:
+    """One of ``kind``'s values, e.g. a recording mode written as "on demand"."""
+    raw = text(value, where)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise DiagnosisFormatError(f"{where}: {raw!r} is not a mode") from None
 
 
 def opt_text(value: object, where: str) -> str | None:
