@@ -9,7 +9,6 @@ from pathlib import Path
 
 from app.domain.bridge import Bridge, NumberMatch
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
-from app.services.connections import ConnectionStore
 from app.services.doctor import Doctor, DoctorOptions
 from app.sim import Simulator
 from app.ui.context import UiContext
@@ -22,16 +21,11 @@ from tests.ui.test_setup_wizard_driver import (
     STEP_S,
     message,
     press_next,
+    session_store,
     settled,
     to_verified,
     wizard_on,
 )
-
-
-async def session_store() -> ConnectionStore:
-    store = await ConnectionStore.open()
-    store.use_session_only()
-    return store
 
 
 async def doctor_says(sim: Simulator, options: DoctorOptions) -> CheckResult:

@@ -31,16 +31,11 @@ from tests.ui.test_setup_wizard_driver import (
     message,
     paste_key,
     press_next,
+    session_store,
     settled,
     to_verified,
     wizard_on,
 )
-
-
-async def session_store() -> ConnectionStore:
-    store = await ConnectionStore.open()
-    store.use_session_only()
-    return store
 
 
 async def finish_from_verified(wizard: SetupWizard) -> None:

@@ -94,3 +94,10 @@ def checklist_text(step: Any) -> str:
     parts = [label.text() for label in checklist.details.values()]
     parts += [label.text() for label in checklist.fixes.values()]
     return "\n".join(parts)
+
+
+async def session_store() -> ConnectionStore:
+    """A connection store whose keys stay in this session (no keyring needed)."""
+    store = await ConnectionStore.open()
+    store.use_session_only()
+    return store

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED
 from app.domain.causes.licence import QUOTA, RENEW
 from app.domain.connection import ContactColumns
-from app.services.connections import ConnectionStore
 from app.services.contacts_import import read_contacts_for
 from app.ui.context import UiContext
 from app.ui.setup_context import SetupTimeouts
@@ -25,16 +24,11 @@ from tests.ui.test_setup_wizard_driver import (
     message,
     paste_key,
     press_next,
+    session_store,
     settled,
     to_verified,
     wizard_on,
 )
-
-
-async def session_store() -> ConnectionStore:
-    store = await ConnectionStore.open()
-    store.use_session_only()
-    return store
 
 
 # ---- step 5: the key and the two capabilities ---------------------------------------------------

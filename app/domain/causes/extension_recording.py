@@ -228,14 +228,11 @@ class ExtensionRecordingDetails:
 
 
 # ---- the sentences ----------------------------------------------------------------------------
-def cause_sentence(details: ExtensionRecordingDetails) -> str | None:
-    """The one sentence naming the extensions that lost calls as the cause, if any did."""
-    culprits = details.culprits
-    if not culprits:
-        return None
-    off = [r.label for r in culprits if r.recorder is Recorder.OFF]
-    on_demand = [r.label for r in culprits if r.recorder is Recorder.ON_DEMAND]
-    unknown = [r.label for r in culprits if r.recorder is Recorder.UNKNOWN]
+def _will_not_record(rows: Iterable[ExtensionRow]) -> list[str]:
+    """ "101 is not set to record", "104 and 107 record only on demand": each group once."""
+    rows = list(rows)
+    off = [r.label for r in rows if r.recorder is Recorder.OFF]
+    on_demand = [r.label for r in rows if r.recorder is Recorder.ON_DEMAND]
     who = []
     if off:
         who.append(f"{listing(off)} {'is' if len(off) == 1 else 'are'} not set to record")
@@ -243,6 +240,17 @@ def cause_sentence(details: ExtensionRecordingDetails) -> str | None:
         who.append(
             f"{listing(on_demand)} record{'s' if len(on_demand) == 1 else ''} only on demand"
         )
+    return who
+
+
+def cause_sentence(details: ExtensionRecordingDetails) -> str | None:
+    """The one sentence naming the extensions that lost calls as the cause, if any did."""
+    culprits = details.culprits
+    if not culprits:
+        return None
+    on_demand = [r.label for r in culprits if r.recorder is Recorder.ON_DEMAND]
+    unknown = [r.label for r in culprits if r.recorder is Recorder.UNKNOWN]
+    who = _will_not_record(culprits)
     if unknown:
         why = (
             "the API does not say its recording mode"
@@ -285,15 +293,7 @@ def _silent_sentence(details: ExtensionRecordingDetails) -> str | None:
     rows = [r for r in details.silent if r not in details.culprits]
     if not rows:
         return None
-    off = [r.label for r in rows if r.recorder is Recorder.OFF]
-    on_demand = [r.label for r in rows if r.recorder is Recorder.ON_DEMAND]
-    who = []
-    if off:
-        who.append(f"{listing(off)} {'is' if len(off) == 1 else 'are'} not set to record")
-    if on_demand:
-        who.append(
-            f"{listing(on_demand)} record{'s' if len(on_demand) == 1 else ''} only on demand"
-        )
+    who = _will_not_record(rows)
     lost = (
         f"none lost an answered external call in the {details.recent}"
         if details.cross_checked
