@@ -82,10 +82,11 @@ from app.sim.faults import FAULTS, PRESETS
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError
-from app.threecx.transport import RetryPolicy, Timeouts
+from app.threecx.transport import RetryPolicy
 from app.ui.feed_text import journey_summary
 from tests.conftest import SimFactory
 from tests.support.sim_process import COMMAND
+from tests.support.timeouts import timeouts_for
 from tests.support.waiting import until
 from tests.threecx.conftest import params_for
 
@@ -150,16 +151,6 @@ def exercised(combo: tuple[str, ...]) -> set[str]:
     if "missing-recording-role" in names:
         wanted.discard("lookup: deleted by retention")
     return wanted
-
-
-QUICK = Timeouts(connect=1.0, read=1.0, total=3.0)  # as tests/services/test_doctor.py
-# A loaded CI machine can take over a second to accept on loopback; only a PBX that hangs on
-# purpose gets the short limits, so a slow moment never reads as "the PBX did not answer".
-ROOMY = Timeouts(connect=10.0, read=10.0, total=30.0)
-
-
-def timeouts_for(sim: Simulator) -> Timeouts:
-    return QUICK if sim.faults.active("hang") else ROOMY
 
 
 SETUP_TIMEOUT_S = 1.0

@@ -19,8 +19,8 @@ from app.sim import Simulator
 from app.sim.faults import FAULTS, PRESETS
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions, certificate_fingerprint, fetch_peer_certificate
-from app.threecx.transport import Timeouts
 from tests.conftest import SimFactory
+from tests.support.timeouts import QUICK, ROOMY, timeouts_for
 from tests.threecx.conftest import params_for
 
 # What each simulator preset, alone, must be diagnosed as (None: nothing fails).
@@ -59,13 +59,12 @@ EXPECTED_WARNING: dict[str, CheckId] = {
     "over-privileged": CheckId.API_ROLES,
     "tls-expiring": CheckId.REACHABILITY,
 }
-QUICK = Timeouts(connect=1.0, read=1.0, total=3.0)
 
 
 async def diagnose(
     sim: Simulator, options: DoctorOptions | None = None, **overrides: Any
 ) -> Diagnosis:
-    overrides.setdefault("timeouts", QUICK)
+    overrides.setdefault("timeouts", timeouts_for(sim))
     params = params_for(sim, **overrides)
     return await Doctor(params, sim.client_secret, options).run()
 
@@ -243,7 +242,7 @@ async def _reach_finding(url: str, sim: Simulator) -> str:
 async def test_certificate_change_since_last_check_warns(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     known = KnownCertificates()
-    params = params_for(sim, timeouts=QUICK)
+    params = params_for(sim, timeouts=ROOMY)
     first = await Doctor(params, sim.client_secret, known_certificates=known).run()
     assert "changed" not in first.result(CheckId.REACHABILITY).finding
     sim.faults.enable("tls-renewed")
@@ -278,7 +277,7 @@ async def test_sequential_run_gives_the_same_answers(make_sim: SimFactory) -> No
 async def test_progress_reports_every_check_once(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     seen: list[CheckId] = []
-    params = params_for(sim, timeouts=QUICK)
+    params = params_for(sim, timeouts=ROOMY)
     await Doctor(params, sim.client_secret, on_result=lambda r: seen.append(r.id)).run()
     assert seen[0] is CheckId.REACHABILITY  # probed first: it gates the others
     assert sorted(seen) == sorted(CHECK_ORDER)

@@ -12,9 +12,8 @@ from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
 from app.services.doctor import Doctor, DoctorOptions
 from app.sim import Simulator
 from tests.conftest import SimFactory
+from tests.support.timeouts import ROOMY
 from tests.threecx.conftest import params_for
-
-from .test_doctor import QUICK
 
 
 async def watch_one_call(
@@ -33,7 +32,7 @@ async def watch_one_call(
             reached.set()
 
     options = DoctorOptions(watch_s=watch_s, bridge_window_s=window_s, required_retention_days=7)
-    params = params_for(sim, timeouts=QUICK)
+    params = params_for(sim, timeouts=ROOMY)
     run = asyncio.create_task(Doctor(params, sim.client_secret, options, on_result=progress).run())
     try:
         await asyncio.wait_for(reached.wait(), 10)

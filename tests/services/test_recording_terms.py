@@ -30,9 +30,9 @@ from app.services.setup.recording_audit import audit_recording
 from app.sim import Simulator
 from app.threecx.connect import open_client
 from tests.conftest import SimFactory
-from tests.services.test_doctor import QUICK
 from tests.services.test_live_feed import Watched, profile_of
 from tests.services.test_recording_lookup import MOBILE, recording_extension
+from tests.support.timeouts import ROOMY
 from tests.support.waiting import until
 from tests.threecx.conftest import params_for
 
@@ -72,7 +72,7 @@ def label(sim: Simulator, number: str) -> str:
 
 
 async def cause_3(sim: Simulator, clock: Callable[[], datetime]) -> Diagnosis:
-    return await Doctor(params_for(sim, timeouts=QUICK), sim.client_secret, clock=clock).run()
+    return await Doctor(params_for(sim, timeouts=ROOMY), sim.client_secret, clock=clock).run()
 
 
 async def test_on_demand_extensions_that_lost_calls_are_the_cause_everywhere(

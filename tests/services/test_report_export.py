@@ -40,9 +40,9 @@ from app.threecx.v20.client import V20Client
 from app.ui.report_pdf import render_pdf
 from tests.conftest import SimFactory
 from tests.support.pdf import pdf_text
+from tests.support.timeouts import timeouts_for
 from tests.threecx.conftest import params_for
 
-from .test_doctor import QUICK
 from .test_doctor_late_recording import recording_extension, watch_one_call
 
 SCHEMA = json.loads(
@@ -64,7 +64,7 @@ SCENARIOS: dict[str, tuple[list[str], CheckId | None, str]] = {
 
 
 async def diagnose(sim: Simulator) -> Diagnosis:
-    return await Doctor(params_for(sim, timeouts=QUICK), sim.client_secret).run()
+    return await Doctor(params_for(sim, timeouts=timeouts_for(sim)), sim.client_secret).run()
 
 
 def meta(**changes: Any) -> ReportMeta:

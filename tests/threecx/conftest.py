@@ -11,10 +11,10 @@ from app.sim import Simulator
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.tls import TlsOptions
-from app.threecx.transport import RetryPolicy, Timeouts
+from app.threecx.transport import RetryPolicy
 from tests.conftest import SimFactory
+from tests.support.timeouts import timeouts_for
 
-FAST_TIMEOUTS = Timeouts(connect=2.0, read=2.0, total=8.0)
 FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.05, factor=2.0)
 
 
@@ -23,7 +23,7 @@ def params_for(sim: Simulator, **overrides: Any) -> ConnectionParams:
         "url": sim.url,
         "client_id": sim.client_id,
         "tls": TlsOptions(ca_file=sim.ca_file),
-        "timeouts": FAST_TIMEOUTS,
+        "timeouts": timeouts_for(sim),
         "retry": FAST_RETRY,
         "poll_interval_s": 0.2,
     }

@@ -21,7 +21,6 @@ from app.services.doctor.text import summary_line
 from app.services.session import PbxSession
 from app.services.settings import Settings
 from app.sim import SimConfig, Simulator
-from app.threecx.transport import Timeouts
 from app.ui.context import UiContext
 from app.ui.doctor_model import RowState
 from app.ui.doctor_pane import DoctorPane, last_check_of
@@ -29,6 +28,7 @@ from app.ui.theme import apply_theme
 from tests.conftest import SimFactory
 from tests.services.test_doctor_late_recording import recording_extension
 from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.timeouts import ROOMY
 from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
@@ -37,7 +37,6 @@ from tests.ui.conftest import profile_for
 if TYPE_CHECKING:  # pytest-qt's module needs its Qt API set up, which a scene process lacks
     from pytestqt.modeltest import ModelTester
 
-QUICK = Timeouts(connect=1.0, read=1.0, total=3.0)  # as tests/services/test_doctor.py
 RUN_TIMEOUT_S = 30
 
 
@@ -63,7 +62,7 @@ async def opened(sim: Simulator, **profile: Any) -> AsyncIterator[PbxSession]:
 
 
 def make_pane(ui: UiContext, tmp_path: Path) -> DoctorPane:
-    pane = DoctorPane(ui, tmp_path / "known-certificates.json", timeouts=QUICK)
+    pane = DoctorPane(ui, tmp_path / "known-certificates.json", timeouts=ROOMY)
     pane.resize(1100, 760)
     pane.show()
     return pane
@@ -345,7 +344,7 @@ async def _scene(
     session = PbxSession(profile_for(sim, name="Harbour Dental"), sim.client_secret)
     stack.push_async_callback(session.aclose)
     known = Path(stack.enter_context(_temporary_folder())) / "known-certificates.json"
-    pane = DoctorPane(ui, known, timeouts=QUICK)
+    pane = DoctorPane(ui, known, timeouts=ROOMY)
     pane.set_session(session)
     task = pane.run()
     assert task is not None

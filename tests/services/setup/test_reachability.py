@@ -33,7 +33,7 @@ def params(sim: Simulator, **overrides: object) -> ConnectionParams:
     return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-async def doctor_says(sim: Simulator, timeout_s: float = 3.0) -> CheckResult:
+async def doctor_says(sim: Simulator, timeout_s: float = 10.0) -> CheckResult:
     quick = Timeouts(connect=timeout_s, read=timeout_s, total=timeout_s * 2)
     diagnosis = await Doctor(params(sim, timeouts=quick), sim.client_secret).run()
     return diagnosis.result(CheckId.REACHABILITY)
