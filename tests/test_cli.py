@@ -73,6 +73,28 @@ def test_info_lists_and_downloads(
     assert key not in captured.out + captured.err
 
 
+def test_calls_are_each_listed_once_and_a_limit_gives_the_newest(
+    sim: dict[str, Any], key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The simulator sends history as live PBXs do: legs share MainCallHistoryId, CallId is a
+    # row number, $orderby is ignored (oldest first). The CLI must not care.
+    assert (
+        main(["pbx", "calls", "--json", "--days", "30", "--limit", "5000", *connection(sim)]) == 0
+    )
+    everything = json.loads(capsys.readouterr().out)
+    ids = [c["call_id"] for c in everything]
+    assert len(ids) == len(set(ids)) > 100
+    started = [c["started_at"] for c in everything]
+    assert started == sorted(started, reverse=True)
+    assert main(["pbx", "calls", "--json", "--days", "30", "--limit", "5", *connection(sim)]) == 0
+    newest = json.loads(capsys.readouterr().out)
+    assert newest == everything[:5]
+    assert (
+        main(["pbx", "calls", "--json", "--days", "30", "--limit", "5000", *connection(sim)]) == 0
+    )
+    assert json.loads(capsys.readouterr().out) == everything  # the same ids on every read
+
+
 def test_key_from_stdin_with_stray_whitespace(sim: dict[str, Any]) -> None:
     args = [
         *COMMAND,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 
 class CallDirection(enum.StrEnum):
@@ -38,7 +38,8 @@ class CallRecord:
     recording_ids: tuple[int, ...] = ()
     recording_url: str | None = None
     outcome: CallOutcome = CallOutcome.UNKNOWN
-    segment_id: str | None = None
+    segment_id: str | None = None  # the leg's own id (CdrId/CallHistoryId), for evidence
+    leg: str = ""  # "queue" for a queue's own leg (the call waited there, no one answered it)
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -69,6 +70,8 @@ def merge_call_segments(rows: list[CallRecord]) -> list[CallRecord]:
             continue
         answered_row = row if row.answered else seen
         first = seen if _earlier(seen, row) else row
+        # Nobody answered: the call belongs to the queue it waited in, not to an agent's leg.
+        handler = answered_row if answered_row.answered else _queue_leg(seen, row) or first
         merged[row.call_id] = CallRecord(
             call_id=row.call_id,
             started_at=first.started_at,
@@ -77,7 +80,7 @@ def merge_call_segments(rows: list[CallRecord]) -> list[CallRecord]:
             else row.direction,
             caller=first.caller or row.caller,
             callee=answered_row.callee or first.callee,
-            extension=answered_row.extension or first.extension,
+            extension=handler.extension or first.extension,
             answered=bool(seen.answered or row.answered)
             if seen.answered is not None or row.answered is not None
             else None,
@@ -87,8 +90,19 @@ def merge_call_segments(rows: list[CallRecord]) -> list[CallRecord]:
             recording_url=seen.recording_url or row.recording_url,
             outcome=_merge_outcome(seen.outcome, row.outcome),
             segment_id=first.segment_id,
+            leg=handler.leg,
         )
     return list(merged.values())
+
+
+def newest_first(calls: list[CallRecord]) -> list[CallRecord]:
+    """A PBX may ignore ``$orderby`` (API-NOTES §9.3): order here, never trust the server."""
+    floor = datetime.min.replace(tzinfo=UTC)
+    return sorted(calls, key=lambda c: (c.started_at or floor, c.call_id), reverse=True)
+
+
+def _queue_leg(a: CallRecord, b: CallRecord) -> CallRecord | None:
+    return a if a.leg == "queue" else b if b.leg == "queue" else None
 
 
 def _earlier(a: CallRecord, b: CallRecord) -> bool:
@@ -116,3 +130,53 @@ _OUTCOME_RANK = {
 
 def _merge_outcome(a: CallOutcome, b: CallOutcome) -> CallOutcome:
     return a if _OUTCOME_RANK[a] >= _OUTCOME_RANK[b] else b
+
+
+class LogMatch(enum.StrEnum):
+    BY_ID = "by id"
+    BY_NUMBER_DN_TIME = "by number, extension and time"
+
+
+# How far a live call's hang-up may be from the logged call's end, for the fallback match.
+LOG_MATCH_SLACK = timedelta(minutes=2)
+
+
+def find_logged_call(
+    calls: list[CallRecord],
+    call_id: str,
+    *,
+    number: str | None,
+    extension: str | None,
+    ended_at: datetime,
+) -> tuple[CallRecord, LogMatch] | None:
+    """The call-log entry of a call seen live (Call Control, a webhook).
+
+    Whether the call log's ids equal Call Control's ``callid`` is unconfirmed (API-NOTES
+    §9.1): take the id when it agrees, else the call with the same outside number (last nine
+    digits) on the same extension that started before the hang-up and ended near it.
+    """
+    for call in calls:
+        if call.call_id == call_id:
+            return call, LogMatch.BY_ID
+    wanted = _tail(number)
+    best: tuple[timedelta, CallRecord] | None = None
+    for call in calls:
+        if call.started_at is None or call.started_at > ended_at + LOG_MATCH_SLACK:
+            continue
+        if wanted and _tail(call.external_number or call.caller) != wanted:
+            continue
+        if extension and call.extension and call.extension != extension:
+            continue
+        if not wanted and not extension:
+            continue
+        end = call.started_at + (call.ringing or timedelta()) + (call.talking or timedelta())
+        gap = abs(end - ended_at)
+        if gap <= LOG_MATCH_SLACK and (best is None or gap < best[0]):
+            best = (gap, call)
+    return (best[1], LogMatch.BY_NUMBER_DN_TIME) if best else None
+
+
+def _tail(number: str | None) -> str:
+    """The last nine digits: the same line in E.164, national or without "+"."""
+    digits = "".join(ch for ch in number or "" if ch.isdigit())
+    return digits[-9:]

@@ -130,6 +130,8 @@ class PbxFacts:
     time_zone: str | None = None
     business_hours: str | None = None
     hours_source: str | None = None
+    # The live-PBX shapes the client met on this PBX (app/domain/wire_shapes.py), as evidence.
+    wire: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -142,6 +144,7 @@ class PbxFacts:
             "time_zone": self.time_zone,
             "business_hours": self.business_hours,
             "hours_source": self.hours_source,
+            "wire": list(self.wire),
         }
 
     @classmethod
@@ -161,7 +164,17 @@ class PbxFacts:
             time_zone=_optional_text(item.get("time_zone"), "pbx.time_zone"),
             business_hours=_optional_text(item.get("business_hours"), "pbx.business_hours"),
             hours_source=_optional_text(item.get("hours_source"), "pbx.hours_source"),
+            wire=_wire_shapes(item.get("wire")),
         )
+
+
+def _wire_shapes(value: object) -> tuple[str, ...]:
+    """Absent from diagnoses saved before the client noted wire shapes."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DiagnosisFormatError("pbx.wire: expected a list of strings")
+    return tuple(value)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from app.domain.business_hours import BusinessHoursError, zone_of
+from app.domain.causes.api_answers import DOWNLOAD_UNCONFIRMED, Answer
 from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.masking import Masker
@@ -549,6 +550,9 @@ class _Builder:
             fetch_cap = (CheckStatus.FAIL, f"Refused: the recordings {step} answers {refused}.")
         elif listing == "ok" and download == "ok":
             fetch_cap = (CheckStatus.PASS, "Proven: recordings list and a recording downloads.")
+        elif listing == "ok" and download == Answer.UNCONFIRMED:
+            # The product's limit on this v18 build, not the PBX's fault: not held against it.
+            fetch_cap = (CheckStatus.SKIP, f"Recordings list. {DOWNLOAD_UNCONFIRMED}")
         elif listing == "ok":
             fetch_cap = (
                 CheckStatus.WARN,

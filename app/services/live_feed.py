@@ -35,6 +35,7 @@ from app.services.recording_watcher import (
     PollAttempt,
     RecordingJourney,
     RecordingWatcher,
+    logged_call_of,
 )
 from app.services.session import FALLBACK_REGION, ContactMatcher, ContactsUnavailable, PbxSession
 from app.threecx.client import PbxClient
@@ -720,7 +721,7 @@ class _RingTimeWatcher(RecordingWatcher):
         calls = await self._pbx.call_history(
             rang - CLOCK_SKEW, rang + CLOCK_SKEW, limit=RING_WINDOW_CALLS
         )
-        return next((c for c in calls if c.call_id == journey.call_id), None)
+        return logged_call_of(journey, calls)
 
 
 def _discard(callbacks: list[_T], callback: _T) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from app.domain.addresses import AddressError
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
+from app.domain.causes.api_answers import DOWNLOAD_BY_HAND, DOWNLOAD_UNCONFIRMED
 from app.domain.causes.recording import (
     Recorder,
     recorder,
@@ -47,6 +48,7 @@ from app.services.session import PbxSession
 from app.threecx.client import PbxClient
 from app.threecx.errors import (
     AuthRejected,
+    DownloadUnconfirmed,
     Forbidden,
     RecordingFileMissing,
     ThreeCXError,
@@ -479,8 +481,9 @@ class RecordingLookup:
             return await client.download_recording(rec_id)
         except ThreeCXError as error:
             updated = self._after_failed_download(row, error)
+            fix = DOWNLOAD_BY_HAND if isinstance(error, DownloadUnconfirmed) else updated.fix
             raise RecordingLookupError(
-                _download_failure(updated, error), updated.fix or error.next_step, row=updated
+                _download_failure(updated, error), fix or error.next_step, row=updated
             ) from error
 
     def _after_failed_download(self, row: RecordingRow, error: ThreeCXError) -> RecordingRow:
@@ -501,6 +504,9 @@ class RecordingLookup:
                 fix=roles_fix(is_v20, [RECORDINGS]),
                 check="Download: refused (403).",
             )
+        if isinstance(error, DownloadUnconfirmed):
+            # The product's limit on this build: the row keeps what the list said about it.
+            return replace(row, check=f"Download not confirmed: {DOWNLOAD_UNCONFIRMED}")
         return replace(row, check=f"Download failed: {error.what}{_detail(error)}")
 
     def _downloaded(self, row: RecordingRow, size: int) -> RecordingRow:
@@ -941,6 +947,8 @@ def _download_failure(row: RecordingRow, error: ThreeCXError) -> str:
         return _NO_ACCESS
     if isinstance(error, RecordingFileMissing):
         return row.explanation
+    if isinstance(error, DownloadUnconfirmed):
+        return DOWNLOAD_UNCONFIRMED
     return f"The recording could not be downloaded: {error.what}{_detail(error)}"
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from app.domain.calls import CallRecord
+from app.domain.calls import CallRecord, find_logged_call
 from app.domain.clock import utc_now
 from app.domain.live import CallEvent
 from app.domain.recordings import recording_for_call, retry_delays
@@ -209,11 +209,24 @@ class RecordingWatcher:
         calls = await self._client.call_history(
             journey.hung_up_at - CALL_LOOKBACK, now + timedelta(minutes=1), limit=2000
         )
-        return next((c for c in calls if c.call_id == journey.call_id), None)
+        return logged_call_of(journey, calls)
 
     def _emit(self, journey: RecordingJourney) -> None:
         if self._on_update is not None:
             self._on_update(journey)
+
+
+def logged_call_of(journey: RecordingJourney, calls: list[CallRecord]) -> CallRecord | None:
+    """The journey's call in the call log: by id when the log's ids are Call Control's, else
+    by number, extension and time (API-NOTES §9.1: that they agree is unconfirmed)."""
+    found = find_logged_call(
+        calls,
+        journey.call_id,
+        number=journey.external_number,
+        extension=journey.extension,
+        ended_at=journey.hung_up_at,
+    )
+    return found[0] if found else None
 
 
 def _end_of(call: CallRecord) -> datetime | None:

@@ -14,6 +14,7 @@ from app.sim.config import SimConfig
 from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
 from app.sim.simulator import Simulator
 from app.sim.webhooks import WebhookTargetError
+from app.sim.wire_quirks import WireQuirk, parse_quirks
 
 
 def _epilog() -> str:
@@ -27,6 +28,8 @@ def _epilog() -> str:
         + "\n\nknobs (--fault NAME=VALUE):\n"
         + rows(list(KNOBS))
         + f"\n\nother presets: {presets}"
+        + "\n\nwire quirks (live-PBX shapes, all on unless --clean-wire; API-NOTES §9):\n"
+        + "\n".join(f"  {quirk.value}" for quirk in WireQuirk)
     )
 
 
@@ -74,6 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IANA",
         help="the PBX's office-hours time zone, e.g. Pacific/Auckland (default: the country's)",
     )
+    parser.add_argument(
+        "--clean-wire",
+        action="store_true",
+        help="send the clean shapes our documents describe, none of the live-PBX quirks",
+    )
+    parser.add_argument(
+        "--wire-quirk",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn one live-PBX quirk on (with --clean-wire: only the ones named)",
+    )
+    parser.add_argument(
+        "--no-wire-quirk", action="append", default=[], metavar="NAME", help="turn one quirk off"
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -92,6 +110,9 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         webhook_url=args.webhook_url,
         now=parse_pinned_instant(args.now) if args.now else None,
         time_zone=args.time_zone,
+        wire_quirks=frozenset(
+            parse_quirks(clean=args.clean_wire, on=args.wire_quirk, off=args.no_wire_quirk)
+        ),
     )
 
 

@@ -26,3 +26,6 @@ class SimConfig:
     now: datetime | None = None
     # The PBX's OfficeHours time zone (None: the country's usual one).
     time_zone: str | None = None
+    # The live-PBX shapes it sends (app/sim/wire_quirks.py); None: all of them, as a live PBX
+    # would. An empty set is the clean wire our documents describe.
+    wire_quirks: frozenset[str] | None = None

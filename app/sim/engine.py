@@ -352,8 +352,13 @@ class Engine:
 
     # ---- generator -------------------------------------------------------------------------
     async def generate(self, calls_per_minute: float) -> None:
+        # Arrivals are due on the loop's clock, not after each sleep: a loop busy serving
+        # hundreds of requests a second oversleeps, and would quietly lower the rate asked for.
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while True:
-            await asyncio.sleep(self.rng.expovariate(calls_per_minute / 60.0))
+            due += self.rng.expovariate(calls_per_minute / 60.0)
+            await asyncio.sleep(max(0.0, due - loop.time()))
             kind = self.rng.choices(
                 ("inbound", "outbound", "internal", "missed", "queue", "voicemail"),
                 weights=(35, 25, 10, 10, 15, 5),

@@ -35,6 +35,11 @@ FAULTS: dict[str, str | None] = {
 KNOBS: dict[str, str | None] = {
     # Token lifetime in seconds (the wire value still follows the version's unit).
     "token-lifetime": "3600",
+    # The admin console's sign-in tokens (60 s seen on 20.0.8); renewed with the refresh token.
+    "admin-token-lifetime": "60",
+    "admin-refresh-refused": None,
+    # expires_in in the token answer says this many while the JWT's exp keeps the real lifetime.
+    "token-expires-in-says": "3600",
     # A new token revokes the previous one for the same client ("one active token").
     "single-token": None,
     # Tenant country: AU, US or GB.
@@ -52,6 +57,10 @@ KNOBS: dict[str, str | None] = {
     "file-not-found-404": None,
     # Responses carry no X-3CX-Version header.
     "no-version-header": None,
+    # v18 recording download (path unconfirmed, API-NOTES §7): only the first known form
+    # (RecordingList/Download) answers, only the second (RecordingList/DownloadRecord), or none
+    # (404 on each). Off: both answer.
+    "v18-download-path": "none",
     # Call Control sees only these DNs ("Extensions to Monitor"): "all", "none" or "101,102".
     # With none selected the API answers but no events ever arrive (a setup-form trap).
     "monitored": "all",
@@ -89,6 +98,9 @@ DESCRIPTIONS: dict[str, str] = {
     "tls-expiring": "=DAYS: serve a valid certificate that expires in DAYS days (with --tls)",
     "tls-renewed": "serve a renewed certificate: new key, via an intermediate CA (with --tls)",
     "token-lifetime": "=SECONDS: how long tokens live (default 3600)",
+    "admin-token-lifetime": "=SECONDS: how long an admin sign-in lives (default 60)",
+    "admin-refresh-refused": "an admin sign-in cannot be renewed with its refresh token",
+    "token-expires-in-says": "=N: expires_in claims N; the JWT's exp keeps the real lifetime",
     "single-token": "a new token revokes the previous one",
     "country": "=AU|US|GB: the customer's country and numbering",
     "server-paging": "=N: at most N rows a response, the rest behind @odata.nextLink",
@@ -97,6 +109,10 @@ DESCRIPTIONS: dict[str, str] = {
     "invalid-client-400": "a wrong key answers 400 invalid_client instead of 401",
     "file-not-found-404": "a missing recording answers a bare 404",
     "no-version-header": "responses carry no X-3CX-Version header",
+    "v18-download-path": (
+        "=1|2|none: v18 recordings download only on the first known path (Download), the "
+        "second (DownloadRecord), or on none (404)"
+    ),
     "monitored": "=all|none|101,102: the extensions Call Control may see",
     "on-demand-recording": "=104,107: these extensions record only on demand (cause 3)",
     "shared-numbers": "two people at one company line: numbers several contacts share",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from app.sim import office_hours, wire
+from app.sim import office_hours, wire, wire_v18
 from app.sim.audio import tone_wav
 from app.sim.faults import UnknownFault
 from app.sim.odata import ODataQueryError, collection, entity, error_body, expanded
@@ -22,8 +22,16 @@ from app.sim.phonebook import phonebook_settings
 from app.sim.tenant import Segment
 from app.sim.timefmt import iso, parse_iso
 from app.sim.webhooks import RECORDS_PATH
+from app.sim.wire_quirks import (
+    WireQuirk,
+    last_first,
+    national,
+    renumber_per_response,
+    without_plus,
+)
 
 if TYPE_CHECKING:
+    from app.sim.engine import Participant
     from app.sim.simulator import Simulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -42,6 +50,8 @@ CALL_LOG_PARAMS = (
     "hidePcalls",
 )
 V18_COOKIE = ".AspNetCore.Cookies"
+# The v18 recording download forms the client knows, in its order (API-NOTES §7: unconfirmed).
+V18_DOWNLOAD_FORMS = ("RecordingList/Download", "RecordingList/DownloadRecord")
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
@@ -82,6 +92,7 @@ class SimServer:
         self.app = web.Application(middlewares=[self._middleware])
         self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self.websockets: set[web.WebSocketResponse] = set()
+        self._refresh_tokens: dict[str, str] = {}  # admin console refresh token -> user
         # Set while at least one Call Control websocket is open (tests and demos wait on it).
         self.subscribed = asyncio.Event()
         self.closing = asyncio.Event()
@@ -203,6 +214,9 @@ class SimServer:
     # ---- auth ------------------------------------------------------------------------------
     def _token_json(self, lifetime_s: float, value: str) -> dict[str, Any]:
         expires = int(lifetime_s) if self.sim.expires_in_seconds else max(1, int(lifetime_s // 60))
+        claimed = self.sim.faults.value("token-expires-in-says")
+        if claimed is not None:
+            expires = int(claimed)  # expires_in says one thing, the JWT's exp another (§9.2)
         return {
             "token_type": "Bearer",
             "expires_in": expires,
@@ -217,6 +231,8 @@ class SimServer:
         client_id = str(form.get("client_id", ""))
         secret = str(form.get("client_secret", ""))
         grant = str(form.get("grant_type", ""))
+        if grant == "refresh_token":
+            return self._refresh_admin(str(form.get("refresh_token", "")))
         if grant != "client_credentials":
             return _json({"error": "unsupported_grant_type"}, 400)
         principal = sim.principal_by_number(client_id)
@@ -257,13 +273,26 @@ class SimServer:
         pw = str(body.get("Password", ""))
         if user != sim.admin_username or not secrets.compare_digest(pw, sim.admin_password):
             return _json({"Status": "AuthFailed", "Token": None}, 401)
-        lifetime = sim.token_lifetime_s()
-        tok = sim.tokens.issue(
+        return _json({"Status": "AuthSuccess", "Token": self._admin_token(user)})
+
+    def _admin_token(self, user: str) -> dict[str, Any]:
+        # The admin console's tokens lived 60 s on 20.0.8 (API-NOTES §9.2): admin-token-lifetime.
+        lifetime = self.sim.faults.float_value("admin-token-lifetime", self.sim.token_lifetime_s())
+        tok = self.sim.tokens.issue(
             user, lifetime_s=lifetime, roles=["Admin", "GlobalAdmin"], admin=True, single=False
         )
         token = self._token_json(lifetime, tok.value)
-        token["refresh_token"] = secrets.token_urlsafe(32)
-        return _json({"Status": "AuthSuccess", "Token": token})
+        refresh = secrets.token_urlsafe(32)
+        self._refresh_tokens[refresh] = user
+        token["refresh_token"] = refresh
+        return token
+
+    def _refresh_admin(self, refresh: str) -> web.Response:
+        """The web client's renewal: one refresh token buys one new token (and a new refresh)."""
+        user = self._refresh_tokens.pop(refresh, None)
+        if user is None or self.sim.faults.active("admin-refresh-refused"):
+            return _json({"error": "invalid_grant"}, 400)
+        return _json(self._admin_token(user))
 
     def _bearer(self, request: web.Request) -> Any:
         return self.sim.tokens.check(request.headers.get("Authorization"))
@@ -463,7 +492,10 @@ class SimServer:
             return _not_found("ReportCallLogData")
         for name in ("sourceFilter", "destinationFilter", "callTimeFilterFrom", "callTimeFilterTo"):
             v = args[name]
-            if not (len(v) >= 2 and v[0] == v[-1] == "'"):
+            # A string literal, or null: live clients send callTimeFilterFrom=null.
+            if v == "null":
+                args[name] = "''"
+            elif not (len(v) >= 2 and v[0] == v[-1] == "'"):
                 return _not_found("ReportCallLogData")
         for name in ("sourceType", "destinationType", "callsType", "callTimeFilterType"):
             if not re.fullmatch(r"-?\d+", args[name]):
@@ -480,15 +512,23 @@ class SimServer:
         src_f = args["sourceFilter"][1:-1].lower()
         dst_f = args["destinationFilter"][1:-1].lower()
         visible = sim.visible_recording_ids()
+        shape = sim.call_log_shape()
         segs = [s for s in sim.tenant.segments if start <= s.start <= end]
-        segs.sort(key=lambda s: (s.start, s.segment_id), reverse=True)
+        ignores_order = shape.has(WireQuirk.ORDERBY_IGNORED)
+        # Newest first unless asked; a PBX that ignores $orderby answers oldest first.
+        segs.sort(key=lambda s: (s.start, s.segment_id), reverse=not ignores_order)
+        if ignores_order:
+            q = {k: v for k, v in q.items() if k != "$orderby"}
         rows = [
-            wire.call_log_row(s, _rec_visible(s, visible))
+            wire.call_log_row(s, _rec_visible(s, visible), shape)
             for s in segs
             if (not src_f or src_f in f"{s.src.dn} {s.src.caller_id} {s.src.name}".lower())
             and (not dst_f or dst_f in f"{s.dst.dn} {s.dst.caller_id} {s.dst.name}".lower())
         ]
-        return _json(collection(rows, q, context=f"{base}Pbx.CallLogData", fields=_keys(rows)))
+        body = collection(rows, q, context=f"{base}Pbx.CallLogData", fields=_keys(rows))
+        if shape.has(WireQuirk.CALL_IDS_PER_RESPONSE):
+            renumber_per_response(body["value"])
+        return _json(body)
 
     # ---- Call Control ----------------------------------------------------------------------
     def _cc_gate(self, request: web.Request) -> web.Response | None:
@@ -513,8 +553,28 @@ class SimServer:
                     "user_agent": "3CX Phone System Simulator",
                 }
             ],
-            "participants": [p.to_json() for p in eng.participants.get(dn, {}).values()],
+            "participants": [self._participant(p) for p in eng.participants.get(dn, {}).values()],
         }
+
+    def _participant(self, p: Participant) -> dict[str, Any]:
+        """A participant as a live PBX writes it (§9.4), unless the clean wire is asked for."""
+        row = p.to_json()
+        quirks = self.sim.wire
+        if WireQuirk.NATIONAL_CALLER_IDS in quirks and p.party.external:
+            country = self.sim.tenant.country
+            # Caller id national, the name holding the E.164 number; the DID without "+".
+            row["party_caller_name"] = p.party.caller_id
+            row["party_caller_id"] = national(p.party.caller_id, country.dial, country.national)
+            row["party_did"] = without_plus(str(row.get("party_did") or ""))
+        if WireQuirk.DEVICE_DETAILS in quirks:
+            row["device_id"] = f"{row['device_id']};rinstance={p.id:08x}{p.callid:08x}"
+            row["referred_by_dn"] = ""
+            row["referred_by_type"] = ""
+            row["on_behalf_of_dn"] = ""
+            row["on_behalf_of_type"] = ""
+        if WireQuirk.LAST_FIRST_NAMES in quirks and not p.party.external:
+            row["party_caller_name"] = last_first(str(row.get("party_caller_name") or ""))
+        return row
 
     async def _callcontrol(self, request: web.Request, path: str) -> web.StreamResponse:
         gate = self._cc_gate(request)
@@ -530,7 +590,7 @@ class SimServer:
         if len(parts) == 1 and request.method == "GET":
             return _json(self._dn_info(dn))
         if len(parts) == 2 and parts[1] == "participants" and request.method == "GET":
-            return _json([p.to_json() for p in eng.participants[dn].values()])
+            return _json([self._participant(p) for p in eng.participants[dn].values()])
         if len(parts) == 2 and parts[1] == "makecall" and request.method == "POST":
             body = await _body(request)
             dest = str(body.get("destination", "")).strip()
@@ -551,7 +611,7 @@ class SimServer:
                     "finalstatus": "Success",
                     "reason": "",
                     "reasontext": "",
-                    "result": p.to_json() if p else None,
+                    "result": self._participant(p) if p else None,
                 }
             )
         if len(parts) >= 3 and parts[1] == "participants":
@@ -563,7 +623,7 @@ class SimServer:
             if p is None:
                 return web.Response(status=404)
             if len(parts) == 3 and request.method == "GET":
-                return _json(p.to_json())
+                return _json(self._participant(p))
             if len(parts) == 4 and request.method == "POST":
                 action = parts[3]
                 if action not in ("drop", "answer", "divert", "routeto", "transferto"):
@@ -656,33 +716,15 @@ class SimServer:
             return web.Response(status=401)
         q = request.query
         if tail == "SystemStatus":
-            status = sim.system_status()
-            keys = (
-                "FQDN",
-                "Version",
-                "Activated",
-                "MaxSimCalls",
-                "ExtensionsRegistered",
-                "ExtensionsTotal",
-                "CallsActive",
-                "DiskUsage",
-                "ExpirationDate",
-                "MaintenanceExpiresAt",
-                "LicenseKey",
-                "ProductCode",
-                "LicenseActive",
-                "RecordingUsedSpace",
-                "RecordingQuota",
-                "RecordingStopped",
-                "RecordingQuotaReached",
-                "FreeDiskSpace",
-                "TotalDiskSpace",
-            )
-            return _json({k: status[k] for k in keys} | {"OS": "Linux", "IsAuditLogEnabled": True})
+            return _json(wire_v18.v18_system_status(sim.system_status(), sim.call_log_shape()))
         if tail == "ExtensionList":
-            return _json({"list": [wire.v18_extension(e) for e in sim.tenant.extensions]})
+            return _json({"list": [wire_v18.v18_extension(e) for e in sim.tenant.extensions]})
         if tail == "activeCalls":
-            return _json({"list": sim.active_calls_v18()})
+            return _json(
+                wire_v18.v18_active_calls(
+                    sim.active_calls_v18(), sim.tenant.clock(), sim.call_log_shape()
+                )
+            )
         if tail == "CallLog":
             start = _qint(q, "startRow", 0)
             rows = _qint(q, "numberOfRows", 50)
@@ -690,7 +732,7 @@ class SimServer:
             page = segs[start : start + rows]
             return _json(
                 {
-                    "CallLogRows": [wire.v18_call_row(s) for s in page],
+                    "CallLogRows": [wire_v18.v18_call_row(s) for s in page],
                     "HasMoreRows": start + rows < len(segs),
                 }
             )
@@ -707,12 +749,14 @@ class SimServer:
                 {
                     "TotalRowsCount": len(recs),
                     "isArchiveEnabled": True,
-                    "list": [wire.v18_recording(r) for r in recs[start : start + count]],
+                    "list": [wire_v18.v18_recording(r) for r in recs[start : start + count]],
                 }
             )
         # One field source (a Python bulk-download script) uses `Download?file=<Id>` and treats
         # a 302 as "file not on the PBX disk"; `DownloadRecord?file=` appears in advisories.
-        if tail in ("RecordingList/Download", "RecordingList/DownloadRecord"):
+        if tail in V18_DOWNLOAD_FORMS:
+            if not _v18_download_answers(sim.faults.value("v18-download-path"), tail):
+                return web.Response(status=404)
             raw = q.get("file", "")
             rid = int(raw) if raw.isdigit() else -1
             rec = sim.tenant.recordings.get(rid)
@@ -766,6 +810,13 @@ class SimServer:
         if tail == "state" and request.method == "GET":
             return _json(sim.state())
         return web.Response(status=404)
+
+
+def _v18_download_answers(knob: str | None, form: str) -> bool:
+    """Whether ``form`` answers under the ``v18-download-path`` knob (None: every form does)."""
+    if knob is None:
+        return True
+    return knob.strip() == str(V18_DOWNLOAD_FORMS.index(form) + 1)
 
 
 def _keys(rows: list[dict[str, Any]]) -> set[str] | None:

@@ -28,6 +28,8 @@ from app.sim.tenant import CallRecord, Tenant
 from app.sim.timefmt import iso
 from app.sim.tls import SimCertificates
 from app.sim.webhooks import AddOnWebhooks, WebhookSender
+from app.sim.wire import CallLogShape
+from app.sim.wire_quirks import ALL_QUIRKS, parse_quirks
 
 DEFAULT_V18 = "18.0.11.200"
 OLD_V18 = "18.0.10.5"
@@ -52,6 +54,11 @@ class Simulator:
         self.clock: Clock = clock
         specs = expand_scenarios(config.scenarios) + list(config.faults)
         self.faults = FaultSet(specs)
+        self.wire = (
+            ALL_QUIRKS
+            if config.wire_quirks is None
+            else parse_quirks(clean=True, on=config.wire_quirks)
+        )
         version = config.pbx_version
         if self.faults.active("old-version"):
             version = OLD_V18
@@ -102,6 +109,13 @@ class Simulator:
         self._generator: asyncio.Task[None] | None = None
         self._tmpdir: str | None = None
         self.certs: SimCertificates | None = None
+
+    def history_id(self, call: CallRecord) -> str:
+        """The id a call carries in call history (MainCallHistoryId), for tests and demos."""
+        return call.history_id
+
+    def call_log_shape(self) -> CallLogShape:
+        return CallLogShape(self.wire, self.tenant.office_hours.zone)
 
     # ---- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

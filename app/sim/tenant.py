@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 from app.domain.business_hours import BusinessHours, Holiday, HoursSource, Period
 from app.domain.clock import Clock, utc_now
+from app.sim.wire_quirks import main_history_id
 
 # Numeric DN types in call-log rows (SourceType/DestinationType). The value set is
 # UNCONFIRMED in API-NOTES; these are the simulator's choice and stay stable.
@@ -336,9 +337,15 @@ class CallRecord:
     ended: datetime | None = None
     agent_dns: list[str] = field(default_factory=list)
 
+    @property
+    def history_id(self) -> str:
+        """Its ``MainCallHistoryId`` in call history, which all its legs share."""
+        return main_history_id(self.call_id)
+
     def to_json(self) -> dict[str, object]:
         return {
             "call_id": self.call_id,
+            "history_id": self.history_id,
             "kind": self.kind,
             "answered": self.answered,
             "missed": self.kind in ("missed", "queue") and not self.answered,

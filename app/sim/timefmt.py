@@ -39,6 +39,8 @@ def parse_iso(text: str) -> datetime:
     value = text.strip()
     if value.endswith("Z"):
         value = value[:-1] + "+00:00"
+    elif len(value) > 6 and value[-6] == " " and value[-3] == ":":
+        value = value[:-6] + "+" + value[-5:]  # an unencoded "+00:00" read back as a space
     if "T" not in value:
         raise ValueError(text)
     dt = datetime.fromisoformat(value)

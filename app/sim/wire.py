@@ -1,13 +1,14 @@
-"""Tenant objects rendered in 3CX's v20 (XAPI) and v18 wire shapes."""
+"""Tenant objects rendered in 3CX's v20 (XAPI) wire shapes (v18: app/sim/wire_v18.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from app.sim.tenant import (
-    DN_EXTENSION,
     DN_EXTERNAL,
+    DN_QUEUE,
     Contact,
     Extension,
     InboundRule,
@@ -16,7 +17,15 @@ from app.sim.tenant import (
     Segment,
     Tenant,
 )
-from app.sim.timefmt import hms, iso, iso_duration
+from app.sim.timefmt import iso, iso_duration
+from app.sim.wire_quirks import (
+    WireQuirk,
+    fractional_time,
+    last_first,
+    main_history_id,
+    recording_path,
+    six_decimal_duration,
+)
 
 Row = dict[str, Any]
 
@@ -172,47 +181,79 @@ def _party_caller(p: Any) -> str:
     return str(p.caller_id)
 
 
-def call_log_row(s: Segment, rec_visible: bool) -> Row:
+@dataclass(frozen=True)
+class CallLogShape:
+    """How this PBX writes call-log rows: which live-PBX quirks, and its time zone."""
+
+    quirks: frozenset[WireQuirk] = frozenset()
+    zone: tzinfo = UTC
+
+    def has(self, quirk: WireQuirk) -> bool:
+        return quirk in self.quirks
+
+
+CLEAN = CallLogShape()
+
+
+def call_log_row(s: Segment, rec_visible: bool, shape: CallLogShape = CLEAN) -> Row:
     rec = s.recording if rec_visible else None
     src_rec = rec.id if rec and s.rec_on_src else None
     dst_rec = rec.id if rec and not s.rec_on_src else None
-    if s.direction == "Inbound":
+    queue_leg = s.dst.dn_type == DN_QUEUE and shape.has(WireQuirk.QUEUE_ROWS)
+    direction = "Inbound Queue" if queue_leg else s.direction
+    if queue_leg:
+        call_type = "Queue"
+    elif s.direction == "Inbound":
         call_type = "InboundExternal"
     elif s.direction == "Outbound":
         call_type = "OutboundExternal"
     else:
         call_type = "Local"
+    fractional = shape.has(WireQuirk.FRACTIONAL_TIMES)
+    duration = six_decimal_duration if fractional else iso_duration
+    names = last_first if shape.has(WireQuirk.LAST_FIRST_NAMES) else str
+    url: str | None = None
+    if rec is not None:
+        if shape.has(WireQuirk.RECORDING_PATHS):
+            inside = rec.src if s.rec_on_src else rec.dst
+            outside = rec.dst if s.rec_on_src else rec.src
+            url = recording_path(
+                inside.dn, outside.name, outside.caller_id, rec.start, rec.id, shape.zone
+            )
+        else:
+            url = download_path(rec.id)
     return {
         "CdrId": s.cdr_id,
         "CallHistoryId": s.cdr_id,
-        "MainCallHistoryId": s.cdr_id,
+        # The call's legs share it (§9.1); each leg has its own CdrId/CallHistoryId.
+        "MainCallHistoryId": main_history_id(s.call_id),
         "CallId": s.call_id,
         "SegmentId": s.segment_id,
         "Indent": 0,
         "SubrowDescNumber": 0,
-        "StartTime": iso(s.start),
+        "StartTime": fractional_time(s.start, shape.zone) if fractional else iso(s.start),
         "SourceType": s.src.dn_type,
         "SourceDn": s.src.dn,
         "SourceCallerId": s.src.caller_id,
-        "SourceDisplayName": s.src.name,
+        "SourceDisplayName": names(s.src.name),
         "DestinationType": s.dst.dn_type,
         "DestinationDn": s.dst.dn,
         "DestinationCallerId": s.dst.caller_id,
-        "DestinationDisplayName": s.dst.name,
+        "DestinationDisplayName": names(s.dst.name),
         "ActionType": s.action_type,
         "ActionDnType": None,
         "actionDnDn": None,
         "ActionDnCallerId": None,
         "ActionDnDisplayName": None,
-        "RingingDuration": iso_duration(s.ring_s),
-        "TalkingDuration": iso_duration(s.talk_s),
+        "RingingDuration": duration(s.ring_s),
+        "TalkingDuration": duration(s.talk_s),
         "CallCost": None,
         "Answered": s.answered,
-        "Direction": s.direction,
+        "Direction": direction,
         "CallType": call_type,
         "Status": "Answered" if s.answered else "Unanswered",
         "Reason": s.reason,
-        "RecordingUrl": download_path(rec.id) if rec else None,
+        "RecordingUrl": url,
         "SrcRecId": src_rec,
         "DstRecId": dst_rec,
         "QualityReport": False,
@@ -470,53 +511,4 @@ def inbound_rule(t: Tenant, r: InboundRule) -> Row:
             "Hidden": False,
             "Tags": [],
         },
-    }
-
-
-# ---- v18 ------------------------------------------------------------------------------------
-def v18_extension(e: Extension) -> Row:
-    return {
-        "Id": e.id,
-        "Number": e.number,
-        "FirstName": e.first_name,
-        "LastName": e.last_name,
-        "Email": e.email,
-        "MobileNumber": e.mobile,
-        "IsRegistered": e.registered,
-        "CurrentProfile": e.profile,
-        "DND": False,
-        "QueueStatus": "LoggedIn",
-        "RecordCalls": e.record_calls and not e.forbid_recording,
-    }
-
-
-def v18_call_row(s: Segment) -> Row:
-    def who(p: Any) -> str:
-        if p.dn_type == DN_EXTENSION:
-            return f"{p.name} ({p.dn})"
-        if p.dn_type == DN_EXTERNAL:
-            return str(p.caller_id)
-        return f"{p.name} ({p.dn})"
-
-    return {
-        "Answered": s.answered,
-        "CallTime": iso(s.start),
-        "CallerId": who(s.src),
-        "Destination": who(s.dst),
-        "Duration": hms(s.talk_s),
-    }
-
-
-def v18_recording(r: Recording) -> Row:
-    def who(p: Any) -> str:
-        return p.caller_id if p.dn_type == DN_EXTERNAL else f"{p.name} ({p.dn})"
-
-    return {
-        "Id": r.id,
-        "IsArchived": r.archived,
-        "Date": iso(r.start),
-        "Participants": [who(r.src), who(r.dst)],
-        "CallerNumber": r.src.caller_id,
-        "DID": r.src.did,
-        "Duration": hms(r.seconds),
     }

@@ -15,12 +15,14 @@ from app.domain.licence import Licence, NumberingPlan, SystemStatus
 from app.domain.live import CallEvent
 from app.domain.pbx import PbxIdentity
 from app.domain.recordings import Recording, RetentionPolicy
+from app.domain.wire_shapes import WireSeen
 
 
 class PbxClient(Protocol):
     """Every method has a timeout and raises only ``app.threecx.errors.ThreeCXError``."""
 
     generation: str  # "v20" or "v18"
+    wire_seen: WireSeen  # which live-PBX shapes it has shown so far (docs/3cx-wire.md)
 
     @property
     def identity(self) -> PbxIdentity: ...

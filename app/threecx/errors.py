@@ -102,6 +102,19 @@ class RecordingFileMissing(NotFound):
     next_step = "It was not written yet, was deleted by retention, or was moved to the archive."
 
 
+class DownloadUnconfirmed(ThreeCXError):
+    """v18: none of the recording download paths the client knows answered (API-NOTES §7 names
+    none for certain). A limit of this product on that build, not a fault of the PBX: a 404 on
+    a path that may not exist says nothing about the recording or the API user's rights."""
+
+    what = "PBX Companion could not confirm the recording download on this 3CX build (v18)."
+    next_step = (
+        "This is a limit of PBX Companion, not a fault of the PBX: none of the download paths "
+        "it knows for v18 answered. To hear the recording, play it in the 3CX admin console "
+        "(Recordings)."
+    )
+
+
 class ServerError(ThreeCXError):
     what = "The PBX answered with a server error."
 

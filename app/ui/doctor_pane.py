@@ -612,6 +612,9 @@ class DoctorPane(QWidget):
             tone = RowState.WAITING
         self.summary.setText(text)
         self.summary.setStyleSheet(_banner_style(tone))
+        # The live-PBX shapes the client met, for the engineer who wonders why (hover).
+        wire = diagnosis.pbx.wire if diagnosis is not None and not self.running else ()
+        self.summary.setToolTip("Wire as this PBX sends it: " + "; ".join(wire) if wire else "")
 
     def _outcome(self, diagnosis: Diagnosis) -> tuple[str, RowState]:
         presenter = self._ui.presenter

@@ -89,6 +89,7 @@ def test_json_shape() -> None:
         "time_zone",
         "business_hours",
         "hours_source",
+        "wire",
     }
     assert [c["order"] for c in document["checks"]] == list(range(1, 8))
     assert document["checks"][3]["status"] == "skip"

@@ -15,7 +15,7 @@ from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.contact_match import MatchKind
 from app.domain.live import CallEvent, LiveState
-from app.domain.triggers import SettledCall
+from app.domain.triggers import DidSources, SettledCall
 from app.services.live_feed import FeedCall, FeedStatus, LiveFeed, webhook_call_id
 from app.services.recording_watcher import JourneyState
 from app.services.session import PbxSession
@@ -30,6 +30,7 @@ from tests.services.test_session_contacts import (
     stored_locally,
 )
 from tests.support.waiting import until
+from tests.threecx.test_callcontrol_pipeline import calls_until_hung_up
 
 # No contact has this number: the sim's numbers end in a contact index or 7000-7999.
 ORPHAN_NUMBER = "+61882999999"
@@ -177,6 +178,52 @@ async def test_a_call_that_reached_voicemail_is_not_missed(watch: Start) -> None
     assert len(watched.settled) == 1 and watched.settled[0].voicemail_left is True
 
 
+async def test_a_burst_of_calls_reaches_every_row_in_order(watch: Start) -> None:
+    """Forty calls at once: the client's GETs run side by side, yet each row rings, connects
+    and ends in that order, and nothing is missed or reported twice."""
+    sim, watched = await watch()
+    calls = await calls_until_hung_up(
+        sim, ["inbound", "queue", "internal", "outbound"] * 10, ring_s=0.1
+    )
+    for call in calls:
+        await watched.state(call.record.call_id, LiveState.CONNECTED)
+    for call in calls:
+        call.hangup_evt.set()
+    for call in calls:
+        await watched.state(call.record.call_id, LiveState.ENDED)
+        assert watched.states[str(call.record.call_id)] == [
+            LiveState.RINGING,
+            LiveState.CONNECTED,
+            LiveState.ENDED,
+        ], call.record.kind
+    assert len(watched.feed) == len(calls)
+    assert watched.settled == []
+
+
+async def test_a_burst_of_misses_is_settled_once_each_from_the_call_log(watch: Start) -> None:
+    """Misses that end together are confirmed together; each is settled once, and the ones
+    that reached voicemail are never shown missed."""
+    sim, watched = await watch()
+    kinds = ["missed", "voicemail"] * 6
+    numbers = [f"+6188866{n:04d}" for n in range(len(kinds))]  # told apart in the call log
+    calls = await calls_until_hung_up(sim, kinds, ring_s=60, numbers=numbers)
+    for call in calls:
+        await watched.state(call.record.call_id, LiveState.RINGING)
+    for call in calls:
+        call.hangup_evt.set()
+    for call in calls:
+        voicemail = call.record.kind == "voicemail"
+        settled = LiveState.VOICEMAIL if voicemail else LiveState.MISSED
+        row = await watched.state(call.record.call_id, settled)
+        assert row.sources == ("call-control", "call-control+call-log")  # the log's word
+        if voicemail:
+            assert LiveState.MISSED not in watched.states[row.call_id]
+    await until(lambda: len(watched.settled) == len(calls), "every miss to be settled")
+    assert sorted(s.call_id for s in watched.settled) == sorted(
+        str(c.record.call_id) for c in calls
+    )
+
+
 async def test_an_unknown_caller_would_become_a_new_contact(
     watch: Start,
 ) -> None:
@@ -236,7 +283,7 @@ async def test_a_call_seen_by_polling_is_followed_from_the_call_log(
     assert "Call Control is not enabled" in watched.feed.status.source
     await asyncio.sleep(0.5)  # the poller's first look has passed: later calls are live
     placed = await sim.place_call("inbound", extension=recording_extension(sim))
-    call = await watched.journey(placed.call_id, JourneyState.READY)
+    call = await watched.journey(placed.history_id, JourneyState.READY)  # the log's id
     assert call.sources == ("call-log",)
     assert call.duration is not None  # from the call log: the feed never saw the connect
 
@@ -398,7 +445,11 @@ async def test_an_inbound_call_carries_the_did_it_was_dialled_on(watch: Start) -
     sim, watched = await watch()
     record = await sim.place_call("missed", ring_s=0.3)
     row = await watched.state(record.call_id, LiveState.MISSED)
-    assert row.did is not None and row.did in sim.tenant.dids
+    # Live PBXs send DIDs without "+" (API-NOTES §9.4): the same line, matched by its digits.
+    assert row.did is not None and row.did.lstrip("+") in {d.lstrip("+") for d in sim.tenant.dids}
+    assert DidSources({sim.tenant.dids[2]: "Sales", sim.tenant.dids[3]: "Support"}).source_for(
+        row.did
+    )[1]
     assert watched.settled[-1].did == row.did
 
 

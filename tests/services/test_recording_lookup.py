@@ -81,7 +81,7 @@ async def recorded_call(sim: Simulator, kind: str = "inbound", **kwargs: object)
 
 
 def row_of(result: SearchResult, call: SimCall) -> RecordingRow:
-    rows = [row for row in result.rows if row.call.call_id == str(call.call_id)]
+    rows = [row for row in result.rows if row.call.call_id == call.history_id]
     assert len(rows) == 1, f"call {call.call_id} not found once in {len(result.rows)} rows"
     return rows[0]
 
@@ -107,11 +107,11 @@ async def test_a_number_in_any_format_finds_the_same_calls(
         assert all(row.number_e164 == MOBILE for row in result.rows)
         found[typed] = {row.key for row in result.rows}
     assert len(set(map(frozenset, found.values()))) == 1, found
-    assert {str(inbound.call_id), str(outbound.call_id)} <= found["0412 345 678"]
-    assert str(landline.call_id) not in found["0412 345 678"]
+    assert {inbound.history_id, outbound.history_id} <= found["0412 345 678"]
+    assert landline.history_id not in found["0412 345 678"]
 
     by_landline = await lookup.search(RecordingQuery(number="(02) 9876-5432"))
-    assert str(landline.call_id) in {row.key for row in by_landline.rows}
+    assert landline.history_id in {row.key for row in by_landline.rows}
     assert row_of(by_landline, landline).number_raw == LANDLINE
 
 
@@ -130,14 +130,14 @@ async def test_search_by_extension_and_by_call_id(
     assert all(
         extension in (row.extension, row.call.caller, row.call.callee) for row in by_ext.rows
     )
-    assert str(call.call_id) in {row.key for row in by_ext.rows}
-    assert str(elsewhere.call_id) not in {row.key for row in by_ext.rows}
+    assert call.history_id in {row.key for row in by_ext.rows}
+    assert elsewhere.history_id not in {row.key for row in by_ext.rows}
     assert {
         row.key for row in (await lookup.search(RecordingQuery(extension="Ext. " + extension))).rows
     } == {row.key for row in by_ext.rows}
 
-    by_id = await lookup.search(RecordingQuery(call_id=f" {call.call_id} "))
-    assert [row.key for row in by_id.rows] == [str(call.call_id)]
+    by_id = await lookup.search(RecordingQuery(call_id=f" {call.history_id} "))
+    assert [row.key for row in by_id.rows] == [call.history_id]
     assert row_of(by_id, call).status is RecordingStatus.READY
 
 
@@ -153,12 +153,12 @@ async def test_search_keeps_to_the_date_range(make_sim: SimFactory, lookup_for: 
     assert all(
         row.started_at is not None and since <= row.started_at <= until for row in result.rows
     )
-    assert str(recent.call_id) not in {row.key for row in result.rows}
+    assert recent.history_id not in {row.key for row in result.rows}
     assert all(row.age_days is not None and 3 <= row.age_days <= 10 for row in result.rows)
 
     default = await lookup.search(RecordingQuery())
     assert default.until - default.since == timedelta(days=30)
-    assert str(recent.call_id) in {row.key for row in default.rows}
+    assert recent.history_id in {row.key for row in default.rows}
 
 
 @pytest.mark.parametrize(

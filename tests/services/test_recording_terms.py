@@ -200,7 +200,7 @@ async def test_the_settle_window_is_the_same_in_the_lookup_and_the_doctor(
         lookup = RecordingLookup(session, now=clock)
         found = await lookup.search(RecordingQuery(number=MOBILE))
         await lookup.aclose()
-        row = next(r for r in found.rows if r.key == str(placed.call_id))
+        row = next(r for r in found.rows if r.key == placed.history_id)
         return counted, row.status
 
     assert await both(-10) == (0, RecordingStatus.PENDING)

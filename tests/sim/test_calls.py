@@ -4,11 +4,16 @@ import asyncio
 
 import pytest
 
+from app.sim.wire_quirks import main_history_id
 from tests.sim.conftest import recent_call_log_path
 
 
 async def rows_for(api, sim, call_id: int) -> list[dict]:
-    _, body, _ = await api.get(recent_call_log_path(sim, 2) + f"?$filter=CallId eq {call_id}")
+    """A call's legs: they share MainCallHistoryId (CallId is a row number, API-NOTES §9.1)."""
+    key = main_history_id(call_id)
+    _, body, _ = await api.get(
+        recent_call_log_path(sim, 2) + f"?$filter=MainCallHistoryId eq '{key}'"
+    )
     return body["value"]
 
 
@@ -44,7 +49,8 @@ async def test_ring_all_queue_miss_is_one_call(make_sim, api_for) -> None:
     agent_rows = [r for r in rows if r["DestinationType"] == 0]
     assert len(agent_rows) == len(call.agent_dns) >= 2
     assert not any(r["Answered"] for r in rows)
-    assert {r["CallId"] for r in rows} == {call.call_id}
+    assert {r["MainCallHistoryId"] for r in rows} == {call.history_id}
+    assert len({r["CdrId"] for r in rows}) == len(rows)  # each leg its own id
     assert call.to_json()["missed"] is True
 
 
@@ -67,7 +73,9 @@ async def test_recording_appears_after_the_delay(make_sim, api_for) -> None:
     assert rows[0]["DstRecId"] == rid and rows[0]["RecordingUrl"]
     _, recs, _ = await api.get(f"Recordings?$filter=Id eq {rid}")
     assert recs["value"][0]["CallType"] == "InboundExternal"
-    status, _, _ = await api.get(rows[0]["RecordingUrl"].removeprefix("/xapi/v1/"))
+    # A live PBX gives the file's path, not a download URL (§9.5): download by id.
+    assert rows[0]["RecordingUrl"].endswith(f"({rid}).wav")
+    status, _, _ = await api.get(f"Recordings/Pbx.DownloadRecording(recId={rid})")
     assert status == 200
 
 

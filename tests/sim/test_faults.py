@@ -9,6 +9,7 @@ import pytest
 from app.domain.clock import utc_now
 from app.sim import FAULTS, Simulator
 from app.sim import cli as sim_cli
+from app.sim.wire_quirks import ALL_QUIRKS, WireQuirk
 from tests.sim.conftest import get_token, recent_call_log_path, token_form
 
 
@@ -29,6 +30,29 @@ def test_an_unknown_scenario_is_refused_by_name(monkeypatch, capsys) -> None:
     assert sim_cli.main(["--scenario", "no-such-fault"]) == 2
     err = capsys.readouterr().err
     assert "unknown fault or knob 'no-such-fault'" in err
+
+
+def wire_of(*argv: str) -> frozenset[str]:
+    parser = argparse.ArgumentParser()
+    sim_cli.add_arguments(parser)
+    return Simulator(sim_cli.config_from_args(parser.parse_args(list(argv)))).wire
+
+
+def test_the_wire_is_a_live_pbxs_unless_asked_and_each_quirk_switches_alone() -> None:
+    assert wire_of() == ALL_QUIRKS  # messy by default, as a live PBX is
+    assert wire_of("--clean-wire") == frozenset()
+    assert wire_of("--clean-wire", "--wire-quirk", "queue-rows") == {WireQuirk.QUEUE_ROWS}
+    assert wire_of("--no-wire-quirk", "orderby-ignored") == ALL_QUIRKS - {WireQuirk.ORDERBY_IGNORED}
+
+
+def test_an_unknown_wire_quirk_is_refused_by_name(monkeypatch, capsys) -> None:
+    async def serve(config) -> None:
+        raise AssertionError("the simulator started")
+
+    monkeypatch.setattr(sim_cli, "_serve", serve)
+    assert sim_cli.main(["--wire-quirk", "tidy-wire"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown wire quirk 'tidy-wire'" in err and "orderby-ignored" in err
 
 
 async def test_licence_expired_and_recording_stopped(make_sim, api_for) -> None:

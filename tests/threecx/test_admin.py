@@ -22,6 +22,7 @@ from app.threecx.v20.admin import (
 )
 from app.threecx.v20.client import V20Client
 from tests.conftest import SimFactory
+from tests.support.waiting import until
 from tests.threecx.conftest import params_for
 
 
@@ -162,7 +163,8 @@ async def test_v18_needs_the_guided_steps(make_sim: SimFactory) -> None:
 
 
 async def test_expired_admin_session_says_sign_in_again(make_sim: SimFactory) -> None:
-    sim = await make_sim()
+    # Only when the refresh token is refused too: otherwise the session renews itself.
+    sim = await make_sim(faults=["admin-refresh-refused"])
     session = await sign_in(sim)
     try:
         sim.tokens.revoke_subject(sim.admin_username)
@@ -207,3 +209,20 @@ async def test_tls_problems_and_unreachable_pbx_are_typed(make_sim: SimFactory) 
         )
     with pytest.raises(Unreachable):
         await admin_sign_in("https://127.0.0.1:9", "101", "x", tls=TlsOptions(), timeout_s=2)
+
+
+async def test_an_admin_sign_in_that_lapses_mid_wizard_is_renewed_without_the_password(
+    make_sim: SimFactory,
+) -> None:
+    # The admin console's tokens lived 60 s on 20.0.8 (API-NOTES §9.2); here 1 s.
+    sim = await make_sim(tls=True, faults=["admin-token-lifetime=1"])
+    session = await sign_in(sim, timeout_s=10.0)
+    async with session:
+        assert [p.number for p in await session.service_principals()] == [sim.client_id]
+        sim.tokens.revoke_subject(sim.admin_username)  # lapsed while the engineer read the page
+        created = await session.create_service_principal("906")  # the engineer's next click
+        assert created.number == "906"
+        assert session.renewals == 1
+        await until(lambda: session.renewals == 1 and session.renew_due, "renewal due", 10)
+        await session.service_principals()  # renewed before the PBX turned it away
+        assert session.renewals == 2

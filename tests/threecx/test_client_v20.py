@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from datetime import timedelta
+
+import pytest
 
 from app.domain.calls import CallDirection, CallOutcome
 from app.domain.clock import utc_now
@@ -12,7 +15,8 @@ from app.domain.licence import Edition
 from app.domain.version import PbxVersion
 from app.threecx.transport import Transport
 from app.threecx.v20.client import V20Client
-from app.threecx.v20.tokens import TokenManager
+from app.threecx.v20.tokens import TokenManager, jwt_lifetime_s, sane_lifetime
+from tests.support.waiting import until
 
 from .conftest import ClientFactory, SimFactory
 
@@ -80,7 +84,7 @@ async def test_a_placed_call_appears_with_its_recording(
     await client.authenticate()
     placed = await sim.place_call("inbound")
     calls = await client.call_history(NOW() - timedelta(minutes=5), NOW() + timedelta(minutes=1))
-    mine = next(c for c in calls if c.call_id == str(placed.call_id))
+    mine = next(c for c in calls if c.call_id == placed.history_id)
     assert mine.direction is CallDirection.INBOUND and mine.outcome is CallOutcome.ANSWERED
     assert mine.recording_ids == ()  # 3CX writes the file after hang-up
     for _ in range(50):
@@ -88,7 +92,7 @@ async def test_a_placed_call_appears_with_its_recording(
         calls = await client.call_history(
             NOW() - timedelta(minutes=5), NOW() + timedelta(minutes=1)
         )
-        mine = next(c for c in calls if c.call_id == str(placed.call_id))
+        mine = next(c for c in calls if c.call_id == placed.history_id)
         if mine.recording_ids:
             break
     assert mine.recording_ids
@@ -106,10 +110,10 @@ async def test_queue_miss_is_one_missed_call_and_voicemail_is_not_missed(
     voicemail = await sim.place_call("voicemail")
     calls = await client.call_history(NOW() - timedelta(minutes=5), NOW() + timedelta(minutes=1))
     by_id = {c.call_id: c for c in calls}
-    assert by_id[str(queue_miss.call_id)].outcome is CallOutcome.MISSED
-    assert [c.call_id for c in calls].count(str(queue_miss.call_id)) == 1
-    assert by_id[str(voicemail.call_id)].outcome is CallOutcome.VOICEMAIL
-    assert by_id[str(voicemail.call_id)].answered is False
+    assert by_id[queue_miss.history_id].outcome is CallOutcome.MISSED
+    assert [c.call_id for c in calls].count(queue_miss.history_id) == 1
+    assert by_id[voicemail.history_id].outcome is CallOutcome.VOICEMAIL
+    assert by_id[voicemail.history_id].answered is False
 
 
 async def test_token_lifetime_in_minutes_before_20_0_9(
@@ -126,6 +130,21 @@ async def test_token_lifetime_in_minutes_before_20_0_9(
     await client.authenticate()
     assert isinstance(client, V20Client)
     assert client.tokens.lifetime_s == 90  # seconds from 20.0.9
+
+
+async def test_refresh_is_scheduled_from_the_jwt_exp_when_it_is_sooner(
+    make_sim: SimFactory, connect: ClientFactory
+) -> None:
+    # expires_in says an hour; the token itself (exp - iat) says 2 s, and the PBX means it.
+    sim = await make_sim(faults=["token-lifetime=2", "token-expires-in-says=3600"])
+    client = await connect(sim)
+    await client.authenticate()
+    assert isinstance(client, V20Client)
+    assert client.tokens.lifetime_s == 2
+    first = client.tokens.requests
+    await until(lambda: client.tokens.refresh_due, "the token's refresh to fall due", 10)
+    await client.extensions()  # no 401 first: the token is renewed before the PBX drops it
+    assert client.tokens.requests == first + 1
 
 
 class FakeMonotonic:
@@ -195,3 +214,23 @@ async def test_over_privileged_token_claims_are_visible(
     assert isinstance(normal, V20Client)
     await normal.authenticate()
     assert "Admin" not in str(normal.tokens.claims().get("role"))
+
+
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [(3600, 3600), (0, 60), (-60, 60), (float("nan"), 60), (float("inf"), 60), (1e12, 86400)],
+)
+def test_a_token_lifetime_is_read_within_sane_bounds(said: float, read: float) -> None:
+    assert sane_lifetime(said) == read
+
+
+def test_jwt_claims_that_overflow_or_lie_give_no_lifetime() -> None:
+    def jwt(claims: str) -> str:
+        body = base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
+        return f"e30.{body}.sig"
+
+    assert jwt_lifetime_s(jwt('{"iat": 100, "exp": 160}')) == 60
+    assert jwt_lifetime_s(jwt('{"iat": 100, "exp": 1' + "0" * 400 + "}")) is None
+    assert jwt_lifetime_s(jwt('{"iat": 100, "exp": 50}')) is None
+    assert jwt_lifetime_s(jwt('{"iat": "100", "exp": 160}')) is None
+    assert jwt_lifetime_s("not a token") is None

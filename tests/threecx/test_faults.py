@@ -84,7 +84,7 @@ async def test_late_recording_never_appears(make_sim: SimFactory, connect: Clien
     placed = await sim.place_call("inbound")
     await asyncio.sleep(0.5)
     calls = await client.call_history(now() - timedelta(minutes=5), now() + timedelta(minutes=1))
-    mine = next(c for c in calls if c.call_id == str(placed.call_id))
+    mine = next(c for c in calls if c.call_id == placed.history_id)
     assert mine.answered and mine.recording_ids == ()
 
 
@@ -95,10 +95,10 @@ async def test_late_recording_appears_after_the_delay(
     client = await connect(sim)
     placed = await sim.place_call("inbound")
     window = (now() - timedelta(minutes=5), now() + timedelta(minutes=1))
-    first = {c.call_id: c for c in await client.call_history(*window)}[str(placed.call_id)]
+    first = {c.call_id: c for c in await client.call_history(*window)}[placed.history_id]
     assert first.recording_ids == ()
     await asyncio.sleep(1.3)
-    later = {c.call_id: c for c in await client.call_history(*window)}[str(placed.call_id)]
+    later = {c.call_id: c for c in await client.call_history(*window)}[placed.history_id]
     assert later.recording_ids
 
 

@@ -164,10 +164,20 @@ async def test_polling_when_call_control_is_off(
     try:
         answered = await sim.place_call("inbound")
         missed = await sim.place_call("missed")
-        await rec.wait_for(answered.call_id, LiveState.ENDED)
-        await rec.wait_for(missed.call_id, LiveState.MISSED)
+        queued = await sim.place_call("queue", answered=True)
+        # The call log's ids: MainCallHistoryId, which all of a call's legs share (§9.1).
+        await rec.wait_for(answered.history_id, LiveState.ENDED)
+        await rec.wait_for(missed.history_id, LiveState.MISSED)
+        await rec.wait_for(queued.history_id, LiveState.ENDED)
+        await asyncio.sleep(1.0)  # several more polls (every 0.2 s) re-read the same calls
         assert {e.source for e in rec.events} == {"call-log"}
-        assert rec.states(answered.call_id) == [LiveState.ENDED]  # each call reported once
+        ids = [e.call_id for e in rec.events]
+        mine = [answered.history_id, missed.history_id, queued.history_id]
+        # Each call reported exactly once, the queue call's legs as one call on the agent.
+        assert sorted(i for i in ids if i in mine) == sorted(mine)
+        assert len(ids) == len(set(ids))
+        queue_event = next(e for e in rec.events if e.call_id == queued.history_id)
+        assert queue_event.extension == queued.dst.dn and queued.dst.dn in queued.agent_dns
     finally:
         await rec.stop()
 

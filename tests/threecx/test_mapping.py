@@ -17,6 +17,8 @@ from app.threecx.v20 import mapping as v20
 from app.threecx.wire import parse_datetime, rows
 
 CALL_LOG_ROW = {
+    "MainCallHistoryId": "00000000-01dc-5a4e-0000-000000000010",
+    "CallHistoryId": "00000000-01dc-5a4e-0000-000000000011",
     "CdrId": "00000000-0000-0000-0000-000000000001",
     "CallId": 1264,
     "SegmentId": 3,
@@ -46,7 +48,8 @@ CALL_LOG_ROW = {
 def test_call_log_row_maps_exactly() -> None:
     call = v20.call_from_log_row(CALL_LOG_ROW)
     assert call is not None
-    assert call.call_id == "1264"
+    assert call.call_id == "00000000-01dc-5a4e-0000-000000000010"  # never CallId (§9.1)
+    assert call.segment_id == "00000000-0000-0000-0000-000000000001"
     assert call.started_at == datetime(2026, 11, 21, 9, 15, 2, 123456, tzinfo=UTC)
     assert call.direction is CallDirection.INBOUND
     assert call.caller == "+61881234567"
@@ -66,7 +69,7 @@ def test_direction_is_inferred_when_the_field_is_missing() -> None:
     assert call.outcome is CallOutcome.MISSED
     out = v20.call_from_log_row(
         {
-            "CallId": 5,
+            "CdrId": "5",
             "SourceDn": "101",
             "SourceCallerId": "Ext.101",
             "DestinationCallerId": "0299998888",
@@ -369,7 +372,8 @@ def test_v18_mapping_never_crashes(row: dict[str, Any]) -> None:
     st.lists(
         st.fixed_dictionaries(
             {
-                "CallId": st.integers(1, 50),
+                "MainCallHistoryId": st.integers(1, 50).map(lambda n: f"main-{n}"),
+                "CallId": st.integers(1, 500),  # a row number of the response: identifies nothing
                 "Answered": st.booleans(),
                 "SourceCallerId": st.just("+61881234567"),
                 "DestinationDn": st.sampled_from(["201", "202", "203"]),
@@ -379,11 +383,13 @@ def test_v18_mapping_never_crashes(row: dict[str, Any]) -> None:
         max_size=200,
     )
 )
-def test_long_pages_fold_into_one_call_per_call_id(page: list[dict[str, Any]]) -> None:
+def test_long_pages_fold_into_one_call_per_main_call_history_id(
+    page: list[dict[str, Any]],
+) -> None:
     from app.domain.calls import merge_call_segments
 
     calls = merge_call_segments([c for r in page if (c := v20.call_from_log_row(r))])
-    assert len(calls) == len({r["CallId"] for r in page})
+    assert len(calls) == len({r["MainCallHistoryId"] for r in page})
     for call in calls:
-        legs = [r for r in page if str(r["CallId"]) == call.call_id]
+        legs = [r for r in page if r["MainCallHistoryId"] == call.call_id]
         assert call.answered == any(r["Answered"] for r in legs)

@@ -146,7 +146,7 @@ async def test_recordings_are_found_and_shown_on_the_customers_clock(
         task = pane.search()
         assert task is not None
         await asyncio.wait_for(task, 30)
-        at = pane.model.position(str(call.call_id))
+        at = pane.model.position(call.history_id)
         assert at is not None
         shown = pane.model.data(pane.model.index(at, RecordingResultsModel.TIME))
         assert call.start is not None
@@ -242,7 +242,7 @@ async def test_setup_shows_the_pbxs_clock_and_the_connection_keeps_it(
         await press_next(wizard, wizard.contacts)
         await settled(wizard.contacts)
         rows = wizard.contacts.model.rows
-        row = next(r for r in rows if r.call_id == str(call.call_id))
+        row = next(r for r in rows if r.call_id == call.history_id)
         at = rows.index(row)
         when = wizard.contacts.model.index(at, 0)
         assert when.data() == f"{in_auckland(row.when, '%d %b %H:%M')} NZDT"

@@ -114,6 +114,9 @@ async def test_a_healthy_run_lists_the_seven_checks_in_order(
     # No watch was asked for, so check 4 is not measured and the run is not "all passed".
     assert pane.model.state(CheckId.LATE_RECORDING) is RowState.SKIP
     assert pane.summary.text().startswith("No check failed")
+    # The live-PBX shapes the simulator sends by default, named where the engineer can hover.
+    assert pane.summary.toolTip() == "Wire as this PBX sends it: " + "; ".join(diagnosis.pbx.wire)
+    assert "call legs grouped by MainCallHistoryId" in pane.summary.toolTip()
     assert heard.diagnosed == [diagnosis]
     assert heard.checked == [last_check_of(diagnosis)]
     assert heard.checked[0].status in (CheckStatusSummary.PASS, CheckStatusSummary.WARN)

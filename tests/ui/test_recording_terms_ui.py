@@ -77,7 +77,7 @@ async def test_the_recordings_pane_says_the_extension_does_not_record(
         task = pane.search()
         assert task is not None
         await asyncio.wait_for(task, WAIT_S)
-        key = str(placed.call_id)
+        key = placed.history_id
         at = pane.model.position(key)
         assert at is not None
         status = pane.model.data(pane.model.index(at, RecordingResultsModel.RECORDING))

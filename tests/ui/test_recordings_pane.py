@@ -123,13 +123,13 @@ async def test_search_from_the_form(
 
     assert not pane.searching and not pane.busy.isVisible()
     keys = {row.key for row in pane.model.rows}
-    assert {str(call.call_id), str(missed.call_id)} <= keys
+    assert {call.history_id, missed.history_id} <= keys
     assert all(row.number_e164 == MOBILE for row in pane.model.rows)
     recording = RecordingResultsModel.RECORDING
-    assert cell(pane, str(call.call_id), recording) == "Ready"
-    assert cell(pane, str(missed.call_id), recording) == "Nothing to record"
-    assert cell(pane, str(call.call_id), RecordingResultsModel.NUMBER) == MOBILE
-    assert cell(pane, str(call.call_id), RecordingResultsModel.DAYS_LEFT) == "never auto-deleted"
+    assert cell(pane, call.history_id, recording) == "Ready"
+    assert cell(pane, missed.history_id, recording) == "Nothing to record"
+    assert cell(pane, call.history_id, RecordingResultsModel.NUMBER) == MOBILE
+    assert cell(pane, call.history_id, RecordingResultsModel.DAYS_LEFT) == "never auto-deleted"
     assert pane.result is not None and pane.result.number_e164 == MOBILE
     assert "Auto-delete off" in pane.summary_label.text()
     qtmodeltester.check(pane.model)
@@ -137,7 +137,7 @@ async def test_search_from_the_form(
     # Enter in a date field searches too; the extension narrows it to one call.
     pane.number_edit.clear()
     pane.extension_edit.setText(recording_extension(sim))
-    pane.call_id_edit.setText(str(call.call_id))
+    pane.call_id_edit.setText(call.history_id)
     pane.activateWindow()
     pane.to_date.setFocus()
     focused = QApplication.focusWidget()
@@ -145,14 +145,14 @@ async def test_search_from_the_form(
     assert focused is pane.to_date or pane.to_date.isAncestorOf(focused)
     qtbot.keyClick(focused, Qt.Key.Key_Return)
     await searched(pane)
-    assert [row.key for row in pane.model.rows] == [str(call.call_id)]
+    assert [row.key for row in pane.model.rows] == [call.history_id]
     assert pane.selected_row() is not None
     assert "Ready" in pane.details.text() and "play it or save it" in pane.details.text()
     await eventually(
-        lambda: cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) != "…",
+        lambda: cell(pane, call.history_id, RecordingResultsModel.CONTACT) != "…",
         "the Contact column fills in once the contacts are read",
     )
-    assert cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) == (
+    assert cell(pane, call.history_id, RecordingResultsModel.CONTACT) == (
         "new contact would be created"
     )
     qtmodeltester.check(pane.model)
@@ -228,7 +228,7 @@ async def test_play_hands_a_wav_file_to_the_player(
     pane.number_edit.setText(MOBILE)
     pane.search()
     await searched(pane)
-    assert pane.select_call(str(call.call_id))
+    assert pane.select_call(call.history_id)
     assert pane.play_button.isEnabled()
 
     qtbot.mouseClick(pane.play_button, Qt.MouseButton.LeftButton)
@@ -257,10 +257,10 @@ async def test_save_through_the_file_dialog(
 
     pane.saveDialogOpened.connect(opened)
     pane.set_session(session)
-    pane.call_id_edit.setText(str(call.call_id))
+    pane.call_id_edit.setText(call.history_id)
     pane.search()
     await searched(pane)
-    assert pane.select_call(str(call.call_id))
+    assert pane.select_call(call.history_id)
 
     qtbot.mouseClick(pane.save_button, Qt.MouseButton.LeftButton)
     await eventually(lambda: bool(dialogs) and dialogs[-1].isVisible(), "the dialog opens")
@@ -307,22 +307,22 @@ async def test_verify_and_a_refused_download_update_the_row(
 
     assert lost.recording_id is not None
     del sim.tenant.recordings[lost.recording_id]
-    assert pane.select_call(str(lost.call_id))
+    assert pane.select_call(lost.history_id)
     task = pane.verify()
     assert task is not None
     await asyncio.wait_for(task, WAIT_S)
-    assert cell(pane, str(lost.call_id), RecordingResultsModel.RECORDING) == "Missing"
+    assert cell(pane, lost.history_id, RecordingResultsModel.RECORDING) == "Missing"
     assert "real problem" in pane.details.text()
     assert "file not found" in pane.details.text()
 
     sim.faults.enable("missing-recording-role")
-    assert pane.select_call(str(kept.call_id))
+    assert pane.select_call(kept.history_id)
     task_play = pane.play()
     assert task_play is not None
     assert await asyncio.wait_for(task_play, WAIT_S) is None
     assert "Recording Manager" in pane.action_label.text()
     assert "assign both the Recording Manager and Reports User" in pane.action_label.text()
-    assert cell(pane, str(kept.call_id), RecordingResultsModel.RECORDING) == "No access"
+    assert cell(pane, kept.history_id, RecordingResultsModel.RECORDING) == "No access"
     await pane.aclose()
 
 
@@ -347,20 +347,20 @@ async def test_the_contact_column_follows_the_customers_bridge(
     pane = make_pane(ui, qtbot)
     try:
         pane.set_session(session)
-        pane.call_id_edit.setText(str(call.call_id))
+        pane.call_id_edit.setText(call.history_id)
         pane.search()
         await searched(pane)
-        assert pane.select_call(str(call.call_id))
+        assert pane.select_call(call.history_id)
         contact = RecordingResultsModel.CONTACT
-        await eventually(lambda: cell(pane, str(call.call_id), contact) != "…", "contacts read")
+        await eventually(lambda: cell(pane, call.history_id, contact) != "…", "contacts read")
         expected = (
             name if attaches else f"new contact would be created (stored as {stored}, not E.164)"
         )
-        assert cell(pane, str(call.call_id), contact) == expected
+        assert cell(pane, call.history_id, contact) == expected
         # The details give the doctor's own reason (cause 5) for the same call.
         reason = await doctors_reason(session, number)
         assert html.escape(reason) in pane.details.text()
-        at = pane.model.position(str(call.call_id))
+        at = pane.model.position(call.history_id)
         assert at is not None
         tooltip = pane.model.data(pane.model.index(at, contact), Qt.ItemDataRole.ToolTipRole)
         assert tooltip == reason
@@ -382,14 +382,14 @@ async def test_presenter_mode_masks_numbers_and_names(
     pane.number_edit.setText(number)
     pane.search()
     await searched(pane)
-    assert pane.select_call(str(call.call_id))
+    assert pane.select_call(call.history_id)
     await eventually(
-        lambda: cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) != "…",
+        lambda: cell(pane, call.history_id, RecordingResultsModel.CONTACT) != "…",
         "contacts are read",
     )
     found = (await session.contact_matcher()).match(number)
     assert found.attached is not None and display_name(found.attached) == name
-    assert cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) == name
+    assert cell(pane, call.history_id, RecordingResultsModel.CONTACT) == name
     assert number in screen_text(pane) and name in pane.details.text()
 
     changed: list[int] = []
@@ -400,8 +400,8 @@ async def test_presenter_mode_masks_numbers_and_names(
     digits = number.lstrip("+")
     assert not any(digits[-9:] in run for run in digit_runs(text)), text
     assert name not in text and person.last_name not in text
-    assert cell(pane, str(call.call_id), RecordingResultsModel.NUMBER).endswith(number[-3:])
-    assert cell(pane, str(call.call_id), RecordingResultsModel.CONTACT) == (
+    assert cell(pane, call.history_id, RecordingResultsModel.NUMBER).endswith(number[-3:])
+    assert cell(pane, call.history_id, RecordingResultsModel.CONTACT) == (
         f"{person.first_name[0]}. {person.last_name[0]}."
     )
     assert pane.number_edit.echoMode() is QLineEdit.EchoMode.Password
@@ -427,15 +427,15 @@ async def test_presenter_mode_save_name_has_no_number(
 
     pane.saveDialogOpened.connect(opened)
     pane.set_session(session)
-    pane.call_id_edit.setText(str(call.call_id))
+    pane.call_id_edit.setText(call.history_id)
     pane.search()
     await searched(pane)
-    assert pane.select_call(str(call.call_id))
+    assert pane.select_call(call.history_id)
     task = pane.save()
     assert task is not None
     await eventually(lambda: bool(dialogs) and dialogs[0].isVisible(), "the dialog opens")
     suggested = Path(dialogs[0].selectedFiles()[0]).name
-    assert "412" not in suggested and suggested.endswith(f"call {call.call_id}.wav")
+    assert "412" not in suggested and suggested.endswith(f"call {call.history_id}.wav")
     assert not any(MOBILE[-9:] in run for run in digit_runs(screen_text(dialogs[0])))
     dialogs[0].reject()
     assert await asyncio.wait_for(task, WAIT_S) is None
@@ -486,7 +486,7 @@ async def recordings_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> Q
     await task
     if pane.contacts_task is not None:
         await pane.contacts_task
-    pane.select_call(str(lost.call_id))
+    pane.select_call(lost.history_id)
     return pane
 
 

@@ -40,6 +40,17 @@ NOT_THE_API_FIX: Final = (
 RETRY_FIX: Final = (
     "Check again in a minute; if it repeats, check the PBX's services in the admin console."
 )
+# v18's recording download path is unconfirmed (API-NOTES §7): when none of the known forms
+# answers, that is the product's limit on this build, never the customer's fault.
+DOWNLOAD_UNCONFIRMED: Final = (
+    "PBX Companion could not confirm the recording download on this 3CX build (v18): none of "
+    "the download paths it knows for v18 answered. This is a limit of PBX Companion, not a "
+    "fault of the PBX."
+)
+DOWNLOAD_BY_HAND: Final = (
+    "Nothing to change on the PBX for this. To hear a recording, play it in the 3CX admin "
+    "console (Recordings)."
+)
 
 
 class Where(enum.StrEnum):
@@ -55,6 +66,8 @@ class Answer(enum.StrEnum):
     REJECTED = "401 rejected"
     FORBIDDEN = "403 forbidden"
     FILE_MISSING = "file missing"  # a recording download: the file is not on the PBX
+    # A v18 recording download: no known download path answered (the product's limit).
+    UNCONFIRMED = "not confirmed on this 3CX build (v18)"
     FAILED = "failed"  # anything else: unreachable, a server error, not a 3CX answer
     NOT_TRIED = "not tried"
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from app.domain.causes.api_answers import DOWNLOAD_UNCONFIRMED
 from app.domain.causes.recording import DEFAULT_BRIDGE_WINDOW_S
 from app.domain.causes.wording import listing, plural
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
@@ -27,6 +28,10 @@ MONITOR_FIX: Final = (
     "extensions to monitor (a bridge that listens to Call Control sees nothing either); then "
     "watch a test call again."
 )
+TIME_BY_HAND: Final = (
+    "Nothing to change on the PBX for this. To time it by hand, place a recorded test call and "
+    "watch Recordings in the 3CX admin console until its file appears."
+)
 # A look this close to the window counts as at the window (the schedule rounds to 0.05 s).
 AT_WINDOW_S: Final = 0.05
 
@@ -36,6 +41,8 @@ class Followed(enum.StrEnum):
     MISSING = "missing"  # the call was in the log, its recording never downloadable
     UNLOCATED = "never in the call log"  # so its recording could not be followed
     BLOCKED = "blocked"  # the API user may not fetch recordings (cause 2)
+    # Listed, but no known v18 download path answered: the product cannot time it there.
+    UNCONFIRMED = "download not confirmed"
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,9 @@ def judge_late_recording(facts: LateRecordingFacts) -> CheckResult:
             f"{max(worst * 1.5, DEFAULT_BRIDGE_WINDOW_S):.0f} s after hang-up, then attach the "
             "recording when it appears. Busy and hosted PBXs write later at peak times.",
         )
+    unconfirmed = [f for f in followed if f.state is Followed.UNCONFIRMED]
+    if unconfirmed and not ready:
+        return result(CheckStatus.SKIP, f"Not measured: {DOWNLOAD_UNCONFIRMED}", TIME_BY_HAND)
     if unlocated and not ready:
         return result(
             CheckStatus.WARN,

@@ -248,6 +248,10 @@ def _licence(facts: LicenceFacts) -> LicenceItem:
             " ".join(w for w, _ in warnings),
             " ".join(f for _, f in warnings),
         )
+    if active is None and st is not None and st.activated:
+        # Older v18 bodies send no LicenseActive (API-NOTES §9.9): a licence the PBX calls
+        # activated, and not past its expiry (checked above), is active.
+        active = True
     if active is None:
         return LicenceItem(
             Aspect.LICENCE,
@@ -331,14 +335,18 @@ def _evidence(facts: LicenceFacts) -> tuple[str, ...]:
     if facts.version is not None:
         lines.append(f"Version: 3CX {facts.version} (supported floor {SUPPORTED_FLOOR})")
     if facts.licence is not None:
-        lines.extend(_licence_lines(facts.licence))
+        activated = facts.status.activated if facts.status is not None else None
+        lines.extend(_licence_lines(facts.licence, activated))
     if facts.status is not None:
         lines.extend(_status_lines(facts.status))
     return tuple(lines)
 
 
-def _licence_lines(lic: Licence) -> list[str]:
-    active = {True: "active", False: "NOT active", None: "unknown"}[lic.active]
+def _licence_lines(lic: Licence, activated: bool | None) -> list[str]:
+    if lic.active is None and activated:
+        active = "activated (LicenseActive not sent)"
+    else:
+        active = {True: "active", False: "NOT active", None: "unknown"}[lic.active]
     lines = [f"Licence: {active}, expires {_day(lic.expires_at)}"]
     edition = str(lic.edition)
     if lic.product_code:

@@ -13,6 +13,8 @@ from typing import Any, Final
 
 from app.domain.causes import fields
 from app.domain.causes.api_answers import (
+    DOWNLOAD_BY_HAND,
+    DOWNLOAD_UNCONFIRMED,
     HISTORY,
     NOT_TRIED,
     RECORDINGS,
@@ -148,6 +150,14 @@ def judge_roles(facts: RolesFacts) -> CheckResult:
             + "; ".join(p.message or p.word for _, p in problems),
             " ".join(dict.fromkeys(fixes)),
         )
+    if facts.recording_download.answer is Answer.UNCONFIRMED:
+        # Not the customer's to fix, and nothing was refused: "could not tell", not a warning.
+        return result(
+            CheckStatus.SKIP,
+            "Call history reads (Reports User) and the recordings list answers (Recording "
+            f"Manager). {DOWNLOAD_UNCONFIRMED}",
+            DOWNLOAD_BY_HAND,
+        )
     if facts.admin_claims:
         claims = ", ".join(facts.admin_claims)
         return result(
@@ -223,6 +233,8 @@ def _download_tick(facts: RolesFacts) -> CapabilityTick:
     line = download_line(download)
     if download.ok:
         return CapabilityTick(RECORDING_DOWNLOAD, True, line, None)
+    if download.answer is Answer.UNCONFIRMED:
+        return CapabilityTick(RECORDING_DOWNLOAD, None, line, None)
     if download.answer in (Answer.FILE_MISSING, Answer.NOT_TRIED):
         return CapabilityTick(RECORDING_DOWNLOAD, None, line, NO_RECORDING_YET)
     return CapabilityTick(
@@ -284,4 +296,9 @@ def download_line(download: ProbeAnswer) -> str:
         return f"Recording download: ok ({download.count or 0:,} bytes of audio)"
     if download.answer in (Answer.FILE_MISSING, Answer.NOT_TRIED):
         return "Recording download: the newest recordings are not on the PBX (archived or gone)"
+    if download.answer is Answer.UNCONFIRMED:
+        return (
+            f"Recording download: {download.word}: none of the download paths PBX Companion "
+            "knows for v18 answered (a limit of PBX Companion, not a fault of the PBX)"
+        )
     return f"Recording download: {download.word}"

@@ -14,7 +14,7 @@ from app.domain.diagnosis import CheckResult
 from app.domain.recordings import Recording
 from app.services.doctor.common import CheckContext, Outcome, attempt, probe_answer
 from app.threecx.client import PbxClient
-from app.threecx.errors import RecordingFileMissing, ThreeCXError
+from app.threecx.errors import DownloadUnconfirmed, RecordingFileMissing, ThreeCXError
 from app.threecx.v20.client import V20Client
 
 ADMIN_MARKERS = ("admin", "owner")
@@ -50,12 +50,13 @@ async def check_api_roles(ctx: CheckContext) -> CheckResult:
 
 async def download_newest(client: PbxClient, recordings: list[Recording]) -> Outcome[int]:
     """Download the newest recording still on the PBX (archived ones live elsewhere): the
-    recording-fetch probe. The value is the number of bytes of audio."""
+    recording-fetch probe. The value is the number of bytes of audio. On v18 a recording no
+    known path serves is no verdict yet: the next one may confirm a path."""
     last: Outcome[int] = Outcome(error=RecordingFileMissing("No local recording to try."))
     for rec in [r for r in recordings if not r.archived][:3]:
         try:
             data = await client.download_recording(rec.id)
-        except RecordingFileMissing as exc:
+        except (RecordingFileMissing, DownloadUnconfirmed) as exc:
             last = Outcome(error=exc)
             continue
         except ThreeCXError as exc:

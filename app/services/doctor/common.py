@@ -15,6 +15,7 @@ from app.services.recording_watcher import RecordingJourney
 from app.threecx.client import PbxClient
 from app.threecx.errors import (
     AuthRejected,
+    DownloadUnconfirmed,
     Forbidden,
     RecordingFileMissing,
     ThreeCXError,
@@ -71,6 +72,8 @@ def probe_answer(outcome: Outcome[Any]) -> ProbeAnswer:
         answer = Answer.FORBIDDEN
     elif isinstance(error, RecordingFileMissing):
         answer = Answer.FILE_MISSING
+    elif isinstance(error, DownloadUnconfirmed):
+        answer = Answer.UNCONFIRMED
     else:
         answer = Answer.FAILED
     return ProbeAnswer(answer, error.message, error.next_step, error.what, error.endpoint)

@@ -25,7 +25,7 @@ from app.domain.live import LiveState
 from app.services.call_control import monitors_nothing
 from app.services.doctor.common import CheckContext, attempt
 from app.services.recording_watcher import JourneyState, RecordingJourney, RecordingWatcher
-from app.threecx.errors import ThreeCXError
+from app.threecx.errors import DownloadUnconfirmed, ThreeCXError
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
             limit_s=options.watch_limit_s,
             source=source,
             followed=tuple(f for f in map(_followed, journeys) if f is not None),
-            journey_lines=tuple(j.describe() for j in journeys),
+            journey_lines=tuple(map(_describe, journeys)),
             ignored=tuple(ignored),
             watch_error=watch_error.message if watch_error is not None else None,
             watch_error_fix=(watch_error.next_step or "") if watch_error is not None else "",
@@ -99,12 +99,33 @@ async def check_late_recording(ctx: CheckContext) -> CheckResult:
     )
 
 
+def _download_unconfirmed(j: RecordingJourney) -> bool:
+    """Missing to the end because no known v18 download path answered, not because the file
+    never came: the watcher notes each failed look by the failure's name."""
+    return (
+        j.state is JourneyState.MISSING
+        and bool(j.attempts)
+        and j.attempts[-1].note == DownloadUnconfirmed.what
+    )
+
+
+def _describe(j: RecordingJourney) -> str:
+    if not _download_unconfirmed(j):
+        return j.describe()
+    who = f"call {j.call_id}" + (f" on extension {j.extension}" if j.extension else "")
+    return (
+        f"{who}: recording listed, but no known v18 download path answered "
+        f"({len(j.attempts)} looks, the last at +{j.attempts[-1].after_s:.1f} s)"
+    )
+
+
 def _followed(j: RecordingJourney) -> FollowedRecording | None:
     """The journey as the verdict needs it; None while it is still under way."""
+    missing = Followed.MISSING if j.located else Followed.UNLOCATED
     states = {
         JourneyState.READY: Followed.READY,
         JourneyState.BLOCKED: Followed.BLOCKED,
-        JourneyState.MISSING: Followed.MISSING if j.located else Followed.UNLOCATED,
+        JourneyState.MISSING: Followed.UNCONFIRMED if _download_unconfirmed(j) else missing,
     }
     state = states.get(j.state)
     if state is None:
@@ -125,7 +146,7 @@ def _journey_json(j: RecordingJourney) -> dict[str, Any]:
         "extension": j.extension,
         "number": j.external_number,
         "hung_up_at": j.hung_up_at.isoformat(),
-        "state": str(j.state),
+        "state": str(Followed.UNCONFIRMED if _download_unconfirmed(j) else j.state),
         "ready_after_s": j.ready_after_s,
         "upper_bound_only": j.upper_bound_only,
         "recording_id": j.recording_id,

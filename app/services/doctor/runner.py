@@ -162,6 +162,7 @@ class Doctor:
             time_zone=hours.timezone,
             business_hours=describe_hours(hours, with_zone=False),
             hours_source=str(hours.source),
+            wire=ctx.client.wire_seen.described(),
         )
 
     def _emit(self, result: CheckResult) -> None:

@@ -47,6 +47,8 @@ def render_text(
             + (f"; office hours {pbx.business_hours}" if pbx.business_hours else "")
             + (f" ({pbx.hours_source})" if pbx.hours_source else "")
         )
+    if pbx.wire:
+        lines.append("Wire as this PBX sends it: " + "; ".join(pbx.wire))
     lines.append("")
     for result in diagnosis.checks:
         lines.append(f"{result.id.order}. {MARKS[result.status]} {result.title}")

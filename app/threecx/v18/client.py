@@ -2,7 +2,9 @@
 
 The API user's name plays the client id and its password the key. v18 cannot say an
 extension's recording mode, the retention policy or the numbering plan: those calls raise
-``Unsupported`` so the doctor can say so instead of failing.
+``Unsupported`` so the doctor can say so instead of failing. Its recording download path is
+unconfirmed (API-NOTES §7): the known forms are tried in turn, and when none answers the
+client says so (``DownloadUnconfirmed``) instead of blaming the PBX.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 
 from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
-from app.domain.calls import CallRecord, merge_call_segments
+from app.domain.calls import CallRecord
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
 from app.domain.licence import Licence, NumberingPlan, SystemStatus
@@ -21,19 +23,27 @@ from app.domain.live import CallEvent
 from app.domain.pbx import PbxIdentity
 from app.domain.recordings import Recording, RetentionPolicy
 from app.domain.version import PbxVersion
+from app.domain.wire_shapes import WireSeen, WireShape
 from app.threecx.errors import (
     AuthRejected,
+    DownloadUnconfirmed,
     MalformedResponse,
+    NotFound,
     RecordingFileMissing,
     Unsupported,
 )
+from app.threecx.history_windows import newest_calls
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v18 import mapping
 from app.threecx.wire import odata_datetime, rows
 
 LOGIN_PATH = "/api/login"
-RECORDING_DOWNLOAD_PATH = "/api/RecordingList/Download"  # UNCONFIRMED: one field script
+# The recording download forms known for v18, tried in this order; none is confirmed (API-NOTES
+# §7). `Download?file=<Id>` is a field bulk-download script's (a 302 there: file not on disk);
+# `DownloadRecord?file=` is the path 3CX security advisories name.
+RECORDING_DOWNLOAD_PATHS = ("/api/RecordingList/Download", "/api/RecordingList/DownloadRecord")
+REDIRECTS = frozenset({301, 302, 303, 307})
 PAGE = 100
 
 
@@ -49,6 +59,8 @@ class V18Client:
         self._poll_interval_s = poll_interval_s
         self._logged_in = False
         self._identity = PbxIdentity(base_url=transport.base_url, version=None)
+        self.wire_seen = WireSeen()
+        self._download_path: str | None = None
 
     def __repr__(self) -> str:
         return f"V18Client({self._transport.base_url!r})"
@@ -56,6 +68,12 @@ class V18Client:
     @property
     def identity(self) -> PbxIdentity:
         return self._identity
+
+    @property
+    def download_path(self) -> str | None:
+        """The recording download form that served audio on this connection; None until one
+        has."""
+        return self._download_path
 
     async def authenticate(self) -> PbxIdentity:
         await self._login()
@@ -92,6 +110,7 @@ class V18Client:
         body = await self._get("/api/SystemStatus")
         if not isinstance(body, Mapping):
             raise MalformedResponse("Expected a JSON object.", endpoint="/api/SystemStatus")
+        mapping.note_status_shapes(body, self.wire_seen)
         status = mapping.system_status_from_row(body)
         version = PbxVersion.parse(status.version)
         self._identity = PbxIdentity(self._identity.base_url, version, status.fqdn)
@@ -117,37 +136,47 @@ class V18Client:
     async def queues(self) -> list[Queue]:
         raise Unsupported("v18's web API does not list queue recording settings.")
 
+    async def active_calls(self) -> list[CallEvent]:
+        """The calls in progress now, each as an event of its present state."""
+        body = await self._get("/api/activeCalls")
+        return mapping.active_calls_from_body(body, self.wire_seen)
+
     async def call_history(
         self, since: datetime, until: datetime, *, limit: int = 1000
     ) -> list[CallRecord]:
-        out: list[CallRecord] = []
-        start = 0
-        while len(out) < limit:
-            body = await self._get(
-                "/api/CallLog",
-                params={
-                    "TimeZoneName": "UTC",
-                    "callState": "All",
-                    "dateRangeType": "Custom",
-                    "fromFilter": "",
-                    "fromFilterType": "Any",
-                    "numberOfRows": str(PAGE),
-                    "searchFilter": "",
-                    "startRow": str(start),
-                    "toFilter": "",
-                    "toFilterType": "Any",
-                    "periodFrom": odata_datetime(since),
-                    "periodTo": odata_datetime(until),
-                },
-            )
-            page = rows(body, "CallLogRows")
-            out.extend(call for row in page if (call := mapping.call_from_row(row)))
-            start += len(page)
-            if not page or not (isinstance(body, Mapping) and body.get("HasMoreRows")):
-                break
-        calls = [c for c in out if c.started_at is None or since <= c.started_at <= until]
-        calls.sort(key=lambda c: c.started_at or since, reverse=True)
-        return merge_call_segments(calls)[:limit]
+        async def legs(begin: datetime, end: datetime, cap: int) -> list[CallRecord]:
+            out: list[CallRecord] = []
+            start = 0
+            while len(out) < cap:
+                body = await self._get(
+                    "/api/CallLog",
+                    params={
+                        "TimeZoneName": "UTC",
+                        "callState": "All",
+                        "dateRangeType": "Custom",
+                        "fromFilter": "",
+                        "fromFilterType": "Any",
+                        "numberOfRows": str(PAGE),
+                        "searchFilter": "",
+                        "startRow": str(start),
+                        "toFilter": "",
+                        "toFilterType": "Any",
+                        "periodFrom": odata_datetime(begin),
+                        "periodTo": odata_datetime(end),
+                    },
+                )
+                page = rows(body, "CallLogRows")
+                out.extend(call for row in page if (call := mapping.call_from_row(row)))
+                start += len(page)
+                if not page or not (isinstance(body, Mapping) and body.get("HasMoreRows")):
+                    break
+            return out
+
+        # The date parameters are unconfirmed on live v18 (API-NOTES §9.9): rows outside the
+        # period are dropped and the order is ours, whatever the PBX did with them.
+        return await newest_calls(
+            legs, since, until, limit=limit, row_cap=limit * 4, seen=self.wire_seen
+        )
 
     async def recordings(
         self,
@@ -185,18 +214,48 @@ class V18Client:
         return None
 
     async def download_recording(self, rec_id: int) -> bytes:
+        """The audio, from the form that served audio before on this connection, else from
+        each known form in turn. ``RecordingFileMissing`` when a form says the file is gone;
+        ``DownloadUnconfirmed`` when no form answered at all."""
+        known = self._download_path
+        if known is not None:
+            try:
+                return await self._download(known, rec_id)
+            except NotFound as exc:
+                # This path served audio before: its 404 is about the file, not the path.
+                if isinstance(exc, RecordingFileMissing):
+                    raise
+                raise RecordingFileMissing(exc.detail, endpoint=known) from exc
+        for path in RECORDING_DOWNLOAD_PATHS:
+            try:
+                audio = await self._download(path, rec_id)
+            except RecordingFileMissing:
+                raise
+            except (NotFound, _NotAudio):
+                continue  # not a download path on this build, as far as it shows
+            self._download_path = path
+            # Confirmed after all (the first tries may have asked for files not written yet).
+            self.wire_seen.shapes.pop(WireShape.V18_DOWNLOAD_UNCONFIRMED, None)
+            return audio
+        self.wire_seen.note(WireShape.V18_DOWNLOAD_UNCONFIRMED)
+        raise DownloadUnconfirmed(
+            f"Tried {', '.join(RECORDING_DOWNLOAD_PATHS)}: none answered with audio or with "
+            "'file not on the PBX'."
+        )
+
+    async def _download(self, path: str, rec_id: int) -> bytes:
         try:
-            response = await self._get_raw(RECORDING_DOWNLOAD_PATH, {"file": str(int(rec_id))})
+            response = await self._get_raw(path, {"file": str(int(rec_id))})
         except MalformedResponse as exc:
             # v18 redirects to its error page when the file is gone.
-            if exc.status in (301, 302, 303, 307):
-                raise RecordingFileMissing(endpoint=RECORDING_DOWNLOAD_PATH) from exc
+            if exc.status in REDIRECTS:
+                raise RecordingFileMissing(endpoint=path) from exc
             raise
         kind = response.headers.get("content-type", "")
         if not response.content or "json" in kind or "html" in kind:
-            raise MalformedResponse(
-                f"Expected audio, got {kind}.", endpoint=RECORDING_DOWNLOAD_PATH
-            )
+            if path == self._download_path:
+                raise MalformedResponse(f"Expected audio, got {kind}.", endpoint=path)
+            raise _NotAudio(f"Expected audio, got {kind}.", endpoint=path)
         return bytes(response.content)
 
     async def retention(self) -> RetentionPolicy:
@@ -219,3 +278,7 @@ class V18Client:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+class _NotAudio(MalformedResponse):
+    """A 200 without audio from a form not yet confirmed: a page, not a download path."""

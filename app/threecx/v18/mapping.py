@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
-from app.domain.clock import utc_now
 from app.domain.durations import parse_iso_duration
 from app.domain.extensions import Extension, RecordingMode
 from app.domain.licence import Edition, Licence, SystemStatus
+from app.domain.live import CallEvent, LiveState
 from app.domain.recordings import Recording, RecordingCallType
-from app.threecx.wire import boolean, integer, text, timestamp
+from app.domain.wire_shapes import WireSeen, WireShape
+from app.threecx.wire import boolean, integer, rows, text, timestamp
 
 Row = Mapping[str, Any]
+
+# 3CX's own 7-digit fractions, or a UTC offset instead of "Z" (API-NOTES §9.5, §9.9).
+FRACTION_OR_OFFSET = re.compile(r"\.\d{7}|[+-]\d\d:\d\d$")
+STATUS_TIMES = ("ExpirationDate", "MaintenanceExpiresAt")
+ACTIVE_CALL_TIMES = ("EstablishedAt", "LastChangeStatus")
+# v18 active-call states (API-NOTES §7); v20's "Connected" is read too.
+CONNECTED_STATES = frozenset({"talking", "transferring", "connected"})
+# "10000 Flowroute - Example Co (15555550123)": the party's number in brackets (§9.4).
+BRACKETED_NUMBER = re.compile(r"\((\+?\d[\d ]*)\)\s*$")
 
 
 def extension_from_row(row: Row) -> Extension | None:
@@ -67,15 +78,83 @@ def licence_from_status(row: Row) -> Licence:
 
 
 def _licence_active(row: Row) -> bool | None:
-    """v18 may not send ``LicenseActive``: an activated licence past its expiry is not active."""
+    """``LicenseActive`` when sent. Older v18 bodies do not send it (API-NOTES §9.9): then an
+    activated licence with no expiry date is active, a licence that is not activated is not,
+    and one with an expiry date is left unknown: the licence rule judges that date against the
+    doctor's clock (the client has none)."""
     explicit = boolean(row, "LicenseActive")
     if explicit is not None:
         return explicit
     activated = boolean(row, "Activated")
-    expires = timestamp(row, "ExpirationDate")
-    if activated and expires is not None and expires < utc_now():
-        return False
+    if activated and timestamp(row, "ExpirationDate") is not None:
+        return None
     return activated
+
+
+def note_status_shapes(row: Row, seen: WireSeen) -> None:
+    if any(FRACTION_OR_OFFSET.search(text(row, key) or "") for key in STATUS_TIMES):
+        seen.note(WireShape.FRACTIONAL_TIMES)
+
+
+def active_calls_from_body(body: Any, seen: WireSeen) -> list[CallEvent]:
+    """``/api/activeCalls``: live v18 PBXs answer ``{Now, list}`` (API-NOTES §9.9), the
+    documents ``{list}``; a bare list is read too. Each call in progress is one event of its
+    present state, stamped with when it got there (else the PBX's ``Now``)."""
+    now: datetime | None = None
+    if isinstance(body, Mapping) and "Now" in body:
+        seen.note(WireShape.V18_ACTIVE_CALLS_LIST)
+        now = timestamp(body, "Now")
+        if FRACTION_OR_OFFSET.search(text(body, "Now") or ""):
+            seen.note(WireShape.FRACTIONAL_TIMES)
+    return [event for row in rows(body, "list") if (event := active_call_from_row(row, now))]
+
+
+def active_call_from_row(row: Row, now: datetime | None = None) -> CallEvent | None:
+    """One active call; None when the row gives no time at all and the body no ``Now``."""
+    at = timestamp(row, *ACTIVE_CALL_TIMES) or now
+    if at is None:
+        return None
+    caller = _party_number(text(row, "Caller", "CallerId", "From"))
+    callee = _party_number(text(row, "Callee", "Destination", "To"))
+    call_id = text(row, "Id", "CallId") or (
+        "v18-"
+        + hashlib.sha1(f"{at}|{caller}|{callee}".encode(), usedforsecurity=False).hexdigest()[:12]
+    )
+    status = (text(row, "Status") or "").lower()
+    direction = _direction(caller, callee)
+    caller_internal = _is_internal(caller)
+    internal = caller if caller_internal else callee
+    external = callee if caller_internal else caller
+    return CallEvent(
+        call_id=call_id,
+        state=LiveState.CONNECTED if status in CONNECTED_STATES else LiveState.RINGING,
+        at=at,
+        direction=direction,
+        external_number=external if external and not _is_internal(external) else None,
+        extension=_digits_or_none(internal),
+        source="active-calls",
+    )
+
+
+def _party_number(value: str | None) -> str:
+    """The number in ``+61412345678 Jane Doe``, ``101 Bob`` or ``Trunk (15555550123)``."""
+    if not value:
+        return ""
+    bracketed = BRACKETED_NUMBER.search(value)
+    if bracketed:
+        return bracketed.group(1).replace(" ", "")
+    return value.split()[0]
+
+
+def _direction(caller: str, destination: str) -> CallDirection:
+    caller_internal, destination_internal = _is_internal(caller), _is_internal(destination)
+    if not caller_internal and destination_internal:
+        return CallDirection.INBOUND
+    if caller_internal and not destination_internal:
+        return CallDirection.OUTBOUND
+    if caller_internal and destination_internal:
+        return CallDirection.INTERNAL
+    return CallDirection.UNKNOWN
 
 
 def _is_internal(number: str) -> bool:
@@ -100,15 +179,7 @@ def call_from_row(row: Row) -> CallRecord | None:
             usedforsecurity=False,
         ).hexdigest()[:12]
     )
-    caller_internal, destination_internal = _is_internal(caller), _is_internal(destination)
-    if not caller_internal and destination_internal:
-        direction = CallDirection.INBOUND
-    elif caller_internal and not destination_internal:
-        direction = CallDirection.OUTBOUND
-    elif caller_internal and destination_internal:
-        direction = CallDirection.INTERNAL
-    else:
-        direction = CallDirection.UNKNOWN
+    direction = _direction(caller, destination)
     answered = boolean(row, "Answered")
     if answered:
         outcome = CallOutcome.ANSWERED

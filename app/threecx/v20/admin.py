@@ -9,7 +9,8 @@ logged or put into an error message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -35,9 +36,14 @@ from app.threecx.tls import (
     normalise_fingerprint,
 )
 from app.threecx.transport import RetryPolicy, Timeouts, Transport, parse_json
+from app.threecx.v20.tokens import jwt_lifetime_s
 from app.threecx.wire import boolean, integer, rows, text
 
 LOGIN_PATH = "/webclient/api/Login/GetAccessToken"
+TOKEN_PATH = "/connect/token"
+# The admin console's own client id for refreshing its sign-in (UNCONFIRMED: the web client's
+# renewal as integrators describe it; the password is never kept to sign in again).
+WEB_CLIENT_ID = "Webclient"
 PRINCIPALS_PATH = "/xapi/v1/ServicePrincipals"
 
 
@@ -124,13 +130,48 @@ async def open_transport(
     return Transport(address.base_url, tls, timeouts=timeouts, retry=retry, pinned_der=pinned_der)
 
 
-class AdminSession:
-    """An admin's XAPI login; only the bearer token is kept, in memory, until ``aclose()``."""
+@dataclass(frozen=True)
+class AdminToken:
+    access: str
+    refresh: str  # "" when the PBX gave none
+    lifetime_s: float | None  # from the JWT's exp - iat, else expires_in (seconds)
 
-    def __init__(self, transport: Transport, token: str, version: PbxVersion | None) -> None:
+
+class AdminSession:
+    """An admin's XAPI login; only its tokens are kept, in memory, until ``aclose()``.
+
+    The admin console's tokens were seen to expire after 60 s (API-NOTES §9.2), shorter than
+    an engineer takes to read a wizard page. The session renews itself with the refresh token
+    before the access token lapses, and once more if the PBX still answers 401, so the engineer
+    keeps their place. Only when renewal is refused does ``AdminSessionExpired`` ask them to
+    sign in again.
+    """
+
+    RENEW_FRACTION = 0.75
+
+    def __init__(
+        self,
+        transport: Transport,
+        token: AdminToken | str,
+        version: PbxVersion | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._transport = transport
-        self._token = token
+        self._clock = clock
+        self._set(token if isinstance(token, AdminToken) else AdminToken(token, "", None))
         self.version = version
+        self.renewals = 0
+
+    @property
+    def renew_due(self) -> bool:
+        return self._clock() >= self._renew_at
+
+    def _set(self, token: AdminToken) -> None:
+        self._token = token.access
+        self._refresh = token.refresh
+        life = token.lifetime_s
+        self._renew_at = self._clock() + life * self.RENEW_FRACTION if life else float("inf")
 
     def __repr__(self) -> str:
         return f"AdminSession({self._transport.base_url!r}, version={self.version})"
@@ -148,7 +189,31 @@ class AdminSession:
 
     async def aclose(self) -> None:
         self._token = ""
+        self._refresh = ""
         await self._transport.aclose()
+
+    async def _renew(self, label: str) -> bool:
+        """A new access token from the refresh token; False when there is none or it is refused."""
+        if not self._refresh:
+            return False
+        try:
+            response = await self._transport.request(
+                "POST",
+                TOKEN_PATH,
+                data={
+                    "client_id": WEB_CLIENT_ID,
+                    "grant_type": "refresh_token",
+                    "refresh_token": self._refresh,
+                },
+                label=TOKEN_PATH,
+            )
+        except (AuthRejected, BadRequest):
+            self._refresh = ""
+            return False
+        token = _admin_token(parse_json(response, TOKEN_PATH), TOKEN_PATH)
+        self._set(token)
+        self.renewals += 1
+        return True
 
     async def service_principals(self) -> list[ServicePrincipal]:
         """Every API client on the PBX."""
@@ -213,18 +278,23 @@ class AdminSession:
     ) -> httpx.Response:
         if not self._token:
             raise AdminSessionExpired("The session was closed.", endpoint=label)
-        try:
-            return await self._transport.request(
-                method,
-                path,
-                headers={"Authorization": f"Bearer {self._token}"},
-                json_body=json_body,
-                label=label,
-            )
-        except AuthRejected as exc:
-            raise AdminSessionExpired(endpoint=label) from exc
-        except Forbidden as exc:
-            raise AdminForbidden(exc.detail, endpoint=label) from exc
+        if self.renew_due:
+            await self._renew(label)  # due: renew first; a refusal shows up as the 401 below
+        for last in (False, True):
+            try:
+                return await self._transport.request(
+                    method,
+                    path,
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    json_body=json_body,
+                    label=label,
+                )
+            except AuthRejected as exc:
+                if last or not await self._renew(label):
+                    raise AdminSessionExpired(endpoint=label) from exc
+            except Forbidden as exc:
+                raise AdminForbidden(exc.detail, endpoint=label) from exc
+        raise AssertionError("unreachable")
 
 
 async def admin_sign_in(
@@ -264,7 +334,7 @@ async def admin_sign_in(
     return AdminSession(transport, token, PbxVersion.parse(transport.last_version_header))
 
 
-async def _login(transport: Transport, username: str, password: str, code: str) -> str:
+async def _login(transport: Transport, username: str, password: str, code: str) -> AdminToken:
     try:
         response = await transport.request(
             "POST",
@@ -285,8 +355,16 @@ async def _login(transport: Transport, username: str, password: str, code: str) 
                 endpoint=LOGIN_PATH,
             )
         raise AdminLoginRejected(endpoint=LOGIN_PATH)
-    token = body.get("Token")
+    return _admin_token(body.get("Token"), LOGIN_PATH)
+
+
+def _admin_token(token: object, endpoint: str) -> AdminToken:
     access = token.get("access_token") if isinstance(token, Mapping) else None
-    if not isinstance(access, str) or not access:
-        raise MalformedResponse("The sign-in answer has no access token.", endpoint=LOGIN_PATH)
-    return access
+    if not isinstance(token, Mapping) or not isinstance(access, str) or not access:
+        raise MalformedResponse("The sign-in answer has no access token.", endpoint=endpoint)
+    refresh = token.get("refresh_token")
+    expires_in = token.get("expires_in")
+    lifetime = jwt_lifetime_s(access)
+    if lifetime is None and isinstance(expires_in, (int, float)) and expires_in > 0:
+        lifetime = float(expires_in)
+    return AdminToken(access, refresh if isinstance(refresh, str) else "", lifetime)

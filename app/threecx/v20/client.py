@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
-from app.domain.calls import CallRecord, merge_call_segments
+from app.domain.calls import CallRecord
 from app.domain.contacts import Contact
 from app.domain.extensions import Extension, Queue
 from app.domain.licence import Licence, NumberingPlan, SystemStatus
@@ -19,6 +19,7 @@ from app.domain.live import CallEvent
 from app.domain.pbx import PbxIdentity
 from app.domain.recordings import Recording, RetentionPolicy
 from app.domain.version import PbxVersion
+from app.domain.wire_shapes import WireSeen
 from app.threecx.errors import (
     AuthRejected,
     BadRequest,
@@ -29,6 +30,7 @@ from app.threecx.errors import (
     ServerError,
     Unsupported,
 )
+from app.threecx.history_windows import newest_calls
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v20 import mapping
@@ -83,6 +85,7 @@ class V20Client:
         self._page_size = page_size
         self._poll_interval_s = poll_interval_s
         self._identity = PbxIdentity(base_url=transport.base_url, version=None)
+        self.wire_seen = WireSeen()  # the live-PBX shapes this PBX showed (doctor evidence)
 
     def __repr__(self) -> str:
         return f"V20Client({self._transport.base_url!r})"
@@ -315,13 +318,22 @@ class V20Client:
     async def call_history(
         self, since: datetime, until: datetime, *, limit: int = 1000
     ) -> list[CallRecord]:
-        segments = await self._collection(
-            call_log_path(since, until),
-            {"$orderby": "StartTime desc"},
-            mapping.call_from_log_row,
-            limit=limit * 4,  # several legs per call
+        async def legs(start: datetime, end: datetime, cap: int) -> list[CallRecord]:
+            return await self._collection(
+                call_log_path(start, end),
+                {"$orderby": "StartTime desc"},  # asked for; not relied on (§9.3)
+                lambda row: mapping.call_from_log_row(row, self.wire_seen),
+                limit=cap,
+            )
+
+        async def count(start: datetime, end: datetime) -> int | None:
+            body = await self._get(call_log_path(start, end), {"$top": "1", "$count": "true"})
+            total = body.get("@odata.count") if isinstance(body, Mapping) else None
+            return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+        return await newest_calls(
+            legs, since, until, limit=limit, row_cap=limit * 4, seen=self.wire_seen, count=count
         )
-        return merge_call_segments(segments)[:limit]
 
     async def recordings(
         self,
@@ -338,9 +350,12 @@ class V20Client:
             clauses.append(f"StartTime le {odata_datetime(until)}")
         if clauses:
             params["$filter"] = " and ".join(clauses)
-        return await self._collection(
+        found = await self._collection(
             f"{XAPI}/Recordings", params, mapping.recording_from_row, limit=limit
         )
+        # Newest first by our own sort: the server's $orderby is not relied on (§9.3).
+        floor = datetime.min.replace(tzinfo=UTC)
+        return sorted(found, key=lambda r: (r.started_at or floor, r.id), reverse=True)
 
     async def recording(self, rec_id: int) -> Recording | None:
         # There is no /Recordings({Id}); filter the collection instead.

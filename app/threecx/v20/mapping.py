@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMod
 from app.domain.licence import Edition, Licence, NumberingPlan, SystemStatus
 from app.domain.live import Participant
 from app.domain.recordings import Recording, RecordingCallType, RetentionPolicy
+from app.domain.wire_shapes import WireSeen, WireShape
 from app.threecx.errors import MalformedResponse
 from app.threecx.wire import boolean, integer, text, timestamp
 
@@ -97,10 +99,19 @@ def _looks_external(caller_id: str | None, dn: str | None) -> bool:
     return not value.lower().startswith("ext.") and len(digits) >= 7
 
 
-def call_from_log_row(row: Row) -> CallRecord | None:
-    call_id = text(row, "CallId", "CdrId", "CallHistoryId")
+# A call's identity in call history (API-NOTES §9.1): its legs share MainCallHistoryId; each
+# leg has its own CallHistoryId/CdrId. CallId and SegmentId are row numbers of one response on
+# live PBXs, so they identify nothing and are never used as a key.
+CALL_IDENTITY_FIELDS = ("MainCallHistoryId", "CallHistoryId", "CdrId")
+QUEUE_LEG = "queue"
+
+
+def call_from_log_row(row: Row, seen: WireSeen | None = None) -> CallRecord | None:
+    call_id = text(row, *CALL_IDENTITY_FIELDS)
     if call_id is None:
         return None
+    if seen is not None:
+        _note_log_shapes(row, seen)
     direction = direction_of(row)
     answered = boolean(row, "Answered")
     outcome = outcome_of(row, direction, answered)
@@ -128,11 +139,35 @@ def call_from_log_row(row: Row) -> CallRecord | None:
         recording_ids=recording_ids,
         recording_url=text(row, "RecordingUrl"),
         outcome=outcome,
-        segment_id=text(row, "SegmentId"),
+        segment_id=text(row, "CdrId", "CallHistoryId"),
+        leg=QUEUE_LEG if _is_queue_leg(row) else "",
     )
 
 
+def _is_queue_leg(row: Row) -> bool:
+    kinds = f"{text(row, 'Direction') or ''} {text(row, 'CallType') or ''}".lower()
+    return "queue" in kinds or integer(row, "DestinationType") == QUEUE_DN_TYPE
+
+
+def _note_log_shapes(row: Row, seen: WireSeen) -> None:
+    seen.note(WireShape.MAIN_CALL_ID if text(row, "MainCallHistoryId") else WireShape.LEG_ID_ONLY)
+    started = text(row, "StartTime") or ""
+    if FRACTION_OR_OFFSET.search(started):
+        seen.note(WireShape.FRACTIONAL_TIMES)
+    if "queue" in f"{text(row, 'Direction') or ''} {text(row, 'CallType') or ''}".lower():
+        seen.note(WireShape.QUEUE_ROWS)
+    url = text(row, "RecordingUrl")
+    if url and "://" not in url and not url.startswith("/"):
+        seen.note(WireShape.RECORDING_PATHS)
+    names = (text(row, "SourceDisplayName") or "", text(row, "DestinationDisplayName") or "")
+    if any(LAST_FIRST.fullmatch(name) for name in names):
+        seen.note(WireShape.LAST_FIRST_NAMES)
+
+
 VOICEMAIL_DN_TYPE = 5  # DestinationType of a leg that ended in a voicemail box
+QUEUE_DN_TYPE = 4  # DestinationType of a queue's own leg (the simulator's value; UNCONFIRMED)
+FRACTION_OR_OFFSET = re.compile(r"\.\d{7}|[+-]\d\d:\d\d$")
+LAST_FIRST = re.compile(r"[^\W\d_][\w'-]*, [^\W\d_][\w'-]*")
 
 
 def outcome_of(row: Row, direction: CallDirection, answered: bool | None) -> CallOutcome:
@@ -312,19 +347,26 @@ def numbering_plan_from_row(row: Row) -> NumberingPlan:
     )
 
 
-def participant_from_row(row: Row, dn_type: str = "") -> Participant | None:
+def participant_from_row(
+    row: Row, dn_type: str = "", seen: WireSeen | None = None
+) -> Participant | None:
     participant_id = integer(row, "id")
     dn = text(row, "dn")
     call_id = text(row, "callid")
     if participant_id is None or dn is None or call_id is None:
         return None
+    caller_id, caller_name = caller_of(
+        text(row, "party_caller_id") or "", text(row, "party_caller_name") or "", seen
+    )
+    if seen is not None and ";rinstance=" in (text(row, "device_id") or ""):
+        seen.note(WireShape.RINSTANCE_DEVICES)
     return Participant(
         id=participant_id,
         dn=dn,
         status=text(row, "status") or "",
         call_id=call_id,
-        party_caller_id=text(row, "party_caller_id") or "",
-        party_caller_name=text(row, "party_caller_name") or "",
+        party_caller_id=caller_id,
+        party_caller_name=caller_name,
         party_dn=text(row, "party_dn") or "",
         party_dn_type=text(row, "party_dn_type") or "",
         party_did=text(row, "party_did") or "",
@@ -333,3 +375,29 @@ def participant_from_row(row: Row, dn_type: str = "") -> Participant | None:
         originated_by_dn=text(row, "originated_by_dn") or "",
         originated_by_type=text(row, "originated_by_type") or "",
     )
+
+
+E164_NAME = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def caller_of(caller_id: str, caller_name: str, seen: WireSeen | None = None) -> tuple[str, str]:
+    """The caller's number and name as a person would read them.
+
+    Live PBXs were seen giving ``party_caller_id`` in national format while
+    ``party_caller_name`` holds the same number in E.164 (API-NOTES §9.4). When the name is an
+    E.164 number that ends with the national number's digits, it is the number, and there is
+    no name.
+    """
+    name = caller_name.replace(" ", "")
+    national = caller_id.lstrip("0")
+    if (
+        E164_NAME.fullmatch(name)
+        and national.isdigit()
+        and len(national) >= 6
+        and name.endswith(national)
+        and not caller_id.startswith("+")
+    ):
+        if seen is not None:
+            seen.note(WireShape.NATIONAL_CALLER_IDS)
+        return name, ""
+    return caller_id, caller_name

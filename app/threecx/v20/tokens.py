@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,10 +55,15 @@ class TokenManager:
 
     async def token(self) -> str:
         async with self._lock:
-            if self._token is None or self._clock() >= self._refresh_at:
+            if self.refresh_due:
                 await self._fetch()
             assert self._token is not None
             return self._token
+
+    @property
+    def refresh_due(self) -> bool:
+        """The next request fetches a new token first."""
+        return self._token is None or self._clock() >= self._refresh_at
 
     def invalidate(self, token: str) -> None:
         """Forget ``token`` after the PBX rejected it, unless a newer one replaced it already."""
@@ -89,7 +95,10 @@ class TokenManager:
         self.version = PbxVersion.parse(header) or self.version or self._version_hint()
         expires_in = body.get("expires_in")
         if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-            self._raw_expires_in = float(expires_in)
+            try:
+                self._raw_expires_in = float(expires_in)
+            except OverflowError:  # an integer of hundreds of digits
+                self._raw_expires_in = float("inf")
         else:
             self._raw_expires_in = None
         self._token = body["access_token"]
@@ -100,6 +109,12 @@ class TokenManager:
         lifetime = self._raw_expires_in if self._raw_expires_in is not None else 60.0
         if self.version is not None and self.version.token_lifetime_in_minutes:
             lifetime *= 60
+        lifetime = sane_lifetime(lifetime)
+        # The token's own claims win when they say it lives shorter (API-NOTES §9.2):
+        # exp - iat is the PBX's word in seconds, free of the unit question and of clock skew.
+        signed = jwt_lifetime_s(self._token) if self._token else None
+        if signed is not None and (self._raw_expires_in is None or signed < lifetime):
+            lifetime = sane_lifetime(signed)
         self.lifetime_s = lifetime
         self._refresh_at = self._issued_at + lifetime * self._refresh_fraction
 
@@ -121,3 +136,30 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
     except (ValueError, json.JSONDecodeError):
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+# A PBX (or what sits in front of it) can say 0, -60, NaN or 1e400: read it within sane bounds.
+MIN_LIFETIME_S = 1.0
+MAX_LIFETIME_S = 24 * 3600.0
+UNSAID_LIFETIME_S = 60.0
+
+
+def sane_lifetime(seconds: float) -> float:
+    """A token lifetime clamped to [1 s, 24 h]; not a finite positive number: 60 s."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        return UNSAID_LIFETIME_S
+    return min(MAX_LIFETIME_S, max(MIN_LIFETIME_S, seconds))
+
+
+def jwt_lifetime_s(token: str) -> float | None:
+    """``exp - iat`` of a JWT, in seconds; None when either claim is missing or odd."""
+    claims = decode_jwt_claims(token)
+    exp, iat = claims.get("exp"), claims.get("iat")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat))
+    if not numbers:
+        return None
+    try:
+        lifetime = float(exp) - float(iat)  # type: ignore[arg-type]
+    except OverflowError:  # a 400-digit claim
+        return None
+    return lifetime if math.isfinite(lifetime) and lifetime > 0 else None
