@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from app.domain.phones import line_tail
+
 
 class CallDirection(enum.StrEnum):
     INBOUND = "inbound"
@@ -158,12 +160,12 @@ def find_logged_call(
     for call in calls:
         if call.call_id == call_id:
             return call, LogMatch.BY_ID
-    wanted = _tail(number)
+    wanted = line_tail(number)
     best: tuple[timedelta, CallRecord] | None = None
     for call in calls:
         if call.started_at is None or call.started_at > ended_at + LOG_MATCH_SLACK:
             continue
-        if wanted and _tail(call.external_number or call.caller) != wanted:
+        if wanted and line_tail(call.external_number or call.caller) != wanted:
             continue
         if extension and call.extension and call.extension != extension:
             continue
@@ -174,9 +176,3 @@ def find_logged_call(
         if gap <= LOG_MATCH_SLACK and (best is None or gap < best[0]):
             best = (gap, call)
     return (best[1], LogMatch.BY_NUMBER_DN_TIME) if best else None
-
-
-def _tail(number: str | None) -> str:
-    """The last nine digits: the same line in E.164, national or without "+"."""
-    digits = "".join(ch for ch in number or "" if ch.isdigit())
-    return digits[-9:]

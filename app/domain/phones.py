@@ -65,6 +65,16 @@ def to_e164(raw: str, region: str) -> str | None:
     return _normalise(raw, validate_region(region))
 
 
+# The same line written as E.164, national or without "+" ends in the same nine digits.
+LINE_TAIL_DIGITS = 9
+
+
+def line_tail(text: str | None, digits: int = LINE_TAIL_DIGITS) -> str:
+    """The last ``digits`` digits of a number, punctuation ignored ("" when it has none)."""
+    only = "".join(ch for ch in text or "" if ch.isdigit())
+    return only[-digits:]
+
+
 def is_e164(raw: str) -> bool:
     """Whether the stored text is already exactly an E.164 number: "+" and digits only."""
     return _E164_TEXT.fullmatch(raw) is not None and _normalise(raw, "ZZ") == raw

@@ -40,6 +40,7 @@ from app.domain.business_hours import (
     describe_hours,
 )
 from app.domain.contact_match import MatchKind
+from app.domain.phones import LINE_TAIL_DIGITS, line_tail
 
 GENERAL_LIST = "general"
 TAG_SOURCE = "missed-call"
@@ -49,8 +50,8 @@ NEW_CONTACT = "new contact would be created, then the workflow runs against it"
 
 _NON_DIGITS = re.compile(r"\D+")
 # DIDs are written "+61 8 8123 4500", "0881234500" or "61881234500" depending on who typed
-# them; the last 9 digits are the subscriber number in every national plan we meet.
-_DID_TAIL_DIGITS = 9
+# them; the last 9 digits (phones.line_tail) are the subscriber number in every national plan
+# we meet.
 
 
 class TriggerBranch(enum.StrEnum):
@@ -190,8 +191,8 @@ class DidSources:
             digits = _NON_DIGITS.sub("", did)
             if digits:
                 self._digits.setdefault(digits, source)
-                if len(digits) >= _DID_TAIL_DIGITS:
-                    self._tails.setdefault(digits[-_DID_TAIL_DIGITS:], source)
+                if len(digits) >= LINE_TAIL_DIGITS:
+                    self._tails.setdefault(line_tail(digits), source)
         self.general = general
 
     def __len__(self) -> int:
@@ -207,8 +208,8 @@ class DidSources:
         digits = _NON_DIGITS.sub("", text)
         if digits in self._digits:
             return self._digits[digits], True
-        if len(digits) >= _DID_TAIL_DIGITS and digits[-_DID_TAIL_DIGITS:] in self._tails:
-            return self._tails[digits[-_DID_TAIL_DIGITS:]], True
+        if len(digits) >= LINE_TAIL_DIGITS and line_tail(digits) in self._tails:
+            return self._tails[line_tail(digits)], True
         return self.general, False
 
 
