@@ -101,15 +101,29 @@ def _normalise(raw: str, region: str) -> str | None:
     if not text:
         return None
     as_written = _read(text, region)
-    if as_written is not None and _valid(*as_written):
+    if as_written is not None and _valid(*as_written) and _fits(as_written):
         return _format(*as_written)
     with_plus = _read(_as_international(text), region) if _may_lack_plus(text) else None
-    if with_plus is not None and _valid(*with_plus):
+    if with_plus is not None and _valid(*with_plus) and _fits(with_plus):
         return _format(*with_plus)
     for number in (as_written, with_plus):
-        if number is not None and _plausible(*number):
+        if number is not None and _plausible(*number) and _reads_back(number):
             return _format(*number)
     return None
+
+
+def _reads_back(number: tuple[int, str]) -> bool:
+    """Whether the E.164 text of ``number`` reads as the same number again.
+
+    A national part that starts with a trunk digit ("000001" in Germany reads as +49 00001)
+    loses that digit when read back as E.164, so the answer would not survive a second pass.
+    """
+    return _fits(number) and _read(_format(*number), "ZZ") == number
+
+
+def _fits(number: tuple[int, str]) -> bool:
+    """E.164 has at most 15 digits, whatever lengths phonenumbers' metadata allows."""
+    return _E164_TEXT.fullmatch(_format(*number)) is not None
 
 
 def _strip_uri(raw: str) -> str:
