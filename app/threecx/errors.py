@@ -140,3 +140,58 @@ class Unsupported(ThreeCXError):
 
 class BadRequest(ThreeCXError):
     what = "The PBX refused the request as malformed (400)."
+
+
+# What a misbehaving PBX, or something in front of it, does (issue 18). Each names the
+# misbehaviour so no verdict is read from it: none of these is "a role is missing".
+
+
+class NotThreeCX(MalformedResponse):
+    """An answer that is plainly not the 3CX API: an HTML page, a login form, a proxy's page."""
+
+    what = "Something other than the 3CX API answered."
+    next_step = (
+        "The address reaches a web page, a login page or a proxy, not the PBX's API: check the "
+        "address and port, and any proxy or firewall page in between. The key is not at fault."
+    )
+
+
+class AnswerTooLarge(MalformedResponse):
+    """A body over the size limit, counted while it streams and while it decompresses."""
+
+    what = "The PBX's answer was larger than PBX Companion reads, so it stopped reading."
+    next_step = (
+        "Something sent an oversized or endlessly compressed answer: check for a proxy in front "
+        "of the PBX, then run again. Nothing was read from this answer."
+    )
+
+
+class UnreadableAnswer(MalformedResponse):
+    """JSON of the wrong shape: a value of the wrong type, out of range or absurd."""
+
+    what = "The PBX answered, but the answer could not be read."
+    next_step = (
+        "A value had the wrong type or was out of range, so nothing is concluded from it: check "
+        "this by hand in the 3CX admin console, and send the app's log to support."
+    )
+
+
+class EndlessPaging(MalformedResponse):
+    """Paging that would not end: a repeated nextLink, an ignored $skip, or past the caps."""
+
+    what = "The PBX kept sending pages without end, so PBX Companion stopped asking."
+    next_step = (
+        "The PBX (or a proxy in front of it) repeated a page or ignored paging: only the rows "
+        "read before that were used. Check for a proxy or a half-finished upgrade."
+    )
+
+
+class TokenRevoked(ThreeCXError):
+    """A 401 on an API call right after a good sign-in, again after signing in once more."""
+
+    what = "The PBX withdrew the access token right after a good sign-in (401), twice."
+    next_step = (
+        "Another program signed in with the same API client meanwhile (3CX keeps one token per "
+        "client), or the key was rotated. Give each bridge and tool its own API client; if the "
+        "key was rotated, use the new one. This is not a missing role."
+    )
