@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import sys
@@ -24,6 +23,7 @@ from app.cli_args import (
     ConnectionArgs,
     UsageError,
     add_connection_arguments,
+    add_deadline_argument,
     add_doctor_arguments,
     connection_from_args,
 )
@@ -32,7 +32,21 @@ from app.cli_connections import run_connections, run_keys
 from app.cli_report import add_doctor_report_arguments, add_report_arguments
 from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallRecord
+from app.domain.cli_ranges import (
+    HISTORY_DAYS,
+    LIST_LIMIT,
+    RECORDING_ID,
+    RUN_SECONDS,
+    ranged,
+    ranged_int,
+)
 from app.domain.clock import utc_now
+from app.domain.deadlines import (
+    COMMAND_OUT_OF_TIME_FIX,
+    DEFAULT_COMMAND_DEADLINE_S,
+    DEFAULT_DOWNLOAD_DEADLINE_S,
+    command_out_of_time,
+)
 from app.domain.recordings import Recording
 from app.services.customer_clock import read_customer_hours
 from app.services.log_setup import REDACTOR, configure_logging
@@ -62,10 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--demo-seconds",
-        type=float,
+        type=ranged(RUN_SECONDS),
         default=None,
         metavar="S",
-        help="with --demo: stop after S seconds (default: until the window closes or Ctrl-C)",
+        help="with --demo: stop after S seconds (default: until the window closes or Ctrl-C; "
+        f"{RUN_SECONDS.describe()})",
     )
     parser.add_argument(
         "--self-test",
@@ -87,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "contact match, retention, reachability. Give a saved connection (--connection NAME: "
         "address, Client ID, CA file or pin, region and contacts from its profile, the key "
         "from the OS keyring) or --url, --client-id and --secret-env/--secret-stdin. Exit 0: "
-        "nothing failed; 1: a check failed; 2: bad arguments.",
+        "nothing failed; 1: a check failed, or the PBX did not answer every check within "
+        "--deadline; 2: bad arguments.",
     )
     add_connection_arguments(doctor, required=False)
     add_doctor_arguments(doctor)
@@ -115,13 +131,33 @@ def build_parser() -> argparse.ArgumentParser:
         add_connection_arguments(sub)
         sub.add_argument("--json", action="store_true", help="print JSON")
         if name in ("calls", "recordings"):
-            sub.add_argument("--days", type=float, default=1.0, help="how far back (default 1)")
-            sub.add_argument("--limit", type=int, default=50)
+            sub.add_argument(
+                "--days",
+                type=ranged(HISTORY_DAYS),
+                default=1.0,
+                help=f"how far back (default 1; {HISTORY_DAYS.describe()})",
+            )
+            sub.add_argument(
+                "--limit",
+                type=ranged_int(LIST_LIMIT),
+                default=50,
+                help=f"at most this many, newest first (default 50; {LIST_LIMIT.describe()})",
+            )
         if name == "download":
-            sub.add_argument("recording_id", type=int)
+            sub.add_argument("recording_id", type=ranged_int(RECORDING_ID))
             sub.add_argument("--out", required=True, help="file to write the WAV to")
         if name == "watch":
-            sub.add_argument("--seconds", type=float, default=None, help="stop after S seconds")
+            sub.add_argument(
+                "--seconds",
+                type=ranged(RUN_SECONDS),
+                default=None,
+                help=f"stop after S seconds (default: until Ctrl-C; {RUN_SECONDS.describe()})",
+            )
+        else:  # a watch runs until --seconds or Ctrl-C; everything else has a deadline
+            default = (
+                DEFAULT_DOWNLOAD_DEADLINE_S if name == "download" else DEFAULT_COMMAND_DEADLINE_S
+            )
+            add_deadline_argument(sub, default, "the command")
     return parser
 
 
@@ -136,12 +172,22 @@ async def _connected(conn: ConnectionArgs) -> PbxClient:
 
 
 async def run_pbx(args: argparse.Namespace) -> int:
-    conn = connection_from_args(args)
-    client = await _connected(conn)
+    conn = connection_from_args(args)  # before the clock starts: it may read the key from stdin
+    deadline: float | None = getattr(args, "deadline", None)
+    scope = asyncio.timeout(deadline)
     try:
-        return await _pbx_command(client, args)
-    finally:
-        await client.aclose()
+        async with scope:
+            client = await _connected(conn)
+            try:
+                return await _pbx_command(client, args)
+            finally:
+                await client.aclose()
+    except TimeoutError:
+        if deadline is None or not scope.expired():
+            raise
+        print(f"pbx-companion: {command_out_of_time(args.pbx_command, deadline)}", file=sys.stderr)
+        print(f"What to do: {COMMAND_OUT_OF_TIME_FIX}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 async def _pbx_command(client: PbxClient, args: argparse.Namespace) -> int:
@@ -212,37 +258,9 @@ def _recording_line(r: Recording) -> str:
 
 
 async def _watch(client: PbxClient, seconds: float | None, *, json_lines: bool = False) -> int:
-    hours = await read_customer_hours(client)
-    if not json_lines:
-        print(f"Times on the customer's clock: {hours.timezone} ({hours.source})", flush=True)
+    from app.cli_watch import watch
 
-    async def printer() -> None:
-        async for event in client.watch_calls():
-            if json_lines:
-                _print_json(
-                    {
-                        "call_id": event.call_id,
-                        "state": str(event.state),
-                        "direction": str(event.direction),
-                        "number": event.external_number,
-                        "extension": event.extension,
-                        "at": event.at.isoformat(),
-                        "source": event.source,
-                    }
-                )
-            else:
-                when = customer_time(event.at, hours, "%H:%M:%S")
-                number = event.external_number or "internal"
-                ext = event.extension or "-"
-                print(
-                    f"{when}  call {event.call_id:<8} {event.state:<10} {event.direction:<8} "
-                    f"{number:>16}  ext {ext}",
-                    flush=True,
-                )
-
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(printer(), seconds)
-    return EXIT_OK
+    return await watch(client, seconds, json_lines=json_lines)
 
 
 def _call_json(c: CallRecord) -> dict[str, object]:

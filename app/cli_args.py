@@ -9,9 +9,23 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.addresses import AddressError, parse_pbx_address, plain_http_warning
 from app.domain.bridge import NumberMatch
-from app.services.doctor.options import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_RETENTION_DAYS
+from app.domain.cli_ranges import (
+    BRIDGE_WINDOW_S,
+    DEADLINE_S,
+    RETENTION_DAYS,
+    TIMEOUT_S,
+    WATCH_S,
+    ranged,
+    ranged_int,
+)
+from app.domain.deadlines import seconds
+from app.services.doctor.options import (
+    DEFAULT_BRIDGE_WINDOW_S,
+    DEFAULT_DOCTOR_DEADLINE_S,
+    DEFAULT_RETENTION_DAYS,
+)
 from app.services.log_setup import REDACTOR
 from app.services.secrets import normalise_pasted_key
 from app.threecx.connect import ConnectionParams
@@ -50,7 +64,24 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, required: bool 
 
 def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
+        "--timeout",
+        type=ranged(TIMEOUT_S),
+        default=10.0,
+        metavar="SECONDS",
+        help=f"seconds per request (default 10; {TIMEOUT_S.describe()}: past that a request "
+        "is a hang)",
+    )
+
+
+def add_deadline_argument(parser: argparse.ArgumentParser, default: float, what: str) -> None:
+    """``--deadline SECONDS``: the most ``what`` may take, however the PBX behaves."""
+    parser.add_argument(
+        "--deadline",
+        type=ranged(DEADLINE_S),
+        default=default,
+        metavar="SECONDS",
+        help=f"the most {what} may take against a slow or endless PBX (default "
+        f"{seconds(default)}; {DEADLINE_S.describe()})",
     )
 
 
@@ -79,24 +110,33 @@ def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--watch",
-        type=float,
+        type=ranged(WATCH_S),
         default=0.0,
         metavar="SECONDS",
-        help="watch this long for a call to end and time its recording (default: no watch)",
+        help="watch this long for a call to end and time its recording (default: no watch; "
+        f"{WATCH_S.describe()})",
     )
     parser.add_argument(
         "--bridge-window",
-        type=float,
+        type=ranged(BRIDGE_WINDOW_S),
         default=DEFAULT_BRIDGE_WINDOW_S,
         metavar="SECONDS",
-        help="how long the bridge retries for a recording after hang-up (default 120)",
+        help="how long the bridge retries for a recording after hang-up (default 120; "
+        f"{BRIDGE_WINDOW_S.describe()})",
     )
     parser.add_argument(
         "--required-retention-days",
-        type=int,
+        type=ranged_int(RETENTION_DAYS),
         default=DEFAULT_RETENTION_DAYS,
         metavar="N",
-        help="how many days recordings must stay playable from the CRM (default 90)",
+        help="how many days recordings must stay playable from the CRM (default 90; "
+        f"{RETENTION_DAYS.describe()})",
+    )
+    add_deadline_argument(
+        parser,
+        DEFAULT_DOCTOR_DEADLINE_S,
+        "the checks (a --watch adds its own time on top; an unanswered check is then "
+        "'not verified')",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
 
@@ -141,6 +181,17 @@ def read_secret(args: argparse.Namespace) -> str:
     return secret
 
 
+def warn_about_address(url: str, option: str = "--url") -> None:
+    """Say on stderr what is odd about an address that is still used as given (http:// to
+    3CX's HTTPS port); stdout stays the command's output."""
+    try:
+        warning = plain_http_warning(parse_pbx_address(url))
+    except AddressError:
+        return
+    if warning:
+        print(f"pbx-companion: warning: {option}: {warning}", file=sys.stderr)
+
+
 def timeouts_from(args: argparse.Namespace) -> Timeouts:
     timeout = max(0.5, float(args.timeout))
     return Timeouts(connect=timeout, read=timeout, total=timeout * 3)
@@ -163,6 +214,7 @@ def connection_from_args(args: argparse.Namespace) -> ConnectionArgs:
         address = parse_pbx_address(args.url)
     except AddressError as exc:
         raise UsageError(f"--url: {exc}") from exc
+    warn_about_address(address.base_url)
     if args.ca_file:
         check_ca_file(args.ca_file)
     pin = None

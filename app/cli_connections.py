@@ -28,6 +28,7 @@ from app.cli_args import (
     check_ca_file,
     read_secret,
     timeouts_from,
+    warn_about_address,
 )
 from app.domain.clock import utc_now
 from app.domain.connection import (
@@ -179,6 +180,7 @@ async def _add(args: argparse.Namespace) -> int:
     problems.update(await asyncio.to_thread(file_problems, checked))
     if problems:
         raise _usage(InvalidConnectionError(problems))
+    warn_about_address(checked.url)
     report: CapabilityReport | None = None
     if not args.no_verify:
         print(f"Checking the key against {checked.url} ...", flush=True)

@@ -23,11 +23,13 @@ from app.cli_args import (
     UsageError,
     connection_from_args,
     timeouts_from,
+    warn_about_address,
 )
 from app.cli_connections import find_saved, open_store_with_keyring
 from app.cli_report import report_target, write_doctor_report
 from app.domain.bridge import Bridge, ContactStore, NumberMatch
 from app.domain.connection import ConnectionProfile
+from app.domain.deadlines import DEFAULT_DOCTOR_DEADLINE_S, ran_out_of_time
 from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
 from app.domain.phones import NumberError, validate_region
 from app.services.connections import ConnectionStore, ConnectionStoreError, last_check_of
@@ -89,7 +91,8 @@ async def run_doctor(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         # The reader went away (`| head`): not an error, and the report below is still wanted.
         _discard_stdout()
-    code = EXIT_FAILED if diagnosis.failed else EXIT_OK
+    # A run the deadline cut short is incomplete: not "nothing failed".
+    code = EXIT_FAILED if diagnosis.failed or ran_out_of_time(diagnosis) else EXIT_OK
     if saved is not None:
         await _remember(saved, diagnosis)
     if target is not None and write_doctor_report(args, diagnosis, target, conn.secret):
@@ -120,6 +123,7 @@ async def _saved_connection(args: argparse.Namespace) -> SavedConnection:
     # The report names the connection and its customer unless told otherwise.
     args.connection = profile.name
     args.customer = args.customer or profile.customer
+    warn_about_address(profile.url, "--connection")
     params = replace(connection_params(profile), timeouts=timeouts_from(args))
     return SavedConnection(store, profile, ConnectionArgs(params, secret))
 
@@ -155,18 +159,15 @@ async def _options_from_args(
             region = validate_region(args.region)
         except NumberError as exc:
             raise usage(f"--region: {exc}") from exc
-    if args.watch < 0:
-        raise usage("--watch: give a number of seconds, 0 or more")
-    if args.bridge_window <= 0:
-        raise usage("--bridge-window: give a number of seconds above 0")
-    if args.required_retention_days < 1:
-        raise usage("--required-retention-days: give a number of days, 1 or more")
+    # --watch, --bridge-window, --required-retention-days and --deadline are range-checked
+    # by the parser (app.domain.cli_ranges).
     bridge = _bridge_from_args(args, profile)
     base = DoctorOptions(
         use_phonebook=not args.no_phonebook,
         watch_s=float(args.watch),
         bridge_window_s=float(args.bridge_window),
         required_retention_days=int(args.required_retention_days),
+        deadline_s=float(getattr(args, "deadline", DEFAULT_DOCTOR_DEADLINE_S)),
     )
     try:
         built = await options_for_connection(
@@ -179,13 +180,19 @@ async def _options_from_args(
     except (ContactsFileError, OSError) as exc:
         raise usage(f"--contacts: {exc}") from exc
     skipped = built.contacts.skipped if built.contacts else ()
+    skipped_in_all = built.contacts.rows_skipped if built.contacts else 0
     for line in skipped[:10]:
         print(
             f"pbx-companion: {built.contacts.label if built.contacts else ''}: {line}",
             file=sys.stderr,
         )
-    if len(skipped) > 10:
-        print(f"pbx-companion: {len(skipped) - 10} more rows skipped", file=sys.stderr)
+    if skipped_in_all > len(skipped[:10]):
+        more = skipped_in_all - len(skipped[:10])
+        print(f"pbx-companion: {more:,} more rows skipped", file=sys.stderr)
+        if built.contacts and built.contacts.summary:
+            print(
+                f"pbx-companion: {built.contacts.label}: {built.contacts.summary}", file=sys.stderr
+            )
     for notice in built.notices:
         if not notice.startswith("CRM export") or "not read" in notice:
             print(f"pbx-companion: {notice}", file=sys.stderr)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -68,7 +69,10 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="a result saved with `pbx-companion doctor ... --json > DOCTOR.json`",
     )
     parser.add_argument(
-        "--out", required=True, metavar="FILE", help="the report to write: .pdf, .html or .json"
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the report to write: .pdf, .html or .json; a folder gets pbx-report-<UTC time>.pdf",
     )
     add_report_meta_arguments(parser)
 
@@ -78,7 +82,8 @@ def add_doctor_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report",
         metavar="FILE",
-        help="also write a setup report; the format follows the extension (.pdf, .html, .json)",
+        help="also write a setup report; the format follows the extension (.pdf, .html, .json); "
+        "a folder gets pbx-report-<UTC time>.pdf",
     )
     add_report_meta_arguments(parser)
 
@@ -93,18 +98,38 @@ def run_report(args: argparse.Namespace) -> int:
     return _export(diagnosis, out, meta_from_args(args), (), sys.stdout)
 
 
-def report_target(args: argparse.Namespace, option: str, value: str | None) -> Path | None:
-    """The report file, checked before any work is done (extension, folder, logo)."""
+def default_report_name(now: datetime) -> str:
+    """The file a report gets when only a folder is given: a PDF (the customer's copy), named
+    by the UTC time, so runs for several customers into one folder never overwrite each other."""
+    return f"pbx-report-{now.astimezone(UTC):%Y%m%d-%H%M%S}.pdf"
+
+
+def report_target(
+    args: argparse.Namespace, option: str, value: str | None, *, now: datetime | None = None
+) -> Path | None:
+    """The report file, checked before any work is done (extension, folder, logo).
+
+    A folder (an existing one, or any path ending in a slash) gets a PDF named by
+    ``default_report_name``."""
     if not value:
         return None
     path = Path(value)
+    if value.endswith(("/", os.sep)) or path.is_dir():
+        if not path.is_dir():
+            raise UsageError(f"{option}: the folder {path} does not exist")
+        path = path / default_report_name(now or utc_now())
+    elif not path.suffix:
+        raise UsageError(
+            f"{option}: {path}: no extension, and no folder of that name; end the file name in "
+            ".pdf, .html or .json, or give a folder that exists"
+        )
     try:
         report_format(path)
     except ReportExportError as exc:
         raise UsageError(f"{option}: {exc}") from exc
     if not path.parent.is_dir():
         raise UsageError(f"{option}: {path}: the folder {path.parent} does not exist")
-    if path.is_dir():
+    if path.is_dir():  # the folder holds a folder of the default name
         raise UsageError(f"{option}: {path} is a folder; give a file name")
     if getattr(args, "logo", None):
         try:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import random
 import resource
 import subprocess
@@ -34,10 +36,16 @@ from typing import TYPE_CHECKING, Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_rss import peak_rss_mb  # noqa: E402
+
 from app.domain import phones  # noqa: E402
 from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind  # noqa: E402
 from app.domain.contacts import Contact  # noqa: E402
-from app.services.contacts_import import read_contacts_csv  # noqa: E402
+from app.services.contacts_import import (  # noqa: E402
+    _RowReader,
+    detect_columns,
+    read_contacts_csv,
+)
 
 if TYPE_CHECKING:
     from bench import Figure
@@ -183,6 +191,71 @@ def caller_ids(numbers: Sequence[str], count: int, rng: random.Random) -> list[s
         else:
             calls.append("61" + national)
     return calls
+
+
+BIG_EXPORT_MB = 50
+# Broken rows, one in every this many, cycling through the kinds a real export has.
+BROKEN_EVERY = 500
+BIG_HEADERS = [*HEADERS, "Notes"]
+
+
+def write_big_export(path: Path, megabytes: float, rng: random.Random) -> int:
+    """A HubSpot-style export of about ``megabytes`` MB with broken rows; returns the rows.
+
+    Every ``BROKEN_EVERY``th row is broken in one of the ways exports break: a row cut short,
+    a stray quote, a 400-digit "number", a cp1252 name in a UTF-8 file, and one 10 MB notes
+    cell (a pasted attachment) near the end.
+    """
+    target = int(megabytes * 1_000_000)
+    rows = 0
+    with path.open("wb") as file:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(BIG_HEADERS)
+        file.write(buffer.getvalue().encode("utf-8-sig"))
+        huge_at = target // 2
+        while file.tell() < target:
+            buffer.seek(0)
+            buffer.truncate()
+            n = rows
+            rows += 1
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            phones = [
+                _as_stored(rng, _national(rng, mobile=False)) if rng.random() < 0.85 else "",
+                _as_stored(rng, _national(rng, mobile=True)) if rng.random() < 0.6 else "",
+                _as_stored(rng, _national(rng, mobile=False)) if rng.random() < 0.12 else "",
+            ]
+            if not any(phones):
+                phones[0] = _as_stored(rng, _national(rng, mobile=True))
+            row = [
+                str(1_000_000 + n),
+                first,
+                last,
+                f"{first}.{last}{n}@example.com.au".lower().replace("'", ""),
+                *phones,
+                "",
+                f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}",
+                rng.choice(STAGES),
+                f"2024-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d} 09:{n % 60:02d}",
+                "called back" if rng.random() < 0.1 else "",
+            ]
+            kind = n // BROKEN_EVERY % 4 if n % BROKEN_EVERY == BROKEN_EVERY - 1 else None
+            if file.tell() >= huge_at and huge_at:
+                row[-1] = "x" * 10_000_000
+                huge_at = 0
+            elif kind == 0:
+                row = row[:5]
+            elif kind == 2:
+                row[4] = "9" * 400
+            writer.writerow(row)
+            line = buffer.getvalue()
+            if kind == 1:
+                line = line.replace(",", ',"', 1)
+            data = line.encode("utf-8")
+            if kind == 3:
+                data = data.replace(first.encode(), "Zoë".encode("cp1252"), 1)
+            file.write(data)
+    return rows
 
 
 # ---- the worker: measures in a process of its own -----------------------------------------
@@ -359,8 +432,127 @@ def figures(result: dict[str, Any]) -> list[Figure]:
     ]
 
 
+# ---- the 50 MB export: peak memory, streamed against read-everything ----------------------
+
+
+def naive_import(export: Path) -> tuple[int, int]:
+    """Read-everything: the whole file decoded, every row kept as its cells, then contacts."""
+    csv.field_size_limit(sys.maxsize)  # as a naive reader does, to get past a huge cell
+    text = export.read_bytes().decode("utf-8-sig", errors="replace")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    mapping = detect_columns(rows[0])
+    reader = _RowReader([h.strip() for h in rows[0]], mapping)
+    contacts = [reader.contact(n, row)[0] for n, row in enumerate(rows[1:], start=2) if row]
+    kept = [c for c in contacts if c is not None]
+    return len(rows) - 1, len(kept)
+
+
+def import_once(export: Path, naive: bool) -> dict[str, Any]:
+    """One import of ``export`` (run in a child of its own, so its peak RSS is the import's)."""
+    began = time.perf_counter()
+    if naive:
+        rows, contacts = naive_import(export)
+        skipped, summary = rows - contacts, ""
+    else:
+        imported = read_contacts_csv(export)
+        rows, contacts = imported.rows_read, len(imported.contacts)
+        skipped, summary = imported.skipped, imported.problem_summary() or ""
+    seconds = time.perf_counter() - began
+    return {
+        "rows": rows,
+        "contacts": contacts,
+        "skipped": skipped,
+        "summary": summary,
+        "seconds": seconds,
+    }
+
+
+def _import_child(export: Path, naive: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "import", str(export), *(["--naive"] if naive else [])]
+    run = peak_rss_mb(command, None, WORKER_TIMEOUT_S)
+    if run.returncode != 0:
+        tail = run.stderr.strip().splitlines()[-1:] or [f"exit {run.returncode}"]
+        return {"failed": tail[0]}
+    result: dict[str, Any] = json.loads(run.stdout)
+    return {**result, "peak_mb": run.peak_rss_mb}
+
+
+def _doctor_child(export: Path) -> dict[str, Any]:
+    """``pbx-companion doctor --json --contacts`` against the simulator, in a child of its own."""
+    from bench import sim_process
+
+    with sim_process() as sim:
+        env = dict(os.environ, PBX_BENCH_SECRET=sim["client_secret"])
+        argv = [sys.executable, "-m", "app.cli", "doctor", "--json", "--contacts", str(export)]
+        argv += ["--url", sim["url"], "--client-id", sim["client_id"], "--ca-file"]
+        argv += [sim["ca_file"], "--secret-env", "PBX_BENCH_SECRET"]
+        run = peak_rss_mb(argv, env, WORKER_TIMEOUT_S, cwd=ROOT)
+    if run.returncode not in (0, 1):  # 1: a check failed, which a bench PBX may well do
+        tail = run.stderr.strip().splitlines()[-1:] or [f"exit {run.returncode}"]
+        return {"failed": tail[0]}
+    return {"peak_mb": run.peak_rss_mb, "seconds": run.elapsed_s, "exit": run.returncode}
+
+
+def run_big_export(megabytes: float = BIG_EXPORT_MB, doctor: bool = True) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="pbx-bench-bigcsv-") as tmp:
+        export = Path(tmp, "big-hubspot-contacts.csv")
+        write_big_export(export, megabytes, random.Random(11))
+        size_mb = export.stat().st_size / 1e6
+        result = {
+            "size_mb": size_mb,
+            "ours": _import_child(export, naive=False),
+            "naive": _import_child(export, naive=True),
+        }
+        if doctor:
+            result["doctor"] = _doctor_child(export)
+    return result
+
+
+def big_export_figures(result: dict[str, Any]) -> list[Figure]:
+    from bench import Figure
+
+    ours, naive = result["ours"], result["naive"]
+    name = f"contacts: peak RSS importing a {result['size_mb']:.0f} MB CSV"
+    if "failed" in ours or "failed" in naive:
+        return [Figure(name, "failed", "-", "-", str(ours.get("failed") or naive.get("failed")))]
+    figures = [
+        Figure(
+            name,
+            f"{ours['peak_mb']:.0f} MB in {ours['seconds']:.1f} s (streamed)",
+            f"{naive['peak_mb']:.0f} MB in {naive['seconds']:.1f} s read-everything",
+            f"{naive['peak_mb'] / ours['peak_mb']:.1f}x less memory",
+            f"{ours['contacts']:,} contacts of {ours['rows']:,} rows; {ours['summary']}",
+            value=round(ours["peak_mb"], 1),
+            unit="MB",
+            baseline=round(naive["peak_mb"], 1),
+        )
+    ]
+    doctor = result.get("doctor")
+    if doctor is not None:
+        name = f"doctor --json --contacts ({result['size_mb']:.0f} MB CSV): peak RSS"
+        if "failed" in doctor:
+            figures.append(Figure(name, "failed", "-", "-", doctor["failed"]))
+        else:
+            figures.append(
+                Figure(
+                    name,
+                    f"{doctor['peak_mb']:.0f} MB in {doctor['seconds']:.1f} s",
+                    "400 MB target",
+                    f"{400 / doctor['peak_mb']:.2f}x under the target"
+                    if doctor["peak_mb"] < 400
+                    else f"{doctor['peak_mb'] / 400:.2f}x OVER the target",
+                    f"whole process against the simulator; exit {doctor['exit']}",
+                    value=round(doctor["peak_mb"], 1),
+                    unit="MB",
+                    baseline=400.0,
+                    baseline_is="target",
+                )
+            )
+    return figures
+
+
 def bench_contacts() -> list[Figure]:
-    return figures(run_worker())
+    return figures(run_worker()) + big_export_figures(run_big_export())
 
 
 def main() -> None:
@@ -370,12 +562,25 @@ def main() -> None:
     worker.add_argument("export", type=Path)
     worker.add_argument("calls", type=Path)
     worker.add_argument("--sample", type=int, default=NAIVE_SAMPLE)
+    once = sub.add_parser("import", help="import one export (run by the parent; prints JSON)")
+    once.add_argument("export", type=Path)
+    once.add_argument("--naive", action="store_true", help="read everything into memory first")
+    big = sub.add_parser("big", help="only the 50 MB export's peak memory figures")
+    big.add_argument("--megabytes", type=float, default=BIG_EXPORT_MB)
+    big.add_argument("--no-doctor", action="store_true")
     parser.add_argument("--sample", type=int, default=NAIVE_SAMPLE, help="calls scanned naively")
     args = parser.parse_args()
     if args.command == "worker":
         print(json.dumps(measure(args.export, args.calls, args.sample)))
         return
+    if args.command == "import":
+        print(json.dumps(import_once(args.export, args.naive)))
+        return
     from bench import print_table
+
+    if args.command == "big":
+        print_table(big_export_figures(run_big_export(args.megabytes, not args.no_doctor)))
+        return
 
     result = run_worker(sample=args.sample)
     for mismatch in result.get("mismatches", []):

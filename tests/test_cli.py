@@ -121,7 +121,8 @@ def test_rejected_key_exits_1_with_the_fix(
     monkeypatch.setenv("PBX_KEY", "an-old-rotated-key")
     assert main(["pbx", "info", *connection(sim)]) == 1
     err = capsys.readouterr().err
-    assert "rejected the API credentials" in err and "What to do:" in err
+    # Client ID or key: the PBX's 401 does not say which (issue 18, another slice's wording).
+    assert "rejected the Client ID or key" in err and "What to do:" in err
     assert "an-old-rotated-key" not in err
 
 
@@ -204,3 +205,84 @@ def test_terminal_demo_shows_a_summary_and_live_calls() -> None:
     assert "Summary" in out and "not recording external calls" in out
     assert "Live calls" in out
     assert " ringing " in out and (" ended " in out or " connected " in out)
+
+
+# A Client ID and a key (PBX_KEY, set by the test) for a PBX that never gets to check them.
+SOME_KEY = ["--client-id", "900", "--secret-env", "PBX_KEY"]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections (the kernel's backlog) and never answers on them."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("what", ["info", "extensions", "calls", "recordings", "download"])
+def test_a_pbx_command_ends_at_its_deadline(
+    what: str,
+    silent_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "k" * 32)
+    extra = ["7", "--out", str(tmp_path / "r.wav")] if what == "download" else []
+    url = f"http://127.0.0.1:{silent_port}"
+    code = main(
+        # --timeout stays 10 s: only the deadline can end this.
+        ["pbx", what, *extra, "--url", url, *SOME_KEY, "--deadline", "1"]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"pbx-companion: The PBX did not finish answering `pbx {what}` within 1 s; nothing more "
+        "was read.\nWhat to do: Try again when the PBX is less busy, check any reverse proxy or "
+        "firewall in front of it, or give the command longer with --deadline SECONDS.\n"
+    )
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("pbx.example.com:0", "pbx-companion: --url: Port 0 is not a port a PBX can listen on"),
+        ("https://pbx.example.com:99999", "pbx-companion: --url: Port 99999 is out of range"),
+        ("pbx.example.com:https", "pbx-companion: --url: The port 'https' is not a number"),
+    ],
+)
+def test_a_bad_port_exits_2_naming_it(
+    url: str, says: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "k" * 32)
+    assert main(["pbx", "info", "--url", url, *SOME_KEY]) == 2
+    assert capsys.readouterr().err.startswith(says)
+
+
+def test_a_bare_ipv6_address_is_a_host(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``::1`` is read as the host (port 443), not as a host "" with port ":1"."""
+    monkeypatch.setenv("PBX_KEY", "k" * 32)
+    code = main(["pbx", "info", "--url", "::1", *SOME_KEY, "--timeout", "2", "--deadline", "5"])
+    err = capsys.readouterr().err
+    assert code == 1, err  # not 2: the address is fine; nothing answers on [::1]:443
+    assert "--url" not in err and "Port could not be cast" not in err
+    assert "could not be reached" in err or "did not finish answering" in err
+
+
+def test_plain_http_to_an_https_port_warns_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "k" * 32)
+    main(["pbx", "info", "--url", "http://127.0.0.1:5001", *SOME_KEY, "--timeout", "1"])
+    captured = capsys.readouterr()
+    assert captured.err.startswith(
+        "pbx-companion: warning: --url: 3CX serves its API over HTTPS on port 5001, and this "
+        "address says http:// — did you mean https://127.0.0.1:5001?\n"
+    )
+    assert "warning" not in captured.out

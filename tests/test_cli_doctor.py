@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import subprocess
 import urllib.request
@@ -124,7 +125,11 @@ def test_bad_arguments_exit_2_naming_the_argument(
             args[args.index(flag) + 1] = value
         else:
             extra += [flag, value]
-    assert main(["doctor", *args, *extra]) == 2
+    try:
+        code = main(["doctor", *args, *extra])
+    except SystemExit as exited:  # the parser's own range check (tests/test_cli_ranges.py)
+        code = exited.code
+    assert code == 2
     err = capsys.readouterr().err
     assert named in err
     assert key not in err
@@ -202,3 +207,54 @@ def test_a_closed_pipe_still_writes_the_report(
     assert doctor.wait(timeout=60) == 1
     assert "Traceback" not in errors and "BrokenPipe" not in errors
     assert json.loads(report.read_text())["schema"] == "pbx-companion/report/1"
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that takes connections (the kernel's backlog) and never answers on them."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        yield listener.getsockname()[1]
+
+
+def test_a_pbx_that_never_answers_ends_at_the_deadline_with_a_document(
+    silent_port: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PBX_KEY", "k" * 32)
+    url = f"http://127.0.0.1:{silent_port}"
+    code = main(
+        # --timeout stays 10 s: only the deadline can end this run.
+        [
+            "doctor",
+            "--json",
+            "--url",
+            url,
+            "--client-id",
+            "900",
+            "--secret-env",
+            "PBX_KEY",
+            "--deadline",
+            "2",
+        ]
+    )
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    jsonschema.validate(document, SCHEMA)
+    assert code == 1  # nothing failed, but nothing was verified either
+    assert [c["id"] for c in document["checks"]] == ORDER
+    for check in document["checks"]:
+        assert check["status"] == "warn"
+        assert check["finding"] == (
+            "Not verified: the PBX did not finish answering within the doctor's 2 s deadline."
+        )
+        assert "--deadline" in check["fix"]
+        assert check["details"]["pending"] == ORDER
+    assert "Traceback" not in captured.err
+
+
+def test_a_bad_deadline_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["doctor", "--url", "pbx.example.com", "--deadline", "inf"])
+    assert exited.value.code == 2
+    assert "argument --deadline: 'inf' is not a finite number of seconds" in capsys.readouterr().err

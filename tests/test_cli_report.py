@@ -174,3 +174,60 @@ def test_bad_input_exits_2_with_a_message_naming_it(
         assert not out.exists()
     elif content == "DOCTOR":
         assert source.read_text() == doctor_json.read_text()  # the doctor's result is kept
+
+
+@pytest.mark.parametrize("trailing", ["/", ""])
+def test_a_folder_gets_a_pdf_with_the_default_name(
+    doctor_json: Path, tmp_path: Path, trailing: str
+) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    done = run("report", "--from", str(doctor_json), "--out", f"{folder}{trailing}")
+    assert done.returncode == 0, done.stderr
+    written = list(folder.iterdir())
+    assert len(written) == 1
+    name = written[0].name
+    assert name.startswith("pbx-report-") and name.endswith(".pdf")
+    assert done.stdout == f"Report written to {written[0]}\n"
+    assert written[0].read_bytes()[:5] == b"%PDF-"
+
+
+def test_default_report_name_is_the_utc_time() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from app.cli_report import default_report_name
+
+    adelaide = timezone(timedelta(hours=10, minutes=30))
+    assert (
+        default_report_name(datetime(2026, 11, 18, 11, 0, 5, tzinfo=adelaide))
+        == "pbx-report-20261118-003005.pdf"
+    )
+
+
+@pytest.mark.parametrize(
+    ("out_name", "named"),
+    [
+        ("no-such-folder/", "the folder"),
+        ("report", "no extension, and no folder of that name"),
+        ("report.docx", "'.docx' is not a report format"),  # the existing message
+    ],
+)
+def test_a_folder_or_name_that_cannot_be_used_exits_2(
+    doctor_json: Path, tmp_path: Path, out_name: str, named: str
+) -> None:
+    out = f"{tmp_path}/{out_name}"
+    done = run("report", "--from", str(doctor_json), "--out", out)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("pbx-companion: --out: ")
+    assert named in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_doctor_report_into_a_folder(sim: dict[str, Any], tmp_path: Path) -> None:
+    done = run(
+        "doctor", "--json", "--report", f"{tmp_path}/", *connection(sim), key=sim["client_secret"]
+    )
+    assert done.returncode == 1, done.stderr  # retention fails
+    json.loads(done.stdout)  # stdout stays one JSON document
+    (written,) = tmp_path.glob("pbx-report-*.pdf")
+    assert f"Report written to {written}" in done.stderr

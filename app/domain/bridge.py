@@ -9,7 +9,7 @@ attach on one bridge and miss on another, so cause 5 is judged for the customer'
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -372,20 +372,69 @@ class BridgeIndex:
             return False  # no stored form helps: the setting is the fix
         return self._key(entry.raw) != self._key(entry.e164)
 
+    def iter_fixes(self) -> Iterator[NumberFix]:
+        """Stored numbers this bridge would miss, with their E.164 form, in contact order.
+
+        Made one at a time: a 300,000-row export can need that many fixes, and the doctor
+        keeps only the first few (``fix_summary``) while the CSV export streams them all.
+        """
+        for entry in self._numbers.stored:
+            if entry.e164 is not None and self.needs_fix(entry):
+                yield _fix(entry, entry.e164)
+
+    def fix_summary(self, keep: int) -> FixSummary:
+        """How many stored numbers need the fix, and the first ``keep`` of them."""
+        first: list[NumberFix] = []
+        count = 0
+        for entry in self._numbers.stored:
+            if entry.e164 is None or not self.needs_fix(entry):
+                continue
+            count += 1
+            if len(first) < keep:
+                first.append(_fix(entry, entry.e164))
+        return FixSummary(tuple(first), count)
+
+    def fixes(self) -> LazyFixes:
+        """Every fix, counted and iterated on demand, never held: what an export writes."""
+        return LazyFixes(self)
+
     def bulk_fixes(self) -> list[NumberFix]:
-        """Stored numbers this bridge would miss, with their E.164 form, in contact order."""
-        return [
-            NumberFix(
-                contact_id=entry.contact.id,
-                contact_name=entry.contact.name,
-                label=entry.label,
-                stored=entry.raw,
-                e164=entry.e164,
-                email=entry.contact.email,
-            )
-            for entry in self._numbers.stored
-            if entry.e164 is not None and self.needs_fix(entry)
-        ]
+        """Every fix in one list: for small stores and tests (the doctor asks ``fix_summary``)."""
+        return list(self.iter_fixes())
+
+
+class LazyFixes(Collection[NumberFix]):
+    """A bridge's whole bulk-fix list as a collection whose rows are made while read."""
+
+    def __init__(self, index: BridgeIndex) -> None:
+        self._index = index
+
+    def __iter__(self) -> Iterator[NumberFix]:
+        return self._index.iter_fixes()
+
+    def __len__(self) -> int:
+        return self._index.fix_summary(0).count
+
+    def __contains__(self, item: object) -> bool:
+        return any(fix == item for fix in self)
+
+
+def _fix(entry: StoredNumber, e164: str) -> NumberFix:
+    contact = entry.contact
+    return NumberFix(contact.id, contact.name, entry.label, entry.raw, e164, contact.email)
+
+
+@dataclass(frozen=True)
+class FixSummary:
+    """The bulk-fix list held bounded: the first rows and how many there are in all."""
+
+    first: tuple[NumberFix, ...]
+    count: int
+
+    @property
+    def more(self) -> int:
+        """Fixes beyond ``first``: counted, not held."""
+        return self.count - len(self.first)
 
 
 def shown_names(people: Iterable[Contact]) -> list[str]:

@@ -6,9 +6,11 @@ No secret lives here: the API key is in the OS keyring under the connection's ``
 from __future__ import annotations
 
 import enum
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours
@@ -108,3 +110,66 @@ def key_age_warning(profile: ConnectionProfile, *, now: datetime, warn_days: int
         "edit the API client; v18: Users, edit the API user), rotate it here, then give it to "
         "every bridge that holds the old key."
     )
+
+
+# Characters a copy from a web page or chat brings along unseen: soft hyphen, Mongolian vowel
+# separator, zero-width space/non-joiner/joiner, word joiner, byte-order mark.
+INVISIBLE: Final = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff")
+
+
+class ClientIdError(ValueError):
+    """A Client ID that cannot be sent as typed; the message names the character and where."""
+
+
+@dataclass(frozen=True)
+class PasteFlaw:
+    """What is wrong inside a pasted credential: a space or line break, or an unseen character."""
+
+    space: bool
+    where: str  # "character 7 of 32"
+    char: str
+
+
+def tidy_paste(text: str) -> str:
+    """``text`` without invisible characters and surrounding whitespace."""
+    return "".join(char for char in text if char not in INVISIBLE).strip()
+
+
+def paste_flaw(cleaned: str) -> PasteFlaw | None:
+    """The first space, line break or unprintable character inside a tidied credential."""
+    for position, char in enumerate(cleaned, start=1):
+        where = f"character {position} of {len(cleaned)}"
+        if char.isspace():
+            return PasteFlaw(True, where, char)
+        if not char.isprintable() or unicodedata.category(char) == "Cf":
+            return PasteFlaw(False, where, char)
+    return None
+
+
+def normalise_client_id(text: str) -> str:
+    """The Client ID as 3CX shows it: invisible characters and surrounding whitespace dropped.
+
+    3CX answers a wrong Client ID with the same 401 as a wrong key (API-NOTES §2), so a pasted
+    zero-width space would be blamed on the key: it is dropped here, on every path, before the
+    ID is sent. A space, line break or control character inside is named instead, since
+    guessing which part is the ID could sign in as another client.
+    """
+    cleaned = tidy_paste(text)
+    if not cleaned:
+        raise ClientIdError(
+            "The Client ID is empty: copy it from Admin console > Integrations > API (on v18: "
+            "the API user's extension number)."
+        )
+    flaw = paste_flaw(cleaned)
+    if flaw is not None and flaw.space:
+        raise ClientIdError(
+            f"The Client ID has a space or line break inside it ({flaw.where}); a 3CX Client "
+            "ID never does: copy it again from Admin console > Integrations > API."
+        )
+    if flaw is not None:
+        name = unicodedata.name(flaw.char, f"U+{ord(flaw.char):04X}")
+        raise ClientIdError(
+            f"The Client ID contains an invisible character ({name}, {flaw.where}); type the "
+            "Client ID by hand as shown under Admin console > Integrations > API."
+        )
+    return cleaned

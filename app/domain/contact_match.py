@@ -12,6 +12,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from app.domain import phones
 from app.domain.contacts import Contact
 from app.domain.phones import to_e164, validate_region
 
@@ -90,9 +91,13 @@ class ContactIndex:
             for phone in contact.phones:
                 if not phone.number.strip():
                     continue
-                e164 = to_e164(phone.number, region)
+                e164 = _stored_e164(phone.number, region)
+                exact = e164 == phone.number
+                # A number stored in E.164 keeps one string for both: half a large export's.
                 stored.append(
-                    StoredNumber(contact, phone.label, phone.number, e164, e164 == phone.number)
+                    StoredNumber(
+                        contact, phone.label, phone.number, phone.number if exact else e164, exact
+                    )
                 )
         return cls(region, count, stored)
 
@@ -126,3 +131,12 @@ class ContactIndex:
     def unusable(self) -> list[StoredNumber]:
         """Stored numbers that are not phone numbers at all, in contact order."""
         return [entry for entry in self._stored if entry.e164 is None]
+
+
+def _stored_e164(raw: str, region: str) -> str | None:
+    """``to_e164`` without the normaliser's memo, for a region already validated.
+
+    The index keeps each stored number's E.164 form itself; memoising them as well filled the
+    memo (262,144 entries, about 50 MB) with numbers no caller id is looked up by.
+    """
+    return phones.to_e164_uncached(raw, region)

@@ -11,13 +11,15 @@ class ContactSource(enum.StrEnum):
     CRM_EXPORT = "CRM export"
 
 
-@dataclass(frozen=True)
+# Slotted: a large CRM export holds hundreds of thousands of these, and a per-instance dict
+# would double what each costs.
+@dataclass(frozen=True, slots=True)
 class PhoneEntry:
     label: str  # "Business", "Mobile", ...
     number: str  # as stored, not normalised
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Contact:
     id: str
     name: str

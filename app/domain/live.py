@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.domain.calls import CallDirection
+from app.domain.reconnect import Gap
 
 EXTERNAL_DN_TYPES = frozenset({"Wexternalline"})
 ANSWERING_DN_TYPES = frozenset({"Wextension", "Wexternalline"})
@@ -59,6 +60,7 @@ class CallEvent:
     extension: str | None
     source: str  # "call-control", "call-log", "webhook"
     did: str | None = None  # the number the caller dialled (inbound), when the source says
+    filled: Gap | None = None  # read from the call log after the live stream was down
 
 
 @dataclass

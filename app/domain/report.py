@@ -244,7 +244,8 @@ class ContactMatchSummary:
     calls_matched: int
     counts: tuple[tuple[str, int], ...]
     sample: tuple[SampleCall, ...]
-    bulk_fixes: tuple[BulkFix, ...]
+    bulk_fixes: tuple[BulkFix, ...]  # the first rows the doctor kept (BULK_FIXES_KEPT)
+    bulk_fix_count: int = 0  # every stored number to change, listed or not
 
 
 @dataclass(frozen=True)
@@ -681,6 +682,8 @@ class _Builder:
                 )
                 for fix in _rows(result, "bulk_fixes")
             ),
+            # Older documents listed every fix and had no count.
+            bulk_fix_count=_int(details.get("bulk_fix_count")) or len(_rows(result, "bulk_fixes")),
         )
 
     def _sample_call(self, call: Mapping[str, Any]) -> SampleCall:
@@ -855,6 +858,7 @@ def _contact_json(c: ContactMatchSummary | None) -> dict[str, Any] | None:
             {"name": f.name, "label": f.label, "stored": f.stored, "e164": f.e164}
             for f in c.bulk_fixes
         ],
+        "bulk_fix_count": c.bulk_fix_count,
     }
 
 

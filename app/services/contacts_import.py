@@ -3,24 +3,44 @@
 Exports come from HubSpot, Salesforce, GoHighLevel, Zoho or anything else that writes CSV,
 often through Excel on the way: a BOM, cp1252, ";" as the delimiter, a "sep=;" first line.
 A broken row is reported with its line number and skipped; the rest of the file still loads.
+
+A file is streamed: its encoding is told from the first 64 KB, the delimiter from the first
+rows, and each row is kept only as the contact it gives. A 50 MB export costs its contacts, not
+its text. Absurd content is bounded where it is read: a line over 1,000,000 characters, a row
+running on for more than 1,000 lines, a cell over the csv module's 131,072 characters, a name,
+company, email or id cell over 1,000 characters, and a phone cell over 100 characters or 30
+digits each make that row broken (counted, never clamped into a contact that looks real).
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import enum
 import io
-import itertools
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from app.domain.connection import ContactColumns
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
+from app.services.csv_stream import (
+    BrokenRow,
+    CsvFileError,
+    CsvLines,
+    csv_records,
+    open_csv,
+    sniff_delimiter,
+)
 
-_DELIMITERS = (",", ";", "\t")
 _SNIFF_RECORDS = 50
+_SNIFF_CHARS = 256 * 1024
+MAX_CELL_CHARS = 1_000  # a name, company, email or id cell
+MAX_PHONE_CHARS = 100  # a number with its formatting, extension and a short note
+MAX_PHONE_DIGITS = 30  # E.164 has 15; room for an extension
+MAX_PROBLEMS_KEPT = 100  # broken rows described one by one; all are counted
+_SHARED_STRINGS = 100_000
+_DIGITS = re.compile(r"[0-9]")
 _SQUASH = re.compile(r"[^0-9a-z]+")
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
@@ -53,14 +73,37 @@ class ColumnMapping:
 class RowProblem:
     line: int  # 1-based line in the file where the row starts
     message: str
+    kind: str = field(default="", compare=False)  # what it is counted as, in ``problem_kinds``
 
 
 @dataclass(frozen=True)
 class ContactsImport:
     contacts: tuple[Contact, ...]
     mapping: ColumnMapping
-    problems: tuple[RowProblem, ...]
+    problems: tuple[RowProblem, ...]  # the first MAX_PROBLEMS_KEPT broken rows
     rows_read: int  # data rows in the file, loaded or not; blank lines not counted
+    problem_count: int = -1  # every broken row (-1: as many as ``problems``)
+    problem_kinds: tuple[tuple[str, int], ...] = ()  # ("wrong number of fields", 12), most first
+    encoding: str = "text"  # as the file was read: "utf-8", "cp1252", "utf-16"
+
+    @property
+    def skipped(self) -> int:
+        """How many rows were broken and skipped, all of them (not only those in ``problems``)."""
+        return self.problem_count if self.problem_count >= 0 else len(self.problems)
+
+    def problem_summary(self) -> str | None:
+        """One line for the engineer: how many rows were skipped, why, and where the first are."""
+        if not self.skipped:
+            return None
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in self.problem_kinds)
+        lines = ", ".join(str(p.line) for p in self.problems[:5])
+        more = " and more" if self.skipped > min(5, len(self.problems)) else ""
+        rows = "row" if self.skipped == 1 else "rows"
+        return (
+            f"{self.skipped:,} {rows} skipped"
+            + (f" ({kinds})" if kinds else "")
+            + f": line {lines}{more}."
+        )
 
 
 # Headers are compared squashed: lower case, letters and digits only ("Mobile Phone Number"
@@ -216,8 +259,13 @@ def detect_columns(headers: Sequence[str]) -> ColumnMapping:
 def read_contacts_csv(
     path: str | os.PathLike[str], mapping: ColumnMapping | None = None
 ) -> ContactsImport:
-    """Read a contacts export from disk (blocking: call it through asyncio.to_thread)."""
-    return parse_contacts_csv(read_contacts_text(path), mapping)
+    """Read a contacts export from disk, streamed (blocking: call it through asyncio.to_thread).
+
+    Only the header, the first rows (to find the delimiter) and what each contact needs are
+    held: a 50 MB export costs the contacts, not the file.
+    """
+    with _open_table(path) as table:
+        return _import(table, mapping)
 
 
 def read_contacts_for(
@@ -228,11 +276,9 @@ def read_contacts_for(
     ``columns`` None detects them. A mapped column that is no longer in the file raises
     ``ContactsFileError`` naming it, rather than silently matching against nothing.
     """
-    text = read_contacts_text(path)
-    if columns is None:
-        return parse_contacts_csv(text)
-    headers = preview_contacts_csv(text, sample=0).headers
-    return parse_contacts_csv(text, mapping_from_columns(headers, columns))
+    with _open_table(path) as table:
+        mapping = None if columns is None else mapping_from_columns(table.headers, columns)
+        return _import(table, mapping)
 
 
 def mapping_from_columns(headers: Sequence[str], columns: ContactColumns) -> ColumnMapping:
@@ -258,23 +304,13 @@ def columns_of(mapping: ColumnMapping) -> ContactColumns:
 
 
 def read_contacts_text(path: str | os.PathLike[str]) -> str:
-    """The text of a contacts export, decoded as Excel and CRMs write it (blocking).
+    """The whole text of a contacts export, decoded as Excel and CRMs write it (blocking).
 
-    Read once, then preview, map and parse the text as often as the mapping step needs.
+    Holds the file in memory: for the mapping step, ``preview_contacts_file`` and
+    ``read_contacts_csv`` read the same file streamed.
     """
-    name = os.fspath(path)
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError as exc:
-        raise ContactsFileError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
-    not_csv = _binary_kind(data)
-    if not_csv:
-        raise ContactsFileError(
-            f"{name} is {not_csv}, not a CSV file: open it and save it as "
-            "CSV UTF-8 (comma delimited), then import that."
-        )
-    return _decode(data)
+    with _open_lines(path) as lines:
+        return lines.read_all()
 
 
 @dataclass(frozen=True)
@@ -287,19 +323,28 @@ class ContactsPreview:
     problem: str | None  # why nothing was detected, for the engineer to correct
 
 
+def preview_contacts_file(path: str | os.PathLike[str], *, sample: int = 5) -> ContactsPreview:
+    """``preview_contacts_csv`` of a file, reading only its first rows (blocking)."""
+    with _open_table(path) as table:
+        return _preview(table, sample)
+
+
 def preview_contacts_csv(text: str, *, sample: int = 5) -> ContactsPreview:
     """The header row, the first ``sample`` data rows and the detected mapping.
 
     Raises ``ContactsFileError`` only when the file has no header row at all; a header row
     without a recognisable phone column is a ``problem`` the engineer corrects by mapping.
     """
-    table = _Table(text)
+    return _preview(_Table(CsvLines(io.StringIO(text, newline=""))), sample)
+
+
+def _preview(table: _Table, sample: int) -> ContactsPreview:
     rows: list[tuple[str, ...]] = []
     for _, fields, broken in table.rows:
         if len(rows) >= sample:
             break
         if broken is None and any(f.strip() for f in fields):
-            rows.append(tuple(fields))
+            rows.append(tuple(_clamp(f) for f in fields))
     try:
         detected: ColumnMapping | None = detect_columns(table.headers)
         problem = None
@@ -352,58 +397,80 @@ def build_mapping(
 
 def parse_contacts_csv(text: str, mapping: ColumnMapping | None = None) -> ContactsImport:
     """Contacts from the text of a CSV export; ``mapping`` overrides the detected columns."""
-    table = _Table(text)
-    headers, rows = table.headers, table.rows
-    records, nul_lines = table.records, table.nul_lines
-    if mapping is None:
-        mapping = detect_columns(headers)
-    reader = _RowReader(headers, mapping)
+    return _import(_Table(CsvLines(io.StringIO(text, newline=""))), mapping)
 
+
+def _import(table: _Table, mapping: ColumnMapping | None) -> ContactsImport:
+    if mapping is None:
+        mapping = detect_columns(table.headers)
+    reader = _RowReader(table.headers, mapping)
     contacts: list[Contact] = []
     problems: list[RowProblem] = []
-    rows_read = 0
-    for line, fields, broken in rows:
-        if broken is None and not any(f.strip() for f in fields):
+    kinds: dict[str, int] = {}
+    count = rows_read = 0
+    for line, fields, broken in table.rows:
+        if broken is None and not "".join(fields).strip():
             continue  # blank lines, and the rows of empty cells Excel leaves at the end
         rows_read += 1
-        if broken is None and _spans(line, records.last_line, nul_lines):
-            broken = "NUL byte in the row (the file may be damaged)"
         contact = None
         if broken is None:
             contact, broken = reader.contact(line, fields)
         if contact is not None:
             contacts.append(contact)
-        else:
-            problems.append(RowProblem(line, broken or "unreadable row"))
-    return ContactsImport(tuple(contacts), mapping, tuple(problems), rows_read)
+            continue
+        problem = broken or BrokenRow("unreadable row", "unreadable row")
+        count += 1
+        kinds[problem.kind] = kinds.get(problem.kind, 0) + 1
+        # A file of nothing but broken rows must not cost a record per row.
+        if len(problems) < MAX_PROBLEMS_KEPT:
+            problems.append(RowProblem(line, problem.message, problem.kind))
+    return ContactsImport(
+        tuple(contacts),
+        mapping,
+        tuple(problems),
+        rows_read,
+        problem_count=count,
+        problem_kinds=tuple(sorted(kinds.items(), key=lambda kv: -kv[1])),
+        encoding=table.lines.encoding,
+    )
+
+
+@contextlib.contextmanager
+def _open_table(path: str | os.PathLike[str]) -> Iterator[_Table]:
+    with _open_lines(path) as lines:
+        yield _Table(lines)
+
+
+@contextlib.contextmanager
+def _open_lines(path: str | os.PathLike[str]) -> Iterator[CsvLines]:
+    try:
+        with open_csv(path) as lines:
+            yield lines
+    except CsvFileError as exc:
+        raise ContactsFileError(str(exc)) from exc
 
 
 class _Table:
     """A CSV export split into its header row and an iterator over the rows after it."""
 
-    def __init__(self, text: str) -> None:
-        lines = io.StringIO(text.removeprefix("\ufeff"), newline="").readlines()
-        delimiter, first_line = _excel_separator(lines)
-        self.nul_lines = frozenset(n for n, line in enumerate(lines, start=1) if "\0" in line)
-        if self.nul_lines:
-            lines = [line.replace("\0", "") for line in lines]
+    def __init__(self, lines: CsvLines) -> None:
+        self.lines = lines
+        delimiter = lines.excel_separator()
         if delimiter is None:
-            delimiter = _sniff_delimiter(itertools.islice(lines, first_line - 1, None))
-        self.records = _Records(lines, first_line, delimiter)
-        self.rows = iter(self.records)
-        header_line, self.headers = next(
-            ((line, [h.strip() for h in fields]) for line, fields, _ in self.rows if any(fields)),
-            (0, []),
-        )
-        if not self.headers:
+            delimiter = sniff_delimiter(lines.peek(_SNIFF_RECORDS, _SNIFF_CHARS))
+        self.rows = csv_records(lines, delimiter)
+        header = next(((fields, broken) for _, fields, broken in self.rows if any(fields)), None)
+        if header is None:
             raise ContactsFileError(
                 "The file is empty: export the contacts again, with the header row."
             )
-        if _spans(header_line, self.records.last_line, self.nul_lines):
+        fields, broken = header
+        if broken is not None:
             raise ContactsFileError(
-                "The header row has NUL bytes: this is not a text CSV file "
-                "(save it from the CRM or Excel as CSV UTF-8)."
+                f"The header row cannot be read ({broken.message}): this is not a text CSV "
+                "file (save it from the CRM or Excel as CSV UTF-8)."
             )
+        self.headers = [h.strip() for h in fields]
 
 
 class _RowReader:
@@ -420,101 +487,75 @@ class _RowReader:
                 )
             return index[header]
 
+        self._headers = headers
         self._width = len(headers)
         self._id = column(mapping.id_column) if mapping.id_column else None
         self._names = tuple(column(h) for h in mapping.name_columns)
         self._company = column(mapping.company_column) if mapping.company_column else None
         self._email = column(mapping.email_column) if mapping.email_column else None
         self._phones = tuple((column(h), label) for h, label in mapping.phone_columns)
+        kept = (self._id, *self._names, self._company, self._email)
+        self._kept = tuple(i for i in kept if i is not None)
+        # Names and companies repeat across an export: one string each, not one per row.
+        self._shared: dict[str, str] = {}
 
-    def contact(self, line: int, fields: list[str]) -> tuple[Contact | None, str | None]:
+    def contact(self, line: int, fields: list[str]) -> tuple[Contact | None, BrokenRow | None]:
         """The row's contact, or None and what is wrong with the row."""
         if len(fields) != self._width and not (
             len(fields) > self._width and not any(f.strip() for f in fields[self._width :])
         ):
-            return None, f"wrong number of fields ({len(fields)}, expected {self._width})"
-        phones = tuple(
-            PhoneEntry(label, fields[i].strip()) for i, label in self._phones if fields[i].strip()
-        )
+            return None, BrokenRow(
+                f"wrong number of fields ({len(fields)}, expected {self._width})",
+                "wrong number of fields",
+            )
+        for i in self._kept:
+            if len(fields[i]) > MAX_CELL_CHARS:
+                return None, BrokenRow(
+                    f"the {self._headers[i]!r} cell is {len(fields[i]):,} characters long "
+                    f"(more than {MAX_CELL_CHARS:,} is not contact data)",
+                    "cell too long",
+                )
+        phones: list[PhoneEntry] = []
+        for i, label in self._phones:
+            number = fields[i].strip()
+            if not number:
+                continue
+            # Counted only when the cell is long enough to hold too many.
+            digits = len(_DIGITS.findall(number)) if len(number) > MAX_PHONE_DIGITS else 0
+            if len(number) > MAX_PHONE_CHARS or digits > MAX_PHONE_DIGITS:
+                return None, BrokenRow(
+                    f"the {self._headers[i]!r} cell is not a phone number "
+                    f"({len(number):,} characters, {digits:,} digits)",
+                    "invalid phone number",
+                )
+            phones.append(PhoneEntry(label, number))
         if not phones:
-            return None, "no phone number"
+            return None, BrokenRow("no phone number", "no phone number")
         contact = Contact(
             id=self._cell(fields, self._id) or f"row {line}",
-            name=" ".join(n for n in (fields[i].strip() for i in self._names) if n),
-            company=self._cell(fields, self._company),
-            phones=phones,
+            name=self._share(" ".join([n for i in self._names if (n := fields[i].strip())])),
+            company=self._share(company)
+            if (company := self._cell(fields, self._company))
+            else None,
+            phones=tuple(phones),
             source=ContactSource.CRM_EXPORT,
             email=self._cell(fields, self._email),
         )
         return contact, None
+
+    def _share(self, text: str) -> str:
+        if len(self._shared) >= _SHARED_STRINGS:
+            return self._shared.get(text, text)
+        return self._shared.setdefault(text, text)
 
     @staticmethod
     def _cell(fields: list[str], index: int | None) -> str | None:
         return (fields[index].strip() or None) if index is not None else None
 
 
-class _Records:
-    """CSV records with the line each starts on, surviving rows that break the CSV.
-
-    A stray quote makes the csv module read on across following lines (or fail once the field
-    passes its size limit): the row is reported as broken and reading resumes on the next
-    line, so the rest of the file is kept.
-    """
-
-    def __init__(self, lines: list[str], first_line: int, delimiter: str) -> None:
-        self._lines = lines
-        self._next = first_line  # 1-based line where the next record starts
-        self._delimiter = delimiter
-        self.last_line = first_line - 1  # where the record last yielded ends
-        self._width: int | None = None
-
-    def __iter__(self) -> Iterator[tuple[int, list[str], str | None]]:
-        while self._next <= len(self._lines):
-            # Index from where we are: islice would re-skip every earlier line after each broken
-            # row, quadratic in a file with many of them.
-            rest = (self._lines[n] for n in range(self._next - 1, len(self._lines)))
-            reader = csv.reader(rest, delimiter=self._delimiter)
-            offset = self._next - 1
-            try:
-                for fields in reader:
-                    start, end = self._next, offset + reader.line_num
-                    if self._runaway(start, end, fields):
-                        self.last_line = start
-                        self._next = start + 1
-                        yield start, [], 'unbalanced quote (") in the row'
-                        break
-                    self._next, self.last_line = end + 1, end
-                    if self._width is None and any(fields):
-                        self._width = len(fields)
-                    yield start, fields, None
-                else:
-                    return
-            except csv.Error as exc:
-                start = self._next
-                self.last_line = start
-                self._next = start + 1
-                yield start, [], f"not valid CSV ({exc})"
-
-    def _runaway(self, start: int, end: int, fields: list[str]) -> bool:
-        """Whether a stray quote swallowed the rows after this one.
-
-        A quoted field may hold line breaks (an address, a note). One that swallowed whole
-        rows either leaves the row with the wrong number of fields or, when a second stray
-        quote closed it, holds lines with a whole row's worth of delimiters.
-        """
-        if end == start or self._width is None:
-            return False
-        if len(fields) != self._width:
-            return True
-        whole_row = max(self._width - 1, 2)
-        return any(
-            self._lines[n - 1].count(self._delimiter) >= whole_row
-            for n in range(start + 1, end + 1)
-        )
-
-
-def _spans(start: int, end: int, lines: frozenset[int]) -> bool:
-    return bool(lines) and any(n in lines for n in range(start, end + 1))
+def _clamp(cell: str) -> str:
+    """A preview cell as shown: a pasted essay is cut, marked with an ellipsis."""
+    return cell if len(cell) <= MAX_CELL_CHARS else cell[:MAX_CELL_CHARS] + "…"
 
 
 def _squash(header: str) -> str:
@@ -543,45 +584,3 @@ def _flavour(by_key: dict[str, str]) -> CrmFlavour:
     }
     best = max(scores, key=lambda f: scores[f])
     return best if scores[best] >= _MIN_SIGNATURE else CrmFlavour.GENERIC
-
-
-def _excel_separator(lines: list[str]) -> tuple[str | None, int]:
-    """Excel's "sep=;" first line: the delimiter, and the line the CSV starts on."""
-    first = lines[0].rstrip("\r\n") if lines else ""
-    if first.lower().startswith("sep=") and len(first) == len("sep=;"):
-        return first[-1], 2
-    return None, 1
-
-
-def _sniff_delimiter(lines: Iterable[str]) -> str:
-    """The delimiter that splits the first rows into as many fields as the header."""
-    sample = list(itertools.islice((line for line in lines if line.strip()), _SNIFF_RECORDS))
-
-    def score(delimiter: str) -> tuple[int, int]:
-        rows = [r for r in csv.reader(sample, delimiter=delimiter) if r]
-        if not rows or len(rows[0]) < 2:
-            return (0, 0)
-        width = len(rows[0])
-        return (sum(len(r) == width for r in rows), width)
-
-    return max(_DELIMITERS, key=score)
-
-
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")  # Excel's "Unicode Text"
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Windows saves plain "CSV" in the ANSI code page.
-        return data.decode("cp1252", errors="replace")
-
-
-def _binary_kind(data: bytes) -> str | None:
-    if data.startswith(b"PK\x03\x04"):
-        return "an Excel workbook (.xlsx) or another zip file"
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return "an old Excel workbook (.xls)"
-    if data.startswith(b"%PDF"):
-        return "a PDF"
-    return None

@@ -13,29 +13,41 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from app.domain.addresses import AddressError
-from app.domain.bridge import BridgeMatch
-from app.domain.calls import CallDirection, CallRecord
+from app.domain.calls import CallDirection
 from app.domain.causes.recording import DEFAULT_BRIDGE_WINDOW_S as DEFAULT_BRIDGE_WINDOW_S
 from app.domain.causes.recording import unrecorded_reason
 from app.domain.clock import utc_now
-from app.domain.contact_match import display_name
 from app.domain.extensions import Extension
 from app.domain.live import CallEvent, LiveState
 from app.domain.phones import NumberError, to_e164
+from app.domain.reconnect import (
+    DEFAULT_POLICY,
+    Random,
+    ReconnectPolicy,
+    StreamState,
+    StreamStatus,
+)
 from app.domain.triggers import SettledCall
+from app.services.feed_calls import SOURCE_WEBHOOK as SOURCE_WEBHOOK
+from app.services.feed_calls import TWIN_WINDOW as TWIN_WINDOW
+from app.services.feed_calls import FeedCall as FeedCall
+from app.services.feed_calls import FeedStatus as FeedStatus
+from app.services.feed_calls import number_key
+from app.services.feed_calls import settled_call as settled_call
+from app.services.feed_calls import webhook_call_id as webhook_call_id
+from app.services.feed_recordings import RingTimeWatcher, linked_journey
+from app.services.feed_stream import FeedStream
 from app.services.recording_watcher import (
     JourneyState,
-    PollAttempt,
     RecordingJourney,
     RecordingWatcher,
-    logged_call_of,
 )
 from app.services.session import FALLBACK_REGION, ContactMatcher, ContactsUnavailable, PbxSession
 from app.threecx.client import PbxClient
@@ -46,115 +58,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HISTORY_LIMIT = 50_000
 DEFAULT_MAX_WATCHERS = 25
-RETRY_DELAYS_S = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-CLOCK_SKEW = timedelta(minutes=5)  # between this PC and the PBX, when finding a call in the log
-RING_WINDOW_CALLS = 500
 STOP_TIMEOUT_S = 5.0
 
-SOURCE_WEBHOOK = "webhook"
-# The webhook add-on names calls its own way ("210701165649_698-2"), so its events are matched
-# to the PBX's own view of the same call by the outside number and the time it started.
-TWIN_WINDOW = timedelta(seconds=15)
-TWIN_NUMBER_DIGITS = 9
 _TWINS_PER_NUMBER = 4
-_SETTLED_STATES = frozenset({LiveState.ENDED, LiveState.MISSED, LiveState.VOICEMAIL})
 _EXTERNAL = frozenset({CallDirection.INBOUND, CallDirection.OUTBOUND})
 
 Clock = Callable[[], datetime]
 
 
-@dataclass(slots=True, eq=False)
-class FeedCall:
-    """One call in the feed. Mutated in place by ``LiveFeed``; subscribers are told when."""
-
-    call_id: str
-    first_seen: datetime
-    state: LiveState
-    direction: CallDirection
-    number: str | None  # the outside party's number as the PBX gave it
-    e164: str | None
-    match: BridgeMatch | None  # None until the contacts are loaded (or no outside number)
-    extension: str | None
-    connected_at: datetime | None = None
-    ended_at: datetime | None = None
-    talked: timedelta | None = None  # from the call log, when the feed never saw the connect
-    sources: tuple[str, ...] = ()
-    voicemail: bool = False
-    did: str | None = None
-    journey: RecordingJourney | None = None
-    journey_note: str | None = None  # why the recording is not followed, if it is not
-    settled_reported: bool = False
-
-    @property
-    def settled(self) -> bool:
-        return self.state in _SETTLED_STATES
-
-    @property
-    def internal(self) -> bool:
-        return self.direction is CallDirection.INTERNAL
-
-    @property
-    def answered(self) -> bool:
-        return self.connected_at is not None or self.talked is not None
-
-    @property
-    def duration(self) -> timedelta | None:
-        """Talk time: hang-up minus connect (or the call log's figure)."""
-        if self.connected_at is not None and self.ended_at is not None:
-            return max(self.ended_at - self.connected_at, timedelta())
-        return self.talked
-
-    @property
-    def rang_for(self) -> timedelta | None:
-        """How long an unanswered call rang before it was settled."""
-        if self.connected_at is None and self.ended_at is not None:
-            return max(self.ended_at - self.first_seen, timedelta())
-        return None
-
-    @property
-    def contact_name(self) -> str | None:
-        """The one contact the customer's bridge attaches the call to, if it attaches it to one."""
-        attached = self.match.attached if self.match is not None else None
-        return display_name(attached) if attached is not None else None
-
-
-def settled_call(call: FeedCall) -> SettledCall:
-    """A missed call or one that reached voicemail, as the missed-call triggers take it."""
-    return SettledCall(
-        call_id=call.call_id,
-        at=call.first_seen,
-        number=call.number,
-        e164=call.e164,
-        did=call.did,
-        voicemail_left=call.voicemail,
-        internal=call.internal,
-        contact_name=call.contact_name,
-        outbound=call.direction is CallDirection.OUTBOUND,
-        caller_match=call.match,
-    )
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """Where events come from and what went wrong, for the pane's status line."""
-
-    source: str  # "Call Control websocket", "polling every 5 s", "connecting"
-    error: str | None = None  # "Live feed stopped: ... Retrying in 5 s"
-    webhook: bool = False  # webhook add-on events are arriving too
-    contacts: str = "loading contacts"  # "230 contacts", "contacts not loaded: ..."
-    contacts_loading: bool = True
-
-
 RowsCallback = Callable[[list[FeedCall]], None]
 SettledCallback = Callable[[SettledCall], None]
 StatusCallback = Callable[[FeedStatus], None]
-
-
-def webhook_call_id(raw: str) -> str:
-    """``210701165649_698-2`` → ``210701165649_698``: the link number changes on each transfer
-    of one call, so it does not name a call of its own."""
-    head, sep, link = raw.rpartition("-")
-    return head if sep and head and link.isdigit() else raw
 
 
 @dataclass
@@ -175,7 +89,9 @@ class LiveFeed:
         bridge_window_s: float = DEFAULT_BRIDGE_WINDOW_S,
         max_watchers: int = DEFAULT_MAX_WATCHERS,
         follow_recordings: bool = True,
-        retry_delays_s: Sequence[float] = RETRY_DELAYS_S,
+        reconnect: ReconnectPolicy = DEFAULT_POLICY,
+        random: Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Clock = utc_now,
     ) -> None:
         if history_limit < 1:
@@ -185,7 +101,10 @@ class LiveFeed:
         self.bridge_window_s = bridge_window_s
         self.max_watchers = max_watchers
         self._follow_recordings = follow_recordings
-        self._retry_delays = tuple(retry_delays_s) or RETRY_DELAYS_S
+        self._reconnect = reconnect
+        self._random = random
+        self._sleep = sleep
+        self._stream: FeedStream | None = None
         self._clock = clock
         self._calls: OrderedDict[str, FeedCall] = OrderedDict()
         self._subscribers = _Subscribers()
@@ -224,6 +143,10 @@ class LiveFeed:
     @property
     def status(self) -> FeedStatus:
         return self._status
+
+    @property
+    def skipped_frames(self) -> int:
+        return self._stream.skipped_frames if self._stream is not None else 0
 
     @property
     def session(self) -> PbxSession:
@@ -337,31 +260,26 @@ class LiveFeed:
             self._notify(changed)
 
     async def _watch(self) -> None:
-        failures = 0
-        while True:
-            try:
-                client = await self._session.client()
-                await self._learn_source(client)
-                stream = client.watch_calls()
-                async with contextlib.aclosing(stream):
-                    async for event in stream:
-                        failures = 0
-                        self._apply(event)
-                message = "the PBX closed the event stream"
-            except (ThreeCXError, AddressError) as error:
-                message = error.message if isinstance(error, ThreeCXError) else str(error)
-            except Exception as error:  # a bug must not silence the feed for the session
-                log.exception("Live feed failed")
-                message = f"unexpected {type(error).__name__} (see the log)"
-            delay = self._retry_delays[min(failures, len(self._retry_delays) - 1)]
-            failures += 1
-            self._set_status(
-                replace(
-                    self._status,
-                    error=f"Live feed stopped: {message.rstrip('.')}. Retrying in {delay:g} s",
-                )
-            )
-            await asyncio.sleep(delay)
+        stream = FeedStream(
+            self._session.client,
+            on_status=self._stream_status,
+            on_connect=self._learn_source,
+            policy=self._reconnect,
+            random=self._random,
+            sleep=self._sleep,
+            clock=self._clock,
+        )
+        self._stream = stream
+        async with contextlib.aclosing(stream.events()) as events:
+            async for event in events:
+                self._apply(event)
+
+    def _stream_status(self, stream: StreamStatus) -> None:
+        """The stream's words become the pane's: an error line while it is down."""
+        error = None
+        if stream.state is StreamState.RECONNECTING:
+            error = f"Live feed {stream.text}"
+        self._set_status(replace(self._status, stream=stream, error=error))
 
     async def _learn_source(self, client: PbxClient) -> None:
         """Say where events come from before the first one arrives (as watch_calls decides)."""
@@ -375,7 +293,7 @@ class LiveFeed:
                 source = "Call Control websocket"
         else:
             source = polling
-        self._set_status(replace(self._status, source=source, error=None))
+        self._set_status(replace(self._status, source=source))
 
     def _set_status(self, status: FeedStatus) -> None:
         if status != self._status:
@@ -404,25 +322,7 @@ class LiveFeed:
         handle = self._addon_deadlines.pop(call.call_id, None)
         if handle is not None:
             handle.cancel()
-        hung_up = call.ended_at or self._clock()
-        journey = call.journey or RecordingJourney(
-            call.call_id, hung_up, call.extension, call.number
-        )
-        after = round(max((self._clock() - journey.hung_up_at).total_seconds(), 0.0), 2)
-        files = f"{len(urls)} files" if len(urls) > 1 else "1 file"
-        attempt = PollAttempt(
-            len(journey.attempts) + 1,
-            after,
-            True,
-            f"recording link from the webhook add-on ({files})",
-        )
-        call.journey = replace(
-            journey,
-            state=JourneyState.READY,
-            attempts=(*journey.attempts, attempt),
-            ready_after_s=after,
-            upper_bound_only=False,
-        )
+        call.journey = linked_journey(call, urls, self._clock())
         call.journey_note = None
         self._notify([call])
         return call
@@ -459,6 +359,8 @@ class LiveFeed:
                 self._drop_oldest()
         else:
             self._learn(call, event, did)
+        if event.filled is not None and call.filled is None:
+            call.filled = event.filled
         self._advance(call, event)
         self._notify([call])
         if call.state in (LiveState.MISSED, LiveState.VOICEMAIL) and not call.settled_reported:
@@ -528,7 +430,7 @@ class LiveFeed:
     def _twin_of(self, event: CallEvent) -> FeedCall | None:
         """The same call already seen through the other kind of source (the webhook add-on
         versus the PBX's own API), so one call is one row whose sources show both agree."""
-        key = _number_key(event.external_number)
+        key = number_key(event.external_number)
         if key is None:
             return None
         from_webhook = event.source == SOURCE_WEBHOOK
@@ -543,14 +445,14 @@ class LiveFeed:
         return None
 
     def _remember_number(self, call: FeedCall) -> None:
-        key = _number_key(call.number)
+        key = number_key(call.number)
         if key is not None:
             recent = self._by_number.setdefault(key, [])
             recent.append(call.call_id)
             del recent[:-_TWINS_PER_NUMBER]
 
     def _forget_number(self, call: FeedCall) -> None:
-        key = _number_key(call.number)
+        key = number_key(call.number)
         recent = self._by_number.get(key or "")
         if recent is not None and call.call_id in recent:
             recent.remove(call.call_id)
@@ -614,7 +516,7 @@ class LiveFeed:
         if self._watcher is None:
             client = await self._session.client()
             window = self.bridge_window_s
-            self._watcher = _RingTimeWatcher(
+            self._watcher = RingTimeWatcher(
                 client,
                 limit_s=window,
                 window_s=window,
@@ -683,45 +585,6 @@ class LiveFeed:
 
 
 _T = TypeVar("_T")
-
-
-def _number_key(number: str | None) -> str | None:
-    """The last digits of an outside number: enough to tell callers apart, and the same
-    whether a source wrote it in E.164 or in the local format."""
-    digits = "".join(ch for ch in number or "" if ch.isdigit())
-    return digits[-TWIN_NUMBER_DIGITS:] if len(digits) >= 6 else None
-
-
-class _RingTimeWatcher(RecordingWatcher):
-    """Looks for a call in the log around when the feed saw it ring, not over two hours.
-
-    The stock lookup reads up to 2,000 calls (8,000 log rows) of the last two hours at each
-    look, parsed on the GUI thread; on a busy PBX that is most of the feed's cost, and a call
-    with 2,000 newer ones is never found at all. A call's log StartTime is when it rang, so
-    a window around that (wide enough for a PBX clock that is minutes off) is enough.
-    """
-
-    def __init__(
-        self,
-        client: PbxClient,
-        *,
-        limit_s: float,
-        window_s: float,
-        on_update: Callable[[RecordingJourney], None],
-        rang_at: Callable[[str], datetime | None],
-    ) -> None:
-        super().__init__(client, limit_s=limit_s, window_s=window_s, on_update=on_update)
-        self._pbx = client
-        self._rang_at = rang_at
-
-    async def _find_call(self, journey: RecordingJourney, now: datetime) -> CallRecord | None:
-        rang = self._rang_at(journey.call_id)
-        if rang is None:
-            return await super()._find_call(journey, now)
-        calls = await self._pbx.call_history(
-            rang - CLOCK_SKEW, rang + CLOCK_SKEW, limit=RING_WINDOW_CALLS
-        )
-        return logged_call_of(journey, calls)
 
 
 def _discard(callbacks: list[_T], callback: _T) -> None:

@@ -54,11 +54,7 @@ class PbxSummary:
         out.append(f"Customer's clock: {describe_hours(self.hours)}, {self.hours.source}")
         lic = self.licence
         if lic.value is not None:
-            state = "active" if lic.value.active else "NOT active"
-            expiry = (
-                lic.value.expires_at.date().isoformat() if lic.value.expires_at else "no expiry"
-            )
-            out.append(f"Licence: {lic.value.edition} {state}, expires {expiry}")
+            out.append(licence_line(lic.value))
         else:
             out.append(f"Licence: {lic.error}")
         if self.extensions.value is not None:
@@ -134,3 +130,17 @@ async def summarise(client: PbxClient, now: datetime | None = None) -> PbxSummar
         retention=retention,
         hours=hours,
     )
+
+
+def licence_line(licence: Licence) -> str:
+    """The licence in one line. An answer that does not say whether the licence is active is
+    "unknown", never "NOT active" (nor "active"); nor is a missing date "no expiry" then."""
+    if licence.active is None:
+        expiry = licence.expires_at.date().isoformat() if licence.expires_at else "unknown"
+        return (
+            f"Licence: {licence.edition}, state unknown (the PBX did not say whether it is "
+            f"active), expires {expiry}"
+        )
+    state = "active" if licence.active else "NOT active"
+    expiry = licence.expires_at.date().isoformat() if licence.expires_at else "no expiry"
+    return f"Licence: {licence.edition} {state}, expires {expiry}"

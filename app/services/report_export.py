@@ -48,7 +48,7 @@ TEMPLATE = RESOURCES / "report" / "report.html.template"
 APP_LOGO = RESOURCES / "report" / "logo.png"
 LOGO_BOX = (240, 64)  # the largest the logo is shown, in CSS pixels
 LOGO_MAX_BYTES = 2_000_000
-BULK_FIX_ROWS = 200  # rows of the bulk-fix list in HTML/PDF; the JSON holds them all
+BULK_FIX_ROWS = 200  # rows of the bulk-fix list in HTML/PDF (the doctor keeps as many)
 EVIDENCE_IDS = 10  # recording ids listed in the retention table
 MATCH_MEANINGS: dict[str, str] = {
     MatchKind.EXACT: "the bridge attaches the call to this contact.",
@@ -588,10 +588,10 @@ class _HtmlBody:
                 f"<td>{self.e(f.stored)}</td><td>{self.e(f.e164)}</td></tr>"
                 for f in shown
             )
-            more = len(c.bulk_fixes) - len(shown)
-            count = len(c.bulk_fixes)
+            count = max(c.bulk_fix_count, len(c.bulk_fixes))
+            more = count - len(shown)
             noun = "stored number" if count == 1 else "stored numbers"
-            parts.append(f"<h4>Bulk-fix list: {count} {noun} to change</h4>")
+            parts.append(f"<h4>Bulk-fix list: {count:,} {noun} to change</h4>")
             parts.append(
                 self._grid(
                     ("Contact", "Label", "Stored as", "Change to (E.164)"),
@@ -600,7 +600,10 @@ class _HtmlBody:
                 )
             )
             if more:
-                parts.append(f'<p class="muted">... and {more} more in the JSON report.</p>')
+                parts.append(
+                    f'<p class="muted">... and {more:,} more: the guided setup\'s contact '
+                    "preview exports them all as a CSV for the CRM's import.</p>"
+                )
         return "\n".join(parts)
 
     def _retention(self, r: Retention) -> str:

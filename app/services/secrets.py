@@ -21,6 +21,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringLocked, PasswordDeleteError
 
+from app.domain.connection import paste_flaw, tidy_paste
+
 SERVICE: Final = "pbx-companion"
 
 # Fully qualified class name of each OS keyring backend we trust, with a name for engineers.
@@ -40,9 +42,6 @@ _PLACEHOLDERS: Final[dict[str, str]] = {
     "keyring.backends.null.Keyring": "keyring is switched off by its null backend",
 }
 
-# Invisible characters that chat apps, PDFs and web pages slip into copied text. They are never
-# part of a 3CX key, so they are dropped wherever they are.
-_INVISIBLE: Final = frozenset("\u00ad\u180e\u200b\u200c\u200d\u2060\ufeff")
 _DETAIL_LIMIT: Final = 300
 
 _T = TypeVar("_T")
@@ -312,21 +311,20 @@ def normalise_pasted_key(text: str) -> str:
     Raises ValueError naming the problem (never echoing the key) when nothing is left or when
     whitespace or a control character sits inside the key.
     """
-    cleaned = "".join(char for char in text if char not in _INVISIBLE).strip()
+    cleaned = tidy_paste(text)
     if not cleaned:
         raise ValueError(
             "The API key is empty: paste the key 3CX showed when the API client was created."
         )
-    for position, char in enumerate(cleaned, start=1):
-        where = f"character {position} of {len(cleaned)}"
-        if char.isspace():
-            raise ValueError(
-                f"The API key has a space or line break inside it ({where}); 3CX keys never "
-                "do, so copy the key again in one piece."
-            )
-        if not char.isprintable():
-            raise ValueError(
-                f"The API key contains an invisible control character ({where}); copy the key "
-                "again, or paste it into a plain-text editor first."
-            )
+    flaw = paste_flaw(cleaned)
+    if flaw is not None and flaw.space:
+        raise ValueError(
+            f"The API key has a space or line break inside it ({flaw.where}); 3CX keys never "
+            "do, so copy the key again in one piece."
+        )
+    if flaw is not None:
+        raise ValueError(
+            f"The API key contains an invisible control character ({flaw.where}); copy the key "
+            "again, or paste it into a plain-text editor first."
+        )
     return cleaned

@@ -9,6 +9,15 @@ import json
 import signal
 import sys
 
+from app.domain.cli_ranges import (
+    CALLS_PER_MINUTE,
+    LATENCY_MS,
+    PORT_OR_FREE,
+    RECORDING_DELAY_S,
+    SEED,
+    ranged,
+    ranged_int,
+)
 from app.domain.clock import CLOCK_ENV, parse_pinned_instant
 from app.sim.config import SimConfig
 from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
@@ -37,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _epilog()
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--port", type=ranged_int(PORT_OR_FREE), default=0, help="0 picks a free port"
+    )
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a local CA")
     parser.add_argument(
         "--pbx-version",
@@ -52,10 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="named preset (healthy, au, us, gb or any fault name)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="NAME[=VALUE]")
-    parser.add_argument("--latency-ms", type=int, default=0)
-    parser.add_argument("--calls-per-minute", type=float, default=6.0)
-    parser.add_argument("--recording-delay", type=float, default=3.0, metavar="S")
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--latency-ms", type=ranged_int(LATENCY_MS), default=0)
+    parser.add_argument("--calls-per-minute", type=ranged(CALLS_PER_MINUTE), default=6.0)
+    parser.add_argument(
+        "--recording-delay", type=ranged(RECORDING_DELAY_S), default=3.0, metavar="S"
+    )
+    parser.add_argument("--seed", type=ranged_int(SEED), default=1)
     parser.add_argument("--state-dir", default=None)
     parser.add_argument(
         "--webhook-url",

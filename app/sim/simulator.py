@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import secrets
 import shutil
@@ -124,6 +125,8 @@ class Simulator:
         if state_dir is None:
             self._tmpdir = tempfile.mkdtemp(prefix="pbx-sim-")
             state_dir = self._tmpdir
+        else:
+            self.tenant.continue_ids(os.path.join(state_dir, "sim-ids.json"))
         ssl_ctx: ssl.SSLContext | None = None
         if cfg.tls:
             self.certs = SimCertificates(state_dir)

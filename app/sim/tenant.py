@@ -5,11 +5,13 @@ Everything is derived from a seed, so a given seed always yields the same busine
 
 from __future__ import annotations
 
+import json
 import random
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from app.domain.business_hours import BusinessHours, Holiday, HoursSource, Period
 from app.domain.clock import Clock, utc_now
@@ -405,6 +407,7 @@ class Tenant:
         self._next_segment = 700_000
         self._next_rec = 1
         self._next_participant = 8000
+        self._ids_file: str | None = None  # where a restartable simulator keeps its counters
         self._build_people()
         self._build_phonebook()
         days = history_days if history_days is not None else self.rng.randint(90, 180)
@@ -437,19 +440,47 @@ class Tenant:
 
     def new_call_id(self) -> int:
         self._next_call += 1
+        self._save_ids()
         return self._next_call
 
     def new_segment_id(self) -> int:
         self._next_segment += 1
+        self._save_ids()
         return self._next_segment
+
+    def continue_ids(self, path: str) -> None:
+        """A restarted PBX keeps counting: ids go on from the last run's, kept in ``path``.
+        Without this a restart would hand out the ids of calls a client has already seen."""
+        try:
+            saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = {}
+        if isinstance(saved, dict):
+            for name in ("call", "segment", "rec", "participant"):
+                value = saved.get(name)
+                if isinstance(value, int) and value > getattr(self, f"_next_{name}"):
+                    setattr(self, f"_next_{name}", value)
+        self._ids_file = path
+        self._save_ids()
+
+    def _save_ids(self) -> None:
+        if self._ids_file is None:
+            return
+        counters = {
+            name: getattr(self, f"_next_{name}")
+            for name in ("call", "segment", "rec", "participant")
+        }
+        Path(self._ids_file).write_text(json.dumps(counters), encoding="utf-8")
 
     def new_rec_id(self) -> int:
         rid = self._next_rec
         self._next_rec += 1
+        self._save_ids()
         return rid
 
     def new_participant_id(self) -> int:
         self._next_participant += 1
+        self._save_ids()
         return self._next_participant
 
     # ---- people ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from app.domain.addresses import parse_pbx_address
+from app.domain.connection import ClientIdError, normalise_client_id
 from app.threecx.client import PbxClient
 from app.threecx.errors import (
     AuthRejected,
@@ -27,6 +28,17 @@ from app.threecx.v18.client import V18Client
 from app.threecx.v20.client import V20Client
 
 
+class ClientIdUnusable(ThreeCXError):
+    """The Client ID was not sent: it has a character no 3CX Client ID has (named in the
+    detail). Never the key's fault, and the PBX was not asked."""
+
+    what = "The Client ID cannot be used as typed; it was not sent to the PBX."
+    next_step = (
+        "Copy the Client ID again exactly as shown under Admin console > Integrations > API (on "
+        "v18: the API user's extension number), or type it by hand. The key is not at fault."
+    )
+
+
 @dataclass(frozen=True)
 class ConnectionParams:
     url: str
@@ -39,8 +51,16 @@ class ConnectionParams:
 
 
 async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
-    """A client ready to ``authenticate()``; raises ``AddressError`` or ``ThreeCXError``."""
+    """A client ready to ``authenticate()``; raises ``AddressError`` or ``ThreeCXError``.
+
+    Every path to a PBX (CLI, guided setup, saved connections) passes here, so the Client ID is
+    cleaned (or refused, naming the character) here, before it is sent.
+    """
     address = parse_pbx_address(params.url)
+    try:
+        client_id = normalise_client_id(params.client_id)
+    except ClientIdError as exc:
+        raise ClientIdUnusable(str(exc)) from None
     pinned_der: bytes | None = None
     if params.tls.pin_sha256 and address.scheme == "https":
         expected = normalise_fingerprint(params.tls.pin_sha256)
@@ -66,10 +86,8 @@ async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
         await transport.aclose()
         raise
     if generation == "v18":
-        return V18Client(
-            transport, params.client_id, secret, poll_interval_s=params.poll_interval_s
-        )
-    return V20Client(transport, params.client_id, secret, poll_interval_s=params.poll_interval_s)
+        return V18Client(transport, client_id, secret, poll_interval_s=params.poll_interval_s)
+    return V20Client(transport, client_id, secret, poll_interval_s=params.poll_interval_s)
 
 
 async def detect_generation(transport: Transport) -> str:

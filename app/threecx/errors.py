@@ -81,10 +81,14 @@ class TlsFailure(ThreeCXError):
 
 
 class AuthRejected(ThreeCXError):
-    what = "The PBX rejected the API credentials (401)."
+    # 3CX answers the same 401 for an unknown Client ID and a wrong key (API-NOTES §2), so the
+    # words name both; regenerating comes last because it breaks every bridge holding the key.
+    what = "The PBX rejected the Client ID or key (401)."
     next_step = (
-        "The key is wrong or was rotated. Regenerate it under Admin console > Integrations > API "
-        "(v20) and give the new key to every bridge that holds the old one."
+        "The Client ID or key is wrong, or the key was rotated. First check both exactly as "
+        "shown under Admin console > Integrations > API (v20; on v18 the API user's extension "
+        "and password) and paste the key again in one piece. Regenerate the key only if it is "
+        "lost: every bridge that holds the old key then needs the new one."
     )
 
 
@@ -181,8 +185,8 @@ class EndlessPaging(MalformedResponse):
 
     what = "The PBX kept sending pages without end, so PBX Companion stopped asking."
     next_step = (
-        "The PBX (or a proxy in front of it) repeated a page or ignored paging: only the rows "
-        "read before that were used. Check for a proxy or a half-finished upgrade."
+        "The PBX (or a proxy in front of it) repeated a page or ignored paging, so nothing from "
+        "that list was used. Check for a proxy or a half-finished upgrade."
     )
 
 
@@ -195,3 +199,17 @@ class TokenRevoked(ThreeCXError):
         "client), or the key was rotated. Give each bridge and tool its own API client; if the "
         "key was rotated, use the new one. This is not a missing role."
     )
+
+
+class SchemeMismatch(Unreachable):
+    """The address's http:// or https:// is not what the port speaks (checked, not guessed)."""
+
+    what = "The address's http:// or https:// does not match what the port speaks."
+
+    def __init__(self, detail: str, fix: str, *, endpoint: str | None = None) -> None:
+        self.fix = fix
+        super().__init__(UnreachableKind.NETWORK, detail, endpoint=endpoint)
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        return self.fix

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from app.domain.calls import CallRecord, merge_call_segments, newest_first
+from app.domain.paging import MAX_HISTORY_WINDOWS, describe_cap
 from app.domain.wire_shapes import WireSeen, WireShape
+from app.threecx.errors import EndlessPaging
 
 # Returns the legs that started in [start, end], in any order, at most ``cap`` of them.
 LegFetch = Callable[[datetime, datetime, int], Awaitable[list[CallRecord]]]
@@ -40,8 +42,11 @@ async def newest_calls(
     end = until
     span = until - since
     served_in_order: bool | None = None
+    asked = 0  # windows read and counts asked: bounded, whatever the PBX answers
     while end > since or (end == since and not legs):
-        start = max(since, end - span)
+        asked = _one_more(asked)
+        # Compared, not subtracted: end - span could fall before year 1 and overflow.
+        start = since if span >= end - since else end - span
         rows = await fetch(start, end, row_cap + 1)
         ignores_range = any(not _within(row, start, end) for row in rows)
         if ignores_range:
@@ -54,15 +59,18 @@ async def newest_calls(
         if len(rows) > row_cap and end - start > MIN_WINDOW:
             # Too busy: the newest may be cut off. Size the window from the PBX's count when
             # it gives one (one request), else halve it.
-            total = await count(start, end) if count is not None else None
-            share = row_cap / total * 0.8 if total else 0.5
+            total = None
+            if count is not None:
+                asked = _one_more(asked)
+                total = await count(start, end)
+            share = row_cap / total * 0.8 if total and total > 0 else 0.5
             span = max(MIN_WINDOW, (end - start) * min(0.5, share))
             continue
         if served_in_order is None and len(rows) > 1:
             served_in_order = _newest_first(rows)
         legs.update((_leg_key(row), row) for row in rows)
-        if len(rows) < row_cap // 4:
-            span *= 2  # a quiet window: take a longer one next
+        if len(rows) < row_cap // 4 and span < until - since:
+            span *= 2  # a quiet window: take a longer one next (never past the whole period)
         if start <= since or len({leg.call_id for leg in legs.values()}) >= limit:
             break
         end = start
@@ -72,6 +80,18 @@ async def newest_calls(
     if seen is not None and len(merged) < len(legs):
         seen.note(WireShape.LEGS_FOLDED)
     return newest_first(merged)[:limit]
+
+
+def _one_more(asked: int) -> int:
+    if asked >= MAX_HISTORY_WINDOWS:
+        raise EndlessPaging(
+            f"Reading the call history took more than "
+            f"{describe_cap(MAX_HISTORY_WINDOWS, 'time windows')} without reaching the start "
+            "of the period: the PBX kept answering each window with more calls than one read "
+            "holds.",
+            endpoint="call history",
+        )
+    return asked + 1
 
 
 def _within(leg: CallRecord, start: datetime, end: datetime) -> bool:

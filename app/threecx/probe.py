@@ -33,6 +33,13 @@ from app.threecx.errors import (
     Unreachable,
     UnreachableKind,
 )
+from app.threecx.scheme_check import (
+    http_to_tls_port,
+    https_to_plain_port,
+    port_speaks_plain_http,
+    port_speaks_tls,
+    ssl_says_not_tls,
+)
 from app.threecx.tls import (
     TlsOptions,
     build_ssl_context,
@@ -259,6 +266,10 @@ class _ProbeRun:
                 "the port accepts connections but does not answer TLS.",
             ) from exc
         except ssl.SSLError as exc:
+            if ssl_says_not_tls(exc) and await port_speaks_plain_http(
+                self.addresses[0], self.address.port, wait
+            ):
+                raise https_to_plain_port(self.address.port) from exc
             await self._fetch_presented_certificate()
             raise TlsFailure(classify_ssl_error(exc), self._tls_error_detail(exc)) from exc
         except OSError as exc:
@@ -328,12 +339,14 @@ class _ProbeRun:
                 "The answer is not HTTP (an endless line).", endpoint=PROBE_ENDPOINT
             ) from exc
         except OSError as exc:
+            await self._check_not_tls()
             raise Unreachable(
                 UnreachableKind.NETWORK,
                 f"The connection broke before the PBX answered ({exc}).",
                 endpoint=PROBE_ENDPOINT,
             ) from exc
         if not status_line:
+            await self._check_not_tls()
             raise Unreachable(
                 UnreachableKind.NETWORK,
                 "The PBX closed the connection without answering.",
@@ -341,6 +354,7 @@ class _ProbeRun:
             )
         match = _STATUS_LINE.fullmatch(status_line)
         if match is None:
+            await self._check_not_tls()
             raise MalformedResponse(
                 f"The answer is not HTTP: {status_line[:60]!r}.", endpoint=PROBE_ENDPOINT
             )
@@ -352,6 +366,13 @@ class _ProbeRun:
         return f"{detail}, X-3CX-Version {version}" if version else detail
 
     # ---- helpers ---------------------------------------------------------------------------
+    async def _check_not_tls(self) -> None:
+        """Plain HTTP got no HTTP answer: say so when the port speaks TLS (http:// to 5001)."""
+        if self.ssl_context is None and await port_speaks_tls(
+            self.addresses[0], self.address.port, self.timeout_s
+        ):
+            raise http_to_tls_port(self.address.host, self.address.port, PROBE_ENDPOINT)
+
     async def _read_headers(self) -> dict[str, str]:
         assert self.reader is not None
         headers: dict[str, str] = {}

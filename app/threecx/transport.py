@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import socket
 import ssl
@@ -14,19 +13,34 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from app.domain.limits import JSON_ANSWER_LIMIT, SCHEME_PROBE_TIMEOUT_S, describe_size
+from app.threecx.answer_shape import describe_foreign, looks_like_html, plain_http_refused
+from app.threecx.bounded_body import ACCEPT_ENCODING, decoded_response, read_bounded
 from app.threecx.errors import (
+    AnswerTooLarge,
     AuthRejected,
     BadRequest,
     Forbidden,
     MalformedResponse,
     NotFound,
+    NotThreeCX,
     RecordingFileMissing,
+    SchemeMismatch,
     ServerError,
     ThreeCXError,
     TlsFailure,
     TlsProblem,
     Unreachable,
     UnreachableKind,
+)
+from app.threecx.json_reading import read_json_text
+from app.threecx.scheme_check import (
+    host_and_port,
+    http_to_tls_port,
+    https_to_plain_port,
+    port_speaks_plain_http,
+    port_speaks_tls,
+    ssl_says_not_tls,
 )
 from app.threecx.tls import TlsOptions, build_ssl_context, classify_ssl_error
 
@@ -78,7 +92,12 @@ class Transport:
             verify=self.ssl_context if self.ssl_context is not None else True,
             timeout=self.timeouts.httpx(),
             follow_redirects=False,
-            headers={"User-Agent": "PBX-Companion", "Accept": "application/json"},
+            headers={
+                "User-Agent": "PBX-Companion",
+                "Accept": "application/json",
+                # Only what bounded_body inflates piece by piece.
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
         )
         self.last_version_header: str | None = None
 
@@ -100,8 +119,13 @@ class Transport:
         json_body: Any = None,
         files: Mapping[str, Any] | None = None,
         label: str | None = None,
+        limit: int | None = None,
     ) -> httpx.Response:
-        """Send a request and return a 2xx response, or raise a typed ``ThreeCXError``."""
+        """Send a request and return a 2xx response, or raise a typed ``ThreeCXError``.
+
+        The body is read within ``timeouts.total`` and up to ``limit`` decoded bytes (by
+        default the limit for the answer's declared type, see ``bounded_body.limit_for``);
+        the response returned holds it, already decompressed."""
         endpoint = label or path.split("?")[0]
         attempts = self.retry.attempts if method in IDEMPOTENT else 1
         delay = self.retry.first_delay
@@ -112,7 +136,7 @@ class Transport:
                 # the answer arrives, so a caller's one-shot deadline (the doctor's watch) is
                 # lost and its poll loop never ends.
                 async with asyncio.timeout(self.timeouts.total):
-                    response = await self._client.request(
+                    outgoing = self._client.build_request(
                         method,
                         path,
                         params=params,
@@ -121,12 +145,14 @@ class Transport:
                         json=json_body,
                         files=files,
                     )
+                    response = await self._read(outgoing, limit, endpoint)
             except (httpx.HTTPError, ssl.SSLError, OSError, TimeoutError) as exc:
-                last = self._translate_exception(exc, endpoint)
+                last = await self._explain(exc, endpoint)
                 if (
                     attempt < attempts
                     and isinstance(last, Unreachable)
                     and last.kind is UnreachableKind.NETWORK
+                    and not isinstance(last, SchemeMismatch)
                 ):
                     await asyncio.sleep(delay)
                     delay *= self.retry.factor
@@ -136,8 +162,11 @@ class Transport:
             if version:
                 self.last_version_header = version
             if response.is_success:
+                foreign = describe_foreign(response.status_code, response.headers, response.content)
+                if foreign is not None:
+                    raise NotThreeCX(foreign, endpoint=endpoint, status=response.status_code)
                 return response
-            error = status_error(response, endpoint)
+            error = self._wrong_scheme(response, endpoint) or status_error(response, endpoint)
             if isinstance(error, ServerError) and error.status in RETRY_STATUSES:
                 last = error
                 if attempt < attempts:
@@ -148,6 +177,64 @@ class Transport:
             raise error
         assert last is not None
         raise last
+
+    async def _read(
+        self, outgoing: httpx.Request, limit: int | None, endpoint: str
+    ) -> httpx.Response:
+        """Send and read the body within a size limit, counted as it decompresses."""
+        streamed = await self._client.send(outgoing, stream=True)
+        try:
+            body = await read_bounded(streamed, limit, endpoint=endpoint)
+        finally:
+            await streamed.aclose()
+        return decoded_response(streamed, body)
+
+    async def _explain(self, exc: BaseException, endpoint: str) -> ThreeCXError:
+        """The typed error, after checking on the wire whether the address's http:// or
+        https:// is the wrong one for its port (a dropped connection or a failed handshake
+        says nothing clearer)."""
+        error = self._translate_exception(exc, endpoint)
+        host, port = host_and_port(self.base_url)
+        wait = min(SCHEME_PROBE_TIMEOUT_S, self.timeouts.total)
+        scheme = urlsplit(self.base_url).scheme
+        if (
+            scheme == "http"
+            and isinstance(error, Unreachable)
+            and error.kind is UnreachableKind.NETWORK
+            and await port_speaks_tls(host, port, wait)
+        ):
+            return http_to_tls_port(host, port, endpoint)
+        if (
+            scheme == "https"
+            and isinstance(error, TlsFailure)
+            and error.problem is TlsProblem.HANDSHAKE
+            and ssl_says_not_tls(error.detail)
+            and await port_speaks_plain_http(host, port, wait)
+        ):
+            return https_to_plain_port(port, endpoint)
+        return error
+
+    def _wrong_scheme(self, response: httpx.Response, endpoint: str) -> ThreeCXError | None:
+        """A TLS port's web server refusing plain HTTP, or sending us on to https://."""
+        if urlsplit(self.base_url).scheme != "http":
+            return None
+        host, port = host_and_port(self.base_url)
+        if response.status_code == 400 and plain_http_refused(response.content):
+            return http_to_tls_port(host, port, endpoint)
+        location = response.headers.get("location", "")
+        target = urlsplit(location)
+        if response.is_redirect and target.scheme == "https" and target.hostname == host:
+            secure = target.port or 443
+            error = http_to_tls_port(host, secure, endpoint)
+            if secure != port:
+                error = SchemeMismatch(
+                    f"The address says http:// on port {port}, and the server sends every "
+                    f"request on to {location[:120]}: use https://{target.netloc}",
+                    f"Change the PBX address to https://{target.netloc} and run again.",
+                    endpoint=endpoint,
+                )
+            return error
+        return None
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         response = await self.request("GET", path, **kwargs)
@@ -211,22 +298,37 @@ def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException 
     return None
 
 
-def parse_json(response: httpx.Response, endpoint: str) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-        snippet = response.text[:60].replace("\n", " ") if response.content else "an empty body"
-        raise MalformedResponse(
-            f"Expected JSON, got {response.headers.get('content-type', 'no content type')}: {snippet!r}",
+def parse_json(
+    response: httpx.Response, endpoint: str, *, absurd_numbers_absent: bool = False
+) -> Any:
+    """The JSON of a 3CX answer, read within the limits of ``app.domain.limits``.
+
+    Raises ``NotThreeCX`` for an empty answer or a page, ``AnswerTooLarge`` past the JSON
+    limit and ``UnreadableAnswer`` (see ``read_json_text``) for anything else unreadable."""
+    body = response.content
+    status = response.status_code
+    if not body.strip():
+        raise NotThreeCX(f"An empty answer (HTTP {status}).", endpoint=endpoint, status=status)
+    if looks_like_html(response.headers.get("content-type"), body):
+        foreign = describe_foreign(status, response.headers, body)
+        raise NotThreeCX(foreign or "An HTML page.", endpoint=endpoint, status=status)
+    if len(body) > JSON_ANSWER_LIMIT:
+        raise AnswerTooLarge(
+            f"A JSON answer of {describe_size(len(body))}, over the "
+            f"{describe_size(JSON_ANSWER_LIMIT)} PBX Companion reads.",
             endpoint=endpoint,
-        ) from exc
+            status=status,
+        )
+    return read_json_text(body, endpoint, absurd_numbers_absent=absurd_numbers_absent)
 
 
 def odata_error_messages(response: httpx.Response) -> list[str]:
     """The ``message`` texts of an OData error body, outermost first."""
+    if not response.content.strip() or len(response.content) > JSON_ANSWER_LIMIT:
+        return []
     try:
-        body = response.json()
-    except ValueError:
+        body = read_json_text(response.content)
+    except ThreeCXError:
         return []
     if not isinstance(body, dict):
         return []
@@ -244,12 +346,22 @@ def odata_error_messages(response: httpx.Response) -> list[str]:
 
 def status_error(response: httpx.Response, endpoint: str) -> ThreeCXError:
     status = response.status_code
+    location = response.headers.get("location")
+    if response.is_redirect and location:
+        return NotThreeCX(
+            f"A redirect ({status}) to {location[:120]}.", endpoint=endpoint, status=status
+        )
+    foreign = describe_foreign(status, response.headers, response.content)
+    if foreign is not None and status != 404 and status < 500:
+        # A page or a proxy's sign-in: never "the key is wrong" nor "a role is missing". A 404
+        # stays a 404 (the path is not there, whoever says so), a 5xx stays retried.
+        return NotThreeCX(foreign, endpoint=endpoint, status=status)
     messages = odata_error_messages(response)
-    detail = "; ".join(messages)[:200]
+    detail = "; ".join(messages)[:200] or (foreign or "")
     if any("FILE_NOT_FOUND" in m for m in messages):
         return RecordingFileMissing(detail, endpoint=endpoint)
     if status == 401:
-        return AuthRejected(endpoint=endpoint)
+        return AuthRejected(detail, endpoint=endpoint)
     if status == 403:
         return Forbidden(detail, endpoint=endpoint)
     if status == 404:

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.addresses import AddressError, parse_pbx_address
+from app.domain.addresses import AddressError, parse_pbx_address, plain_http_warning
 from app.domain.business_hours import BusinessHoursError
 from app.domain.clock import utc_now
 from app.domain.connection import (
@@ -608,11 +608,17 @@ class ConnectionDialog(QDialog):
             self.url_preview.setVisible(False)
             return
         try:
-            base = parse_pbx_address(text).base_url
+            address = parse_pbx_address(text)
         except AddressError:
-            base = ""
-        self.url_preview.setText(f"Connects to {base}" if base else "")
-        self.url_preview.setVisible(bool(base))
+            self.url_preview.setText("")
+            self.url_preview.setVisible(False)
+            return
+        # http:// to 3CX's HTTPS port is saved as given (a proxy may translate), but said.
+        warning = plain_http_warning(address)
+        preview = f"Connects to {address.base_url}"
+        self.url_preview.setText(f"{preview}. {warning}" if warning else preview)
+        self.url_preview.setStyleSheet(WARN_STYLE if warning else HINT_STYLE)
+        self.url_preview.setVisible(True)
 
     @property
     def _ok_button(self) -> QPushButton:

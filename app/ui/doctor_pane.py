@@ -351,8 +351,11 @@ class DoctorPane(QWidget):
         return self._task
 
     def cancel(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        """Cancel the run's task now; the doctor closes its client as the task unwinds. Once
+        only: a second cancel would interrupt that clean-up and leave the client open."""
+        task = self._task
+        if task is not None and not task.done() and not task.cancelling():
+            task.cancel()
 
     async def _run(
         self, run_id: int, session: PbxSession, options: DoctorOptions

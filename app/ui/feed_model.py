@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon
 
-from app.domain.business_hours import BusinessHours
+from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.live import LiveState
@@ -403,8 +403,11 @@ class CallFeedModel(QAbstractTableModel):
                 and not call.answered
                 and call.direction is CallDirection.OUTBOUND
             ):
-                return "Not answered"
-            return STATE_LABELS[call.state]
+                label = "Not answered"
+            else:
+                label = STATE_LABELS[call.state]
+            # Seen only in the call log after the feed was down: said in the row, not a tooltip.
+            return f"{label} (call log)" if call.filled is not None else label
         return journey_summary(call, self.window_s)
 
     def foreground(self, call: FeedCall, column: int) -> QBrush | None:
@@ -468,7 +471,13 @@ class CallFeedModel(QAbstractTableModel):
                 return presenter.text(call.journey.describe())
             return call.journey_note
         if column == Column.STATE and call.sources:
-            return f"Call {call.call_id}, seen via {', '.join(call.sources)}"
+            seen = f"Call {call.call_id}, seen via {', '.join(call.sources)}"
+            if call.filled is not None:
+                hours = self.hours
+                seen += "\nFrom the " + call.filled.label(
+                    lambda at: customer_time(at, hours, "%H:%M:%S")
+                )
+            return seen
         return None
 
     def icon(self, state: LiveState) -> QIcon:

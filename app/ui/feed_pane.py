@@ -3,8 +3,9 @@ selected call's recording journey, and a status line saying where events come fr
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from PySide6.QtCore import QItemSelection, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.business_hours import BusinessHours, customer_time
+from app.domain.reconnect import DEFAULT_POLICY, Random, ReconnectPolicy, skipped_text
 from app.domain.triggers import SettledCall
 from app.services.live_feed import (
     DEFAULT_BRIDGE_WINDOW_S,
@@ -48,7 +50,7 @@ COLUMN_WIDTHS = {
     Column.CALLER: 136,
     Column.EXTENSION: 78,
     Column.DURATION: 84,
-    Column.STATE: 112,
+    Column.STATE: 168,  # room for "Not answered (call log)"
     Column.RECORDING: 230,
 }
 _ERROR_STYLE = "color: #b91c1c;"
@@ -67,9 +69,14 @@ class FeedPane(QWidget):
         history_limit: int = DEFAULT_HISTORY_LIMIT,
         *,
         window_s: float = DEFAULT_BRIDGE_WINDOW_S,
+        reconnect: ReconnectPolicy = DEFAULT_POLICY,
+        random: Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The live stream's backoff: injected by tests so nobody waits for a reconnect.
+        self._reconnect, self._random, self._sleep = reconnect, random, sleep
         self._ui = ui
         self._presenter = ui.presenter
         self._history_limit = history_limit
@@ -180,7 +187,12 @@ class FeedPane(QWidget):
         self._selected_id = None
         if session is not None:
             feed = LiveFeed(
-                session, history_limit=self._history_limit, bridge_window_s=self._window_s
+                session,
+                history_limit=self._history_limit,
+                bridge_window_s=self._window_s,
+                reconnect=self._reconnect,
+                random=self._random,
+                sleep=self._sleep,
             )
             self._unsubscribe = [
                 feed.subscribe(self.model.enqueue),
@@ -340,6 +352,9 @@ class FeedPane(QWidget):
         if feed.watching:
             many = "recording" if feed.watching == 1 else "recordings"
             parts.append(f"following {feed.watching} {many}")
+        skipped = skipped_text(status.stream.skipped_frames)
+        if skipped:
+            parts.append(skipped)
         parts.append(status.contacts)
         parts.append(f"times in {hours.timezone}, the customer's clock ({hours.source})")
         self.status_label.setText(self._presenter.text(" · ".join(parts)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from pathlib import Path
 
@@ -41,9 +41,8 @@ from app.services.contacts_import import (
     ContactsFileError,
     ContactsImport,
     columns_of,
-    parse_contacts_csv,
-    preview_contacts_csv,
-    read_contacts_text,
+    preview_contacts_file,
+    read_contacts_csv,
 )
 from app.services.setup.contact_preview import (
     AttachPreviewRow,
@@ -153,7 +152,8 @@ class ContactsStep(SetupStep):
         )
         self._files = FileChooser(self)
         self._watch: asyncio.Task[None] | None = None
-        self._csv: tuple[Path, str] | None = None  # the export's path and text, for re-mapping
+        # The export's path, read again (streamed) when the engineer corrects the columns.
+        self._csv: Path | None = None
         self.imported: ContactsImport | None = None
         self.index: BridgeIndex | None = None
         self.rows: tuple[AttachPreviewRow, ...] = ()
@@ -318,8 +318,9 @@ class ContactsStep(SetupStep):
         if not self._done and not self.busy:
             self.preview()
 
-    def fixes(self) -> list[NumberFix]:
-        return self.index.bulk_fixes() if self.index is not None else []
+    def fixes(self) -> Collection[NumberFix]:
+        """The stored numbers the bridge would miss: counted, and made only as written."""
+        return self.index.fixes() if self.index is not None else ()
 
     # ---- the CRM export ------------------------------------------------------------------------
     def _browse_clicked(self) -> None:
@@ -351,10 +352,9 @@ class ContactsStep(SetupStep):
         except ContactsFileError as exc:
             self.show_message(f"Columns: {exc}", "fail")
             return
-        path, text = self._csv
         self.start_work(
             "Reading the contacts export",
-            self._parse(path, text, mapping, corrected=True),
+            self._parse(self._csv, mapping, corrected=True),
             limit_s=60.0,
         )
 
@@ -373,14 +373,13 @@ class ContactsStep(SetupStep):
 
     async def _load(self, path: Path) -> None:
         try:
-            text = await asyncio.to_thread(read_contacts_text, path)
-            found = await asyncio.to_thread(preview_contacts_csv, text)
+            found = await asyncio.to_thread(preview_contacts_file, path)
         except ContactsFileError as exc:
             self._forget_csv()
             self.show_message(f"CRM export: {exc}", "fail")
             self.set_status(StepStatus.WARN)
             return
-        self._csv = (path, text)
+        self._csv = path
         self.imported = None
         self.mapping_editor.set_columns(found.headers, found.detected)
         self.columns_button.show()
@@ -394,13 +393,11 @@ class ContactsStep(SetupStep):
             )
             self.set_status(StepStatus.WARN)
             return
-        await self._parse(path, text, found.detected)
+        await self._parse(path, found.detected)
 
-    async def _parse(
-        self, path: Path, text: str, mapping: ColumnMapping, *, corrected: bool = False
-    ) -> None:
+    async def _parse(self, path: Path, mapping: ColumnMapping, *, corrected: bool = False) -> None:
         try:
-            imported = await asyncio.to_thread(parse_contacts_csv, text, mapping)
+            imported = await asyncio.to_thread(read_contacts_csv, path, mapping)
         except ContactsFileError as exc:
             self.show_message(f"CRM export: {exc}", "fail")
             self.set_status(StepStatus.WARN)
@@ -414,15 +411,15 @@ class ContactsStep(SetupStep):
         self.ctx.crm_record_ids = imported.mapping.id_column is not None
         self.ctx.ui.presenter.masker.learn_names(c.name for c in imported.contacts if c.name)
         state = (
-            f"{imported.mapping.flavour} export: {len(imported.contacts)} contacts read from "
-            f"{imported.rows_read} rows."
+            f"{imported.mapping.flavour} export: {len(imported.contacts):,} contacts read from "
+            f"{imported.rows_read:,} rows."
         )
-        if imported.problems:
-            first = imported.problems[0]
-            more = len(imported.problems) - 1
-            state += f" Line {first.line} skipped: {first.message}" + (
-                f" (and {more} more)." if more else "."
-            )
+        summary = imported.problem_summary()
+        if summary is not None:
+            first = imported.problems[0] if imported.problems else None
+            state += f" {summary}"
+            if first is not None:
+                state += f" Line {first.line}: {first.message}."
         self.csv_state.setText(state)
         self.clear_message()
         await self._preview(self.last_n.value())
@@ -485,18 +482,18 @@ class ContactsStep(SetupStep):
         self.set_status(status)
 
     def _render_fixes(self) -> None:
-        fixes = self.fixes()
-        many = len(fixes) != 1
+        fixes = len(self.fixes())
+        many = fixes != 1
         if self.index is None:
             self.fixes_label.setText("Preview first.")
         elif fixes and self.index.bridge.match is NumberMatch.E164:
             self.fixes_label.setText(
-                f"{len(fixes)} stored number{'s are' if many else ' is'} in a local format "
+                f"{fixes:,} stored number{'s are' if many else ' is'} in a local format "
                 "(not E.164): a bridge comparing E.164 misses those contacts."
             )
         elif fixes:
             self.fixes_label.setText(
-                f"{len(fixes)} stored number{'s are' if many else ' is'} in a form this bridge "
+                f"{fixes:,} stored number{'s are' if many else ' is'} in a form this bridge "
                 "misses: stored in E.164, they match."
             )
         else:
@@ -517,7 +514,7 @@ class ContactsStep(SetupStep):
 
     async def export_fixes(self, path: Path) -> int:
         """Write the normalisation CSV to ``path``; returns the rows written (0 on failure)."""
-        fixes = self.fixes()
+        fixes = self.fixes()  # streamed into the file: all of them, never held
         columns = fix_columns(self._searched_store(), self._mapping())
         try:
             written = await asyncio.to_thread(write_normalisation_csv, fixes, path, columns)

@@ -269,3 +269,36 @@ def test_people_are_counted_the_same_in_any_order(entries: list[tuple[str, bool]
     assert len(forward.match("+61881234567").contacts) == len(
         backward.match("+61881234567").contacts
     )
+
+
+def test_the_bulk_fix_list_is_counted_whole_but_held_bounded() -> None:
+    local = [crm(str(n), f"Person {n}", f"08 8{n:03d} {4000 + n:04d}") for n in range(250)]
+    index = BridgeIndex.build([*local, crm("e", "Exact", "+61881239999")], "AU", Bridge())
+    summary = index.fix_summary(200)
+    assert (summary.count, len(summary.first), summary.more) == (250, 200, 50)
+    every = index.bulk_fixes()
+    assert summary.first == tuple(every[:200]) and len(every) == 250
+    assert [f.contact_id for f in summary.first[:2]] == ["0", "1"]  # contact order
+    # The export reads them one at a time, in the same order.
+    fixes = index.iter_fixes()
+    assert next(fixes) == every[0] and next(fixes) == every[1]
+    assert index.fix_summary(0) == type(summary)((), 250)
+    whole = index.fixes()  # counted and iterated on demand, never held
+    assert len(whole) == 250 and list(whole) == every and every[-1] in whole
+
+
+def test_indexing_a_store_leaves_the_normaliser_memo_to_caller_ids() -> None:
+    from app.domain import phones
+
+    before = phones._normalise.cache_info()
+    people = [
+        crm(f"m{n}", "M", f"+61 4{n:02d} 765 {n:03d}", f"+614{n:02d}765{n:03d}") for n in range(40)
+    ]
+    index = BridgeIndex.build(people, "AU", Bridge())
+    after = phones._normalise.cache_info()
+    assert (after.hits, after.misses) == (before.hits, before.misses)
+    # A number stored in E.164 is one string for both forms.
+    exact = [entry for entry in index._numbers.stored if entry.is_e164]
+    assert len(exact) == 40 and all(entry.e164 is entry.raw for entry in exact)
+    found = index.match("0400765000")
+    assert found.kind is MatchKind.EXACT and found.attached == people[0]

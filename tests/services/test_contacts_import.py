@@ -8,6 +8,7 @@ from app.domain.connection import ContactColumns
 from app.domain.contact_match import ContactIndex, MatchKind
 from app.domain.contacts import ContactSource, PhoneEntry
 from app.services.contacts_import import (
+    MAX_PROBLEMS_KEPT,
     ColumnMapping,
     ContactsFileError,
     CrmFlavour,
@@ -15,6 +16,7 @@ from app.services.contacts_import import (
     columns_of,
     detect_columns,
     parse_contacts_csv,
+    preview_contacts_file,
     read_contacts_csv,
     read_contacts_for,
 )
@@ -409,3 +411,102 @@ def test_a_mapping_kept_with_the_connection_reads_the_file_the_same_way(tmp_path
     export.write_text("Full Name,Phone Number\nJane Smith,0412 345 678\n", encoding="utf-8")
     with pytest.raises(ContactsFileError, match="'Main Line' is not in the file"):
         read_contacts_for(export, columns)
+
+
+# ---- broken rows: bounded, counted, and named ----------------------------------------------
+
+
+def test_every_broken_row_is_counted_though_only_the_first_are_described() -> None:
+    rows = [HUBSPOT, hubspot_row("1", "Ann", "08 8123 0001")]
+    rows += [["broken", "row"] for _ in range(MAX_PROBLEMS_KEPT + 50)]
+    rows.append(hubspot_row("2", "Bob", "08 8123 0002"))
+    result = parse_contacts_csv(csv_text(rows))
+    assert [c.id for c in result.contacts] == ["1", "2"]
+    assert len(result.problems) == MAX_PROBLEMS_KEPT
+    assert result.skipped == MAX_PROBLEMS_KEPT + 50
+    assert result.problem_kinds == (("wrong number of fields", MAX_PROBLEMS_KEPT + 50),)
+    assert result.problem_summary() == (
+        "150 rows skipped (150 wrong number of fields): line 3, 4, 5, 6, 7 and more."
+    )
+
+
+def test_a_clean_file_has_no_summary() -> None:
+    result = parse_contacts_csv(csv_text([HUBSPOT, hubspot_row("1", "Ann", "08 8123 0001")]))
+    assert (result.skipped, result.problem_summary()) == (0, None)
+
+
+def test_a_ten_megabyte_line_is_a_broken_row_not_a_contact(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    rows = [HUBSPOT, hubspot_row("1", "Ann", "08 8123 0001")]
+    rows.append([*hubspot_row("2", "Bob", "08 8123 0002")[:-1], "x" * 10_000_000])
+    rows.append(hubspot_row("3", "Cat", "08 8123 0003"))
+    path.write_text(csv_text(rows), encoding="utf-8")
+    result = read_contacts_csv(path)
+    assert [c.id for c in result.contacts] == ["1", "3"]
+    (problem,) = result.problems
+    assert (problem.line, problem.kind) == (3, "line too long")
+    assert "over 1,000,000 characters" in problem.message
+
+
+def test_a_huge_quoted_cell_over_lines_loses_only_its_row() -> None:
+    note = "\n".join("y" * 1000 for _ in range(200))  # 200 kB over 200 lines
+    rows = [HUBSPOT, hubspot_row("1", "Ann", "08 8123 0001")]
+    rows.append(["2", "Bob", "Citizen", "", "08 8123 0002", "", note, "2025"])
+    rows.append(hubspot_row("3", "Cat", "08 8123 0003"))
+    result = parse_contacts_csv(csv_text(rows))
+    assert [c.id for c in result.contacts] == ["1", "3"]
+    assert [p.line for p in result.problems][:1] == [3]
+    assert result.problems[0].kind == "not valid CSV"
+    assert "a cell over 131,072 characters" in result.problems[0].message
+
+
+def test_a_name_cell_too_long_to_be_a_name_breaks_its_row() -> None:
+    rows = [HUBSPOT, hubspot_row("1", "A" * 5000, "08 8123 0001")]
+    rows.append(hubspot_row("2", "Bob", "08 8123 0002"))
+    result = parse_contacts_csv(csv_text(rows))
+    assert [c.id for c in result.contacts] == ["2"]
+    assert result.problems == (
+        RowProblem(
+            2,
+            "the 'First Name' cell is 5,000 characters long (more than 1,000 is not contact data)",
+        ),
+    )
+
+
+def test_a_400_digit_number_is_an_invalid_number_row() -> None:
+    rows = [HUBSPOT, hubspot_row("1", "Ann", "9" * 400), hubspot_row("2", "Bob", "08 8123 0002")]
+    result = parse_contacts_csv(csv_text(rows))
+    assert [c.id for c in result.contacts] == ["2"]
+    (problem,) = result.problems
+    assert problem.kind == "invalid phone number"
+    assert problem.message == (
+        "the 'Phone Number' cell is not a phone number (400 characters, 400 digits)"
+    )
+
+
+def test_a_windows_row_deep_in_a_utf8_file_is_read_as_windows_1252(tmp_path: Path) -> None:
+    # The encoding is told from the first 64 KB: a pasted-in cp1252 row far below still reads.
+    path = tmp_path / "crm.csv"
+    rows = [HUBSPOT] + [hubspot_row(str(i), "Zoë", f"08 8123 {i:04d}") for i in range(2000)]
+    data = csv_text(rows).encode("utf-8")
+    data += csv_text([hubspot_row("9001", "Renée", "08 8123 9001")]).encode("cp1252")
+    data += csv_text([hubspot_row("9002", "Bad\x81Byte", "08 8123 9002")]).encode("latin-1")
+    path.write_bytes(data)
+    result = read_contacts_csv(path)
+    assert result.encoding == "utf-8"
+    names = {c.id: c.name for c in result.contacts}
+    assert (names["0"], names["9001"]) == ("Zoë Citizen", "Renée Citizen")
+    assert "9002" not in names
+    (problem,) = result.problems
+    assert (problem.line, problem.kind) == (2003, "encoding")
+    assert "neither UTF-8 nor Windows-1252" in problem.message
+
+
+def test_the_preview_of_a_file_reads_its_first_rows(tmp_path: Path) -> None:
+    path = tmp_path / "crm.csv"
+    rows = [HUBSPOT] + [hubspot_row(str(i), "Ann", f"08 8123 {i:04d}") for i in range(50)]
+    path.write_text(csv_text(rows), encoding="utf-8")
+    preview = preview_contacts_file(path, sample=3)
+    assert preview.headers == tuple(HUBSPOT)
+    assert [row[0] for row in preview.sample_rows] == ["0", "1", "2"]
+    assert preview.detected is not None and preview.detected.flavour is CrmFlavour.HUBSPOT

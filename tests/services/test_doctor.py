@@ -14,6 +14,7 @@ import pytest
 from app.domain.causes.retention import RetentionDetails, retention_fix
 from app.domain.diagnosis import CHECK_ORDER, CheckId, CheckStatus, Diagnosis
 from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor.text import render_text
 from app.services.known_certificates import KnownCertificates
 from app.sim import Simulator
 from app.sim.faults import FAULTS, PRESETS
@@ -314,3 +315,22 @@ def test_call_log_windows_cover_any_retention_requirement() -> None:
     assert edges[:5] == [1, 7, 30, 60, 90]
     assert edges == sorted(edges) and edges[11] == 90 + 7 * 90
     assert all(b - a <= 90 for a, b in itertools.pairwise(edges))
+
+
+async def test_http_to_the_https_port_is_named_not_blamed_on_the_network(
+    make_sim: SimFactory,
+) -> None:
+    """http:// to the port that speaks HTTPS: the finding names the scheme and the fix gives
+    the address to use, in the result and in the text the engineer reads."""
+    sim = await make_sim(tls=True)
+    wrong = sim.url.replace("https://", "http://")
+    right = sim.url
+    diagnosis = await Doctor(params_for(sim, url=wrong), sim.client_secret).run()
+
+    result = diagnosis.result(CheckId.REACHABILITY)
+    assert result.status is CheckStatus.FAIL
+    assert result.finding.startswith("The address says http:// but port")
+    assert f"use {right}" in result.finding
+    assert result.fix == f"Change the PBX address to {right} and run again."
+    shown = render_text(diagnosis)
+    assert f"use {right}" in shown and "check proxy" not in shown.lower()

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from app.domain.bridge import Bridge, NumberMatch
-from app.domain.causes.contact_match import NO_RESOLVING_FIX, ContactMatchDetails
+from app.domain.causes.contact_match import (
+    BULK_FIXES_KEPT,
+    NO_RESOLVING_FIX,
+    ContactMatchDetails,
+)
 from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
-from app.services.contacts_import import parse_contacts_csv
+from app.services.contacts_import import MAX_PROBLEMS_KEPT, parse_contacts_csv
 from app.services.doctor import DoctorOptions
+from app.services.doctor.connection_options import options_for_connection
 from app.services.doctor.text import render_text
 from app.sim import Simulator
 from tests.conftest import SimFactory
 from tests.services.test_doctor import diagnose
+
+DOCTOR_SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text(
+        "utf-8"
+    )
+)
 
 
 def crm_options(sim: Simulator, **more: Any) -> DoctorOptions:
@@ -154,3 +169,50 @@ async def test_a_company_line_two_people_share_is_a_warning_not_a_failure(
     assert shared > 0
     assert result.finding.startswith(f"{shared} recent call")
     assert "from numbers several contacts share" in result.finding
+
+
+async def test_a_huge_bulk_fix_list_is_counted_with_only_its_first_rows_kept(
+    make_sim: SimFactory, tmp_path: Path
+) -> None:
+    sim = await make_sim(tls=True)
+    rows = BULK_FIXES_KEPT + 150
+    export = tmp_path / "crm.csv"
+    with export.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Record ID", "First Name", "Last Name", "Phone Number"])
+        for n in range(rows):
+            writer.writerow([str(n), "Pat", f"Local{n}", f"08 8{n:03d} {5000 + n:04d}"])
+    built = await options_for_connection(None, contacts_csv=export)
+    diagnosis = await diagnose(sim, built.options)
+    result = diagnosis.result(CheckId.CONTACT_MATCH)
+    details = result.details
+    assert details["bulk_fix_count"] == rows
+    assert len(details["bulk_fixes"]) == BULK_FIXES_KEPT
+    assert details["bulk_fixes"][0]["contact_id"] == "0"
+    assert f"{rows} stored numbers not in E.164 (bulk-fix list)" in result.evidence
+    assert f"... and {rows - 5} more in the bulk-fix list" in result.evidence
+    assert f"the first {BULK_FIXES_KEPT} are listed" in result.fix
+    # Read back (the report, a saved check) with the count, not the rows it kept.
+    again = ContactMatchDetails.from_json(json.loads(json.dumps(details)))
+    assert again.fixes_in_all == rows and len(again.bulk_fixes) == BULK_FIXES_KEPT
+    jsonschema.validate(json.loads(json.dumps(diagnosis.as_json())), DOCTOR_SCHEMA)
+
+
+async def test_every_skipped_row_is_counted_though_only_the_first_are_described(
+    tmp_path: Path,
+) -> None:
+    broken = MAX_PROBLEMS_KEPT + 40
+    export = tmp_path / "crm.csv"
+    with export.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["Record ID", "First Name", "Last Name", "Phone Number"])
+        writer.writerow(["1", "Ann", "Lee", "+61881234567"])
+        for n in range(broken):
+            writer.writerow([str(n + 2), "only two"])
+    built = await options_for_connection(None, contacts_csv=export)
+    read = built.contacts
+    assert read is not None and len(read.contacts) == 1
+    assert read.rows_skipped == broken and len(read.skipped) == MAX_PROBLEMS_KEPT
+    assert read.summary is not None and read.summary.startswith(f"{broken} rows skipped")
+    notice = next(n for n in built.notices if n.startswith("CRM export crm.csv"))
+    assert notice.endswith(f"(and {broken - 1} more rows skipped)")

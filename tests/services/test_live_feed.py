@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -15,6 +16,7 @@ from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.contact_match import MatchKind
 from app.domain.live import CallEvent, LiveState
+from app.domain.reconnect import ReconnectPolicy
 from app.domain.triggers import DidSources, SettledCall
 from app.services.live_feed import FeedCall, FeedStatus, LiveFeed, webhook_call_id
 from app.services.recording_watcher import JourneyState
@@ -289,11 +291,16 @@ async def test_a_call_seen_by_polling_is_followed_from_the_call_log(
 
 
 async def test_a_rejected_key_is_reported_and_retried(watch: Start) -> None:
-    sim, watched = await watch(faults=["bad-key"], live=False, retry_delays_s=(0.2,))
+    policy = ReconnectPolicy(first_s=0.2, cap_s=0.4)
+    sim, watched = await watch(
+        faults=["bad-key"], live=False, reconnect=policy, random=random.Random(7).random
+    )
     await until(lambda: watched.feed.status.error is not None, "the error")
     error = watched.feed.status.error
-    assert error is not None and error.startswith("Live feed stopped: The PBX rejected the API")
-    assert error.endswith("Retrying in 0.2 s")
+    first = policy.delay_s(1, random.Random(7).random())
+    assert error is not None
+    assert error.startswith(f"Live feed reconnecting (attempt 1, next in {first:g} s): The PBX")
+    assert watched.feed.status.stream.needs_action  # a rejected key: waiting will not fix it
     sim.faults.disable("bad-key")
     await until(lambda: watched.feed.status.error is None, "the retry to succeed")
     assert watched.feed.status.source == "Call Control websocket"

@@ -234,3 +234,18 @@ def test_jwt_claims_that_overflow_or_lie_give_no_lifetime() -> None:
     assert jwt_lifetime_s(jwt('{"iat": 100, "exp": 50}')) is None
     assert jwt_lifetime_s(jwt('{"iat": "100", "exp": 160}')) is None
     assert jwt_lifetime_s("not a token") is None
+
+
+# ---- issue 18 (verdicts only from evidence): absurd expires_in never crashes nor goes negative --
+# (A number of many digits is refused earlier, by the JSON reader, as an unreadable answer.)
+@pytest.mark.parametrize("says", ["0", "-60", "99999999"])
+async def test_an_absurd_expires_in_falls_back_to_the_jwt_lifetime(
+    make_sim: SimFactory, connect: ClientFactory, says: str
+) -> None:
+    sim = await make_sim(faults=[f"token-expires-in-says={says}", "token-lifetime=600"])
+    client = await connect(sim)
+    assert isinstance(client, V20Client)
+    await client.authenticate()
+    # The JWT's exp - iat (600 s) is the PBX's own word when expires_in is not a sane number.
+    assert client.tokens.lifetime_s == 600
+    assert client.tokens.revocations == 0

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable
 
 from app.domain.calls import CallDirection
 from app.domain.live import CallEvent, LiveState
+from app.domain.reconnect import ReconnectPolicy
 from app.sim import Simulator
 from app.threecx.client import PbxClient
 from app.threecx.v20.callcontrol import CallControlWatcher, parse_entity
@@ -124,7 +125,9 @@ async def test_websocket_drops_are_survived(make_sim: SimFactory, connect: Clien
     client = await connect(sim)
     assert isinstance(client, V20Client)
     await client.authenticate()
-    watcher = CallControlWatcher(client, client._transport, reconnect_delays=(0.05,))
+    watcher = CallControlWatcher(
+        client, client._transport, reconnect=ReconnectPolicy(first_s=0.05, cap_s=0.2)
+    )
     rec = Recorder(watcher.events())
     try:
         await until(lambda: watcher.reconnects >= 1, "the client to see its websocket dropped")

@@ -13,6 +13,7 @@ from app.domain.addresses import AddressError
 from app.sim import Simulator
 from app.threecx.errors import (
     MalformedResponse,
+    SchemeMismatch,
     ThreeCXError,
     TlsFailure,
     TlsProblem,
@@ -319,5 +320,35 @@ async def test_https_to_a_plain_http_port_fails_the_handshake(make_sim: SimFacto
 
     step, error = failure(probe)
     assert step.step is ProbeStep.TLS
-    assert isinstance(error, TlsFailure) and error.problem is TlsProblem.HANDSHAKE
+    # Checked on the wire, so the engineer reads the scheme, not "handshake failed".
+    assert isinstance(error, SchemeMismatch)
+    assert f"port {port_of(sim)} speaks plain HTTP, not HTTPS" in error.message
+    assert "443" in error.next_step
     assert probe.certificate is None
+
+
+async def test_http_to_a_tls_port_names_the_scheme(make_sim: SimFactory) -> None:
+    sim = await make_sim(tls=True)
+    url = sim.url.replace("https://", "http://")
+    probe = await probe_network(url, TlsOptions(), timeout_s=2.0)
+
+    step, error = failure(probe)
+    assert step.step is ProbeStep.HTTP
+    assert isinstance(error, SchemeMismatch)
+    assert f"use https://127.0.0.1:{port_of(sim)}" in error.message
+    assert (
+        error.next_step
+        == f"Change the PBX address to https://127.0.0.1:{port_of(sim)} and run again."
+    )
+
+
+async def test_a_port_that_closes_at_once_is_not_called_https(loopback_server) -> None:
+    async def closes(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    port = await loopback_server(closes)
+    probe = await probe_network(f"http://127.0.0.1:{port}", TlsOptions(), timeout_s=2.0)
+
+    _, error = failure(probe)
+    assert not isinstance(error, SchemeMismatch)
+    assert isinstance(error, Unreachable) and error.kind is UnreachableKind.NETWORK

@@ -18,10 +18,15 @@ async def test_a_cancel_is_never_lost_when_the_answer_arrives_in_the_same_tick(
     # that cancel because its answer had just arrived, the caller would poll forever.
     transport = Transport("http://pbx.invalid")
 
-    async def answer_at_once(method: str, path: str, **_: Any) -> httpx.Response:
-        return httpx.Response(200, json={}, request=httpx.Request(method, path))
+    async def answer_at_once(request: httpx.Request, **_: Any) -> httpx.Response:
+        return httpx.Response(
+            200,
+            headers={"Content-Type": "application/json"},
+            stream=httpx.ByteStream(b"{}"),
+            request=request,
+        )
 
-    monkeypatch.setattr(transport._client, "request", answer_at_once)
+    monkeypatch.setattr(transport._client, "send", answer_at_once)
     try:
         for ticks in range(8):  # land the cancel at every step of the request in turn
             task = asyncio.create_task(transport.request("GET", "/xapi/v1/Defs"))

@@ -500,3 +500,49 @@ async def test_a_rejected_key_shows_the_one_401_fix(
     assert pane.details.finding.text() == KEY_REJECTED
     assert pane.details.fix.isVisible() and pane.details.fix.text() == KEY_FIX
     await pane.aclose()
+
+
+def _open_http_clients() -> set[int]:
+    import gc
+
+    import httpx
+
+    gc.collect()
+    return {id(o) for o in gc.get_objects() if isinstance(o, httpx.AsyncClient) and not o.is_closed}
+
+
+async def test_cancel_against_a_hanging_pbx_ends_the_task_and_closes_its_client(
+    ui: UiContext, make_sim: SimFactory, tmp_path: Path
+) -> None:
+    sim = await make_sim(tls=True)
+    pane = make_pane(ui, tmp_path)  # ROOMY limits: only Cancel can end this run soon
+    async with opened(sim) as session:
+        pane.set_session(session)
+
+        def hang_after_sign_in(result: CheckResult) -> None:
+            if result.id is CheckId.REACHABILITY:
+                sim.faults.enable("hang")  # every request from now on is left unanswered
+
+        pane.progressed.connect(hang_after_sign_in)
+        before = _open_http_clients()
+        task = pane.run()
+        assert task is not None
+        await until(lambda: pane.model.state(CheckId.LICENCE) is RowState.RUNNING, seconds=30)
+        await asyncio.sleep(0.5)  # the six checks' requests are now out, hanging
+        assert not task.done() and sim.faults.active("hang")
+
+        pane.cancel_button.click()
+        await asyncio.sleep(0)  # the run is unwinding: closing its facts and client
+        pane.cancel_button.click()  # impatient: a second click must not cut the clean-up short
+        await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
+
+        assert task.done() and task.cancelled()
+        # Reachability, and check 4 (no watch asked: it needs nothing from the PBX).
+        assert pane.summary.text() == (
+            "Cancelled after 2 of 7 checks. Run the doctor again for the full answer."
+        )
+        assert not pane.running and pane.run_button.isEnabled()
+        assert pane.diagnosis is None
+        # The doctor's own client went with the task: nothing left open to keep reading.
+        assert _open_http_clients() - before == set()
+    await pane.aclose()

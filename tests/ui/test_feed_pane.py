@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -24,6 +26,7 @@ from app.ui.feed_model import CALL_ID_ROLE, Column, StateFilter
 from app.ui.feed_pane import NO_SESSION_TEXT, WAITING_TEXT, FeedPane
 from app.ui.journey_timeline import EMPTY_TEXT, JourneyTimeline
 from tests.conftest import SimFactory
+from tests.services.test_feed_gap import HeldSleep, restartable
 from tests.services.test_live_feed import (
     ORPHAN_NUMBER,
     known_contact,
@@ -393,3 +396,79 @@ def test_the_pane_looks_calm_with_calls_in_every_state(xvfb_display: XvfbDisplay
         xvfb_display, "tests.ui.test_feed_pane:timelines_scene", "feed-journey-timelines"
     )
     assert distinct_colours(timelines) > 10
+
+
+def feed_numbers(pane: FeedPane) -> list[tuple[str | None, str, bool]]:
+    feed = pane.feed
+    calls = feed.calls() if feed is not None else []
+    return [(c.number, str(c.state), c.filled is not None) for c in calls]
+
+
+def rows_with_number(pane: FeedPane, number: str) -> list[FeedCall]:
+    calls = [pane.model.call_at(row) for row in range(pane.model.rowCount())]
+    return [call for call in calls if call.number == number]
+
+
+async def test_the_window_says_it_reconnects_and_marks_the_calls_of_the_gap(
+    ui: UiContext, tmp_path: Path
+) -> None:
+    running = await restartable(tmp_path)
+    sleep = HeldSleep(hold_at=2)
+    session = PbxSession(profile_for(running.sim), running.sim.client_secret, poll_interval_s=0.5)
+    pane = FeedPane(ui, random=random.Random(4).random, sleep=sleep)
+    try:
+        pane.resize(1100, 700)
+        pane.set_session(session)
+        seen: list[str] = []
+        assert pane.feed is not None
+        pane.feed.subscribe_status(lambda s: seen.append(s.stream.text))
+        await asyncio.wait_for(running.sim.wait_for_call_control_client(), 10)
+        await running.stop()
+        await until(lambda: len(sleep.slept) >= 2, "two waits")
+        await until(
+            lambda: "Live feed reconnecting (attempt 2, next in" in pane.error_label.text(),
+            lambda: f"the error line; it says {pane.error_label.text()!r}",
+        )
+        assert not pane.error_label.isHidden()
+        sim = await running.start_again()
+        gap_number = "+61299990201"
+        await sim.place_call("inbound", number=gap_number)
+        sleep.gate.set()
+        await until(
+            lambda: rows_with_number(pane, gap_number),
+            lambda: f"the gap call; feed {feed_numbers(pane)}; {seen} {sleep.slept}",
+        )
+        (row,) = rows_with_number(pane, gap_number)
+        assert row.filled is not None and row.state is LiveState.ENDED
+        assert any("From the call log (filled after a gap" in t for t in table_texts(pane))
+        assert "Ended (call log)" in table_texts(pane)  # in the row itself, not only a tip
+        await until(lambda: pane.error_label.isHidden(), "the error line to go once back")
+    finally:
+        sleep.gate.set()
+        await pane.aclose()
+        await session.aclose()
+        with contextlib.suppress(Exception):
+            await running.sim.stop()
+
+
+async def test_the_window_names_a_new_certificate(ui: UiContext, tmp_path: Path) -> None:
+    running = await restartable(tmp_path, tls=True)
+    session = PbxSession(profile_for(running.sim), running.sim.client_secret, poll_interval_s=0.5)
+    sleep = HeldSleep(hold_at=1_000)
+    pane = FeedPane(ui, random=random.Random(4).random, sleep=sleep)
+    try:
+        pane.set_session(session)
+        await asyncio.wait_for(running.sim.wait_for_call_control_client(), 10)
+        await running.stop()
+        await running.start_again()  # a new CA: the one this connection trusts signed nothing
+        await until(
+            lambda: "certificate is untrusted" in pane.error_label.text(),
+            lambda: f"the certificate named; the error line says {pane.error_label.text()!r}",
+        )
+        assert pane.feed is not None and pane.feed.status.stream.needs_action
+    finally:
+        sleep.gate.set()
+        await pane.aclose()
+        await session.aclose()
+        with contextlib.suppress(Exception):
+            await running.sim.stop()

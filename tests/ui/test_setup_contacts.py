@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.domain.bridge import Bridge, NumberMatch
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
+from app.services.contacts_import import MAX_PROBLEMS_KEPT
 from app.services.doctor import Doctor, DoctorOptions
 from app.sim import Simulator
 from app.ui.context import UiContext
@@ -150,3 +151,42 @@ async def test_a_healthy_pbx_whose_phonebook_mirrors_the_crm_passes_the_preview(
         assert shown(step) == as_shown(doctor)
         assert "share this number" not in " ".join(r.reason for r in step.rows)
         assert "attaches" in {r.outcome for r in step.rows}
+
+
+async def test_the_export_is_read_streamed_and_says_how_many_rows_it_skipped(
+    ui: UiContext, make_sim: SimFactory, tmp_path: Path
+) -> None:
+    sim = await make_sim(tls=True, faults=["unnormalised-contacts"])
+    export = tmp_path / "hubspot-contacts.csv"
+    broken = MAX_PROBLEMS_KEPT + 20  # more than the import describes one by one
+    text = sim.crm_export_csv("hubspot").rstrip("\r\n") + "\r\n"
+    export.write_text(text + "1,two fields\r\n" * broken, encoding="utf-8")
+    async with wizard_on(ui, await session_store()) as wizard:
+        await to_verified(wizard, sim)
+        await press_next(wizard, wizard.reachability)
+        await press_next(wizard, wizard.recording_audit)
+        await press_next(wizard, wizard.contacts)
+        step = wizard.contacts
+        await settled(step)
+        step.csv_edit.setText(str(export))
+        step.load_csv()
+        await settled(step)
+        imported = step.imported
+        assert imported is not None, shown(step)
+        assert imported.skipped == broken
+        summary = imported.problem_summary()
+        assert summary is not None and summary.startswith(f"{broken} rows skipped")
+        assert summary in step.csv_state.text()
+        # The count the step shows is every number to fix; the export writes every one.
+        assert step.index is not None
+        count = len(step.fixes())
+        assert count == len(step.index.bulk_fixes()) > 0
+        assert step.fixes_label.text().startswith(f"{count:,} stored number")
+        written = await step.export_fixes(tmp_path / "fix.csv")
+        with (tmp_path / "fix.csv").open(encoding="utf-8-sig", newline="") as file:
+            assert written == count == len(list(csv.reader(file))) - 1
+        # Correcting the columns reads the same file again, streamed.
+        step.apply_mapping_button.click()
+        await settled(step)
+        assert step.imported is not None and step.imported is not imported
+        assert step.imported.skipped == broken

@@ -41,7 +41,10 @@ async def test_bad_key_shows_the_401_fix_and_blocks_next(
         step = wizard.verify
         assert step.checklist.results["token"].text() == "Fail"
         fix = step.checklist.fixes["token"].text()
-        assert "key or Client ID is wrong" in fix and "Integrations > API" in fix
+        assert (
+            "check the Client ID and the key exactly as shown" in fix
+            and "Integrations > API" in fix
+        )
         # The doctor's check 7 fix for the same 401, word for word.
         assert fix == KEY_FIX
         assert step.checklist.details["token"].text() == KEY_REJECTED

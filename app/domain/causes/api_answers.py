@@ -16,16 +16,29 @@ HISTORY: Final = "Reports User, for call history"
 RECORDINGS: Final = "Recording Manager, for recording fetch"
 
 KEY_REJECTED: Final = (
-    "The PBX rejected the Client ID and API key (401): the key or Client ID is wrong, expired "
-    "or was rotated since it was copied."
+    "The PBX rejected the Client ID or API key (401): one of them is wrong, or the key was "
+    "rotated since it was copied. 3CX gives the same answer for both."
 )
 KEY_FIX: Final = (
-    "The key or Client ID is wrong, or the key was rotated (often by a 3CX upgrade). Check that "
-    "the Client ID is the API client's number under Admin console > Integrations > API (on v18: "
-    "the API user's extension number) and paste the key again in one piece. 3CX shows a key "
-    "only once: if it is lost or was rotated, regenerate it (v20: Admin console > Integrations "
-    "> API, edit the API client; v18: Users, edit the API user). Then give the new key to every "
-    "bridge and poller that holds the old one: a rotated key silently breaks each of them."
+    "First check the Client ID and the key exactly as shown under Admin console > Integrations "
+    "> API (on v18: the API user's extension number and password): the Client ID is the API "
+    "client's number, and the key must be pasted in one piece. If the key was rotated (often by "
+    "a 3CX upgrade), use the new one. Regenerate the key only if it is lost (3CX shows a key "
+    "only once; v20: Admin console > Integrations > API, edit the API client; v18: Users, edit "
+    "the API user): regenerating breaks every bridge and poller that holds the old key, so each "
+    "then needs the new one."
+)
+# 3CX keeps one access token per API client (API-NOTES §2): a sign-in elsewhere withdraws ours.
+REVOKED: Final = (
+    "The PBX accepted the Client ID and key, then withdrew the access token at once (401 right "
+    "after signing in, twice): another program signed in with the same API client meanwhile "
+    "(a bridge, or a second PBX Companion), or the key was rotated. This is not a missing role."
+)
+REVOKED_FIX: Final = (
+    "3CX keeps one access token per API client, so two programs sharing one client knock each "
+    "other out. Give this app (and each bridge) its own API client under Admin console > "
+    "Integrations > API, or run the check when nothing else uses the client; if the key was "
+    "rotated, use the new key. Then check again."
 )
 SIGN_IN_FORBIDDEN: Final = "The PBX refused the sign-in (403) before the key was checked."
 SIGN_IN_FORBIDDEN_FIX: Final = (
@@ -68,6 +81,11 @@ class Answer(enum.StrEnum):
     FILE_MISSING = "file missing"  # a recording download: the file is not on the PBX
     # A v18 recording download: no known download path answered (the product's limit).
     UNCONFIRMED = "not confirmed on this 3CX build (v18)"
+    # A 401 on a token issued just now, twice: another sign-in with the same API client, or a
+    # rotated key. Never a missing role.
+    REVOKED = "token withdrawn after sign-in"
+    # The Client ID has a character no Client ID has; it was not sent.
+    CLIENT_ID = "client id unusable"
     FAILED = "failed"  # anything else: unreachable, a server error, not a 3CX answer
     NOT_TRIED = "not tried"
 
@@ -82,6 +100,7 @@ class ProbeAnswer:
     what: str = ""  # the failure's short name, e.g. "The PBX answered with a server error."
     endpoint: str | None = None
     count: int | None = None  # calls read, recordings listed or bytes downloaded
+    detail: str = ""  # the client's detail alone, e.g. which credential the PBX's answer names
 
     @property
     def ok(self) -> bool:
@@ -132,19 +151,25 @@ def roles_fix(v20: bool, missing: list[str]) -> str:
 def sign_in_finding(probe: ProbeAnswer) -> str:
     """What a failed sign-in means (the network path itself is judged by check 7)."""
     if probe.answer is Answer.REJECTED:
-        return KEY_REJECTED
+        # The PBX's own answer may name the Client ID or the key (the client passes it on).
+        return f"{KEY_REJECTED} {probe.detail}" if probe.detail else KEY_REJECTED
     if probe.answer is Answer.FORBIDDEN:
         return SIGN_IN_FORBIDDEN
+    if probe.answer is Answer.REVOKED:
+        return REVOKED
     return probe.message
 
 
 def fix_for(where: Where, probe: ProbeAnswer, v20: bool) -> str:
     """What to do about a failed answer at ``where``.
 
-    A 401 at sign-in is the key (or Client ID); a 403 there is the console's IP restriction. A
+    A token withdrawn right after sign-in is another sign-in with the same API client, wherever
+    it happens. A 401 at sign-in is the key (or Client ID); a 403 there is the console's IP restriction. A
     401 or 403 on the call history is the missing Reports User capability, on the recordings
     (list or download) the missing Recording Manager: the seed lists both codes for it.
     """
+    if probe.answer is Answer.REVOKED:
+        return REVOKED_FIX
     if where is Where.SIGN_IN:
         if probe.answer is Answer.REJECTED:
             return KEY_FIX

@@ -22,18 +22,24 @@ from app.domain.bridge import (
     BridgeIndex,
     BridgeMatch,
     ContactStore,
+    FixSummary,
     NumberMatch,
     PhonebookResolution,
     PhonebookResolving,
 )
 from app.domain.causes import fields
 from app.domain.causes.wording import listing, plural
-from app.domain.contact_match import MatchKind, NumberFix
+from app.domain.contact_match import MatchKind
 from app.domain.contacts import Contact
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, DiagnosisFormatError
 
 SAMPLE = 5  # evidence lines per kind, and bulk-fix lines
 CALLS_KEPT = 100  # calls in the details
+# Bulk-fix rows in the details (JSON, report, doctor pane); all are counted. Enough to show the
+# pattern and start the CRM's bulk edit; a 300,000-row export can need a fix on every number,
+# and holding each as a row (then a dict, then JSON text) cost the doctor over 500 MB. The full
+# list is the guided setup's bulk-fix CSV, written one row at a time.
+BULK_FIXES_KEPT = 200
 ALL_STRANGERS_MIN = 5  # this many calls, none from a contact: the wrong contacts, likely
 COUNT_LABELS = {
     MatchKind.EXACT: "attach to one contact",
@@ -139,7 +145,12 @@ class ContactMatchDetails:
     contacts: int | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
     calls: tuple[MatchedCall, ...] = ()
-    bulk_fixes: tuple[FixRow, ...] = ()
+    bulk_fixes: tuple[FixRow, ...] = ()  # the first BULK_FIXES_KEPT
+    bulk_fix_count: int | None = None  # every stored number to change (None: len(bulk_fixes))
+
+    @property
+    def fixes_in_all(self) -> int:
+        return len(self.bulk_fixes) if self.bulk_fix_count is None else self.bulk_fix_count
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -170,6 +181,7 @@ class ContactMatchDetails:
                 }
                 for f in self.bulk_fixes
             ],
+            "bulk_fix_count": self.fixes_in_all,
         }
 
     @classmethod
@@ -219,6 +231,7 @@ class ContactMatchDetails:
                 )
                 for n, f in enumerate(fixes)
             ),
+            bulk_fix_count=fields.opt_int(item.get("bulk_fix_count"), f"{where}.bulk_fix_count"),
         )
 
 
@@ -245,7 +258,7 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
         return skipped
     index = facts.index
     assert index is not None
-    fixes = index.bulk_fixes()
+    fixes = index.fix_summary(BULK_FIXES_KEPT)
     matches = [(call.call_id, index.match(call.number)) for call in facts.calls]
     counts = Counter(m.kind for _, m in matches)
     details = ContactMatchDetails(
@@ -257,8 +270,9 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
         counts={str(kind): counts[kind] for kind in MatchKind},
         calls=tuple(_matched(call_id, m) for call_id, m in matches[:CALLS_KEPT]),
         bulk_fixes=tuple(
-            FixRow(f.contact_id, f.contact_name, f.label, f.stored, f.e164) for f in fixes
+            FixRow(f.contact_id, f.contact_name, f.label, f.stored, f.e164) for f in fixes.first
         ),
+        bulk_fix_count=fixes.count,
     ).as_json()
     if matches:
         usable = [m for _, m in matches if m.kind is not MatchKind.UNUSABLE]
@@ -279,13 +293,13 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
         finding = _missed_finding(facts, missed, [m for _, m in matches])
         if shared:
             finding += f" Also {plural(shared, 'recent call')} from numbers several contacts share."
-        fix = _miss_fix(facts, len(fixes))
+        fix = _miss_fix(facts, fixes.count)
         if shared:
             fix += " " + SHARED_NUMBER_FIX
         return _result(CheckStatus.FAIL, finding, fix, [*fix_lines, *context], details)
 
     later = _latent(fixes, facts)
-    normalise = _normalise_fix(facts, len(fixes)) if fixes else ""
+    normalise = _normalise_fix(facts, fixes.count) if fixes.count else ""
     if facts.history_problem is not None:
         finding = (
             f"Not checked against calls: the call history could not be read "
@@ -405,17 +419,17 @@ def _samples(matches: list[BridgeMatch]) -> list[str]:
     return lines
 
 
-def _fix_lines(facts: ContactMatchFacts, fixes: list[NumberFix]) -> list[str]:
+def _fix_lines(facts: ContactMatchFacts, fixes: FixSummary) -> list[str]:
     """The bulk-fix list: a headline, then its first entries."""
-    if not fixes:
+    if not fixes.count:
         return []
-    lines = [f"{plural(len(fixes), 'stored number')} {_missed_form(facts)} (bulk-fix list)"]
+    lines = [f"{plural(fixes.count, 'stored number')} {_missed_form(facts)} (bulk-fix list)"]
     lines += [
         f"{fix.contact_name or fix.contact_id}, {fix.label}: {fix.stored!r} → {fix.e164}"
-        for fix in fixes[:SAMPLE]
+        for fix in fixes.first[:SAMPLE]
     ]
-    if len(fixes) > SAMPLE:
-        lines.append(f"... and {len(fixes) - SAMPLE} more in the bulk-fix list")
+    if fixes.count > SAMPLE:
+        lines.append(f"... and {fixes.count - SAMPLE:,} more in the bulk-fix list")
     return lines
 
 
@@ -462,13 +476,20 @@ def _normalise_fix(facts: ContactMatchFacts, fixes: int) -> str:
     hint = NATIONAL_HINTS.get(region, f"For this country that means +{code}.")
     phonebook = facts.searched.store is ContactStore.PHONEBOOK and not facts.searched.standing_in
     where = "the 3CX phonebook (or the CRM it is synced from)" if phonebook else "the CRM"
-    listed = (
-        f" The {plural(fixes, 'stored number')} to change "
-        f"{'is' if fixes == 1 else 'are'} listed with {'its' if fixes == 1 else 'their'} "
-        "E.164 form (bulk-fix list): re-import them through the CRM's import."
-        if fixes
-        else ""
-    )
+    if fixes > BULK_FIXES_KEPT:
+        listed = (
+            f" {fixes:,} stored numbers need changing; the first {BULK_FIXES_KEPT} are listed "
+            f"with their E.164 form (bulk-fix list) and the guided setup's contacts step "
+            "exports them all as a CSV for the CRM's import."
+        )
+    elif fixes:
+        listed = (
+            f" The {plural(fixes, 'stored number')} to change "
+            f"{'is' if fixes == 1 else 'are'} listed with {'its' if fixes == 1 else 'their'} "
+            "E.164 form (bulk-fix list): re-import them through the CRM's import."
+        )
+    else:
+        listed = ""
     return (
         f"Normalise the contact phone numbers in {where} to E.164 (international, "
         f"plus-prefixed). {hint}{listed} Then place a test call from a known E.164 contact and "
@@ -476,13 +497,13 @@ def _normalise_fix(facts: ContactMatchFacts, fixes: int) -> str:
     )
 
 
-def _latent(fixes: list[NumberFix], facts: ContactMatchFacts) -> str:
+def _latent(fixes: FixSummary, facts: ContactMatchFacts) -> str:
     """A sentence for stored numbers the bridge would miss that no recent caller used."""
-    if not fixes:
+    if not fixes.count:
         return ""
-    one = len(fixes) == 1
+    one = fixes.count == 1
     return (
-        f" {plural(len(fixes), 'stored number')} {'is' if one else 'are'} "
+        f" {plural(fixes.count, 'stored number')} {'is' if one else 'are'} "
         f"{_missed_form(facts)}: no recent caller used {'it' if one else 'them'}, but the next "
         f"call from {'it' if one else 'one'} would miss the contact (bulk-fix list)."
     )

@@ -386,6 +386,23 @@ def judge_extension_recording(facts: ExtensionRecordingFacts) -> CheckResult:
             ]
             status = CheckStatus.WARN
             fix = READ_BY_HAND
+        elif details.modes_known and (
+            unsaid := [r.label for r in details.extensions if r.recorder is Recorder.UNKNOWN]
+        ):
+            # Some modes read, others not: "every extension records" would claim the unread.
+            if details.cross_checked:
+                sentences = [
+                    "Every extension whose mode the PBX said is set to record external calls; "
+                    f"{listing(unsaid)} did not say, and lost no answered external call in the "
+                    f"{details.recent}."
+                ]
+            else:
+                sentences = [
+                    f"The PBX did not say the recording mode of {listing(unsaid)}, and the "
+                    "calls could not be cross-checked; the others are set to record."
+                ]
+                status = CheckStatus.WARN
+                fix = READ_BY_HAND
     return CheckResult(
         CheckId.EXTENSION_RECORDING, status, " ".join(sentences), fix, evidence, payload
     )

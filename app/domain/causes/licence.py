@@ -217,14 +217,19 @@ def _licence(facts: LicenceFacts) -> LicenceItem:
         return LicenceItem(
             Aspect.LICENCE, CheckStatus.SKIP, f"Could not read the licence: {reason}", BY_HAND
         )
-    active = next(
-        (
-            v
-            for v in (lic.active if lic else None, st.licence_active if st else None)
-            if v is not None
-        ),
-        None,
-    )
+    said = (lic.active if lic else None, st.licence_active if st else None)
+    if _says_nothing(lic) and not _v18_activated(facts):
+        # The licence answer came back empty ({"value": null}, or none of its fields): what
+        # SystemStatus says alone is no licence answer, so nothing passes on it.
+        return LicenceItem(
+            Aspect.LICENCE,
+            CheckStatus.WARN,
+            "The licence could not be read: the PBX's licence answer said neither whether the "
+            "licence is active nor when it expires.",
+            BY_HAND,
+        )
+    # Either answer saying "not active" is believed: only a pass needs every word to agree.
+    active = False if False in said else True if True in said else None
     expires = (lic.expires_at if lic else None) or (st.expires_at if st else None)
     if active is False or (expires is not None and expires < now):
         when = f" (expired {_day(expires)})" if expires and expires < now else ""
@@ -261,6 +266,18 @@ def _licence(facts: LicenceFacts) -> LicenceItem:
         )
     until = f", until {_day(expires)}" if expires else ""
     return LicenceItem(Aspect.LICENCE, CheckStatus.PASS, f"The 3CX licence is active{until}.")
+
+
+def _says_nothing(lic: Licence | None) -> bool:
+    """A licence answer that arrived but established nothing about the licence."""
+    return lic is not None and lic.active is None and lic.expires_at is None
+
+
+def _v18_activated(facts: LicenceFacts) -> bool:
+    """Older v18 bodies send no LicenseActive and no expiry (API-NOTES §9.9): there the licence
+    answer is the system status itself, and "Activated" is its word for active."""
+    st = facts.status
+    return facts.generation == "v18" and st is not None and st.activated is not None
 
 
 def _edition(facts: LicenceFacts) -> LicenceItem:
@@ -311,6 +328,15 @@ def _recording(facts: LicenceFacts) -> LicenceItem:
             CheckStatus.FAIL,
             f"The PBX has stopped recording calls: {why}.",
             QUOTA,
+        )
+    if st.recording_stopped is None:
+        # The quota is not reached, but whether recording was stopped was not said.
+        return LicenceItem(
+            Aspect.RECORDING,
+            CheckStatus.SKIP,
+            "The PBX did not say whether recording is stopped (only that the quota is not "
+            "reached).",
+            BY_HAND,
         )
     return LicenceItem(
         Aspect.RECORDING,

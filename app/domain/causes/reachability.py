@@ -9,6 +9,7 @@ with the Call Control websocket added. Both are judged here.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -18,6 +19,8 @@ from app.domain.causes.api_answers import (
     KEY_FIX,
     KEY_REJECTED,
     NOT_TRIED,
+    REVOKED,
+    REVOKED_FIX,
     SIGN_IN_FORBIDDEN_FIX,
     Answer,
     ProbeAnswer,
@@ -86,6 +89,7 @@ class FailureKind(enum.StrEnum):
     TIMEOUT = "timeout"
     NETWORK = "network"
     TLS = "tls"
+    SCHEME = "scheme"  # http:// to a port that speaks HTTPS, or the other way round
     OTHER = "other"
 
 
@@ -97,6 +101,7 @@ class CallControl(enum.StrEnum):
     REFUSED = "refused"  # HTTP 403 or 404 on the upgrade: not enabled for this API client
     UNSUPPORTED = "unsupported"  # the Call Control REST API is not offered
     REJECTED = "rejected"  # 401: the key
+    REVOKED = "revoked"  # 401 on a token issued just now: another sign-in with the same client
     ODD_STATUS = "odd status"  # any other HTTP answer: a proxy
     TIMEOUT = "timeout"
     BROKEN = "broken"  # the upgrade failed on the way
@@ -276,12 +281,16 @@ def judge_reachability(facts: ReachabilityFacts) -> CheckResult:
         evidence.append(f"API: {'v20 XAPI' if facts.generation == 'v20' else 'v18 web API'}")
     if sign_in.answer is Answer.REJECTED:
         evidence.append(f"Token: rejected ({sign_in.endpoint or 'sign-in'})")
-        return result(CheckStatus.FAIL, KEY_REJECTED, KEY_FIX)
+        return result(CheckStatus.FAIL, sign_in_finding(sign_in), KEY_FIX)
+    if sign_in.answer is Answer.REVOKED:
+        # The path and the key are fine; another sign-in with the same client took the token.
+        evidence.append(f"Token: issued, then withdrawn ({sign_in.endpoint or 'sign-in'})")
+        return result(CheckStatus.WARN, REVOKED, REVOKED_FIX)
     if sign_in.tried and not sign_in.ok:
         evidence.append(f"API: {sign_in.message}")
         finding = (
             sign_in_finding(sign_in)
-            if sign_in.answer is Answer.FORBIDDEN
+            if sign_in.answer in (Answer.FORBIDDEN, Answer.CLIENT_ID)
             else f"The PBX answers on the network, but its API does not: {sign_in.message}"
         )
         return result(
@@ -289,7 +298,7 @@ def judge_reachability(facts: ReachabilityFacts) -> CheckResult:
         )
     if sign_in.ok:
         if facts.generation == "v20" and facts.token_lifetime_s:
-            evidence.append(f"Token: issued, lifetime {facts.token_lifetime_s / 60:.0f} min")
+            evidence.append(f"Token: issued, lifetime {lifetime_words(facts.token_lifetime_s)}")
         else:
             evidence.append("Sign-in: accepted")
         probe = "XAPI probe (/Defs)" if facts.generation == "v20" else "API probe (SystemStatus)"
@@ -308,6 +317,17 @@ def judge_reachability(facts: ReachabilityFacts) -> CheckResult:
     )
 
 
+def lifetime_words(seconds: float) -> str:
+    """A token lifetime in words; whatever the PBX said, never negative or absurd (the client
+    clamps it, and this clamps again for facts read back from a saved report)."""
+    if not math.isfinite(seconds) or seconds <= 0:
+        return "not said"
+    seconds = min(seconds, 7 * 24 * 3600.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
+
+
 def network_finding(facts: ReachabilityFacts, failure: NetworkFailure) -> str:
     where = f"{facts.host}:{facts.port}"
     step, detail = failure.step.upper(), failure.detail
@@ -322,6 +342,8 @@ def network_finding(facts: ReachabilityFacts, failure: NetworkFailure) -> str:
             return f"The network failed on the way to {where}: {detail}"
         case FailureKind.TLS:
             return f"The PBX's TLS certificate was not accepted: {detail}".rstrip(": ")
+        case FailureKind.SCHEME:
+            return detail
     return f"{step}: {failure.message or detail}"
 
 
@@ -437,6 +459,8 @@ def _websocket_step(facts: ReachabilityFacts, blocked: str | None) -> StepVerdic
         return StepVerdict(name, CheckStatus.SKIP, _not_tried(blocked))
     if not sign_in.tried:
         return StepVerdict(name, CheckStatus.SKIP, "Tried once the API key is entered.")
+    if sign_in.answer is Answer.REVOKED:
+        return StepVerdict(name, CheckStatus.WARN, f"Not opened: {REVOKED}", REVOKED_FIX)
     if not sign_in.ok:
         return StepVerdict(
             name,
@@ -462,6 +486,8 @@ def _call_control_step(probe: CallControlFacts) -> StepVerdict:
             )
         case CallControl.REJECTED:
             return StepVerdict(name, CheckStatus.FAIL, f"Not opened: {KEY_REJECTED}", KEY_FIX)
+        case CallControl.REVOKED:
+            return StepVerdict(name, CheckStatus.WARN, f"Not opened: {REVOKED}", REVOKED_FIX)
         case CallControl.REFUSED:
             return StepVerdict(
                 name,

@@ -18,6 +18,8 @@ from app.domain.causes.api_answers import (
     HISTORY,
     NOT_TRIED,
     RECORDINGS,
+    REVOKED,
+    REVOKED_FIX,
     SIGNED_IN,
     Answer,
     ProbeAnswer,
@@ -119,12 +121,16 @@ def judge_roles(facts: RolesFacts) -> CheckResult:
     ) -> CheckResult:
         return CheckResult(CheckId.API_ROLES, status, finding, fix, lines, details)
 
+    if facts.sign_in.answer is Answer.REVOKED:
+        return result(CheckStatus.WARN, f"Not checked: {REVOKED}", REVOKED_FIX)
     if not facts.sign_in.ok:
         return result(
             CheckStatus.SKIP,
             "Not checked: " + sign_in_finding(facts.sign_in),
             fix_for(Where.SIGN_IN, facts.sign_in, facts.v20),
         )
+    # Only a refusal proves a role missing; a token withdrawn after sign-in (another program
+    # signed in with the same API client) says nothing about the roles.
     history_denied = facts.call_history.refused
     recordings_denied = facts.recording_list.refused or facts.recording_download.refused
     missing = [HISTORY] * history_denied + [RECORDINGS] * recordings_denied
@@ -133,6 +139,13 @@ def judge_roles(facts: RolesFacts) -> CheckResult:
             CheckStatus.FAIL,
             _missing_finding(history_denied, recordings_denied),
             roles_fix(facts.v20, missing),
+        )
+    revoked = [label for label, probe in _named_probes(facts) if probe.answer is Answer.REVOKED]
+    if revoked:
+        return result(
+            CheckStatus.WARN,
+            f"Could not check the roles ({', '.join(revoked)}): {REVOKED}",
+            REVOKED_FIX,
         )
     problems = [
         (where, probe)
@@ -181,7 +194,11 @@ def capability_ticks(facts: RolesFacts) -> tuple[CapabilityTick, ...]:
     """The four ticks in order: the key, call history, the recordings list and a download."""
     v20 = facts.v20
     if not facts.sign_in.ok:
-        why = "Not tried: the PBX did not accept the key."
+        why = (
+            "Not tried: the PBX withdrew the access token."
+            if facts.sign_in.answer is Answer.REVOKED
+            else "Not tried: the PBX did not accept the key."
+        )
         return (
             CapabilityTick(
                 TOKEN,
@@ -258,6 +275,14 @@ def _missing_finding(history_denied: bool, recordings_denied: bool) -> str:
         "Role 2 of 2 is assigned, role 1 of 2 is not: the API user fetches recordings "
         "(Recording Manager) but is refused the call history (Reports User), so the bridge "
         "never learns of the calls."
+    )
+
+
+def _named_probes(facts: RolesFacts) -> tuple[tuple[str, ProbeAnswer], ...]:
+    return (
+        ("call history", facts.call_history),
+        ("recordings list", facts.recording_list),
+        ("recording download", facts.recording_download),
     )
 
 

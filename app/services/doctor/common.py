@@ -13,12 +13,14 @@ from app.services.doctor.context import Facts
 from app.services.doctor.options import DoctorOptions
 from app.services.recording_watcher import RecordingJourney
 from app.threecx.client import PbxClient
+from app.threecx.connect import ClientIdUnusable
 from app.threecx.errors import (
     AuthRejected,
     DownloadUnconfirmed,
     Forbidden,
     RecordingFileMissing,
     ThreeCXError,
+    TokenRevoked,
     Unsupported,
 )
 
@@ -38,7 +40,12 @@ class Outcome(Generic[T]):
 
     @property
     def denied(self) -> bool:
-        return isinstance(self.error, (AuthRejected, Forbidden))
+        """Refused (401 or 403). A token withdrawn after sign-in is not: it is ``revoked``."""
+        return isinstance(self.error, (AuthRejected, Forbidden)) and not self.revoked
+
+    @property
+    def revoked(self) -> bool:
+        return isinstance(self.error, TokenRevoked)
 
     @property
     def unsupported(self) -> bool:
@@ -66,7 +73,11 @@ def probe_answer(outcome: Outcome[Any]) -> ProbeAnswer:
         value = outcome.value
         count = value if isinstance(value, int) else len(value) if isinstance(value, list) else None
         return ProbeAnswer(Answer.OK, count=count)
-    if isinstance(error, AuthRejected):
+    if isinstance(error, TokenRevoked):  # first: it is never a refusal, whatever it extends
+        answer = Answer.REVOKED
+    elif isinstance(error, ClientIdUnusable):
+        answer = Answer.CLIENT_ID
+    elif isinstance(error, AuthRejected):
         answer = Answer.REJECTED
     elif isinstance(error, Forbidden):
         answer = Answer.FORBIDDEN
@@ -76,7 +87,9 @@ def probe_answer(outcome: Outcome[Any]) -> ProbeAnswer:
         answer = Answer.UNCONFIRMED
     else:
         answer = Answer.FAILED
-    return ProbeAnswer(answer, error.message, error.next_step, error.what, error.endpoint)
+    return ProbeAnswer(
+        answer, error.message, error.next_step, error.what, error.endpoint, detail=error.detail
+    )
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,13 @@ class ContactsRead:
     contacts: tuple[Contact, ...]
     label: str  # "crm.csv (HubSpot)", for the evidence
     record_ids: bool  # the export has the CRM's record id column
-    skipped: tuple[str, ...] = ()  # "line 7 skipped: …", one per row
+    skipped: tuple[str, ...] = ()  # "line 7 skipped: …", for the first rows only
+    skipped_count: int = -1  # every row skipped (-1: as many as ``skipped``)
+    summary: str | None = None  # "469 rows skipped (178 wrong number of fields, …): line …"
+
+    @property
+    def rows_skipped(self) -> int:
+        return self.skipped_count if self.skipped_count >= 0 else len(self.skipped)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ async def read_crm_export(path: Path, columns: ContactColumns | None) -> Contact
         label=f"{path.name} ({imported.mapping.flavour})",
         record_ids=imported.mapping.id_column is not None,
         skipped=tuple(f"line {p.line} skipped: {p.message}" for p in imported.problems),
+        # The import describes only its first broken rows; this counts all of them.
+        skipped_count=imported.skipped,
+        summary=imported.problem_summary(),
     )
 
 
@@ -84,11 +93,12 @@ async def options_for_connection(
                 f"CRM export {path.name} not read: {error} "
                 "Checking caller numbers against the 3CX phonebook only."
             )
-    if contacts is not None and contacts.skipped:
-        more = len(contacts.skipped) - 1
+    if contacts is not None and contacts.rows_skipped:
+        more = contacts.rows_skipped - 1
+        first = contacts.skipped[0] if contacts.skipped else contacts.summary or ""
         notices.append(
-            f"CRM export {contacts.label}: {contacts.skipped[0]}"
-            + (f" (and {more} more rows skipped)" if more else "")
+            f"CRM export {contacts.label}: {first}"
+            + (f" (and {more:,} more rows skipped)" if more > 0 else "")
         )
     options = replace(
         base,

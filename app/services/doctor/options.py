@@ -9,6 +9,7 @@ from app.domain.business_hours import BusinessHours
 from app.domain.causes.recording import DEFAULT_BRIDGE_WINDOW_S as DEFAULT_BRIDGE_WINDOW_S
 from app.domain.causes.retention import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
 from app.domain.contacts import Contact
+from app.domain.deadlines import DEFAULT_DOCTOR_DEADLINE_S as DEFAULT_DOCTOR_DEADLINE_S
 
 RECENT_DAYS = 7  # "recent calls" for the extension cross-check and contact matching
 
@@ -28,9 +29,19 @@ class DoctorOptions:
     concurrent: bool = True  # False runs the checks one after another (the benchmark's naive run)
     # The connection's saved hours: used where the PBX does not say (v18), or is not asked.
     business_hours: BusinessHours | None = None
+    # The whole run against the PBX (reachability and the six checks); a watch adds its own
+    # time on top (``run_deadline_s``), so asking to watch never cuts the watch short.
+    deadline_s: float = DEFAULT_DOCTOR_DEADLINE_S
 
     @property
     def watch_limit_s(self) -> float:
         """How long after hang-up to keep looking: past the window, so "later" can be told
         apart from "never"."""
         return max(self.bridge_window_s * 1.5, self.bridge_window_s + 2.0)
+
+    @property
+    def run_deadline_s(self) -> float:
+        """The deadline the run keeps: ``deadline_s``, plus the watch and the wait after it."""
+        if self.watch_s <= 0:
+            return self.deadline_s
+        return self.deadline_s + self.watch_s + self.watch_limit_s

@@ -30,7 +30,14 @@ from app.services.doctor.common import Outcome, probe_answer
 from app.services.known_certificates import KnownCertificates
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
-from app.threecx.errors import AuthRejected, ThreeCXError, TlsFailure, Unreachable, UnreachableKind
+from app.threecx.errors import (
+    AuthRejected,
+    SchemeMismatch,
+    ThreeCXError,
+    TlsFailure,
+    Unreachable,
+    UnreachableKind,
+)
 from app.threecx.probe import CertificateInfo, NetworkProbe, probe_network
 from app.threecx.v20.client import V20Client
 
@@ -115,6 +122,11 @@ async def gather_reachability(
         return Gathered(
             replace(facts, generation=generation, sign_in=probe_answer(Outcome(error=exc)))
         )
+    except BaseException:
+        # A deadline or Cancel during sign-in: the client must not outlive the run.
+        if client is not None:
+            await client.aclose()
+        raise
     facts = replace(
         facts,
         sign_in=SIGNED_IN,
@@ -151,7 +163,9 @@ def _failure(probe: NetworkProbe) -> NetworkFailure | None:
         return None
     error = failed.error
     kind = FailureKind.OTHER
-    if isinstance(error, Unreachable):
+    if isinstance(error, SchemeMismatch):
+        kind = FailureKind.SCHEME
+    elif isinstance(error, Unreachable):
         kind = _KINDS[error.kind]
     elif isinstance(error, TlsFailure):
         kind = FailureKind.TLS

@@ -7,10 +7,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TypeVar
 
 from app.domain.business_hours import describe_hours
 from app.domain.clock import Clock, utc_now
+from app.domain.deadlines import out_of_time
 from app.domain.diagnosis import (
     CHECK_ORDER,
     CheckId,
@@ -19,7 +21,7 @@ from app.domain.diagnosis import (
     Diagnosis,
     PbxFacts,
 )
-from app.domain.pbx import hosting_of_url
+from app.domain.pbx import PbxIdentity, hosting_of_url
 from app.domain.phones import default_region
 from app.services.doctor.api_roles import check_api_roles
 from app.services.doctor.common import CheckContext, Outcome, attempt
@@ -51,7 +53,8 @@ CHECKS: dict[CheckId, Check] = {
 
 
 class Doctor:
-    """One diagnosis of one PBX. ``on_result`` hears each check as it completes."""
+    """One diagnosis of one PBX. ``on_result`` hears each check as it completes, and the
+    "not verified" results a passed deadline gives."""
 
     def __init__(
         self,
@@ -71,14 +74,34 @@ class Doctor:
         self._known = known_certificates
         self._on_result = on_result
         self._on_journey = on_journey
+        # This run's results so far, and the PBX's identity once signed in: what a deadline
+        # that passes mid-run still reports.
+        self._finished: dict[CheckId, CheckResult] = {}
+        self._identity: PbxIdentity | None = None
 
     async def run(self) -> Diagnosis:
+        """The seven results, always before the options' deadline: a check the PBX has not
+        answered by then is "not verified" (WARN), naming what was still pending."""
         started = self._clock()
         clock = time.perf_counter()
+        self._finished = {}
+        self._identity = None
+        deadline = self._options.run_deadline_s
+        scope = asyncio.timeout(deadline)
+        try:
+            async with scope:
+                return await self._diagnose(started, clock)
+        except TimeoutError:
+            if not scope.expired():
+                raise  # a timeout of the checks' own, not the run's deadline
+        return self._out_of_time(started, clock, deadline)
+
+    async def _diagnose(self, started: datetime, clock: float) -> Diagnosis:
         reach = await check_reachability(
             self._params, self._secret, self._known, started, overlap=self._options.concurrent
         )
         reach_result = _timed(reach.result, clock)
+        self._identity = reach.identity
         self._emit(reach_result)
         if reach.client is None or reach.identity is None:
             blocked = [
@@ -109,9 +132,32 @@ class Doctor:
             results = await self._run_checks(ctx)
             pbx = await self._pbx_facts(ctx, reach, results)
         finally:
-            await facts.aclose()
-            await reach.client.aclose()
+            # Both, whatever happens to the first: a deadline or a Cancel must free the client.
+            try:
+                await facts.aclose()
+            finally:
+                await reach.client.aclose()
         return Diagnosis.in_order(pbx, [*results, reach_result], started, _ms_since(clock))
+
+    def _out_of_time(self, started: datetime, clock: float, deadline: float) -> Diagnosis:
+        """The deadline passed: what finished stands, every other check is "not verified"."""
+        pending = [check for check in CHECK_ORDER if check not in self._finished]
+        log.warning(
+            "The doctor's %s s deadline passed; still waiting for: %s",
+            f"{deadline:g}",
+            ", ".join(pending) or "the summary facts",
+        )
+        for check in pending:
+            self._emit(out_of_time(check, deadline, pending))
+        identity = self._identity
+        version = identity.version if identity is not None else None
+        pbx = PbxFacts(
+            url=self._params.url,
+            version=str(version) if version else None,
+            major=version.major if version else None,
+            hosting=hosting_of_url(self._params.url),
+        )
+        return Diagnosis.in_order(pbx, self._finished.values(), started, _ms_since(clock))
 
     async def _run_checks(self, ctx: CheckContext) -> list[CheckResult]:
         async def one(check: CheckId) -> CheckResult:
@@ -166,6 +212,7 @@ class Doctor:
         )
 
     def _emit(self, result: CheckResult) -> None:
+        self._finished[result.id] = result
         if self._on_result is not None:
             self._on_result(result)
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -235,30 +234,17 @@ def attach_row(
 
 
 def write_normalisation_csv(
-    fixes: Sequence[NumberFix], path: Path, columns: FixColumns | None = None
+    fixes: Iterable[NumberFix], path: Path, columns: FixColumns | None = None
 ) -> int:
     """Write the stored numbers to change, with their E.164 form, for the CRM's import.
 
     One row per number: the record id and email under the export's own headers (``columns``),
-    the contact's name, the phone field, the number as stored and in E.164. Whole or not at
-    all (a temporary file, then a rename); returns the rows written. Blocking: call it through
-    ``asyncio.to_thread``. Raises ``NormalisationExportError``.
+    the contact's name, the phone field, the number as stored and in E.164. ``fixes`` is read
+    once and written as it comes (``BridgeIndex.iter_fixes``: a large export's 300,000 rows are
+    never held). Whole or not at all (a temporary file, then a rename); returns the rows
+    written. Blocking: call it through ``asyncio.to_thread``. Raises ``NormalisationExportError``.
     """
     columns = columns or FixColumns()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(csv_header(columns))
-    for fix in fixes:
-        writer.writerow(
-            (
-                *((_text_cell(fix.contact_id),) if columns.record_id else ()),
-                _text_cell(fix.contact_name),
-                *((_text_cell(fix.email or ""),) if columns.email else ()),
-                _text_cell(fix.label),
-                fix.stored,
-                fix.e164,
-            )
-        )
     folder = path.parent
     if not folder.is_dir():
         raise NormalisationExportError(f"{path}: the folder {folder} does not exist.")
@@ -266,10 +252,24 @@ def write_normalisation_csv(
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     except OSError as exc:
         raise NormalisationExportError(f"{path}: {exc.strerror or exc}.") from exc
+    written = 0
     try:
         # The BOM makes Excel read names in UTF-8; CRM importers accept it.
         with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as file:
-            file.write(out.getvalue())
+            writer = csv.writer(file, lineterminator="\r\n")
+            writer.writerow(csv_header(columns))
+            for fix in fixes:
+                writer.writerow(
+                    (
+                        *((_text_cell(fix.contact_id),) if columns.record_id else ()),
+                        _text_cell(fix.contact_name),
+                        *((_text_cell(fix.email or ""),) if columns.email else ()),
+                        _text_cell(fix.label),
+                        fix.stored,
+                        fix.e164,
+                    )
+                )
+                written += 1
             file.flush()
             os.fsync(file.fileno())
         os.chmod(temporary, 0o644)
@@ -280,7 +280,7 @@ def write_normalisation_csv(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return len(fixes)
+    return written
 
 
 def _text_cell(value: str) -> str:

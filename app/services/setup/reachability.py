@@ -26,7 +26,7 @@ from app.services import call_control
 from app.services.doctor.reachability import gather_reachability
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams
-from app.threecx.errors import AuthRejected, ThreeCXError, Unsupported
+from app.threecx.errors import AuthRejected, ThreeCXError, TokenRevoked, Unsupported
 from app.threecx.transport import RetryPolicy, Timeouts
 from app.threecx.v20.callcontrol_probe import probe_call_control
 from app.threecx.v20.client import V20Client
@@ -77,6 +77,8 @@ async def _call_control(
         return upgrade
     try:
         visible = await call_control.visible_dns(client)
+    except TokenRevoked:  # another sign-in with the same API client, not the key
+        return CallControlFacts(CallControl.REVOKED)
     except AuthRejected:
         return CallControlFacts(CallControl.REJECTED)
     except Unsupported as exc:

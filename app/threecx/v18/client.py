@@ -9,9 +9,9 @@ client says so (``DownloadUnconfirmed``) instead of blaming the PBX.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from app.domain.bridge import PhonebookResolution
 from app.domain.business_hours import BusinessHours
@@ -29,14 +29,18 @@ from app.threecx.errors import (
     DownloadUnconfirmed,
     MalformedResponse,
     NotFound,
+    NotThreeCX,
     RecordingFileMissing,
+    TokenRevoked,
+    UnreadableAnswer,
     Unsupported,
 )
 from app.threecx.history_windows import newest_calls
+from app.threecx.paging import PageLedger
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v18 import mapping
-from app.threecx.wire import odata_datetime, rows
+from app.threecx.wire import integer, odata_datetime, rows
 
 LOGIN_PATH = "/api/login"
 # The recording download forms known for v18, tried in this order; none is confirmed (API-NOTES
@@ -45,6 +49,7 @@ LOGIN_PATH = "/api/login"
 RECORDING_DOWNLOAD_PATHS = ("/api/RecordingList/Download", "/api/RecordingList/DownloadRecord")
 REDIRECTS = frozenset({301, 302, 303, 307})
 PAGE = 100
+T = TypeVar("T")
 
 
 class V18Client:
@@ -104,7 +109,15 @@ class V18Client:
             # The session cookie expired: sign in once more.
             self._logged_in = False
             await self._login()
+        try:
             return await self._transport.request("GET", path, params=params, label=path)
+        except AuthRejected as exc:
+            # Refused again right after a confirmed login: the session was withdrawn (another
+            # login with the same API user, or its password changed), not a missing right.
+            self._logged_in = False
+            raise TokenRevoked(
+                "v18: the session from a confirmed login was refused at once.", endpoint=path
+            ) from exc
 
     async def system_status(self) -> SystemStatus:
         body = await self._get("/api/SystemStatus")
@@ -131,7 +144,7 @@ class V18Client:
 
     async def extensions(self) -> list[Extension]:
         body = await self._get("/api/ExtensionList")
-        return [ext for row in rows(body, "list") if (ext := mapping.extension_from_row(row))]
+        return _mapped(rows(body, "list"), mapping.extension_from_row, "/api/ExtensionList")
 
     async def queues(self) -> list[Queue]:
         raise Unsupported("v18's web API does not list queue recording settings.")
@@ -146,6 +159,7 @@ class V18Client:
     ) -> list[CallRecord]:
         async def legs(begin: datetime, end: datetime, cap: int) -> list[CallRecord]:
             out: list[CallRecord] = []
+            ledger = PageLedger("/api/CallLog", offset_name="startRow")
             start = 0
             while len(out) < cap:
                 body = await self._get(
@@ -165,8 +179,9 @@ class V18Client:
                         "periodTo": odata_datetime(end),
                     },
                 )
-                page = rows(body, "CallLogRows")
-                out.extend(call for row in page if (call := mapping.call_from_row(row)))
+                page = _listed(body, "CallLogRows")
+                ledger.page(page, offset=start)
+                out.extend(_mapped(page, mapping.call_from_row, "/api/CallLog"))
                 start += len(page)
                 if not page or not (isinstance(body, Mapping) and body.get("HasMoreRows")):
                     break
@@ -186,23 +201,24 @@ class V18Client:
         limit: int = 100,
     ) -> list[Recording]:
         out: list[Recording] = []
+        ledger = PageLedger("/api/RecordingList", offset_name="start")
         start = 0
         while len(out) < limit:
             body = await self._get(
                 "/api/RecordingList",
                 params={"count": str(PAGE), "start": str(start), "sortBy": "Date desc"},
             )
-            page = rows(body, "list")
-            for row in page:
-                rec = mapping.recording_from_row(row)
-                if rec is None or rec.started_at is None:
+            page = _listed(body, "list")
+            ledger.page(page, offset=start)
+            for rec in _mapped(page, mapping.recording_from_row, "/api/RecordingList"):
+                if rec.started_at is None:
                     continue
                 if (since and rec.started_at < since) or (until and rec.started_at > until):
                     continue
                 out.append(rec)
             start += len(page)
-            total = body.get("TotalRowsCount") if isinstance(body, Mapping) else None
-            if not page or (isinstance(total, int) and start >= total):
+            total = integer(body, "TotalRowsCount", low=0) if isinstance(body, Mapping) else None
+            if not page or (total is not None and start >= total):
                 break
         out.sort(key=lambda r: r.started_at or datetime.min, reverse=True)
         return out[:limit]
@@ -250,6 +266,9 @@ class V18Client:
             # v18 redirects to its error page when the file is gone.
             if exc.status in REDIRECTS:
                 raise RecordingFileMissing(endpoint=path) from exc
+            if isinstance(exc, NotThreeCX) and path != self._download_path:
+                # A web page where audio was hoped for: not a download path on this build.
+                raise _NotAudio(exc.detail, endpoint=path) from exc
             raise
         kind = response.headers.get("content-type", "")
         if not response.content or "json" in kind or "html" in kind:
@@ -278,6 +297,26 @@ class V18Client:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+def _listed(body: Any, key: str) -> list[Any]:
+    """Every item of the page's list (rows that map or not), for the paging ledger."""
+    items = body.get(key) if isinstance(body, Mapping) else None
+    return items if isinstance(items, list) else []
+
+
+def _mapped(
+    items: list[Any], convert: Callable[[Mapping[str, Any]], T | None], path: str
+) -> list[T]:
+    """The items that map; one that cannot be read at all fails the read, naming ``path``."""
+    try:
+        return [
+            item for row in items if isinstance(row, Mapping) and (item := convert(row)) is not None
+        ]
+    except UnreadableAnswer as exc:
+        if exc.endpoint:
+            raise
+        raise UnreadableAnswer(exc.detail, endpoint=path) from exc
 
 
 class _NotAudio(MalformedResponse):

@@ -9,13 +9,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
-from app.domain.durations import parse_iso_duration
 from app.domain.extensions import Extension, RecordingMode
 from app.domain.licence import Edition, Licence, SystemStatus
 from app.domain.live import CallEvent, LiveState
 from app.domain.recordings import Recording, RecordingCallType
 from app.domain.wire_shapes import WireSeen, WireShape
-from app.threecx.wire import boolean, integer, rows, text, timestamp
+from app.threecx.wire import (
+    boolean,
+    duration,
+    identity_integer,
+    identity_text,
+    integer,
+    rows,
+    sane_duration,
+    text,
+    text_value,
+    timestamp,
+)
 
 Row = Mapping[str, Any]
 
@@ -30,7 +40,7 @@ BRACKETED_NUMBER = re.compile(r"\((\+?\d[\d ]*)\)\s*$")
 
 
 def extension_from_row(row: Row) -> Extension | None:
-    number = text(row, "Number")
+    number = identity_text(row, "Number")
     if number is None:
         return None
     name = " ".join(p for p in (text(row, "FirstName"), text(row, "LastName")) if p)
@@ -52,8 +62,8 @@ def system_status_from_row(row: Row) -> SystemStatus:
         expires_at=timestamp(row, "ExpirationDate"),
         recording_stopped=boolean(row, "RecordingStopped"),
         recording_quota_reached=boolean(row, "RecordingQuotaReached"),
-        extensions_total=integer(row, "ExtensionsTotal"),
-        calls_active=integer(row, "CallsActive"),
+        extensions_total=integer(row, "ExtensionsTotal", low=0),
+        calls_active=integer(row, "CallsActive", low=0),
     )
 
 
@@ -73,7 +83,7 @@ def licence_from_status(row: Row) -> Licence:
         product_code=code or None,
         expires_at=timestamp(row, "ExpirationDate"),
         maintenance_expires_at=timestamp(row, "MaintenanceExpiresAt"),
-        max_sim_calls=integer(row, "MaxSimCalls"),
+        max_sim_calls=integer(row, "MaxSimCalls", low=0),
     )
 
 
@@ -189,7 +199,6 @@ def call_from_row(row: Row) -> CallRecord | None:
         outcome = CallOutcome.UNANSWERED_OUTBOUND
     else:
         outcome = CallOutcome.MISSED
-    duration = text(row, "Duration")
     return CallRecord(
         call_id=call_id,
         started_at=started,
@@ -198,7 +207,7 @@ def call_from_row(row: Row) -> CallRecord | None:
         callee=destination,
         extension=_digits_or_none(caller if direction is CallDirection.OUTBOUND else destination),
         answered=answered,
-        talking=parse_iso_duration(duration) or _clock_duration(duration),
+        talking=duration(row, "Duration") or _clock_duration(text(row, "Duration")),
         outcome=outcome,
     )
 
@@ -208,23 +217,25 @@ def _digits_or_none(value: str) -> str | None:
     return digits if 0 < len(digits) <= 5 else None
 
 
+CLOCK_DURATION = re.compile(r"([0-9]{1,4}):([0-9]{1,2}):([0-9]{1,2}(?:\.[0-9]{1,7})?)")
+
+
 def _clock_duration(value: str | None) -> timedelta | None:
-    """v18 writes durations as ``00:01:16`` in some builds."""
-    if not value or value.count(":") != 2:
+    """v18 writes durations as ``00:01:16`` in some builds; an absurd one is ``None``."""
+    match = CLOCK_DURATION.fullmatch(value.strip()) if value else None
+    if match is None:
         return None
-    try:
-        hours, minutes, seconds = (float(p) for p in value.split(":"))
-    except ValueError:
-        return None
-    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    hours, minutes, seconds = (float(part) for part in match.groups())
+    return sane_duration(timedelta(hours=hours, minutes=minutes, seconds=seconds))
 
 
 def recording_from_row(row: Row) -> Recording | None:
-    rec_id = integer(row, "Id")
+    rec_id = identity_integer(row, "Id")
     if rec_id is None:
         return None
     participants = row.get("Participants")
-    names = [str(p) for p in participants] if isinstance(participants, list) else []
+    listed = participants if isinstance(participants, list) else []
+    names = [name for p in listed if (name := text_value(p)) is not None]
     caller = text(row, "CallerNumber") or (names[0] if names else "")
     callee = names[1] if len(names) > 1 else ""
     when = timestamp(row, "Date", "StartTime")

@@ -27,6 +27,7 @@ from app.threecx.errors import (
     MalformedResponse,
     TlsFailure,
     TlsProblem,
+    UnreadableAnswer,
     Unsupported,
 )
 from app.threecx.tls import (
@@ -36,8 +37,8 @@ from app.threecx.tls import (
     normalise_fingerprint,
 )
 from app.threecx.transport import RetryPolicy, Timeouts, Transport, parse_json
-from app.threecx.v20.tokens import jwt_lifetime_s
-from app.threecx.wire import boolean, integer, rows, text
+from app.threecx.v20.tokens import jwt_lifetime_s, sane_lifetime
+from app.threecx.wire import boolean, identity_integer, identity_text, rows
 
 LOGIN_PATH = "/webclient/api/Login/GetAccessToken"
 TOKEN_PATH = "/connect/token"
@@ -89,8 +90,8 @@ class ServicePrincipal:
 
 
 def principal_from_row(row: Mapping[str, Any]) -> ServicePrincipal | None:
-    principal_id = integer(row, "Id")
-    number = text(row, "Number")
+    principal_id = identity_integer(row, "Id")
+    number = identity_text(row, "Number")
     if principal_id is None or number is None:
         return None
     return ServicePrincipal(
@@ -221,7 +222,10 @@ class AdminSession:
         body = parse_json(response, "/ServicePrincipals")
         if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
             raise MalformedResponse("Expected an OData collection.", endpoint="/ServicePrincipals")
-        return [p for row in rows(body) if (p := principal_from_row(row)) is not None]
+        try:
+            return [p for row in rows(body) if (p := principal_from_row(row)) is not None]
+        except UnreadableAnswer as exc:
+            raise UnreadableAnswer(exc.detail, endpoint="/ServicePrincipals") from exc
 
     async def create_service_principal(
         self, number: str, *, xapi: bool = True, call_control: bool = True
@@ -365,6 +369,13 @@ def _admin_token(token: object, endpoint: str) -> AdminToken:
     refresh = token.get("refresh_token")
     expires_in = token.get("expires_in")
     lifetime = jwt_lifetime_s(access)
-    if lifetime is None and isinstance(expires_in, (int, float)) and expires_in > 0:
-        lifetime = float(expires_in)
+    if (
+        lifetime is None
+        and isinstance(expires_in, (int, float))
+        and not isinstance(expires_in, bool)
+    ):
+        # 0, -60, NaN, 1e400 or a 400-digit integer: read within sane bounds, never overflowing.
+        lifetime = sane_lifetime(float(expires_in)) if abs(expires_in) < 1e12 else None
+    elif lifetime is not None:
+        lifetime = sane_lifetime(lifetime)
     return AdminToken(access, refresh if isinstance(refresh, str) else "", lifetime)

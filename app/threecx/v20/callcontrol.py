@@ -7,64 +7,122 @@ A busy PBX sends a thousand frames a second, so the GETs run side by side (a bou
 once), frames for one participant that pile up behind its GET share the next one, and the rows
 are folded in the order the frames came. A leg that vanishes unanswered is confirmed in the
 call log, where one read answers for every miss waiting at the time.
+
+A PBX (or what sits in front of it) may send anything: a frame of any shape, depth or type is
+skipped and counted, never raised. A broken connection is retried by the domain's backoff
+rule, each wait reported to the stream's observer, and the calls that ended while it was down
+are read from the call log and marked as filled.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import contextvars
 import logging
 import math
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping, Sequence
+import ssl
+from collections import deque
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosedError, InvalidStatus, WebSocketException
 
-from app.domain.calls import CallOutcome, CallRecord, find_logged_call
+from app.domain.calls import CallRecord
 from app.domain.clock import utc_now
 from app.domain.live import CallAssembler, CallEvent, LiveState
+from app.domain.reconnect import (
+    DEFAULT_POLICY,
+    Backoff,
+    Gap,
+    Random,
+    ReconnectPolicy,
+    StreamState,
+    StreamStatus,
+)
 from app.domain.wire_shapes import WireSeen
-from app.threecx.errors import AuthRejected, ThreeCXError
+from app.threecx.errors import AuthRejected, ThreeCXError, TlsFailure, TlsProblem
+from app.threecx.tls import classify_ssl_error
 from app.threecx.transport import Transport
 from app.threecx.v20 import mapping
+from app.threecx.v20.callcontrol_frames import (
+    REMOVE,
+    UPSERT,
+    close_reason,
+    decode_frame,
+    describe_os_error,
+    failure_reason,
+    fill_gap,
+    needs_action,
+    parse_frame,
+    sequence_of,
+)
+from app.threecx.v20.callcontrol_frames import parse_entity as parse_entity
+from app.threecx.v20.callcontrol_gets import ONE_AT_A_TIME as ONE_AT_A_TIME
+from app.threecx.v20.callcontrol_gets import PIPELINED as PIPELINED
+from app.threecx.v20.callcontrol_gets import FetchPolicy as FetchPolicy
+from app.threecx.v20.callcontrol_gets import ParticipantGets, Row
+from app.threecx.v20.callcontrol_misses import MissConfirmer
 from app.threecx.wire import rows
 
 log = logging.getLogger("pbx.threecx.callcontrol")
-
-UPSERT = 0
-REMOVE = 1
-
-Row = Mapping[str, Any]
 
 # The call log is read from this long before a miss: a queue call can wait minutes first.
 CONFIRM_LOOKBACK = timedelta(minutes=15)
 CONFIRM_LIMIT = 200
 FOLDS_PER_TURN = 200  # frames read or folded at once before the loop is let go of
+REMEMBERED_SETTLED = 2000  # settled calls kept to tell a gap's calls from ones already seen
+SKIP_REPORT_S = 1.0  # skipped-frame counts are reported at most this often
+
+SETTLED_STATES = frozenset({LiveState.ENDED, LiveState.MISSED, LiveState.VOICEMAIL})
+
+StatusObserver = Callable[[StreamStatus], None]
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class FetchPolicy:
-    """How the watcher spends requests: what lets it keep up with a busy PBX.
+class Watching:
+    """What the stream reading ``watch_calls()`` asks of the watcher it builds there."""
 
-    ``participant_gets``: participant GETs in flight at once; 0 asks for each frame's entity
-    before reading the next frame, with no sharing. Twelve at once is some 500 GETs a second
-    from a PBX 20 ms away; more cost a busy client more than they gain, as the HTTP pool scans
-    every connection it holds on each request. ``confirm_window_s``: call-log reads for misses
-    are at least this far apart, each confirming every miss pending; 0 reads once per miss on
-    its own schedule.
+    observer: StatusObserver | None = None
+    policy: ReconnectPolicy | None = None
+    random: Random | None = None
+    sleep: Sleep | None = None
+
+
+_watching: contextvars.ContextVar[Watching | None] = contextvars.ContextVar(
+    "call_control_watching", default=None
+)
+
+
+@contextlib.contextmanager
+def observed(
+    observer: StatusObserver,
+    *,
+    policy: ReconnectPolicy | None = None,
+    random: Random | None = None,
+    sleep: Sleep | None = None,
+) -> Iterator[None]:
+    """Watchers created inside this block report their status to ``observer``, and back off
+    by ``policy``, ``random`` and ``sleep`` when given (tests inject them; nobody waits).
+
+    ``PbxClient.watch_calls()`` builds its watcher itself; this lets the stream that reads it
+    hear about reconnects, skipped frames and gaps without a second client interface.
     """
-
-    participant_gets: int = 12
-    confirm_window_s: float = 0.25
-
-
-PIPELINED = FetchPolicy()
-ONE_AT_A_TIME = FetchPolicy(participant_gets=0, confirm_window_s=0.0)
+    token = _watching.set(Watching(observer, policy, random, sleep))
+    try:
+        yield
+    finally:
+        _watching.reset(token)
 
 
 class CallControlSource(Protocol):
@@ -81,17 +139,6 @@ class CallControlSource(Protocol):
     async def bearer(self) -> str: ...
 
     def drop_bearer(self, token: str) -> None: ...
-
-
-def parse_entity(entity: str) -> tuple[str, int] | None:
-    """``/callcontrol/150/participants/8106`` → ("150", 8106)."""
-    parts = [p for p in entity.split("/") if p]
-    if len(parts) == 4 and parts[0] == "callcontrol" and parts[2] == "participants":
-        try:
-            return parts[1], int(parts[3])
-        except ValueError:
-            return None
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,93 +162,46 @@ class _Closed:
     error: Exception | None
 
 
-@dataclass(slots=True)
-class _Miss:
-    event: CallEvent
-    due: float  # loop time of its next look in the call log
-    looks: int = 0
-
-
-class _ParticipantGets:
-    """Participant GETs for one connection: side by side, in order per entity, shared.
-
-    A frame whose entity's GET is not sent yet shares it (its answer will be as new as that
-    frame); one sent already is followed by one more GET, after it, so an entity's rows are
-    never read out of order. A removal cancels the GET not sent yet: it could only say 404.
-    """
-
-    def __init__(self, get: Callable[[str], Awaitable[Row | None]], in_flight: int) -> None:
-        self._get = get
-        self._slots = asyncio.Semaphore(in_flight)
-        self._unsent: dict[str, asyncio.Task[Row | None]] = {}
-        self._latest: dict[str, asyncio.Task[Row | None]] = {}
-        self._tasks: set[asyncio.Task[Row | None]] = set()
-
-    def upserted(self, entity: str) -> asyncio.Task[Row | None]:
-        unsent = self._unsent.get(entity)
-        if unsent is not None:
-            return unsent
-        task = asyncio.get_running_loop().create_task(self._fetch(entity, self._latest.get(entity)))
-        self._unsent[entity] = self._latest[entity] = task
-        self._tasks.add(task)
-        task.add_done_callback(partial(self._done, entity))
-        return task
-
-    def removed(self, entity: str) -> None:
-        self._unsent.pop(entity, None)
-
-    async def _fetch(self, entity: str, previous: asyncio.Task[Row | None] | None) -> Row | None:
-        me = asyncio.current_task()
-        if previous is not None:
-            await asyncio.wait([previous])  # its error, if any, is its own frame's to raise
-        if self._unsent.get(entity) is not me:
-            return None  # removed before we asked
-        async with self._slots:
-            if self._unsent.get(entity) is not me:
-                return None
-            del self._unsent[entity]
-            return await self._get(entity)
-
-    def _done(self, entity: str, task: asyncio.Task[Row | None]) -> None:
-        self._tasks.discard(task)
-        if self._latest.get(entity) is task:
-            del self._latest[entity]
-        if not task.cancelled():
-            task.exception()  # raised where its frame is folded; not "never retrieved"
-
-    async def aclose(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
 class CallControlWatcher:
     def __init__(
         self,
         source: CallControlSource,
         transport: Transport,
         *,
-        reconnect_delays: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0),
+        reconnect: ReconnectPolicy | None = None,
+        random: Random | None = None,
+        sleep: Sleep | None = None,
+        observer: StatusObserver | None = None,
         confirm_delays: tuple[float, ...] = (0.3, 1.0, 2.0, 4.0),
         clock: Callable[[], datetime] = utc_now,
         policy: FetchPolicy = PIPELINED,
     ) -> None:
         self._confirm_delays = confirm_delays
-        self._confirmations: set[asyncio.Task[None]] = set()
         self._source = source
         self._transport = transport
-        self._delays = reconnect_delays
+        asked = (
+            _watching.get() or Watching()
+        )  # what the reading stream asked, where the caller did not
+        self._backoff = Backoff(reconnect or asked.policy or DEFAULT_POLICY, random or asked.random)
+        self._sleep = sleep or asked.sleep or asyncio.sleep
+        self._observer = observer or asked.observer
+        self._status = StreamStatus()
+        self._skips_reported_at = -math.inf
+        self._skip_report: asyncio.TimerHandle | None = None
+        self._settled: deque[CallEvent] = deque(maxlen=REMEMBERED_SETTLED)
         self._clock = clock
         self._policy = policy
         self._window = policy.confirm_window_s
         self._assembler = CallAssembler()
         self._dn_types: dict[str, str] = {}
-        self._misses: list[_Miss] = []  # waiting for a batched call-log read
-        self._confirmer: asyncio.Task[None] | None = None
         self.reconnects = self.gaps = 0
         self.frames = self.folded = self.upserts = 0  # frames: read, folded, upserts folded
         self.participant_gets = self.call_log_reads = 0
+        self.skipped_frames = self.filled = 0
+
+    @property
+    def status(self) -> StreamStatus:
+        return replace(self._status, skipped_frames=self.skipped_frames)
 
     @property
     def ws_url(self) -> str:
@@ -212,7 +212,10 @@ class CallControlWatcher:
     async def events(self) -> AsyncGenerator[CallEvent, None]:
         """Settled call events; a tentative miss is confirmed in the call log first."""
         queue: asyncio.Queue[CallEvent | BaseException] = asyncio.Queue()
-        reader = asyncio.create_task(self._pump(queue))
+        misses = MissConfirmer(
+            self._read_call_log, self._confirm_delays, self._window, queue.put_nowait
+        )
+        reader = asyncio.create_task(self._pump(queue, misses))
         try:
             while True:
                 item = await queue.get()
@@ -220,96 +223,24 @@ class CallControlWatcher:
                     raise item
                 yield item
         finally:
-            tasks = [reader, *self._confirmations]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            await misses.aclose()
+            if self._skip_report is not None:  # said now: the reader's last word has the count
+                self._skip_report.cancel()
+                self._report_skips()
 
-    async def _pump(self, queue: asyncio.Queue[CallEvent | BaseException]) -> None:
+    async def _pump(
+        self, queue: asyncio.Queue[CallEvent | BaseException], misses: MissConfirmer
+    ) -> None:
         try:
             async for event in self._raw_events():
-                if event.state is not LiveState.MISSED:
-                    queue.put_nowait(event)
-                elif self._window > 0:
-                    self._miss_pending(event, queue)
+                if event.state is LiveState.MISSED:
+                    misses.missed(event)
                 else:
-                    self._keep(self._confirm(event, queue))
+                    queue.put_nowait(event)
         except Exception as exc:
             queue.put_nowait(exc)
-
-    def _keep(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._confirmations.add(task)
-        task.add_done_callback(self._confirmations.discard)
-        return task
-
-    # ---- missed calls: the call log's word -------------------------------------------------
-    async def _confirm(
-        self, event: CallEvent, queue: asyncio.Queue[CallEvent | BaseException]
-    ) -> None:
-        """A leg that vanished unanswered may have gone to voicemail: ask the call log."""
-        for delay in self._confirm_delays:
-            await asyncio.sleep(delay)
-            try:
-                calls = await self._read_call_log(event.at)
-            except ThreeCXError as exc:
-                log.info("Could not confirm missed call %s: %s", event.call_id, exc.message)
-                break
-            logged = _logged(event, calls)
-            if logged is not None:
-                queue.put_nowait(_settled(event, logged))
-                return
-        queue.put_nowait(event)
-
-    def _miss_pending(
-        self, event: CallEvent, queue: asyncio.Queue[CallEvent | BaseException]
-    ) -> None:
-        due = asyncio.get_running_loop().time() + self._confirm_delays[0]
-        self._misses.append(_Miss(event, due))
-        if self._confirmer is None or self._confirmer.done():
-            self._confirmer = self._keep(self._confirm_pending(queue))
-
-    async def _confirm_pending(self, queue: asyncio.Queue[CallEvent | BaseException]) -> None:
-        """One call-log read for every miss pending; each still gets its looks on schedule.
-
-        Reads are one at a time and ``confirm_window_s`` apart, so a PBX slow to answer them
-        is asked less often, not more.
-        """
-        loop = asyncio.get_running_loop()
-        last_read = -math.inf  # when the last read ended
-        while self._misses:
-            due = min(miss.due for miss in self._misses)
-            await asyncio.sleep(max(0.0, due - loop.time(), last_read + self._window - loop.time()))
-            pending = list(self._misses)
-            looking = {id(miss) for miss in pending if miss.due <= loop.time()}
-            try:
-                calls = await self._read_call_log(min(miss.event.at for miss in pending))
-            except ThreeCXError as exc:
-                log.info("Could not confirm %d missed call(s): %s", len(looking), exc.message)
-                calls = None
-            last_read = loop.time()
-            done: list[tuple[_Miss, CallRecord | None]] = []
-            for miss in pending:
-                logged = _logged(miss.event, calls or [])
-                if logged is not None:
-                    done.append((miss, logged))
-                elif id(miss) in looking:
-                    miss.looks += 1
-                    if calls is None or miss.looks >= len(self._confirm_delays):
-                        done.append((miss, None))
-                    else:
-                        miss.due = last_read + self._confirm_delays[miss.looks]
-            self._settle(queue, done)
-
-    def _settle(
-        self,
-        queue: asyncio.Queue[CallEvent | BaseException],
-        done: Sequence[tuple[_Miss, CallRecord | None]],
-    ) -> None:
-        settled = {id(miss) for miss, _ in done}
-        self._misses = [miss for miss in self._misses if id(miss) not in settled]
-        for miss, logged in done:
-            queue.put_nowait(miss.event if logged is None else _settled(miss.event, logged))
 
     async def _read_call_log(self, earliest: datetime) -> list[CallRecord]:
         self.call_log_reads += 1
@@ -321,10 +252,16 @@ class CallControlWatcher:
 
     # ---- the websocket ---------------------------------------------------------------------
     async def _raw_events(self) -> AsyncGenerator[CallEvent, None]:
-        failures = 0
+        """Connect, resync, stream; on any break, back off and do it again, saying so."""
+        loop = asyncio.get_running_loop()
+        rejected = 0  # 401s in a row: the first drops the token, the second is final
+        gap_start: datetime | None = None  # when a working connection was lost
         while True:
-            token = await self._source.bearer()
+            opened_at: float | None = None
+            delivered = 0
+            token: str | None = None
             try:
+                token = await self._source.bearer()
                 async with connect(
                     self.ws_url,
                     additional_headers={"Authorization": f"Bearer {token}"},
@@ -335,47 +272,130 @@ class CallControlWatcher:
                     close_timeout=2,
                     max_size=2**20,
                 ) as ws:
+                    rejected = 0
+                    # Subscribed: from here a break is a gap whose calls the call log must fill,
+                    # even one during the snapshot below.
+                    opened_at = loop.time()
                     # Snapshot after subscribing, so nothing falls between the two.
-                    for event in await self._resync():
-                        yield event
-                    failures = 0
+                    resynced = await self._resync()
+                    self._report(StreamStatus(StreamState.CONNECTED))
+                    for event in resynced:
+                        yield self._remember(event)
+                    if gap_start is not None:
+                        for event in await self._fill_gap(Gap(gap_start, self._clock())):
+                            yield self._remember(event)
+                        gap_start = None
+                    frames_before, skipped_before = self.frames, self.skipped_frames
                     changes = (
                         self._pipelined(ws)
                         if self._policy.participant_gets > 0
                         else self._one_at_a_time(ws)
                     )
-                    async with contextlib.aclosing(changes):
-                        async for event in changes:
-                            yield event
+                    try:
+                        async with contextlib.aclosing(changes):
+                            async for event in changes:
+                                yield self._remember(event)
+                    finally:
+                        # Garbage frames prove nothing: a PBX sending one then closing backs off.
+                        delivered = (self.frames - frames_before) - (
+                            self.skipped_frames - skipped_before
+                        )
+                reason, action = "the PBX closed the websocket", False
             except InvalidStatus as exc:
-                if exc.response.status_code == 401:
+                status = exc.response.status_code
+                if status == 401 and token is not None:
                     self._source.drop_bearer(token)
-                    failures += 1
-                    if failures >= 2:
+                    rejected += 1
+                    if rejected >= 2:
                         raise AuthRejected(endpoint="/callcontrol/ws") from exc
                     continue
-                log.warning("Call Control websocket refused: HTTP %s", exc.response.status_code)
-            except (WebSocketException, OSError, TimeoutError) as exc:
-                log.info("Call Control websocket dropped (%s); reconnecting", type(exc).__name__)
+                reason, action = f"the PBX refused the websocket (HTTP {status})", False
+            except AuthRejected:
+                raise
             except ThreeCXError as exc:
-                if isinstance(exc, AuthRejected):
-                    raise
-                log.warning("Call Control resync failed: %s", exc.message)
+                reason, action = failure_reason(exc), needs_action(exc)
+            except ssl.SSLError as exc:
+                failure = self._tls_failure(exc)
+                reason, action = failure_reason(failure), needs_action(failure)
+            except ConnectionClosedError as exc:
+                reason, action = f"the websocket broke ({close_reason(exc)})", False
+            except TimeoutError:
+                reason, action = "the websocket did not open in time", False
+            except (WebSocketException, OSError) as exc:
+                reason, action = f"the websocket failed ({describe_os_error(exc)})", False
+            if opened_at is not None:
+                gap_start = gap_start or self._clock()
+                self._backoff.proved_by(loop.time() - opened_at, delivered)
             self.reconnects += 1
-            delay = self._delays[min(failures, len(self._delays) - 1)]
-            failures += 1
-            await asyncio.sleep(delay)
+            retry_status = self._backoff.reconnecting(reason, action)
+            log.info("Call Control stream down: %s", retry_status.text)
+            self._report(retry_status)
+            await self._sleep(retry_status.delay_s)
+
+    def _tls_failure(self, exc: ssl.SSLError) -> TlsFailure:
+        """The websocket's TLS error in the words the HTTP requests use (a pin that no
+        longer matches is a changed certificate, not an untrusted one)."""
+        problem = classify_ssl_error(exc)
+        if self._transport.pinned and problem in (TlsProblem.UNTRUSTED, TlsProblem.HOSTNAME):
+            problem = TlsProblem.CHANGED
+        return TlsFailure(problem, str(exc), endpoint="/callcontrol/ws")
+
+    def _report(self, status: StreamStatus) -> None:
+        status = replace(
+            status, skipped_frames=self.skipped_frames, last_skip=self._status.last_skip
+        )
+        self._status = status
+        if self._observer is not None:
+            self._observer(status)
+
+    def _skipped(self, why: str) -> None:
+        """A frame we cannot use: counted and reported (at most once a second, the last of a
+        burst too, so the count said is the count skipped), never raised."""
+        self.skipped_frames += 1
+        log.warning("Skipped a Call Control frame: %s", why)
+        self._status = replace(self._status, last_skip=why)
+        if self._skip_report is not None:
+            return  # a report of the burst is due already
+        loop = asyncio.get_running_loop()
+        wait = self._skips_reported_at + SKIP_REPORT_S - loop.time()
+        if wait <= 0:
+            self._report_skips()
+        else:
+            self._skip_report = loop.call_later(wait, self._report_skips)
+
+    def _report_skips(self) -> None:
+        self._skip_report = None
+        self._skips_reported_at = asyncio.get_running_loop().time()
+        self._report(self._status)
+
+    def _remember(self, event: CallEvent) -> CallEvent:
+        if event.state in SETTLED_STATES:
+            self._settled.append(event)
+        return event
+
+    async def _fill_gap(self, gap: Gap) -> list[CallEvent]:
+        try:
+            events = await fill_gap(self._source.call_history, gap, self._settled)
+        except ThreeCXError as exc:
+            log.warning("Could not read the call log for the gap %s: %s", gap, exc.message)
+            self._report(
+                replace(self._status, reason=f"calls during the gap not read: {exc.message}")
+            )
+            return []
+        self.call_log_reads += 1
+        self.filled += len(events)
+        return events
 
     async def _one_at_a_time(self, ws: ClientConnection) -> AsyncGenerator[CallEvent, None]:
         """Each frame's GET awaited before the next frame is read."""
         last_sequence: int | None = None
         async for message in ws:
             self.frames += 1
-            frame = _decode(message)
+            frame = self._decode(message)
             if frame is None:
                 continue
-            sequence = frame.get("sequence")
-            if isinstance(sequence, int):
+            sequence = sequence_of(frame)
+            if sequence is not None:
                 if self._gap(last_sequence, sequence):
                     for event in await self._resync():
                         yield event
@@ -386,7 +406,7 @@ class CallControlWatcher:
     async def _pipelined(self, ws: ClientConnection) -> AsyncGenerator[CallEvent, None]:
         """Frames read as they come, their GETs side by side, their rows folded in order."""
         changes: asyncio.Queue[_Change | _Resync | _Closed] = asyncio.Queue()
-        gets = _ParticipantGets(self._counted_get, self._policy.participant_gets)
+        gets = ParticipantGets(self._counted_get, self._policy.participant_gets)
         reader = asyncio.create_task(self._read(ws, changes, gets))
         try:
             folded = 0
@@ -415,7 +435,7 @@ class CallControlWatcher:
         self,
         ws: ClientConnection,
         changes: asyncio.Queue[_Change | _Resync | _Closed],
-        gets: _ParticipantGets,
+        gets: ParticipantGets,
     ) -> None:
         last_sequence: int | None = None
         try:
@@ -423,17 +443,17 @@ class CallControlWatcher:
                 self.frames += 1
                 if self.frames % FOLDS_PER_TURN == 0:
                     await asyncio.sleep(0)  # frames buffered during a stall: read in slices
-                frame = _decode(message)
+                frame = self._decode(message)
                 if frame is None:
                     continue
-                sequence = frame.get("sequence")
-                if isinstance(sequence, int):
+                sequence = sequence_of(frame)
+                if sequence is not None:
                     if self._gap(last_sequence, sequence):
                         resync = _Resync()
                         changes.put_nowait(resync)
                         await resync.done.wait()  # GETs after a gap are newer than its snapshot
                     last_sequence = sequence
-                change = _planned(frame.get("event"), gets)
+                change = self._planned(frame.get("event"), gets)
                 if change is not None:
                     changes.put_nowait(change)
             changes.put_nowait(_Closed(None))
@@ -470,8 +490,30 @@ class CallControlWatcher:
             events.extend(self._assembler.remove(dn, participant_id, now))
         return events
 
+    def _decode(self, message: str | bytes) -> dict[str, Any] | None:
+        frame, why = decode_frame(message)
+        if why:
+            self._skipped(why)
+        return frame
+
+    def _parsed(self, event: Any) -> tuple[int, str, str, int] | None:
+        parsed = parse_frame(event)
+        if parsed is None:
+            self._skipped("its event is not a participant upsert or removal")
+        return parsed
+
+    def _planned(self, event: Any, gets: ParticipantGets) -> _Change | None:
+        parsed = self._parsed(event)
+        if parsed is None:
+            return None
+        kind, entity, dn, participant_id = parsed
+        if kind == REMOVE:
+            gets.removed(entity)
+            return _Change(dn, participant_id, None)
+        return _Change(dn, participant_id, gets.upserted(entity))
+
     async def _apply(self, event: Any) -> list[CallEvent]:
-        parsed = _parse_frame(event)
+        parsed = self._parsed(event)
         if parsed is None:
             return []
         kind, entity, dn, participant_id = parsed
@@ -494,63 +536,3 @@ class CallControlWatcher:
         if participant is None:
             return []
         return self._assembler.upsert(participant, self._clock())
-
-
-def _logged(event: CallEvent, calls: list[CallRecord]) -> CallRecord | None:
-    """The miss's call in the call log, however the PBX numbers its calls (the domain's rule).
-
-    With the caller's number known, the extension is left out: a queue's miss is logged on
-    the queue, while Call Control named the first agent it rang.
-    """
-    found = find_logged_call(
-        calls,
-        event.call_id,
-        number=event.external_number,
-        extension=None if event.external_number else event.extension,
-        ended_at=event.at,
-    )
-    return found[0] if found else None
-
-
-def _parse_frame(event: Any) -> tuple[int, str, str, int] | None:
-    """(event type, entity, dn, participant id) of an upsert or removal frame."""
-    if not isinstance(event, Mapping):
-        return None
-    entity = event.get("entity")
-    parsed = parse_entity(entity) if isinstance(entity, str) else None
-    kind = event.get("event_type")
-    if parsed is None or kind not in (UPSERT, REMOVE):
-        return None
-    return kind, str(entity), parsed[0], parsed[1]
-
-
-def _planned(event: Any, gets: _ParticipantGets) -> _Change | None:
-    parsed = _parse_frame(event)
-    if parsed is None:
-        return None
-    kind, entity, dn, participant_id = parsed
-    if kind == REMOVE:
-        gets.removed(entity)
-        return _Change(dn, participant_id, None)
-    return _Change(dn, participant_id, gets.upserted(entity))
-
-
-_SETTLED = {
-    CallOutcome.ANSWERED: LiveState.ENDED,
-    CallOutcome.VOICEMAIL: LiveState.VOICEMAIL,
-    CallOutcome.MISSED: LiveState.MISSED,
-}
-
-
-def _settled(event: CallEvent, logged: CallRecord) -> CallEvent:
-    state = _SETTLED.get(logged.outcome, LiveState.MISSED)
-    return replace(event, state=state, source="call-control+call-log")
-
-
-def _decode(message: str | bytes) -> dict[str, Any] | None:
-    try:
-        frame = json.loads(message)
-    except (ValueError, UnicodeDecodeError):
-        log.warning("Ignored a Call Control frame that is not JSON")
-        return None
-    return frame if isinstance(frame, dict) else None

@@ -63,7 +63,9 @@ async def _upgrade(
     except InvalidStatus as exc:
         status = exc.response.status_code
         if status == 401:
-            return CallControlFacts(CallControl.REJECTED, status=status)
+            # The token was issued moments ago for this key: a 401 now means it was withdrawn
+            # (another sign-in with the same API client), not that the key is wrong.
+            return CallControlFacts(CallControl.REVOKED, status=status)
         if status in (403, 404):
             return CallControlFacts(CallControl.REFUSED, status=status)
         return CallControlFacts(CallControl.ODD_STATUS, status=status)

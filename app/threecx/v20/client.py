@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,16 +29,18 @@ from app.threecx.errors import (
     NotFound,
     RecordingFileMissing,
     ServerError,
+    UnreadableAnswer,
     Unsupported,
 )
 from app.threecx.history_windows import newest_calls
+from app.threecx.paging import PageLedger
 from app.threecx.polling import CallLogPoller
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v20 import mapping
 from app.threecx.v20.callcontrol import CallControlWatcher
 from app.threecx.v20.office_hours import business_hours_from_rows
 from app.threecx.v20.tokens import TokenManager
-from app.threecx.wire import odata_datetime, rows
+from app.threecx.wire import describe, integer, odata_datetime, rows
 
 XAPI = "/xapi/v1"
 T = TypeVar("T")
@@ -122,7 +125,15 @@ class V20Client:
     async def _authorised(
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, **kwargs: Any
     ) -> Any:
-        """A request with the bearer token; a 401 drops the token and is retried once."""
+        """A request with the bearer token; a 401 drops the token and is retried once.
+
+        The retry's token was issued just now (the token endpoint accepted the Client ID and
+        key, or a 401 there is raised as ``AuthRejected``), so a second 401 means the PBX
+        withdrew it: another program signed in with the same API client (3CX keeps one token
+        per client) or the key was rotated. That is ``TokenRevoked``, never a missing role.
+        The same holds when it happens again soon after one re-sign-in on another request:
+        signing in once more would only take the other program's token away in turn.
+        """
         for attempt in (1, 2):
             token = await self._tokens.token()
             try:
@@ -134,10 +145,10 @@ class V20Client:
                     label=_label(path),
                     **kwargs,
                 )
-            except AuthRejected:
+            except AuthRejected as exc:
                 self._tokens.invalidate(token)
-                if attempt == 2:
-                    raise
+                if attempt == 2 or not self._tokens.may_sign_in_again(token):
+                    raise self._tokens.revoked(_label(path)) from exc
         raise AssertionError("unreachable")
 
     async def _collection(
@@ -153,9 +164,12 @@ class V20Client:
 
         Follows ``@odata.nextLink`` (server-driven paging); otherwise pages with ``$top`` and
         ``$skip`` and asks ``$count`` so a server that silently caps ``$top`` still gives every
-        row; halves the page when ``$top`` is rejected as too large.
+        row; halves the page when ``$top`` is rejected as too large. Paging always ends: a
+        repeated next-page link, an ignored ``$skip`` or a read past the caps of
+        ``app.domain.paging`` raises ``EndlessPaging`` (no partial list is returned).
         """
         size = min(page_size or self._page_size, limit or 10**9)
+        ledger = PageLedger(_label(path))
         out: list[T] = []
         skip = 0
         total: int | None = None
@@ -174,19 +188,19 @@ class V20Client:
                         raise
                     size = max(MIN_PAGE, size // 2)  # the entity caps $top; page more finely
                     continue
-            if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
-                raise MalformedResponse("Expected an OData collection.", endpoint=_label(path))
-            count = body.get("@odata.count")
-            if total is None and isinstance(count, int) and not isinstance(count, bool):
-                total = count
-            received = len(body["value"])
-            out.extend(item for row in rows(body) if (item := convert(row)) is not None)
+            raw = _page_of(body, path)
+            ledger.page(raw, offset=skip, link=next_link)
+            if total is None:
+                total = integer(body, "@odata.count", low=0)
+            received = len(raw)
+            out.extend(_converted(raw, convert, path))
             skip += received
             if limit is not None and len(out) >= limit:
                 return out[:limit]
             link = body.get("@odata.nextLink")
             if isinstance(link, str) and link:
                 next_link = self._same_origin(link, path)
+                ledger.follow(next_link)
                 continue
             next_link = None
             if received == 0:
@@ -194,18 +208,23 @@ class V20Client:
             if total is not None:
                 if skip >= total:
                     return out
-                if received and skip == received:
+                if skip == received:
                     # The first page told the total: ask for the rest side by side, at the page
-                    # size the server actually served (it may cap $top silently).
+                    # size the server actually served (it may cap $top silently), a few pages
+                    # at a time so a page sent again stops the read before the next few.
                     end = min(total, limit) if limit is not None else total
-                    offsets = list(range(skip, end, received))
-                    pages = await self._pages(path, params, offsets, received)
-                    for page in pages:
-                        out.extend(item for row in page if (item := convert(row)) is not None)
-                        skip += len(page)
-                    if limit is not None and len(out) >= limit:
-                        return out[:limit]
-                    if skip >= total or not any(pages):
+                    offsets = iter(range(skip, end, received))
+                    while batch := list(itertools.islice(offsets, PARALLEL_PAGES)):
+                        pages = await self._pages(path, params, batch, received)
+                        for offset, page in zip(batch, pages, strict=True):
+                            ledger.page(page, offset=offset)
+                            out.extend(_converted(page, convert, path))
+                            skip += len(page)
+                        if limit is not None and len(out) >= limit:
+                            return out[:limit]
+                        if not all(pages):
+                            return out  # an empty page: the count overstated the rows
+                    if skip >= total:
                         return out
                 continue  # a short page but more rows: the server capped $top silently
             if received < size:
@@ -213,17 +232,16 @@ class V20Client:
 
     async def _pages(
         self, path: str, params: Mapping[str, str], offsets: list[int], size: int
-    ) -> list[list[Mapping[str, Any]]]:
-        """Pages at ``offsets``, at most ``PARALLEL_PAGES`` in flight, in order."""
+    ) -> list[list[Any]]:
+        """The raw rows of the pages at ``offsets``, at most ``PARALLEL_PAGES`` in flight, in
+        order."""
         gate = asyncio.Semaphore(PARALLEL_PAGES)
 
-        async def page(offset: int) -> list[Mapping[str, Any]]:
+        async def page(offset: int) -> list[Any]:
             async with gate:
                 query = dict(params, **{"$top": str(size), "$skip": str(offset)})
                 body = await self._get(path, params=query)
-            if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
-                raise MalformedResponse("Expected an OData collection.", endpoint=_label(path))
-            return list(rows(body))
+            return _page_of(body, path)
 
         tasks = [asyncio.ensure_future(page(offset)) for offset in offsets]
         try:
@@ -328,8 +346,7 @@ class V20Client:
 
         async def count(start: datetime, end: datetime) -> int | None:
             body = await self._get(call_log_path(start, end), {"$top": "1", "$count": "true"})
-            total = body.get("@odata.count") if isinstance(body, Mapping) else None
-            return total if isinstance(total, int) and not isinstance(total, bool) else None
+            return integer(body, "@odata.count", low=0) if isinstance(body, Mapping) else None
 
         return await newest_calls(
             legs, since, until, limit=limit, row_cap=limit * 4, seen=self.wire_seen, count=count
@@ -444,9 +461,39 @@ def _row(row: Mapping[str, Any]) -> Mapping[str, Any]:
     return row
 
 
+def _page_of(body: Any, path: str) -> list[Any]:
+    """The ``value`` list of an OData page, every item (rows that map or not)."""
+    if not isinstance(body, Mapping):
+        raise UnreadableAnswer(
+            f"The answer was {describe(body)}, not an OData collection.", endpoint=_label(path)
+        )
+    value = body.get("value")
+    if not isinstance(value, list):
+        raise UnreadableAnswer(
+            f"value was {describe(value)}, not a list of rows.", endpoint=_label(path)
+        )
+    return value
+
+
+def _converted(
+    raw: list[Any], convert: Callable[[Mapping[str, Any]], T | None], path: str
+) -> list[T]:
+    """The page's rows that map; a row that cannot be read at all fails the whole read."""
+    try:
+        return [
+            item for row in raw if isinstance(row, Mapping) and (item := convert(row)) is not None
+        ]
+    except UnreadableAnswer as exc:
+        if exc.endpoint:
+            raise
+        raise UnreadableAnswer(exc.detail, endpoint=_label(path)) from exc
+
+
 def _object(body: Any, endpoint: str) -> Mapping[str, Any]:
     if not isinstance(body, Mapping):
-        raise MalformedResponse("Expected a JSON object.", endpoint=endpoint)
+        raise UnreadableAnswer(
+            f"The answer was {describe(body)}, not an object.", endpoint=endpoint
+        )
     return body
 
 

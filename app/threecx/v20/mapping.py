@@ -9,14 +9,21 @@ from typing import Any
 from app.domain.bridge import PhonebookResolution, PhonebookResolving
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
-from app.domain.durations import parse_iso_duration
 from app.domain.extensions import Extension, Queue, QueueRecording, RecordingMode
 from app.domain.licence import Edition, Licence, NumberingPlan, SystemStatus
 from app.domain.live import Participant
 from app.domain.recordings import Recording, RecordingCallType, RetentionPolicy
 from app.domain.wire_shapes import WireSeen, WireShape
-from app.threecx.errors import MalformedResponse
-from app.threecx.wire import boolean, integer, text, timestamp
+from app.threecx.errors import UnreadableAnswer
+from app.threecx.wire import (
+    boolean,
+    duration,
+    identity_integer,
+    identity_text,
+    integer,
+    text,
+    timestamp,
+)
 
 Row = Mapping[str, Any]
 
@@ -32,7 +39,7 @@ CONTACT_PHONE_FIELDS = (
 
 
 def extension_from_user(row: Row) -> Extension | None:
-    number = text(row, "Number")
+    number = identity_text(row, "Number")
     if number is None:
         return None
     name = text(row, "DisplayName") or " ".join(
@@ -54,7 +61,7 @@ def extension_from_user(row: Row) -> Extension | None:
 
 
 def queue_from_row(row: Row) -> Queue | None:
-    number = text(row, "Number")
+    number = identity_text(row, "Number")
     if number is None:
         return None
     raw = text(row, "Recording")
@@ -107,7 +114,7 @@ QUEUE_LEG = "queue"
 
 
 def call_from_log_row(row: Row, seen: WireSeen | None = None) -> CallRecord | None:
-    call_id = text(row, *CALL_IDENTITY_FIELDS)
+    call_id = identity_text(row, *CALL_IDENTITY_FIELDS)
     if call_id is None:
         return None
     if seen is not None:
@@ -134,8 +141,8 @@ def call_from_log_row(row: Row, seen: WireSeen | None = None) -> CallRecord | No
         callee=callee,
         extension=extension,
         answered=answered,
-        talking=parse_iso_duration(text(row, "TalkingDuration", "CallTime")),
-        ringing=parse_iso_duration(text(row, "RingingDuration")),
+        talking=duration(row, "TalkingDuration", "CallTime"),
+        ringing=duration(row, "RingingDuration"),
         recording_ids=recording_ids,
         recording_url=text(row, "RecordingUrl"),
         outcome=outcome,
@@ -191,7 +198,7 @@ def outcome_of(row: Row, direction: CallDirection, answered: bool | None) -> Cal
 
 def call_from_history_view(row: Row) -> CallRecord | None:
     """The legacy ``CallHistoryView`` per-segment row."""
-    call_id = text(row, "CallId", "SegmentId")
+    call_id = identity_text(row, "CallId", "SegmentId")
     if call_id is None:
         return None
     caller = text(row, "SrcCallerNumber", "SrcDn") or ""
@@ -218,7 +225,7 @@ def call_from_history_view(row: Row) -> CallRecord | None:
         callee=callee,
         extension=text(row, "SrcDn") if direction is CallDirection.OUTBOUND else text(row, "DstDn"),
         answered=answered,
-        talking=parse_iso_duration(text(row, "CallTime")),
+        talking=duration(row, "CallTime"),
         recording_ids=recording_ids,
         outcome=outcome_of(row, direction, answered),
         segment_id=text(row, "SegmentId"),
@@ -226,7 +233,7 @@ def call_from_history_view(row: Row) -> CallRecord | None:
 
 
 def recording_from_row(row: Row) -> Recording | None:
-    rec_id = integer(row, "Id")
+    rec_id = identity_integer(row, "Id")
     if rec_id is None:
         return None
     raw_type = text(row, "CallType")
@@ -250,17 +257,21 @@ def recording_from_row(row: Row) -> Recording | None:
     )
 
 
+# Retention past a century is no policy anyone set; the rule computes now - days with it.
+MAX_RETENTION_DAYS = 36_500
+
+
 def retention_from_row(row: Row) -> RetentionPolicy:
     return RetentionPolicy(
         auto_delete=boolean(row, "AutoDeleteRecordingEnabled"),
-        auto_delete_days=integer(row, "AutoDeleteRecordingDays"),
+        auto_delete_days=integer(row, "AutoDeleteRecordingDays", low=0, high=MAX_RETENTION_DAYS),
         archive_enabled=boolean(row, "IsRecordingArchiveEnabled"),
-        quota_mb=integer(row, "RecordingsQuota"),
+        quota_mb=integer(row, "RecordingsQuota", low=0),
     )
 
 
 def contact_from_row(row: Row) -> Contact | None:
-    contact_id = text(row, "Id")
+    contact_id = identity_text(row, "Id")
     if contact_id is None:
         return None
     phones = tuple(
@@ -279,6 +290,9 @@ def contact_from_row(row: Row) -> Contact | None:
     )
 
 
+MAX_RESOLVING_DIGITS = 32  # no phone number is longer; more is "match the whole number"
+
+
 def phonebook_resolution_from_row(row: Row) -> PhonebookResolution:
     """``Pbx.PhoneBookSettings``: ``ResolvingType`` and ``ResolvingLength`` (the last N digits)."""
     raw = text(row, "ResolvingType")
@@ -288,11 +302,11 @@ def phonebook_resolution_from_row(row: Row) -> PhonebookResolution:
     kind = kinds.get((raw or "").strip().lower())
     if kind is None:
         allowed = ", ".join(k.value for k in PhonebookResolving)
-        raise MalformedResponse(
+        raise UnreadableAnswer(
             f"ResolvingType {raw!r} is not one of {allowed}.", endpoint="/PhoneBookSettings"
         )
-    length = integer(row, "ResolvingLength")
-    return PhonebookResolution(kind, length if length is not None and length > 0 else None)
+    length = integer(row, "ResolvingLength", low=1, high=MAX_RESOLVING_DIGITS)
+    return PhonebookResolution(kind, length)
 
 
 def system_status_from_row(row: Row) -> SystemStatus:
@@ -304,10 +318,10 @@ def system_status_from_row(row: Row) -> SystemStatus:
         expires_at=timestamp(row, "ExpirationDate"),
         recording_stopped=boolean(row, "RecordingStopped"),
         recording_quota_reached=boolean(row, "RecordingQuotaReached"),
-        recording_used_bytes=integer(row, "RecordingUsedSpace"),
-        recording_quota=integer(row, "RecordingQuota"),
-        extensions_total=integer(row, "ExtensionsTotal"),
-        calls_active=integer(row, "CallsActive"),
+        recording_used_bytes=integer(row, "RecordingUsedSpace", low=0),
+        recording_quota=integer(row, "RecordingQuota", low=0),
+        extensions_total=integer(row, "ExtensionsTotal", low=0),
+        calls_active=integer(row, "CallsActive", low=0),
     )
 
 
@@ -331,7 +345,8 @@ def licence_from_rows(params: Row, status: Row) -> Licence:
         maintenance_expired=boolean(params, "IsMaintainceExpired", "IsMaintenanceExpired"),
         country_code=(text(params, "CountryCode") or text(status, "CountryCode") or "").upper()
         or None,
-        max_sim_calls=integer(params, "MaxSimCalls") or integer(status, "MaxSimCalls"),
+        max_sim_calls=integer(params, "MaxSimCalls", low=0)
+        or integer(status, "MaxSimCalls", low=0),
         call_control_allowed=(edition is Edition.ENTERPRISE and cfd is not False)
         if edition is not Edition.UNKNOWN
         else None,

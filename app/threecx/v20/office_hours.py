@@ -8,6 +8,7 @@ taken as an IANA name. Periods are .NET weekdays with ``HH:MM:SS`` times; a peri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, time
 from typing import Any
@@ -31,6 +32,12 @@ DOTNET_WEEKDAYS = (6, 0, 1, 2, 3, 4, 5)
 # and 29 February must stay a valid date.
 RECURRENT_YEAR = 2000
 ZONE_KEYS = ("Id", "IanaName", "WindowsName", "Name")
+# ASCII digits only: str.isdigit() also passes "²", which int() refuses.
+DOTNET_DAY = re.compile(r"[0-6]")
+CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2}))?(?:\.[0-9]{1,7})?")
+# Holidays are dated within these years; past them a year is a fault, and date() overflows.
+HOLIDAY_YEARS = (1990, 2100)
+MAX_ZONE_NAME = 64  # the longest IANA name is about 30 characters
 MIDNIGHT = time(0)
 
 
@@ -104,9 +111,11 @@ def resolve_zone(zone_id: str | None, zones: Sequence[Row], *, zones_problem: st
 
 
 def _known_zone(name: str) -> bool:
+    if len(name) > MAX_ZONE_NAME or "\x00" in name:
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
 
@@ -157,7 +166,7 @@ def weekday(value: Any) -> int | None:
         name = value.strip().casefold()
         if name in WEEKDAYS:
             return WEEKDAYS[name]
-        value = int(name) if name.isdigit() else None
+        value = int(name) if DOTNET_DAY.fullmatch(name) else None
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
         return DOTNET_WEEKDAYS[value]
     return None
@@ -167,10 +176,10 @@ def clock_time(value: Any) -> time | None:
     """ "08:30:00", "08:30", "08:30:00.0000000"; "24:00:00" is the end of the day."""
     if not isinstance(value, str):
         return None
-    parts = value.strip().split(".")[0].split(":")
-    if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+    match = CLOCK.fullmatch(value.strip())
+    if match is None:
         return None
-    hour, minute, second = (int(p) for p in [*parts, "0"][:3])
+    hour, minute, second = (int(p or "0") for p in match.groups())
     if (hour, minute, second) == (24, 0, 0):
         return END_OF_DAY
     if hour > 23 or minute > 59 or second > 59:
@@ -184,19 +193,21 @@ def holiday_from_row(row: Row) -> Holiday | None:
     ``TimeOfStartDate``/``TimeOfEndDate`` (part-day holidays) are not kept: the domain closes
     whole days.
     """
-    day, month = integer(row, "Day"), integer(row, "Month")
+    day, month = integer(row, "Day", low=1, high=31), integer(row, "Month", low=1, high=12)
     if not day or not month:
         return None
-    day_end = integer(row, "DayEnd") or day
-    month_end = integer(row, "MonthEnd") or month
+    day_end = integer(row, "DayEnd", low=1, high=31) or day
+    month_end = integer(row, "MonthEnd", low=1, high=12) or month
     year = integer(row, "Year") or 0
+    year_end = integer(row, "YearEnd") or 0
+    if any(y > 0 and not HOLIDAY_YEARS[0] <= y <= HOLIDAY_YEARS[1] for y in (year, year_end)):
+        return None  # a year no PBX means: not a holiday to close on
     name = text(row, "Name") or "Holiday"
     try:
         if boolean(row, "IsRecurrent") is True or year <= 0:
             first = date(RECURRENT_YEAR, month, day)
             last = date(RECURRENT_YEAR, month_end, day_end)
             return Holiday(name, first, last, recurrent=True)
-        year_end = integer(row, "YearEnd") or 0
         first = date(year, month, day)
         last = date(year_end if year_end > 0 else year, month_end, day_end)
         if last < first and year_end <= 0:

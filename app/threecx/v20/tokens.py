@@ -11,10 +11,19 @@ from collections.abc import Callable
 from typing import Any
 
 from app.domain.version import PbxVersion
-from app.threecx.errors import AuthRejected, BadRequest, MalformedResponse
+from app.threecx.errors import (
+    AuthRejected,
+    BadRequest,
+    MalformedResponse,
+    ThreeCXError,
+    TokenRevoked,
+)
 from app.threecx.transport import Transport, parse_json
 
 TOKEN_PATH = "/connect/token"
+# A second withdrawal this soon after the first means something else keeps signing in with this
+# API client: sign in once more and we would only take its token away in turn.
+WITHDRAWAL_MEMORY_S = 300.0
 
 
 class TokenManager:
@@ -49,12 +58,23 @@ class TokenManager:
         self.lifetime_s: float | None = None
         self.version: PbxVersion | None = None
         self.requests = 0
+        self.revocations = 0  # fresh tokens the PBX withdrew at once (another sign-in, rotation)
+        self.withdrawals = 0  # tokens refused after a good sign-in, the first one included
+        self._withdrawn: list[str] = []  # the last few, so requests in flight share one event
+        self._last_withdrawal: float | None = None
+        self._gave_up_at: float | None = None
+        self._latest: str | None = None  # the last token issued, even after it was dropped
 
     def __repr__(self) -> str:
         return f"TokenManager(client_id={self._client_id!r}, has_token={self._token is not None})"
 
     async def token(self) -> str:
         async with self._lock:
+            if self._given_up():
+                raise TokenRevoked(
+                    "Not signing in again for now: that would only withdraw the other "
+                    "program's token in turn.",
+                )
             if self.refresh_due:
                 await self._fetch()
             assert self._token is not None
@@ -69,6 +89,42 @@ class TokenManager:
         """Forget ``token`` after the PBX rejected it, unless a newer one replaced it already."""
         if self._token == token:
             self._token = None
+
+    def revoked(self, endpoint: str) -> TokenRevoked:
+        """The error for a 401 on a token issued just now: counted, never read as a role.
+        No new sign-in follows for a while, so two programs sharing the client stop fighting."""
+        self.revocations += 1
+        self._gave_up_at = self._clock()
+        return TokenRevoked(endpoint=endpoint)
+
+    def may_sign_in_again(self, token: str) -> bool:
+        """A 401 on ``token`` after a good sign-in: whether one more sign-in is allowed.
+
+        The first withdrawal is (an expired or replaced token happens); requests in flight with
+        the same token share that one. A second one within ``WITHDRAWAL_MEMORY_S`` is not: the
+        caller says so instead (``revoked``).
+        """
+        if token in self._withdrawn:
+            return True
+        now = self._clock()
+        lifetime = self.lifetime_s or 60.0
+        if token == self._latest and now - self._issued_at >= lifetime / 2:
+            return True  # an old token refused: expiry or clock skew, not another sign-in
+        again = (
+            self._last_withdrawal is not None and now - self._last_withdrawal < WITHDRAWAL_MEMORY_S
+        )
+        self._withdrawn = [*self._withdrawn[-3:], token]
+        self._last_withdrawal = now
+        self.withdrawals += 1
+        return not again
+
+    def _given_up(self) -> bool:
+        if self._gave_up_at is None:
+            return False
+        if self._clock() - self._gave_up_at >= WITHDRAWAL_MEMORY_S:
+            self._gave_up_at = None
+            return False
+        return True
 
     def claims(self) -> dict[str, Any]:
         """The token's claims, decoded without verification (for role hints only)."""
@@ -85,23 +141,19 @@ class TokenManager:
             response = await self._transport.request(
                 "POST", TOKEN_PATH, data=form, label=TOKEN_PATH
             )
-        except BadRequest as exc:
-            # Some builds answer 400 invalid_client instead of 401 for a wrong key.
-            raise AuthRejected(endpoint=TOKEN_PATH) from exc
-        body = parse_json(response, TOKEN_PATH)
+        except (AuthRejected, BadRequest) as exc:
+            # Some builds answer 400 invalid_client instead of 401 for a wrong key. Both codes
+            # usually cover a wrong Client ID and a wrong key alike (API-NOTES §2); only an
+            # answer that names one of them is passed on as which.
+            raise AuthRejected(credential_hint(exc), endpoint=TOKEN_PATH) from exc
+        # expires_in of 1e400 or NaN is no reason to refuse a good token: its exp says more.
+        body = parse_json(response, TOKEN_PATH, absurd_numbers_absent=True)
         if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
             raise MalformedResponse("The token answer has no access_token.", endpoint=TOKEN_PATH)
         header = response.headers.get("X-3CX-Version")
         self.version = PbxVersion.parse(header) or self.version or self._version_hint()
-        expires_in = body.get("expires_in")
-        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-            try:
-                self._raw_expires_in = float(expires_in)
-            except OverflowError:  # an integer of hundreds of digits
-                self._raw_expires_in = float("inf")
-        else:
-            self._raw_expires_in = None
-        self._token = body["access_token"]
+        self._raw_expires_in = read_expires_in(body.get("expires_in"))
+        self._token = self._latest = body["access_token"]
         self._issued_at = self._clock()
         self._schedule()
 
@@ -112,8 +164,11 @@ class TokenManager:
         lifetime = sane_lifetime(lifetime)
         # The token's own claims win when they say it lives shorter (API-NOTES §9.2):
         # exp - iat is the PBX's word in seconds, free of the unit question and of clock skew.
+        # An expires_in that is no finite positive number counts as unsaid, so the JWT decides.
+        raw = self._raw_expires_in
+        unsaid = raw is None or not math.isfinite(raw) or raw <= 0
         signed = jwt_lifetime_s(self._token) if self._token else None
-        if signed is not None and (self._raw_expires_in is None or signed < lifetime):
+        if signed is not None and (unsaid or signed < lifetime):
             lifetime = sane_lifetime(signed)
         self.lifetime_s = lifetime
         self._refresh_at = self._issued_at + lifetime * self._refresh_fraction
@@ -136,6 +191,40 @@ def decode_jwt_claims(token: str) -> dict[str, Any]:
     except (ValueError, json.JSONDecodeError):
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+# What a token endpoint may say when it names the part it does not accept. The OAuth code
+# "invalid_client" covers both and so is no hint.
+_CLIENT_WORDS = ("unknown client", "client not found", "no such client", "invalid client id")
+_KEY_WORDS = ("invalid secret", "wrong secret", "invalid client secret", "secret is invalid")
+
+
+def credential_hint(exc: ThreeCXError) -> str:
+    """Which credential the PBX's answer blames, in words; "" when it does not say."""
+    said = exc.detail.lower().replace("_", " ")
+    if any(word in said for word in _CLIENT_WORDS):
+        return "The PBX says it does not know this Client ID (the key was not checked)."
+    if any(word in said for word in _KEY_WORDS):
+        return "The PBX says the Client ID is known but the key is wrong."
+    return ""
+
+
+def read_expires_in(value: object) -> float | None:
+    """``expires_in`` as a number, or None when it is not one. A numeric string is read; an
+    integer too large for a float is infinite (``sane_lifetime`` then ignores it)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            return float(value.strip()[:64])
+        except ValueError:
+            return None
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            return float("inf")
+    return None
 
 
 # A PBX (or what sits in front of it) can say 0, -60, NaN or 1e400: read it within sane bounds.

@@ -179,5 +179,5 @@ async def test_unreadable_licence_means_check_by_hand(
     for key in ("licence", "edition", "recording"):
         assert items[key].ok is None
         assert items[key].what_to_do == BY_HAND
-        assert "not a 3CX response" in items[key].detail
+        assert "Something other than the 3CX API answered" in items[key].detail
     assert items["version"].ok is True  # known from sign-in
