@@ -62,15 +62,16 @@ async def watch(
 
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(printer(), seconds)
+    final = stream.settled_status
     summary = (
-        f"watch ended: {stream.status.text}; {stream.reconnects} reconnects, "
+        f"watch ended: {final.text}; {stream.reconnects} reconnects, "
         f"{stream.filled} calls filled from the call log"
     )
     if json_lines:
-        _print_json({**_status_json(stream.status), "ended": True, "filled": stream.filled})
+        _print_json({**_status_json(final), "ended": True, "filled": stream.filled})
     else:
         print(f"watch: {summary}", file=sys.stderr, flush=True)
-    up = stream.status.state is StreamState.CONNECTED
+    up = final.state is StreamState.CONNECTED
     return EXIT_OK if up else EXIT_FAILED
 
 

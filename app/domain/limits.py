@@ -10,9 +10,11 @@ from typing import Final
 
 MB: Final = 1024 * 1024
 
-# A JSON answer. The largest real one is a 500-row call-history page (a few hundred KB); 16 MB
-# leaves room for wide rows while a gzip bomb is refused long before it hurts.
-JSON_ANSWER_LIMIT: Final = 16 * MB
+# A JSON answer. The largest real one is a 500-row call-history page (a few hundred KB); 8 MB
+# leaves room for wide rows while a gzip bomb is refused long before it hurts. Reading one costs
+# about five times its size at the peak (bytes, text, values) and the doctor reads several at
+# once: 16 MB answers of 10 MB strings took a doctor to 320 MB, 8 MB keeps it near 200.
+JSON_ANSWER_LIMIT: Final = 8 * MB
 
 # A recording download (audio/x-wav, 8 kHz 16-bit mono: about 58 MB an hour). 192 MB is over
 # three hours of one call, and stays well inside the 400 MB the whole doctor may use.
@@ -34,7 +36,7 @@ MAX_NUMBER_DIGITS: Final = 30
 # 64 K characters; a 10 MB string is a misbehaviour and must not be copied around.
 MAX_STRING_CHARS: Final = 64 * 1024
 
-# Objects and lists in one JSON answer. A 500-row page of calls holds a few thousand; a 16 MB
+# Objects and lists in one JSON answer. A 500-row page of calls holds a few thousand; an 8 MB
 # body of "[{},{},…]" would otherwise build millions of dicts (hundreds of MB).
 MAX_JSON_CONTAINERS: Final = 500_000
 

@@ -70,6 +70,8 @@ class FeedStream:
         self._skipped_now = 0
         self.status = StreamStatus()
         self.reconnects = self.filled = 0
+        self._last_retry: StreamStatus | None = None  # since the stream last proved itself
+        self._up_since = 0.0  # loop time of the last "connected"
 
     @property
     def skipped_frames(self) -> int:
@@ -101,6 +103,7 @@ class FeedStream:
                     while event is not None:
                         delivered += 1
                         self._backoff.proved()
+                        self._last_retry = None  # events flow: the stream has proved itself
                         if self._new(event):
                             yield event
                         event = await _next(stream)
@@ -116,7 +119,6 @@ class FeedStream:
                 gap_start = self._clock()
             self._skipped_before += self._skipped_now
             self._skipped_now = 0
-            self.reconnects += 1
             status = self._backoff.reconnecting(reason, action)
             self._report(status)
             await self._sleep(status.delay_s)
@@ -147,10 +149,29 @@ class FeedStream:
         self._skipped_now = status.skipped_frames
         self._report(status)
 
+    @property
+    def settled_status(self) -> StreamStatus:
+        """The status to end a watch on. A stream that had to reconnect and has not proved
+        itself since (no event, not up for the policy's ``stable_s``) is still reconnecting,
+        whatever the last instant showed: a socket that opens and closes at once flickers
+        "connected" between its attempts."""
+        retry = self._last_retry
+        if retry is None or self.status.state is StreamState.RECONNECTING:
+            return self.status
+        up_for = asyncio.get_running_loop().time() - self._up_since
+        if up_for >= self._policy.stable_s:
+            return self.status
+        return replace(retry, skipped_frames=self.skipped_frames)
+
     def _report(self, status: StreamStatus) -> None:
         status = replace(status, skipped_frames=self.skipped_frames)
         if status == self.status:
             return
+        if status.state is StreamState.RECONNECTING:
+            self.reconnects += 1  # the watcher's own attempts and this stream's alike
+            self._last_retry = status
+        elif status.state is StreamState.CONNECTED and self.status.state is not status.state:
+            self._up_since = asyncio.get_running_loop().time()
         self.status = status
         if self._on_status is not None:
             self._on_status(status)

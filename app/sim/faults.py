@@ -8,6 +8,8 @@ from collections.abc import Iterable
 # or the wire without being a field fault.
 FAULTS: dict[str, str | None] = {
     "licence-expired": None,
+    # The licence answers {"value": null}: seen behind a half-finished upgrade (issue 18).
+    "licence-unreadable": None,
     "old-version": None,
     "missing-recording-role": None,
     "missing-history-role": None,
@@ -76,6 +78,7 @@ KNOBS: dict[str, str | None] = {
 # One line each for `pbx-companion sim --help`.
 DESCRIPTIONS: dict[str, str] = {
     "licence-expired": "licence inactive, expiry date in the past (cause 1)",
+    "licence-unreadable": 'the licence answers {"value": null}: it cannot be read',
     "old-version": "v18 older than build 11 (18.0.10.5), below the supported floor",
     "missing-recording-role": "recordings list and download 403, call history 200 (cause 2)",
     "missing-history-role": "call history 403, recordings 200",

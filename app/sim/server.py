@@ -321,6 +321,10 @@ class SimServer:
                 return _json(entity({"Id": 0}, q, context=f"{base}Defs"))
             if tail == "SystemStatus":
                 return _json(entity(sim.system_status(), q, context=f"{base}SystemStatus"))
+            if tail in ("Defs/Pbx.GetLicenseParameters()", "LicenseStatus") and sim.faults.active(
+                "licence-unreadable"
+            ):
+                return _json({"@odata.context": f"{base}{tail}", "value": None})
             if tail == "Defs/Pbx.GetLicenseParameters()":
                 return _json({"@odata.context": f"{base}Pbx.License", **sim.licence()})
             if tail == "LicenseStatus":

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 from app.domain.calls import CallDirection, CallOutcome, CallRecord
 from app.domain.clock import utc_now
 from app.domain.live import CallEvent, LiveState
-from app.threecx.errors import AuthRejected, Forbidden, ThreeCXError
+from app.threecx.errors import (
+    AuthRejected,
+    Forbidden,
+    MalformedResponse,
+    ThreeCXError,
+    TokenRevoked,
+)
 
 log = logging.getLogger("pbx.threecx.polling")
 
@@ -66,7 +72,9 @@ class CallLogPoller:
             now = self._clock()
             try:
                 calls = await self._fetch(since, now + timedelta(minutes=1), limit=500)
-            except (AuthRejected, Forbidden):
+            except (AuthRejected, Forbidden, TokenRevoked, MalformedResponse):
+                # Not a blip: a refused key, or a PBX that answers what cannot be read (endless
+                # paging, pages, garbage). The stream ends so its reader says so and backs off.
                 raise
             except ThreeCXError as exc:
                 log.warning("Polling the call log failed: %s", exc.message)

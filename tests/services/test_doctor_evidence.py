@@ -1,8 +1,9 @@
 """Verdicts only from evidence: what the PBX did not say is never a pass, nor a wrong key.
 
-The empty licence answer is injected into the simulator by replacing what it serves at
-``/LicenseStatus`` (the simulator has no knob for an empty licence answer); the rest are the
-rules asked directly with the facts a misbehaving PBX leaves.
+The empty licence answer comes from the simulator's ``licence-unreadable`` fault (both licence
+answers are ``{"value": null}``) or from replacing what it serves at ``/LicenseStatus`` with an
+object without fields; the rest are the rules asked directly with the facts a misbehaving PBX
+leaves.
 """
 
 from __future__ import annotations
@@ -106,11 +107,15 @@ def _empty_licence(sim: Simulator) -> None:
     sim.licence_status = lambda: {}  # type: ignore[method-assign]
 
 
+@pytest.mark.parametrize("answer", ["value-null", "no-fields"])
 async def test_the_doctor_and_the_summary_never_pass_an_empty_licence_answer(
-    make_sim: SimFactory,
+    make_sim: SimFactory, answer: str
 ) -> None:
-    sim = await make_sim(tls=True)
-    _empty_licence(sim)
+    if answer == "value-null":  # both licence answers are {"value": null}: the sim's fault
+        sim = await make_sim(tls=True, faults=["licence-unreadable"])
+    else:
+        sim = await make_sim(tls=True)
+        _empty_licence(sim)
     diagnosis = await Doctor(params_for(sim, timeouts=timeouts_for(sim)), sim.client_secret).run()
     result = diagnosis.result(CheckId.LICENCE)
     assert result.status is CheckStatus.WARN

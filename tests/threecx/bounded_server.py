@@ -7,15 +7,25 @@ pages, proxies, huge strings, absurd numbers and deep nesting.
 
 from __future__ import annotations
 
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
+from typing import TypeVar
 
+import pytest
 from aiohttp import web
+
+from app.threecx.errors import ThreeCXError
+from app.threecx.transport import Transport
+from tests.support.timeouts import ROOMY
 
 MB = 1024 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 JSON = "application/json"
+
+
+T = TypeVar("T")
 
 
 def _flush_all(packers: list[zlib._Compress]) -> bytes:
@@ -123,7 +133,9 @@ def make_app(bomb_size: int = 128 * MB) -> web.Application:
         "/json-403": fixed(403, '{"error": {"message": "Forbidden"}}', JSON),
         "/page-404": fixed(404, page("404 Not Found"), "text/html"),
         "/page-502": fixed(502, page("502 Bad Gateway"), "text/html"),
-        "/huge-string": fixed(200, b'{"value": "' + b"x" * (10 * MB) + b'"}', JSON),
+        # Just under the JSON answer limit: read, with its one string cut.
+        "/huge-string": fixed(200, b'{"value": "' + b"x" * (7 * MB) + b'"}', JSON),
+        "/too-large-string": fixed(200, b'{"value": "' + b"x" * (10 * MB) + b'"}', JSON),
         "/long-number": fixed(200, b'{"value": ' + b"9" * 400 + b"}", JSON),
         "/huge-float": fixed(200, b'{"value": 1e400}', JSON),
         "/nan": fixed(200, b'{"value": NaN}', JSON),
@@ -157,3 +169,31 @@ async def serve(app: web.Application) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+# The transport under test and the bound on what reading one answer may hold in memory.
+PEAK_LIMIT = 64 * MB
+
+
+@pytest.fixture
+async def transport() -> AsyncIterator[Transport]:
+    """A real Transport against a fresh misbehaving server (import this fixture to use it)."""
+    async with serve(make_app()) as base:
+        client = Transport(base, timeouts=ROOMY)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+
+
+async def peak_of(action: Awaitable[T]) -> tuple[T | ThreeCXError, int]:
+    """What ``action`` gave (or the ``ThreeCXError`` it raised) and tracemalloc's peak bytes."""
+    tracemalloc.start()
+    try:
+        try:
+            value: T | ThreeCXError = await action
+        except ThreeCXError as exc:
+            value = exc
+        return value, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

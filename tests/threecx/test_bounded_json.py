@@ -2,49 +2,34 @@
 
 from __future__ import annotations
 
-import tracemalloc
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from app.domain.limits import MAX_JSON_DEPTH, MAX_STRING_CHARS
-from app.threecx.errors import ThreeCXError, UnreadableAnswer
+from app.threecx.errors import AnswerTooLarge, UnreadableAnswer
 from app.threecx.json_reading import read_json_text
 from app.threecx.transport import Transport
-from tests.support.timeouts import ROOMY
-from tests.threecx.bounded_server import MB, make_app, nested, serve
-
-PEAK_LIMIT = 64 * MB
-
-
-@pytest.fixture
-async def transport() -> AsyncIterator[Transport]:
-    async with serve(make_app()) as base:
-        client = Transport(base, timeouts=ROOMY)
-        try:
-            yield client
-        finally:
-            await client.aclose()
+from tests.threecx.bounded_server import MB, PEAK_LIMIT, nested, peak_of
+from tests.threecx.bounded_server import transport as transport  # a fixture
 
 
 async def _measured(transport: Transport, path: str) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        try:
-            value: Any = await transport.get_json(path)
-        except ThreeCXError as exc:
-            value = exc
-        return value, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return await peak_of(transport.get_json(path))
 
 
-async def test_a_10_mb_string_is_cut_and_memory_stays_bounded(transport: Transport) -> None:
+async def test_a_7_mb_string_is_cut_and_memory_stays_bounded(transport: Transport) -> None:
     body, peak = await _measured(transport, "/huge-string")
     assert isinstance(body, dict)
     assert len(body["value"]) == MAX_STRING_CHARS
     assert body["value"].endswith("…")
+    assert peak < PEAK_LIMIT, f"peak {peak / MB:.1f} MB"
+
+
+async def test_a_10_mb_string_is_past_the_answer_limit(transport: Transport) -> None:
+    error, peak = await _measured(transport, "/too-large-string")
+    assert isinstance(error, AnswerTooLarge)
+    assert "An answer of 10 MB by its Content-Length, over the 8 MB" in str(error)
     assert peak < PEAK_LIMIT, f"peak {peak / MB:.1f} MB"
 
 

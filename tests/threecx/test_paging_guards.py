@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from app.domain.calls import CallRecord
 from app.domain.paging import MAX_EMPTY_PAGES, MAX_HISTORY_WINDOWS, MAX_ROWS
-from app.threecx.errors import EndlessPaging, UnreadableAnswer
+from app.threecx.errors import EndlessPaging, Unreachable, UnreachableKind, UnreadableAnswer
 from app.threecx.paging import PageLedger
+from app.threecx.polling import CallLogPoller
 from app.threecx.transport import RetryPolicy, Transport
 from app.threecx.v18.client import V18Client
 from app.threecx.v20.client import PARALLEL_PAGES, V20Client
@@ -299,3 +301,29 @@ def test_ledger_keeps_rows_it_cannot_serialise() -> None:
     ledger.page([{"Id": float("nan")}, [1, [2]], "x", None], offset=0)
     with pytest.raises(EndlessPaging):
         ledger.page([{"Id": float("nan")}, [1, [2]], "x", None], offset=4)
+
+
+# ---- the live feed's poller: a PBX that pages without end is said, not polled forever -------
+async def test_the_poller_ends_its_stream_on_an_answer_it_cannot_read_but_not_on_a_blip() -> None:
+    """A blip (the PBX unreachable for a poll) is polled through; endless paging is not: the
+    stream ends with the named error, so the feed says it and backs off instead of polling a
+    broken PBX every few seconds in silence."""
+    answers: list[Exception | None] = [
+        Unreachable(UnreachableKind.TIMEOUT, "no answer"),
+        None,
+        EndlessPaging("the PBX ignored $skip and sent the first page again"),
+    ]
+    asked: list[datetime] = []
+
+    async def fetch(since: datetime, until: datetime, *, limit: int) -> list[CallRecord]:
+        asked.append(since)
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+        return []
+
+    poller = CallLogPoller(fetch, interval_s=0)
+    with pytest.raises(EndlessPaging, match="ignored \\$skip"):
+        async for _ in poller.events():
+            pass
+    assert poller.polls == 2 and len(asked) == 3
