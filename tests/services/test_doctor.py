@@ -32,6 +32,8 @@ EXPECTED_FIRST_FAILURE: dict[str, CheckId | None] = {
     "gb": None,
     "demo-broken-roles": CheckId.API_ROLES,
     "licence-expired": CheckId.LICENCE,
+    # An unreadable licence is not a failed one: "could not be read" (a warning), never PASS.
+    "licence-unreadable": None,
     "old-version": CheckId.LICENCE,
     "missing-recording-role": CheckId.API_ROLES,
     "missing-history-role": CheckId.API_ROLES,
@@ -57,6 +59,7 @@ EXPECTED_FIRST_FAILURE: dict[str, CheckId | None] = {
 }
 # The warning a fault that fails nothing must still raise.
 EXPECTED_WARNING: dict[str, CheckId] = {
+    "licence-unreadable": CheckId.LICENCE,
     "over-privileged": CheckId.API_ROLES,
     "tls-expiring": CheckId.REACHABILITY,
 }
