@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-clocks lint types imports unit contract bench package clean
+.PHONY: demo test test-clocks lint types imports unit workflows contract bench package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 	$(BIN)/pbx-companion --demo
 
 test: $(VENV)/.installed-test
-	$(MAKE) lint types imports unit
+	$(MAKE) lint types imports unit workflows
 
 lint:
 	$(BIN)/ruff check app tests build
@@ -39,6 +39,12 @@ imports:
 
 unit:
 	$(BIN)/pytest
+
+# The release workflow holds the signing keys: zizmor fails on any finding (an action not pinned
+# to a commit SHA, a cache in a job that signs or publishes, checkout credentials left behind).
+# Offline: no network, no GitHub token.
+workflows:
+	$(BIN)/zizmor --offline --no-progress .github/workflows/
 
 # The suite again under two shifted process clocks (libfaketime), to prove no test depends on
 # the real date, weekday, time of day or zone: a Sunday night in UTC seen from Los Angeles, and
