@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 from app.domain.clock import utc_now
 from app.services import paths
+from app.services.atomic_files import write_text_atomically
 from app.threecx.probe import CertificateInfo
 
 log = logging.getLogger("pbx.services.certificates")
@@ -99,17 +98,7 @@ class KnownCertificates:
                 for key, entry in sorted(entries.items())
             },
         }
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(body, handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_text_atomically(path, json.dumps(body, indent=2) + "\n")
 
     @staticmethod
     def _set_aside(path: Path, why: str) -> None:

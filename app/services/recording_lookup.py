@@ -41,6 +41,7 @@ from app.domain.clock import utc_now
 from app.domain.extensions import Extension
 from app.domain.phones import NumberError, to_e164
 from app.domain.recordings import Recording, RetentionPolicy, recording_for_call
+from app.services.atomic_files import write_bytes_atomically
 from app.services.doctor.api_roles import HISTORY, RECORDINGS, roles_fix
 from app.services.doctor.common import Outcome, attempt
 from app.services.doctor.retention import WHERE as RETENTION_WHERE
@@ -445,7 +446,8 @@ class RecordingLookup:
         if audio is None:
             audio = await self._download(row, rec_id)
         try:
-            await asyncio.to_thread(_write_atomically, path, audio)
+            # No mode: the file stays readable by this user only, right for a customer's call.
+            await asyncio.to_thread(write_bytes_atomically, path, audio, suffix=".part")
         except OSError as error:
             raise RecordingLookupError(
                 f"Could not save the recording to {path}: {error.strerror or error}.",
@@ -979,22 +981,6 @@ def _write_private(path: Path, audio: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(audio)
-
-
-def _write_atomically(path: Path, audio: bytes) -> None:
-    """Write beside the target, then replace it: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(audio)
-            out.flush()
-            os.fsync(out.fileno())
-        # mkstemp leaves the file readable by this user only: right for a customer's call.
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _remove_dir(folder: Path) -> None:

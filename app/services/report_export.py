@@ -13,10 +13,8 @@ import enum
 import functools
 import html
 import json
-import os
 import re
 import struct
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +38,7 @@ from app.domain.report import (
     scrub,
     status_word,
 )
+from app.services.atomic_files import write_bytes_atomically
 from app.services.log_setup import REDACTOR
 from app.services.paths import resources_dir
 
@@ -235,30 +234,14 @@ def write_atomically(path: Path, data: bytes) -> Path:
     folder = path.parent
     if not folder.is_dir():
         raise ReportExportError(f"{path}: the folder {folder} does not exist")
-    # mkstemp makes the file private (0600); a report is an ordinary document, so it gets the
-    # mode of the file it replaces, or the usual 0644.
-    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
+    # A report is an ordinary document, not a private file: it gets the mode of the file it
+    # replaces, or the usual 0644.
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        write_bytes_atomically(path, data, mode=0o644, keep_mode=True, suffix=".part")
     except OSError as exc:
         raise ReportExportError(
             f"{path}: could not write the report ({exc.strerror or exc})"
         ) from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
-        raise ReportExportError(
-            f"{path}: could not write the report ({exc.strerror or exc})"
-        ) from exc
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 

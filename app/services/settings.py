@@ -22,9 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +34,7 @@ from app.domain.business_hours import BusinessHours
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.phones import NumberError, validate_region
 from app.services import paths
+from app.services.atomic_files import write_text_atomically
 from app.services.settings_contacts import (
     ContactsEntryError,
     decode_bridge,
@@ -563,35 +562,6 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     text = json.dumps(encode_settings(settings), indent=2, ensure_ascii=False) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        write_text_atomically(path, text, sync_folder=True)
     except OSError as exc:
         raise SettingsError(f"Could not write the settings file {path}: {exc}.") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise SettingsError(f"Could not write the settings file {path}: {exc}.") from exc
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the OS allows syncing a directory."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
+
+from app.services.atomic_files import write_text_atomically
 
 log = logging.getLogger("pbx.services.staged_keys")
 
@@ -41,9 +42,7 @@ class StagedKeyJournal:
                 self.path.unlink(missing_ok=True)
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(f".{self.path.name}.tmp")
-            temporary.write_text(json.dumps({"ids": sorted(ids)}), encoding="utf-8")
-            os.replace(temporary, self.path)
+            write_text_atomically(self.path, json.dumps({"ids": sorted(ids)}))
         except OSError as exc:
             # Losing the journal only means a leftover key is not swept: never block the setup.
             log.warning("Staged-key journal %s not written: %s", self.path, exc)

@@ -49,11 +49,11 @@ from app.services.connections import (
     FIELD_LABELS,
     ConnectionStoreError,
     InvalidConnectionError,
-    check_key,
     check_profile,
 )
 from app.ui.context import UiContext
 from app.ui.hours_editor import HoursEditor, hours_source_text
+from app.ui.widgets.secret_field import SecretField
 
 Submit = Callable[[ConnectionProfile, str | None], Awaitable[ConnectionProfile]]
 
@@ -193,9 +193,12 @@ class ConnectionDialog(QDialog):
         edit = QLineEdit()
         edit.setObjectName(f"field_{key}")
         edit.setPlaceholderText(placeholder)
+        self._watch(key, edit)
+        return edit
+
+    def _watch(self, key: str, edit: QLineEdit) -> None:
         edit.textChanged.connect(self._revalidate)
         edit.editingFinished.connect(lambda: self._touch(key))
-        return edit
 
     def _form(self) -> tuple[QWidget, QFormLayout]:
         page = QWidget()
@@ -220,12 +223,8 @@ class ConnectionDialog(QDialog):
         self.client_id_edit = self._line("client_id", "Admin console → Integrations → API")
         self._field(form, "client_id", self.client_id_edit)
 
-        self.key_edit = self._line("secret")
-        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        # No drag, no context menu: the key can only be pasted in, never copied out.
-        self.key_edit.setDragEnabled(False)
-        self.key_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        self.key_edit.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+        self.key_edit = SecretField.api_key("field_secret")
+        self._watch("secret", self.key_edit)
         self.key_note = _hint_label()
         self.key_note.setObjectName("keyNote")
         self._field(form, "secret", self.key_edit, self.key_note)
@@ -533,10 +532,11 @@ class ConnectionDialog(QDialog):
             problems.setdefault(field, problem)
 
         key: str | None = None
-        typed = "" if self._key_by_rotation else self.key_edit.text()
-        if typed.strip() or self._key_required():
+        # A key being replaced by rotation is not typed here (the field is disabled).
+        typed = not self._key_by_rotation and bool(self.key_edit.text().strip())
+        if typed or self._key_required():
             try:
-                key = check_key(typed)
+                key = self.key_edit.checked_key()
             except InvalidConnectionError as exc:
                 problems["secret"] = exc.problems["secret"]
         if self._key_backend is None and self._key_required():

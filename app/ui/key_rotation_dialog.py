@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressBar,
-    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
@@ -43,7 +42,6 @@ from app.services.connections import (
     InvalidConnectionError,
     KeyRotation,
     KeyRotationRejected,
-    check_key,
 )
 from app.services.log_setup import REDACTOR
 from app.services.session import connection_params
@@ -52,6 +50,7 @@ from app.threecx.errors import ThreeCXError
 from app.threecx.v20.admin import admin_sign_in
 from app.ui.context import UiContext
 from app.ui.theme import FAIL, MUTED, PASS, WARN
+from app.ui.widgets.secret_field import SecretField
 
 log = logging.getLogger("pbx.ui.keys")
 
@@ -207,18 +206,8 @@ class KeyRotationDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         form.setContentsMargins(24, 4, 0, 4)
-        self.key_edit = QLineEdit()
-        self.key_edit.setObjectName("newKey")
-        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_edit.setPlaceholderText("Paste the new API key")
-        # Pasted in only: no drag out, no context menu with Copy.
-        self.key_edit.setDragEnabled(False)
-        self.key_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        self.key_edit.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
-        self.reveal_button = QPushButton("Show")
-        self.reveal_button.setObjectName("revealKey")
-        self.reveal_button.setCheckable(True)
-        self.reveal_button.toggled.connect(self._on_reveal)
+        self.key_edit = SecretField.api_key("newKey", "Paste the new API key")
+        self.reveal_button = self.key_edit.reveal_button()
         row = QHBoxLayout()
         row.addWidget(self.key_edit, 1)
         row.addWidget(self.reveal_button)
@@ -245,14 +234,10 @@ class KeyRotationDialog(QDialog):
         self.username_edit = QLineEdit()
         self.username_edit.setObjectName("adminUsername")
         self.username_edit.setPlaceholderText("a System Owner or System Administrator")
-        self.password_edit = QLineEdit()
-        self.password_edit.setObjectName("adminPassword")
-        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        self.code_edit = QLineEdit()
-        self.code_edit.setObjectName("adminSecurityCode")
-        self.code_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.code_edit.setPlaceholderText("only if the admin uses two-factor sign-in")
+        self.password_edit = SecretField.password("adminPassword")
+        self.code_edit = SecretField.code(
+            "adminSecurityCode", "only if the admin uses two-factor sign-in"
+        )
         self.code_edit.setMaximumWidth(280)
         form.addRow("Admin user:", self.username_edit)
         form.addRow("Password:", self.password_edit)
@@ -296,22 +281,14 @@ class KeyRotationDialog(QDialog):
         self.rotate_button.setText(PASTE_ACTION if paste else GENERATE_ACTION)
         self._fit_height()
 
-    def _on_reveal(self, on: bool) -> None:
-        shown = on and not self._ui.presenter.enabled
-        self.key_edit.setEchoMode(
-            QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        )
-
     def _on_presenter_changed(self) -> None:
         # On a shared screen the key is never revealed, whatever the button said before.
         presenting = self._ui.presenter.enabled
-        if presenting:
-            self.reveal_button.setChecked(False)
+        self.key_edit.set_presenting(presenting)
         self.reveal_button.setEnabled(not presenting and not self._busy)
         self.reveal_button.setToolTip(
             "Keys are never shown in presenter mode." if presenting else "Show the pasted key"
         )
-        self._on_reveal(self.reveal_button.isChecked())
 
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self._busy = busy
@@ -381,7 +358,7 @@ class KeyRotationDialog(QDialog):
         self.outcome.setVisible(False)
         if self.paste_choice.isChecked():
             try:
-                key = check_key(self.key_edit.text())
+                key = self.key_edit.checked_key()
             except InvalidConnectionError as exc:
                 self.key_error.setText(f"API key: {exc.problems['secret']}")
                 self.key_error.setVisible(True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -38,6 +37,7 @@ from app.ui.setup_step import (
     hint_label,
     text_label,
 )
+from app.ui.widgets.secret_field import SecretField
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +132,7 @@ class ApiUserStep(SetupStep):
         self.username_edit = QLineEdit()
         self.username_edit.setObjectName("adminUser")
         self.username_edit.setPlaceholderText("The admin console user name")
-        self.password_edit = QLineEdit()
-        self.password_edit.setObjectName("adminPassword")
-        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.password_edit = SecretField.password("adminPassword")
         self.password_edit.returnPressed.connect(self.sign_in)
         self.code_edit = QLineEdit()
         self.code_edit.setObjectName("adminCode")

@@ -9,12 +9,12 @@ mode.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton
 
-from app.services.connections import ConnectionStoreError, InvalidConnectionError, check_key
+from app.services.connections import ConnectionStoreError, InvalidConnectionError
 from app.ui.setup_context import SetupContext
 from app.ui.setup_step import FieldGrid, SetupStep, StepStatus, hint_label
+from app.ui.widgets.secret_field import SecretField
 
 
 class KeyStep(SetupStep):
@@ -33,19 +33,12 @@ class KeyStep(SetupStep):
         self.client_id_edit.setMaximumWidth(260)
         self.client_id_edit.textEdited.connect(self._client_id_edited)
 
-        self.key_edit = QLineEdit()
-        self.key_edit.setObjectName("apiKey")
-        self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key_edit.setPlaceholderText("Paste the API key")
-        self.key_edit.setDragEnabled(False)
-        self.key_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
-        self.key_edit.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
+        self.key_edit = SecretField.api_key("apiKey", "Paste the API key")
         self.key_edit.returnPressed.connect(self.store_key)
         self.key_edit.textChanged.connect(self._key_typed)
-        self.reveal_button = QPushButton("Show")
-        self.reveal_button.setObjectName("revealKey")
-        self.reveal_button.setCheckable(True)
-        self.reveal_button.setToolTip("Show the pasted key to check it (hidden in presenter mode)")
+        self.reveal_button = self.key_edit.reveal_button(
+            "Show the pasted key to check it (hidden in presenter mode)"
+        )
         self.reveal_button.toggled.connect(self._reveal)
         self.store_button = QPushButton("Store in keyring")
         self.store_button.setObjectName("storeKey")
@@ -99,8 +92,7 @@ class KeyStep(SetupStep):
 
     def rerender(self) -> None:
         presenter = self.ctx.ui.presenter.enabled
-        if presenter and self.reveal_button.isChecked():
-            self.reveal_button.setChecked(False)
+        self.key_edit.set_presenting(presenter)
         self.reveal_button.setVisible(not presenter)
 
     # ---- editing -------------------------------------------------------------------------------
@@ -113,8 +105,6 @@ class KeyStep(SetupStep):
         self.store_button.setEnabled(bool(self.key_edit.text().strip()) and not self.busy)
 
     def _reveal(self, shown: bool) -> None:
-        mode = QLineEdit.EchoMode.Normal if shown else QLineEdit.EchoMode.Password
-        self.key_edit.setEchoMode(mode)
         self.reveal_button.setText("Hide" if shown else "Show")
 
     def _use_session_only(self) -> None:
@@ -166,7 +156,7 @@ class KeyStep(SetupStep):
             self.set_status(StepStatus.FAIL)
             return
         try:
-            key = check_key(self.key_edit.text())
+            key = self.key_edit.checked_key()
         except InvalidConnectionError as exc:
             self.show_message(f"API key: {exc.problems['secret']}", "fail")
             self.set_status(StepStatus.FAIL)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import os
-import tempfile
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +23,7 @@ from app.domain.clock import utc_now
 from app.domain.contact_match import MatchKind, NumberFix
 from app.domain.diagnosis import CheckResult
 from app.domain.phones import validate_region
+from app.services.atomic_files import atomic_text_file
 from app.services.contacts_import import ColumnMapping
 from app.services.doctor.contact_match import gather_contact_match_facts
 from app.services.doctor.context import Facts
@@ -248,14 +247,13 @@ def write_normalisation_csv(
     folder = path.parent
     if not folder.is_dir():
         raise NormalisationExportError(f"{path}: the folder {folder} does not exist.")
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise NormalisationExportError(f"{path}: {exc.strerror or exc}.") from exc
     written = 0
     try:
-        # The BOM makes Excel read names in UTF-8; CRM importers accept it.
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as file:
+        # The BOM makes Excel read names in UTF-8; CRM importers accept it. The sheet is an
+        # ordinary document (0644), not a private file.
+        with atomic_text_file(
+            path, encoding="utf-8-sig", newline="", mode=0o644, suffix=".part"
+        ) as file:
             writer = csv.writer(file, lineterminator="\r\n")
             writer.writerow(csv_header(columns))
             for fix in fixes:
@@ -270,16 +268,8 @@ def write_normalisation_csv(
                     )
                 )
                 written += 1
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise NormalisationExportError(f"{path}: {exc.strerror or exc}.") from exc
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return written
 
 
