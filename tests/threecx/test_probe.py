@@ -23,8 +23,12 @@ from app.threecx.errors import (
 from app.threecx.probe import NetworkProbe, ProbeStep, StepResult, probe_network
 from app.threecx.tls import TlsOptions, certificate_fingerprint, fetch_peer_certificate
 from tests.conftest import SimFactory
+from tests.support.timeouts import ROOMY
 
 SHORT = 0.5  # seconds: the timeout for probes that are meant to run into one
+# Probes of a working server: roomy, so a loaded CI machine is never read as a fault (a failed
+# handshake fetches the certificate again on a new connection, within this limit too).
+WORKING = ROOMY.connect
 # Generous bound for "the probe gave up by itself": well above the timeouts, far below forever.
 GAVE_UP_WITHIN_MS = 10_000
 
@@ -93,7 +97,7 @@ async def never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
 
 async def test_healthy_pbx_over_tls(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
-    probe = await probe_network(sim.url, trusted(sim), timeout_s=2.0)
+    probe = await probe_network(sim.url, trusted(sim), timeout_s=WORKING)
 
     assert probe.ok and probe.failed is None
     assert steps_of(probe) == [
@@ -126,7 +130,7 @@ async def test_connection_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    probe = await probe_network(f"https://127.0.0.1:{port}", TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(f"https://127.0.0.1:{port}", TlsOptions(), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert steps_of(probe) == [(ProbeStep.DNS, True), (ProbeStep.TCP, False)]
@@ -146,7 +150,7 @@ async def test_name_that_does_not_resolve() -> None:
 
 async def test_a_name_is_resolved_before_connecting(make_sim: SimFactory) -> None:
     sim = await make_sim()
-    probe = await probe_network(f"http://localhost:{port_of(sim)}", TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(f"http://localhost:{port_of(sim)}", TlsOptions(), timeout_s=WORKING)
     dns = probe.steps[0]
     assert dns.step is ProbeStep.DNS and dns.ok
     assert dns.detail.startswith("localhost → ")
@@ -199,7 +203,7 @@ async def test_non_http_answer_is_malformed_and_no_credential_is_sent(loopback_s
         await writer.drain()
 
     port = await loopback_server(ssh_banner)
-    probe = await probe_network(f"http://127.0.0.1:{port}", TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(f"http://127.0.0.1:{port}", TlsOptions(), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert step.step is ProbeStep.HTTP
@@ -219,7 +223,7 @@ async def test_certificate_faults_still_show_the_certificate(
     make_sim: SimFactory, fault: str, problem: TlsProblem
 ) -> None:
     sim = await make_sim(tls=True, faults=[fault])
-    probe = await probe_network(sim.url, trusted(sim), timeout_s=2.0)
+    probe = await probe_network(sim.url, trusted(sim), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert step.step is ProbeStep.TLS
@@ -237,7 +241,7 @@ async def test_certificate_faults_still_show_the_certificate(
 
 async def test_certificate_from_an_unknown_ca_is_untrusted(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
-    probe = await probe_network(sim.url, TlsOptions(), timeout_s=2.0)  # OS store only
+    probe = await probe_network(sim.url, TlsOptions(), timeout_s=WORKING)  # OS store only
 
     step, error = failure(probe)
     assert step.step is ProbeStep.TLS
@@ -248,7 +252,7 @@ async def test_certificate_from_an_unknown_ca_is_untrusted(make_sim: SimFactory)
 async def test_pin_of_another_certificate_is_a_change(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     presented = await presented_fingerprint(sim)
-    probe = await probe_network(sim.url, TlsOptions(pin_sha256="ab" * 32), timeout_s=2.0)
+    probe = await probe_network(sim.url, TlsOptions(pin_sha256="ab" * 32), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert step.step is ProbeStep.TLS
@@ -260,7 +264,7 @@ async def test_pin_of_another_certificate_is_a_change(make_sim: SimFactory) -> N
 async def test_matching_pin_is_trusted_without_a_ca(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     pin = await presented_fingerprint(sim)
-    probe = await probe_network(sim.url, TlsOptions(pin_sha256=pin.upper()), timeout_s=2.0)
+    probe = await probe_network(sim.url, TlsOptions(pin_sha256=pin.upper()), timeout_s=WORKING)
 
     assert probe.ok and probe.http_status == 401
     assert "pinned" in probe.steps[2].detail
@@ -275,7 +279,7 @@ async def test_matching_pin_still_checks_name_and_dates(
 ) -> None:
     sim = await make_sim(tls=True, faults=[fault])
     pin = await presented_fingerprint(sim)
-    probe = await probe_network(sim.url, TlsOptions(pin_sha256=pin), timeout_s=2.0)
+    probe = await probe_network(sim.url, TlsOptions(pin_sha256=pin), timeout_s=WORKING)
 
     _, error = failure(probe)
     assert isinstance(error, TlsFailure) and error.problem is problem
@@ -283,7 +287,7 @@ async def test_matching_pin_still_checks_name_and_dates(
 
 async def test_certificate_about_to_expire_is_reachable(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["tls-expiring=5"])
-    probe = await probe_network(sim.url, trusted(sim), timeout_s=2.0)
+    probe = await probe_network(sim.url, trusted(sim), timeout_s=WORKING)
 
     assert probe.ok
     assert probe.certificate is not None
@@ -293,7 +297,7 @@ async def test_certificate_about_to_expire_is_reachable(make_sim: SimFactory) ->
 
 async def test_plain_http_pbx(make_sim: SimFactory) -> None:
     sim = await make_sim()
-    probe = await probe_network(sim.url, TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(sim.url, TlsOptions(), timeout_s=WORKING)
 
     assert probe.ok and probe.http_status == 401
     assert probe.steps[2].step is ProbeStep.TLS and probe.steps[2].detail == "plain HTTP: no TLS"
@@ -302,7 +306,7 @@ async def test_plain_http_pbx(make_sim: SimFactory) -> None:
 
 async def test_v18_pbx_has_no_xapi(make_sim: SimFactory) -> None:
     sim = await make_sim(pbx_version="18.0.11.200")
-    probe = await probe_network(sim.url, TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(sim.url, TlsOptions(), timeout_s=WORKING)
 
     assert probe.ok and probe.http_status == 404  # reachable: the verdict is the doctor's
     assert "v18" in probe.steps[3].detail
@@ -316,7 +320,7 @@ async def test_unusable_address_is_raised_before_any_traffic() -> None:
 async def test_https_to_a_plain_http_port_fails_the_handshake(make_sim: SimFactory) -> None:
     sim = await make_sim()  # plain HTTP on this port
     url = sim.url.replace("http://", "https://")
-    probe = await probe_network(url, TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(url, TlsOptions(), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert step.step is ProbeStep.TLS
@@ -330,7 +334,7 @@ async def test_https_to_a_plain_http_port_fails_the_handshake(make_sim: SimFacto
 async def test_http_to_a_tls_port_names_the_scheme(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     url = sim.url.replace("https://", "http://")
-    probe = await probe_network(url, TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(url, TlsOptions(), timeout_s=WORKING)
 
     step, error = failure(probe)
     assert step.step is ProbeStep.HTTP
@@ -347,7 +351,7 @@ async def test_a_port_that_closes_at_once_is_not_called_https(loopback_server) -
         writer.close()
 
     port = await loopback_server(closes)
-    probe = await probe_network(f"http://127.0.0.1:{port}", TlsOptions(), timeout_s=2.0)
+    probe = await probe_network(f"http://127.0.0.1:{port}", TlsOptions(), timeout_s=WORKING)
 
     _, error = failure(probe)
     assert not isinstance(error, SchemeMismatch)

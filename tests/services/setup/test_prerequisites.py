@@ -36,7 +36,7 @@ def by_key(items: tuple[Prerequisite, ...]) -> dict[str, Prerequisite]:
 
 
 async def detect(sim: Simulator) -> PbxDetection:
-    return await detect_pbx(sim.url, tls=TlsOptions(), timeout_s=3)
+    return await detect_pbx(sim.url, tls=TlsOptions(), timeout_s=10)
 
 
 async def with_client(

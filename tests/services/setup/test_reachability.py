@@ -50,7 +50,7 @@ async def served_fingerprint(sim: Simulator) -> str:
 
 async def test_healthy_pbx_passes_every_step_and_shows_the_chain(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     assert [s.name for s in report.steps] == NAMES
     assert all(s.ok for s in report.steps), report.steps
     assert report.ok
@@ -64,7 +64,7 @@ async def test_healthy_pbx_passes_every_step_and_shows_the_chain(make_sim: SimFa
 
 async def test_without_a_key_the_websocket_waits(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
-    report = await check_reachability(params(sim), None, timeout_s=3)
+    report = await check_reachability(params(sim), None, timeout_s=10)
     ws = step(report, "websocket")
     assert ws.ok is None and "once the API key" in ws.detail
 
@@ -73,17 +73,17 @@ async def test_pinning_the_shown_fingerprint_passes_and_a_wrong_pin_fails(
     make_sim: SimFactory,
 ) -> None:
     sim = await make_sim(tls=True)
-    first = await check_reachability(params(sim), None, timeout_s=3)
+    first = await check_reachability(params(sim), None, timeout_s=10)
     assert first.tls_fingerprint_sha256 is not None
     # Pinned: the CA file is no longer needed, the pin is the trust.
     pinned = await check_reachability(
         params(sim, tls=TlsOptions(pin_sha256=first.tls_fingerprint_sha256)),
         sim.client_secret,
-        timeout_s=3,
+        timeout_s=10,
     )
     assert all(s.ok for s in pinned.steps), pinned.steps
     wrong = await check_reachability(
-        params(sim, tls=TlsOptions(pin_sha256="00" * 32)), sim.client_secret, timeout_s=3
+        params(sim, tls=TlsOptions(pin_sha256="00" * 32)), sim.client_secret, timeout_s=10
     )
     tls = step(wrong, "tls")
     assert tls.ok is False
@@ -93,7 +93,7 @@ async def test_pinning_the_shown_fingerprint_passes_and_a_wrong_pin_fails(
 
 async def test_untrusted_certificate_offers_the_pin(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
-    report = await check_reachability(params(sim, tls=TlsOptions()), None, timeout_s=3)
+    report = await check_reachability(params(sim, tls=TlsOptions()), None, timeout_s=10)
     tls = step(report, "tls")
     assert tls.ok is False
     assert tls.fix is not None and "pin this certificate" in tls.fix
@@ -102,7 +102,7 @@ async def test_untrusted_certificate_offers_the_pin(make_sim: SimFactory) -> Non
 
 async def test_expired_certificate(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["tls-expired"])
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     tls = step(report, "tls")
     assert tls.ok is False
     assert tls.fix is not None and "has expired: renew it" in tls.fix
@@ -116,7 +116,7 @@ async def test_expired_certificate(make_sim: SimFactory) -> None:
 
 async def test_certificate_for_another_name(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["tls-wrong-host"])
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     tls = step(report, "tls")
     assert tls.ok is False
     assert tls.fix is not None and "use the PBX's FQDN exactly as on its certificate" in tls.fix
@@ -127,7 +127,7 @@ async def test_certificate_for_another_name(make_sim: SimFactory) -> None:
 
 async def test_certificate_about_to_expire_passes_with_a_warning(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["tls-expiring=3"])
-    report = await check_reachability(params(sim), None, timeout_s=3)
+    report = await check_reachability(params(sim), None, timeout_s=10)
     tls = step(report, "tls")
     assert tls.ok is True and tls.status is CheckStatus.WARN
     assert tls.fix == RENEW_CERTIFICATE and "Renew the PBX certificate now" in tls.fix
@@ -172,7 +172,7 @@ async def test_hanging_pbx_fails_at_the_api_answer(make_sim: SimFactory) -> None
 async def test_plain_http_is_flagged_as_the_doctor_warns(make_sim: SimFactory) -> None:
     """The step failed plain HTTP where the doctor warned: a warning in both now."""
     sim = await make_sim()
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     tls = step(report, "tls")
     assert tls.status is CheckStatus.WARN
     assert (tls.detail, tls.fix) == (PLAIN_HTTP, PLAIN_HTTP_FIX) and "https" in tls.fix
@@ -194,7 +194,7 @@ async def test_websocket_faults(
     make_sim: SimFactory, faults: list[str], words: str, fix: str
 ) -> None:
     sim = await make_sim(tls=True, faults=faults)
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     ws = step(report, "websocket")
     assert ws.ok is False
     assert words in ws.detail
@@ -205,14 +205,14 @@ async def test_websocket_faults(
 
 async def test_websocket_is_only_listed_for_v20_monitored_extensions(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, faults=["monitored=101,102"])
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     ws = step(report, "websocket")
     assert ws.ok is True and "2 DNs (101, 102)" in ws.detail
 
 
 async def test_v18_has_no_websocket(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True, pbx_version="18.0.11.200")
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     ws = step(report, "websocket")
     assert ws.ok is None and "polls the call log" in ws.detail
     assert report.ok
@@ -226,7 +226,7 @@ async def test_unusable_address_raises() -> None:
 async def test_a_refused_key_is_the_doctors_401(make_sim: SimFactory) -> None:
     """The websocket step gave its own 401 words; the doctor's verdict and fix now."""
     sim = await make_sim(tls=True, faults=["bad-key"])
-    report = await check_reachability(params(sim), sim.client_secret, timeout_s=3)
+    report = await check_reachability(params(sim), sim.client_secret, timeout_s=10)
     doctor = await doctor_says(sim)
     assert doctor.status is CheckStatus.FAIL
     assert (doctor.finding, doctor.fix) == (KEY_REJECTED, KEY_FIX)
