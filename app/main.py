@@ -1,7 +1,8 @@
 """The composition root: builds the services and the window, then runs the qasync loop.
 
-``pbx-companion`` with no command (or ``--demo``) lands here. One thread: Qt and asyncio share
-the qasync loop; blocking work goes through ``asyncio.to_thread``.
+``pbx-companion`` with no command (or ``--demo``) lands here: ``app.cli.entry`` imports it when
+it opens the window, and nothing else may (an import-linter contract). One thread: Qt and
+asyncio share the qasync loop; blocking work goes through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,6 @@ import asyncio
 import logging
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from app.cli import main as cli_main
-
-if TYPE_CHECKING:
-    from PySide6.QtGui import QIcon
 
 log = logging.getLogger("app")
 
@@ -35,6 +30,7 @@ def run_gui(options: GuiOptions) -> int:
     from app.services.log_buffer import configure_app_logging
     from app.ui.garbage import collect_on_gui_thread
     from app.ui.qt_logging import install_qt_message_handler
+    from app.ui.theme import app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -53,18 +49,6 @@ def run_gui(options: GuiOptions) -> int:
             return code
     finally:
         asyncio.set_event_loop(None)
-
-
-def app_icon() -> QIcon:
-    """The app's icon in every size resources/icons holds (window, taskbar, dock)."""
-    from PySide6.QtGui import QIcon
-
-    from app.services.paths import resources_dir
-
-    icon = QIcon()
-    for path in sorted((resources_dir() / "icons").glob("pbx-companion-*.png")):
-        icon.addFile(str(path))
-    return icon
 
 
 async def _run(app: object, buffer: object, options: GuiOptions) -> int:
@@ -116,11 +100,3 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
         if demo is not None:
             await demo.stop()
     return 0
-
-
-def main() -> int:
-    return cli_main(sys.argv[1:])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "build" / "pbx-companion.spec"
 DIST = ROOT / "build" / "dist"
 WORK = ROOT / "build" / "work"
-REQUIRE_KEYRING_ENV = "PBX_COMPANION_SELF_TEST_REQUIRE_KEYRING"  # app.self_test reads it
+REQUIRE_KEYRING_ENV = "PBX_COMPANION_SELF_TEST_REQUIRE_KEYRING"  # app.cli.self_test reads it
 SELF_TEST_TIMEOUT_S = 300
 MB = 1_000_000
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.cli import main
+from app.cli.entry import main
 from tests.support.sim_process import COMMAND, sim_process
 
 

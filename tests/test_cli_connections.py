@@ -21,7 +21,7 @@ from typing import Protocol
 import pytest
 from keyring.backend import KeyringBackend
 
-from app.cli import main
+from app.cli.entry import main
 from app.domain.causes.api_answers import KEY_FIX
 from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary

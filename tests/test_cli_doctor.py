@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from app.cli import main
+from app.cli.entry import main
 from tests.support.sim_process import COMMAND, sim_process
 from tests.test_cli import connection
 

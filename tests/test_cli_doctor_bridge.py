@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from keyring.backend import KeyringBackend
 
-from app.cli import main
+from app.cli.entry import main
 from app.domain.bridge import Bridge, NumberMatch
 from app.services.settings import load_settings, save_settings, settings_path
 from tests.conftest import SimFactory

@@ -10,7 +10,7 @@ import argparse
 
 import pytest
 
-from app.cli import build_parser, main
+from app.cli.entry import build_parser, main
 from app.domain.cli_ranges import (
     DEADLINE_S,
     RETENTION_DAYS,

@@ -195,7 +195,7 @@ def test_a_folder_gets_a_pdf_with_the_default_name(
 def test_default_report_name_is_the_utc_time() -> None:
     from datetime import datetime, timedelta, timezone
 
-    from app.cli_report import default_report_name
+    from app.cli.report import default_report_name
 
     adelaide = timezone(timedelta(hours=10, minutes=30))
     assert (

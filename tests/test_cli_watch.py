@@ -20,7 +20,7 @@ import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
 
-from app.cli import main
+from app.cli.entry import main
 from app.domain.reconnect import DEFAULT_POLICY
 from app.sim import SimConfig, Simulator
 

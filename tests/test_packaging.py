@@ -181,7 +181,8 @@ def _spec_constant(name: str) -> Any:
 def test_the_spec_is_python_and_names_files_that_exist() -> None:
     text = SPEC.read_text(encoding="utf-8")
     compile(text, str(SPEC), "exec")
-    assert 'ROOT / "app" / "main.py"' in text
+    assert 'ROOT / "app" / "cli" / "__main__.py"' in text
+    assert (ROOT / "app" / "cli" / "__main__.py").is_file()
     for name in ("pbx-companion.ico", "pbx-companion.icns", "Info.plist", "entitlements.plist"):
         assert f'"{name}"' in text, name
     assert (ICONS / "pbx-companion.ico").is_file() and (ICONS / "pbx-companion.icns").is_file()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from app.self_test import REQUIRE_KEYRING_ENV
+from app.cli.self_test import REQUIRE_KEYRING_ENV
 from tests.support.secret_service import SecretServiceBus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def test_every_part_passes_on_a_sound_installation(_private_app_home: Path) -> N
 def test_a_doctor_failure_fails_the_self_test_with_its_reason() -> None:
     # The simulator's expired-licence fault: the doctor's round trip now reports a failure.
     done = _run(
-        "import sys; from app.self_test import run_self_test; "
+        "import sys; from app.cli.self_test import run_self_test; "
         "sys.exit(run_self_test(sim_faults=['licence-expired']))"
     )
     assert done.returncode == 1, done.stdout + done.stderr
@@ -92,7 +92,7 @@ def test_a_missing_keyring_fails_when_one_is_required() -> None:
 def test_a_broken_simulator_fails_and_the_doctor_is_not_run() -> None:
     # "bad-key": the simulator refuses its own key, so its API cannot be used at all.
     done = _run(
-        "import sys; from app.self_test import run_self_test; "
+        "import sys; from app.cli.self_test import run_self_test; "
         "sys.exit(run_self_test(sim_faults=['bad-key']))"
     )
     assert done.returncode == 1, done.stdout + done.stderr

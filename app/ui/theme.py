@@ -12,6 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QApplication
 
+from app.services.paths import resources_dir
+
 ACCENT = "#1f5f8b"
 PASS = "#2e7d32"
 WARN = "#a15c00"
@@ -85,3 +87,11 @@ def dot_icon(colour: str, diameter: int = 10) -> QIcon:
     painter.drawEllipse(inset, inset, diameter, diameter)
     painter.end()
     return QIcon(pixmap)
+
+
+def app_icon() -> QIcon:
+    """The app's icon in every size resources/icons holds (window, taskbar, dock)."""
+    icon = QIcon()
+    for path in sorted((resources_dir() / "icons").glob("pbx-companion-*.png")):
+        icon.addFile(str(path))
+    return icon

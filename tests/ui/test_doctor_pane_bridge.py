@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import build_parser
-from app.cli_doctor import _options_from_args
+from app.cli.doctor import _options_from_args
+from app.cli.entry import build_parser
 from app.domain.bridge import Bridge, NumberMatch
 from app.domain.diagnosis import CheckId, CheckStatus
 from app.services.doctor import Doctor

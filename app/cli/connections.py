@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
-from app.cli_args import (
+from app.cli.args import (
     EXIT_FAILED,
     EXIT_OK,
     UsageError,

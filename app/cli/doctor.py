@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.cli_args import (
+from app.cli.args import (
     EXIT_FAILED,
     EXIT_OK,
     ConnectionArgs,
@@ -25,8 +25,8 @@ from app.cli_args import (
     timeouts_from,
     warn_about_address,
 )
-from app.cli_connections import find_saved, open_store_with_keyring
-from app.cli_report import report_target, write_doctor_report
+from app.cli.connections import find_saved, open_store_with_keyring
+from app.cli.report import report_target, write_doctor_report
 from app.domain.bridge import Bridge, ContactStore, NumberMatch
 from app.domain.connection import ConnectionProfile
 from app.domain.deadlines import DEFAULT_DOCTOR_DEADLINE_S, ran_out_of_time

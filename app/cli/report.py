@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from app import __version__
-from app.cli_args import EXIT_FAILED, EXIT_OK, UsageError
+from app.cli.args import EXIT_FAILED, EXIT_OK, UsageError
 from app.domain.clock import utc_now
 from app.domain.diagnosis import Diagnosis, DiagnosisFormatError
 from app.domain.report import Report, ReportMeta

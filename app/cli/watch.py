@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from app.cli_args import EXIT_FAILED, EXIT_OK
+from app.cli.args import EXIT_FAILED, EXIT_OK
 from app.domain.business_hours import customer_time
 from app.domain.live import CallEvent
 from app.domain.reconnect import DEFAULT_POLICY, Random, ReconnectPolicy, StreamState, StreamStatus

@@ -37,7 +37,6 @@ from app import __version__
 from app.domain.diagnosis import CheckStatus
 from app.domain.live import LiveState
 from app.domain.phones import to_e164
-from app.main import app_icon
 from app.services.connections import ConnectionStore
 from app.services.doctor import Doctor, DoctorOptions
 from app.services.log_buffer import LogBuffer
@@ -51,7 +50,7 @@ from app.ui.context import UiContext
 from app.ui.main_window import MainWindow
 from app.ui.presenter import Presenter
 from app.ui.tasks import TaskKeeper
-from app.ui.theme import apply_theme
+from app.ui.theme import app_icon, apply_theme
 
 REQUIRE_KEYRING_ENV: Final = "PBX_COMPANION_SELF_TEST_REQUIRE_KEYRING"
 OK, WARN, FAIL = "ok", "warn", "FAIL"

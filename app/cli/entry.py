@@ -1,0 +1,141 @@
+"""``pbx-companion``'s one entry point: parses the command line and hands it to its command.
+
+Exit codes: 0 success, 1 the PBX check failed, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+from app.cli.args import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    add_connection_arguments,
+    add_doctor_arguments,
+)
+from app.cli.connections import add_commands as add_connections_commands
+from app.cli.connections import run_connections, run_keys
+from app.cli.demo import run_demo
+from app.cli.doctor import run_doctor
+from app.cli.pbx import add_commands as add_pbx_commands
+from app.cli.pbx import run_pbx
+from app.cli.report import add_doctor_report_arguments, add_report_arguments, run_report
+from app.domain.cli_ranges import RUN_SECONDS, ranged
+from app.services.log_setup import configure_logging
+from app.sim import cli as sim_cli
+from app.threecx.errors import ThreeCXError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pbx-companion",
+        description="Find out why 3CX call recordings do not reach the CRM contact.",
+    )
+    parser.add_argument("--version", action="version", version=f"pbx-companion {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="open the app on a simulated customer PBX with a few field faults (no setup)",
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="with --demo: no window; print a summary and the live call feed in the terminal",
+    )
+    parser.add_argument(
+        "--demo-seconds",
+        type=ranged(RUN_SECONDS),
+        default=None,
+        metavar="S",
+        help="with --demo: stop after S seconds (default: until the window closes or Ctrl-C; "
+        f"{RUN_SECONDS.describe()})",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (Qt window, keyring, phone numbers, simulator, doctor), exit 0 if sound",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sim = commands.add_parser("sim", help="run the simulated 3CX PBX (prints one JSON line)")
+    sim_cli.add_arguments(sim)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the seven causes of a missing CRM recording, in the field docs' order",
+        description="Check the seven causes of 'my recording is not on the CRM contact' "
+        "against a live PBX: licence, API roles, extension recording, late recording, "
+        "contact match, retention, reachability. Give a saved connection (--connection NAME: "
+        "address, Client ID, CA file or pin, region and contacts from its profile, the key "
+        "from the OS keyring) or --url, --client-id and --secret-env/--secret-stdin. Exit 0: "
+        "nothing failed; 1: a check failed, or the PBX did not answer every check within "
+        "--deadline; 2: bad arguments.",
+    )
+    add_connection_arguments(doctor, required=False)
+    add_doctor_arguments(doctor)
+    add_doctor_report_arguments(doctor)
+
+    report = commands.add_parser(
+        "report",
+        help="write a setup report (PDF, HTML or JSON) from a saved doctor --json result",
+    )
+    add_report_arguments(report)
+
+    add_connections_commands(commands)
+
+    add_pbx_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        # The self-test and the window load Qt: imported here, so the headless commands never
+        # do. This package imports app.main and app.cli.self_test; neither imports it back.
+        if args.self_test:
+            from app.cli.self_test import run_self_test
+
+            return run_self_test()
+        if args.demo and args.headless:
+            return asyncio.run(run_demo(args.demo_seconds))
+        if args.command is None:
+            # No command: the desktop app (with --demo, on the simulated PBX).
+            from app.main import GuiOptions, run_gui
+
+            return run_gui(GuiOptions(args.demo, args.demo_seconds, args.verbose))
+        if args.command == "sim":
+            return sim_cli.run(args)
+        if args.command == "pbx":
+            return asyncio.run(run_pbx(args))
+        if args.command == "report":
+            return run_report(args)
+        if args.command == "doctor":
+            return asyncio.run(run_doctor(args))
+        if args.command == "connections":
+            return asyncio.run(run_connections(args))
+        if args.command == "keys":
+            return asyncio.run(run_keys(args))
+        parser.print_help()
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"pbx-companion: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ThreeCXError as exc:
+        print(f"pbx-companion: {exc.message}", file=sys.stderr)
+        if exc.next_step:
+            print(f"What to do: {exc.next_step}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        # Stopping a watch or the demo is normal; an interrupted doctor checked nothing.
+        return EXIT_INTERRUPTED if args.command == "doctor" else EXIT_OK
