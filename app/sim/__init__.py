@@ -2,8 +2,9 @@
 
 from app.sim.config import SimConfig
 from app.sim.faults import FAULTS, KNOBS, PRESETS, FaultSet, UnknownFault
+from app.sim.records import CallRecord
 from app.sim.simulator import Simulator
-from app.sim.tenant import CallRecord, Tenant
+from app.sim.tenant import Tenant
 
 __all__ = [
     "FAULTS",

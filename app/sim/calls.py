@@ -6,15 +6,15 @@ import random
 import uuid
 from datetime import UTC, datetime, time, timedelta
 
-from app.sim.tenant import (
+from app.sim.records import (
     DN_VOICEMAIL,
     CallRecord,
     Extension,
     Party,
     Recording,
     Segment,
-    Tenant,
 )
+from app.sim.tenant import Tenant
 
 KINDS = ("inbound", "outbound", "internal", "missed", "queue", "voicemail")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from app.sim.tenant import Tenant, national_format
+from app.sim.countries import national_format
+from app.sim.tenant import Tenant
 
 FLAVOURS: dict[str, list[str]] = {
     "hubspot": [

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from app.sim.calls import CallBuilder, attach
 from app.sim.faults import FaultSet
-from app.sim.tenant import DN_EXTERNAL, DN_QUEUE, CallRecord, Party, Recording, Segment, Tenant
+from app.sim.records import DN_EXTERNAL, DN_QUEUE, CallRecord, Party, Recording, Segment
+from app.sim.tenant import Tenant
 from app.sim.timefmt import iso
 
 log = logging.getLogger(__name__)

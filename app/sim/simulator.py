@@ -24,8 +24,9 @@ from app.sim.config import SimConfig
 from app.sim.crm import export_csv
 from app.sim.engine import Engine
 from app.sim.faults import FaultSet, expand_scenarios
+from app.sim.records import CallRecord
 from app.sim.server import SimServer
-from app.sim.tenant import CallRecord, Tenant
+from app.sim.tenant import Tenant
 from app.sim.timefmt import iso
 from app.sim.tls import SimCertificates
 from app.sim.webhooks import AddOnWebhooks, WebhookSender

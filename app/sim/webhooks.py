@@ -50,7 +50,8 @@ import aiohttp
 from aiohttp import web
 
 from app.sim.audio import tone_wav
-from app.sim.tenant import CallRecord, Recording, Tenant
+from app.sim.records import CallRecord, Recording
+from app.sim.tenant import Tenant
 from app.sim.timefmt import hms
 
 if TYPE_CHECKING:

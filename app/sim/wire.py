@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from app.sim.tenant import (
+from app.sim.records import (
     DN_EXTERNAL,
     DN_QUEUE,
     Contact,
@@ -15,8 +15,8 @@ from app.sim.tenant import (
     Queue,
     Recording,
     Segment,
-    Tenant,
 )
+from app.sim.tenant import Tenant
 from app.sim.timefmt import iso, iso_duration
 from app.sim.wire_quirks import (
     WireQuirk,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from app.sim.tenant import DN_EXTENSION, DN_EXTERNAL, Extension, Recording, Segment
+from app.sim.records import DN_EXTENSION, DN_EXTERNAL, Extension, Recording, Segment
 from app.sim.timefmt import hms, iso, parse_iso
 from app.sim.wire import CLEAN, CallLogShape, Row
 from app.sim.wire_quirks import WireQuirk, fractional_time

@@ -27,7 +27,7 @@ from app.services.recording_lookup import (
 )
 from app.services.session import PbxSession
 from app.sim import Simulator
-from app.sim.tenant import CallRecord as SimCall
+from app.sim.records import CallRecord as SimCall
 from tests.conftest import SimFactory
 
 MOBILE = "+61412345678"

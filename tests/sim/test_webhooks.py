@@ -21,7 +21,7 @@ from aiohttp import web
 from app.sim import Simulator
 from app.sim import cli as sim_cli
 from app.sim.engine import LiveCall
-from app.sim.tenant import CallRecord, Recording
+from app.sim.records import CallRecord, Recording
 from app.sim.webhooks import WebhookSender, WebhookTargetError
 from tests.conftest import SimFactory
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from app.domain.business_hours import END_OF_DAY, BusinessHours, Holiday, HoursSource, Period
 from app.sim import office_hours as sim_office_hours
-from app.sim import server as sim_server
+from app.sim.server import xapi as sim_server
 from app.threecx.errors import Forbidden, MalformedResponse, ThreeCXError
 from app.threecx.v20.office_hours import (
     RECURRENT_YEAR,

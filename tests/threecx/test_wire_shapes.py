@@ -22,7 +22,7 @@ from app.domain.wire_shapes import WireShape
 from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
 from app.sim import Simulator
-from app.sim.tenant import DN_QUEUE, DN_VOICEMAIL
+from app.sim.records import DN_QUEUE, DN_VOICEMAIL
 from app.sim.wire_quirks import WireQuirk, main_history_id
 from app.threecx.v20.client import V20Client, call_log_path
 from tests.conftest import SimFactory

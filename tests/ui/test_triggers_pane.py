@@ -21,7 +21,7 @@ from app.services.live_feed import LiveFeed
 from app.services.session import PbxSession
 from app.services.webhook_receiver import ReceiverStats, WebhookReceiver
 from app.sim import SimConfig, Simulator
-from app.sim.tenant import CallRecord
+from app.sim.records import CallRecord
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.triggers_pane import (

@@ -1,0 +1,262 @@
+"""The v20 XAPI (/xapi/v1/...): settings, people, call history, recordings, API clients."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from app.sim import office_hours, wire
+from app.sim.audio import tone_wav
+from app.sim.odata import ODataQueryError, collection, entity, expanded
+from app.sim.phonebook import phonebook_settings
+from app.sim.server.call_log import CALL_LOG_FUNCTION, call_log, rec_visible
+from app.sim.server.pbx import Pbx
+from app.sim.server.responses import json_response, not_found, odata_error, row_keys
+from app.sim.server.tokens import bearer, unauthorized
+
+# A GET of one exact path: (query, $metadata base) -> answer.
+Getter = Callable[[Any, str], web.StreamResponse]
+DOWNLOAD = re.compile(r"Recordings/Pbx\.DownloadRecording\(recId=(-?\d+)\)")
+USER = re.compile(r"Users\((\d+)\)")
+GENERATE_APP_TOKEN = re.compile(r"ServicePrincipals\((\d+)\)/Pbx\.GenerateAppToken")
+
+
+def _rows(rows: list[dict[str, Any]], q: Any, context: str) -> web.Response:
+    """A collection whose $select may name any field of its rows."""
+    return json_response(collection(rows, q, context=context, fields=row_keys(rows)))
+
+
+def _unknown(tail: str) -> web.Response:
+    return not_found(tail.split("(")[0].split("/")[0])
+
+
+class XapiRoutes:
+    def __init__(self, pbx: Pbx) -> None:
+        self.pbx = pbx
+        self._gets: dict[str, Getter] = {
+            "Defs": lambda q, base: json_response(entity({"Id": 0}, q, context=f"{base}Defs")),
+            "SystemStatus": self._system_status,
+            "Defs/Pbx.GetLicenseParameters()": self._licence,
+            "LicenseStatus": self._licence_status,
+            "E164Settings": self._e164,
+            "OfficeHours": lambda q, base: json_response(self._office_hours(q, base)),
+            "PhoneBookSettings": self._phonebook_settings,
+            "Defs/TimeZones": self._time_zones,
+            "Users": self._users,
+            "Queues": self._queues,
+            "Contacts": self._contacts,
+            "InboundRules": self._inbound_rules,
+            "ActiveCalls": self._active_calls,
+            "ServicePrincipals": self._principals,
+            "CallHistoryView": self._call_history,
+            "Recordings/Pbx.GetRecordingRepositorySettings()": self._repository_settings,
+            "Recordings": self._recordings,
+        }
+
+    async def handle(self, request: web.Request, tail: str) -> web.StreamResponse:
+        pbx = self.pbx
+        token = bearer(pbx, request)
+        if token is None:
+            return unauthorized()
+        if not pbx.principal_allows(token, "XAPIEnabled"):
+            return web.Response(status=403)  # "XAPI Access" not ticked (status UNCONFIRMED)
+        base = f"{pbx.url}/xapi/v1/$metadata#"
+        q = request.query
+        try:
+            if request.method == "POST":
+                return await self._post(request, tail, token)
+            if request.method != "GET":
+                return odata_error(405, "Method not allowed")
+            return self._get(tail, q, base)
+        except ODataQueryError as exc:
+            return odata_error(400, str(exc), "WARNINGS.XAPI.INVALID_QUERY", "$filter")
+
+    def _get(self, tail: str, q: Any, base: str) -> web.StreamResponse:
+        getter = self._gets.get(tail)
+        if getter is not None:
+            return getter(q, base)
+        m = USER.fullmatch(tail)
+        if m:
+            return self._user(int(m.group(1)), q, base)
+        if tail.startswith(CALL_LOG_FUNCTION):
+            if self.pbx.faults.active("missing-history-role"):
+                return web.Response(status=403)
+            return call_log(self.pbx, tail, q, base)
+        m = DOWNLOAD.fullmatch(tail)
+        if m:
+            return self._download(int(m.group(1)))
+        return _unknown(tail)
+
+    # ---- settings --------------------------------------------------------------------------
+    def _system_status(self, q: Any, base: str) -> web.Response:
+        return json_response(entity(self.pbx.system_status(), q, context=f"{base}SystemStatus"))
+
+    def _licence(self, q: Any, base: str) -> web.Response:
+        tail = "Defs/Pbx.GetLicenseParameters()"
+        if self.pbx.faults.active("licence-unreadable"):
+            return json_response({"@odata.context": f"{base}{tail}", "value": None})
+        return json_response({"@odata.context": f"{base}Pbx.License", **self.pbx.licence()})
+
+    def _licence_status(self, q: Any, base: str) -> web.Response:
+        if self.pbx.faults.active("licence-unreadable"):
+            return json_response({"@odata.context": f"{base}LicenseStatus", "value": None})
+        row = self.pbx.licence_status()
+        return json_response(entity(row, q, context=f"{base}LicenseStatus"))
+
+    def _e164(self, q: Any, base: str) -> web.Response:
+        row = wire.e164(self.pbx.tenant)
+        return json_response(entity(row, q, context=f"{base}E164Settings"))
+
+    def _office_hours(self, q: Any, base: str) -> dict[str, Any]:
+        tenant = self.pbx.tenant
+        row = office_hours.office_hours(tenant.office_hours, tenant.clock())
+        holidays = row.pop("OfficeHolidays")
+        body = entity(row, q, context=f"{base}OfficeHours")
+        if "OfficeHolidays" in expanded(q):  # a navigation property: only when expanded
+            body["OfficeHolidays"] = holidays
+        return body
+
+    def _phonebook_settings(self, q: Any, base: str) -> web.Response:
+        row = phonebook_settings(self.pbx.faults.value("phonebook-resolving"))
+        return json_response(entity(row, q, context=f"{base}PhoneBookSettings"))
+
+    def _time_zones(self, q: Any, base: str) -> web.Response:
+        rows = office_hours.time_zones(self.pbx.tenant.office_hours.timezone)
+        return _rows(rows, q, f"{base}Defs/TimeZones")
+
+    def _repository_settings(self, q: Any, base: str) -> web.Response:
+        del q
+        return json_response(
+            {
+                "@odata.context": f"{base}Pbx.RecordingRepositorySettings",
+                **self.pbx.repository_settings(),
+            }
+        )
+
+    # ---- people and numbers ----------------------------------------------------------------
+    def _users(self, q: Any, base: str) -> web.Response:
+        rows = self.pbx.users(expand_groups="Groups" in expanded(q))
+        fields = set(rows[0]) | wire.USER_NAV if rows else None
+        return json_response(
+            collection(rows, q, context=f"{base}Users", fields=fields, max_top=100)
+        )
+
+    def _user(self, user_id: int, q: Any, base: str) -> web.Response:
+        users = self.pbx.users(expand_groups="Groups" in expanded(q))
+        found = [u for u in users if u["Id"] == user_id]
+        if not found:
+            return not_found("Users")
+        return json_response(entity(found[0], q, context=f"{base}Users", singleton=False))
+
+    def _queues(self, q: Any, base: str) -> web.Response:
+        tenant = self.pbx.tenant
+        rows = [wire.queue(tenant, x, expand_agents="Agents" in expanded(q)) for x in tenant.queues]
+        fields = set(rows[0]) | wire.QUEUE_NAV if rows else None
+        return json_response(collection(rows, q, context=f"{base}Queues", fields=fields))
+
+    def _contacts(self, q: Any, base: str) -> web.Response:
+        rows = [wire.contact(c) for c in self.pbx.tenant.contacts]
+        return _rows(rows, q, f"{base}Contacts")
+
+    def _inbound_rules(self, q: Any, base: str) -> web.Response:
+        tenant = self.pbx.tenant
+        rows = [wire.inbound_rule(tenant, r) for r in tenant.inbound_rules]
+        return _rows(rows, q, f"{base}InboundRules")
+
+    def _active_calls(self, q: Any, base: str) -> web.Response:
+        rows = self.pbx.active_calls_v20()
+        return _rows(rows, q, f"{base}ActiveCalls")
+
+    def _principals(self, q: Any, base: str) -> web.Response:
+        rows = self.pbx.principals_json()
+        return _rows(rows, q, f"{base}ServicePrincipals")
+
+    # ---- call history and recordings -------------------------------------------------------
+    def _call_history(self, q: Any, base: str) -> web.Response:
+        pbx = self.pbx
+        if pbx.faults.active("missing-history-role"):
+            return web.Response(status=403)
+        visible = pbx.visible_recording_ids()
+        rows = [
+            wire.call_history_row(s, rec_visible(s, visible)) for s in reversed(pbx.tenant.segments)
+        ]
+        return _rows(rows, q, f"{base}CallHistoryView")
+
+    def _recordings(self, q: Any, base: str) -> web.Response:
+        pbx = self.pbx
+        if pbx.faults.active("missing-recording-role"):
+            return web.Response(status=403)
+        visible = pbx.visible_recording_ids()
+        rows = [
+            wire.recording(r, pbx.archive_base)
+            for rid, r in sorted(pbx.tenant.recordings.items(), reverse=True)
+            if rid in visible
+        ]
+        return _rows(rows, q, f"{base}Recordings")
+
+    def _download(self, rid: int) -> web.Response:
+        pbx = self.pbx
+        if pbx.faults.active("missing-recording-role"):
+            return web.Response(status=403)
+        rec = pbx.tenant.recordings.get(rid)
+        if rec is None or rec.archived or rid not in pbx.visible_recording_ids():
+            if pbx.faults.active("file-not-found-404"):
+                return web.Response(status=404)
+            return odata_error(400, "File not found", "WARNINGS.XAPI.FILE_NOT_FOUND", "recId")
+        return web.Response(
+            body=tone_wav(rid, min(3.0, max(1.0, rec.seconds / 60))),
+            content_type="audio/x-wav",
+            headers={
+                "Content-Disposition": f'attachment; filename="{pbx.recording_filename(rid)}"'
+            },
+        )
+
+    # ---- API clients (admin tokens only) ---------------------------------------------------
+    async def _post(self, request: web.Request, tail: str, token: Any) -> web.Response:
+        base = f"{self.pbx.url}/xapi/v1/$metadata#"
+        if tail == "ServicePrincipals":
+            if not token.admin:
+                return web.Response(status=403)
+            try:
+                body = await request.json()
+            except ValueError:
+                return odata_error(400, "Invalid request body")
+            return self._add_principal(body, base)
+        m = GENERATE_APP_TOKEN.fullmatch(tail)
+        if m:
+            if not token.admin:
+                return web.Response(status=403)
+            return self._generate_app_token(int(m.group(1)), base)
+        return _unknown(tail)
+
+    def _add_principal(self, body: Any, base: str) -> web.Response:
+        pbx = self.pbx
+        number = str(body.get("Number") or "").strip()
+        if not number:
+            return odata_error(400, "Number is required", "WARNINGS.XAPI.REQUIRED", "Number")
+        if pbx.number_in_use(number):
+            return odata_error(
+                400, "Number already in use", "WARNINGS.XAPI.ALREADY_IN_USE", "Number"
+            )
+        p = pbx.add_principal(
+            number,
+            bool(body.get("XAPIEnabled", True)),
+            bool(body.get("CallControlEnabled", False)),
+        )
+        row = {"@odata.context": f"{base}ServicePrincipals/$entity", **pbx.principal_json(p)}
+        return json_response(row, 201)
+
+    def _generate_app_token(self, principal_id: int, base: str) -> web.Response:
+        pbx = self.pbx
+        principal = pbx.principal_by_id(principal_id)
+        if principal is None:
+            return not_found("ServicePrincipals")
+        principal["_secret"] = secrets.token_urlsafe(24)
+        pbx.tokens.revoke_subject(principal["Number"])
+        if principal["Number"] == pbx.client_id:
+            pbx.client_secret = principal["_secret"]
+        return json_response({"@odata.context": f"{base}Edm.String", "value": principal["_secret"]})
