@@ -20,29 +20,45 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
-from app.domain.phones import NumberError, validate_region
+from app.services.connection_validation import (
+    FIELD_LABELS,
+    ConnectionStoreError,
+    InvalidConnectionError,
+    check_key,
+    check_profile,
+    file_problems,
+)
 from app.services.doctor.text import summary_line
+from app.services.key_rotation import (
+    BRIDGES_REMINDER,
+    KeyRotation,
+    KeyRotationRejected,
+    VerifyKey,
+    rejection,
+    verify_against_profile,
+)
+from app.services.key_vault import (
+    KeyVault,
+    OpenKeyring,
+    forget_key,
+    open_secret_store,
+    restore_key,
+    stored_key,
+)
 from app.services.log_setup import REDACTOR
 from app.services.secrets import (
     SERVICE,
-    KeyringSecretStore,
     KeyringStatus,
-    KeyringUnavailableError,
     SecretStore,
     SecretStoreError,
-    SessionSecretStore,
-    normalise_pasted_key,
 )
-from app.services.session import PbxSession, connection_params
+from app.services.session import PbxSession
 from app.services.settings import (
     PREFERENCE_FIELDS,
     LoadedSettings,
@@ -54,82 +70,23 @@ from app.services.settings import (
     save_settings,
     settings_path,
 )
-from app.services.setup.capabilities import CapabilityReport, verify_capabilities
-from app.services.staged_keys import FILE_NAME as STAGED_FILE_NAME
-from app.services.staged_keys import StagedKeyJournal
-from app.threecx.tls import normalise_fingerprint
 
 log = logging.getLogger("pbx.services.connections")
 
-# The words the dialog uses for each field, so a message names what the engineer sees.
-FIELD_LABELS: Final[dict[str, str]] = {
-    "name": "Name",
-    "customer": "Customer",
-    "url": "PBX address",
-    "client_id": "Client ID",
-    "secret": "API key",
-    "region": "Region",
-    "ca_file": "CA file",
-    "pin_sha256": "Certificate pin",
-    "business_hours": "Business hours",
-    "did_sources": "DID source lists",
-    "contacts_csv": "CRM contacts CSV",
-    "settings": "Settings",
-}
-
-_PHONE_CHARS: Final = frozenset("+0123456789 -().")
-_MIN_DID_DIGITS: Final = 3
-
-OpenKeyring = Callable[[], Awaitable[SecretStore]]
-VerifyKey = Callable[[ConnectionProfile, str], Awaitable[CapabilityReport]]
-
-# Cause 7 of the field docs: a rotated key silently breaks every bridge still holding the old one.
-BRIDGES_REMINDER: Final = (
-    "Give the new key to every bridge, poller and CRM integration that holds the old one: 3CX "
-    "accepts only the key it generated last, and a bridge left on the old key stops syncing "
-    "calls and recordings without warning (cause 7, the API key is rejected)."
-)
-
-
-class ConnectionStoreError(Exception):
-    """A connection could not be added, changed, removed or opened. Never contains a key.
-
-    ``field`` is the dialog field the message is about (a key of FIELD_LABELS), if any.
-    """
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class InvalidConnectionError(ConnectionStoreError):
-    """What the engineer entered cannot be used: one message per field."""
-
-    def __init__(self, problems: Mapping[str, str]) -> None:
-        self.problems = dict(problems)
-        text = "; ".join(f"{FIELD_LABELS.get(f, f)}: {m}" for f, m in self.problems.items())
-        super().__init__(text, field=next(iter(self.problems), None))
-
-
-class KeyRotationRejected(ConnectionStoreError):
-    """The PBX did not accept the new key (or it lacks a capability); the old key stays.
-
-    ``report`` holds every probe's tick, detail and fix for the engineer.
-    """
-
-    def __init__(self, message: str, report: CapabilityReport) -> None:
-        super().__init__(message, field="secret")
-        self.report = report
-
-
-@dataclass(frozen=True)
-class KeyRotation:
-    """A verified rotation: the profile as saved (with ``key_rotated_at``) and the proof."""
-
-    profile: ConnectionProfile
-    report: CapabilityReport
-    bridges_reminder: str = BRIDGES_REMINDER
+# Callers import the connection errors, checks and rotation types from here, beside the store.
+__all__ = [
+    "BRIDGES_REMINDER",
+    "FIELD_LABELS",
+    "ConnectionStore",
+    "ConnectionStoreError",
+    "InvalidConnectionError",
+    "KeyRotation",
+    "KeyRotationRejected",
+    "check_key",
+    "check_profile",
+    "file_problems",
+    "last_check_of",
+]
 
 
 def last_check_of(diagnosis: Diagnosis) -> LastCheck:
@@ -144,116 +101,6 @@ def last_check_of(diagnosis: Diagnosis) -> LastCheck:
     else:
         status = CheckStatusSummary.PASS
     return LastCheck(status, diagnosis.started_at, summary_line(diagnosis))
-
-
-def _rejection(profile: ConnectionProfile, report: CapabilityReport) -> str:
-    problem = report.first_problem
-    what = f"{problem.label}: {problem.detail}" if problem else "the PBX did not prove both roles"
-    return f"The new key for {profile.name} was not rotated in; the old key stays. {what}"
-
-
-async def _verify_against_profile(profile: ConnectionProfile, key: str) -> CapabilityReport:
-    return await verify_capabilities(connection_params(profile), key)
-
-
-# ---- validation (pure: the dialog runs it on every keystroke) ----------------------------------
-
-
-def _check_dids(did_sources: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    cleaned: dict[str, str] = {}
-    for did, source in did_sources.items():
-        number, target = did.strip(), source.strip()
-        if not number:
-            return cleaned, f"a DID is empty (its source list is {target!r})"
-        digits = sum(ch.isdigit() for ch in number)
-        if any(ch not in _PHONE_CHARS for ch in number) or digits < _MIN_DID_DIGITS:
-            return cleaned, f"{number!r} is not a phone number"
-        if not target:
-            return cleaned, f"DID {number} has no source list"
-        if number in cleaned:
-            return cleaned, f"DID {number} is listed twice"
-        cleaned[number] = target
-    return cleaned, None
-
-
-def check_profile(
-    profile: ConnectionProfile, *, taken_names: Iterable[str] = ()
-) -> tuple[ConnectionProfile, dict[str, str]]:
-    """The profile with its fields tidied (trimmed, normalised URL, upper-case region) and a
-    message per field that cannot be used. Pure and fast: no file or network access.
-    """
-    problems: dict[str, str] = {}
-    changes: dict[str, Any] = {}
-
-    name = profile.name.strip()
-    if not name:
-        problems["name"] = "Give the connection a name, e.g. the customer's site."
-    elif name.casefold() in {taken.strip().casefold() for taken in taken_names}:
-        problems["name"] = f"Another connection is already called {name!r}."
-    changes["name"] = name
-    changes["customer"] = profile.customer.strip()
-
-    try:
-        changes["url"] = parse_pbx_address(profile.url).base_url
-    except AddressError as exc:
-        problems["url"] = str(exc)
-
-    client_id = profile.client_id.strip()
-    if not client_id:
-        problems["client_id"] = (
-            "The Client ID is empty: copy it from the API client in the 3CX admin console."
-        )
-    changes["client_id"] = client_id
-
-    region = (profile.region or "").strip()
-    if region:
-        try:
-            changes["region"] = validate_region(region)
-        except NumberError as exc:
-            problems["region"] = f"{exc}, or leave it empty to use the PBX's own country."
-    else:
-        changes["region"] = None
-
-    pin = (profile.pin_sha256 or "").strip()
-    if pin:
-        try:
-            changes["pin_sha256"] = normalise_fingerprint(pin)
-        except ValueError as exc:
-            problems["pin_sha256"] = str(exc)
-    else:
-        changes["pin_sha256"] = None
-
-    for path_field in ("ca_file", "contacts_csv"):
-        value = (getattr(profile, path_field) or "").strip()
-        changes[path_field] = value or None
-
-    dids, did_problem = _check_dids(profile.did_sources)
-    if did_problem:
-        problems["did_sources"] = did_problem[0].upper() + did_problem[1:] + "."
-    changes["did_sources"] = dids
-
-    return dataclasses.replace(profile, **changes), problems
-
-
-def check_key(text: str) -> str:
-    """The pasted key, trimmed; raises InvalidConnectionError for the "secret" field."""
-    try:
-        return normalise_pasted_key(text)
-    except ValueError as exc:
-        raise InvalidConnectionError({"secret": str(exc)}) from None
-
-
-def file_problems(profile: ConnectionProfile) -> dict[str, str]:
-    """Blocking: whether the files a profile names exist (run in a worker thread)."""
-    problems: dict[str, str] = {}
-    for path_field, what in (("ca_file", "CA file"), ("contacts_csv", "CRM contacts file")):
-        value = getattr(profile, path_field)
-        if value and not Path(value).is_file():
-            problems[path_field] = f"The {what} {value} does not exist or is not a file."
-    return problems
-
-
-# ---- the store ---------------------------------------------------------------------------------
 
 
 class ConnectionStore:
@@ -271,12 +118,9 @@ class ConnectionStore:
         self._settings = loaded.settings
         self._problems = loaded.problems
         self._writable = loaded.writable
-        self._secrets = secrets
-        self._keyring_status = keyring_status
+        self._keys = KeyVault(secrets, keyring_status, path)
         self._path = path
         self._demo: dict[str, tuple[ConnectionProfile, str]] = {}
-        self._staged: set[str] = set()  # ids whose key is in the store before the profile is
-        self._journal = StagedKeyJournal(path.with_name(STAGED_FILE_NAME))
         self._lock = asyncio.Lock()  # one change at a time, so saves land in order
 
     @classmethod
@@ -290,38 +134,10 @@ class ConnectionStore:
         """
         path = path or settings_path()
         loaded = await asyncio.to_thread(load_settings, path)
-        secrets: SecretStore | None
-        try:
-            secrets = await (open_keyring or KeyringSecretStore.open)()
-            status = KeyringStatus(
-                True, secrets.backend_name, f"Keys are kept in {secrets.backend_name}."
-            )
-        except KeyringUnavailableError as exc:
-            log.warning("No OS keyring: %s", exc.status.reason)
-            secrets, status = None, exc.status
+        secrets, status = await open_secret_store(open_keyring)
         store = cls(loaded, secrets, status, path=path)
-        await store._sweep_staged_keys()
+        await store._keys.sweep_staged(lambda id_: store._settings.connection(id_) is not None)
         return store
-
-    async def _sweep_staged_keys(self) -> None:
-        """Remove keys an unfinished guided setup (a crash, a kill) left in the keyring."""
-        pending = await asyncio.to_thread(self._journal.read)
-        if not pending or self._secrets is None:
-            return
-        left: set[str] = set()
-        for connection_id in pending:
-            if self._settings.connection(connection_id) is not None:
-                continue  # saved after all: its key is in use
-            try:
-                await self._secrets.delete(connection_id)
-                log.info("Removed a key left by an unfinished guided setup (%s)", connection_id)
-            except SecretStoreError as exc:
-                log.warning("A key left by an unfinished guided setup stays: %s", exc)
-                left.add(connection_id)
-        await asyncio.to_thread(self._journal.write, left)
-
-    async def _journal_staged(self) -> None:
-        await asyncio.to_thread(self._journal.write, set(self._staged))
 
     # ---- state -----------------------------------------------------------------------------
     @property
@@ -345,24 +161,25 @@ class ConnectionStore:
     @property
     def keyring_status(self) -> KeyringStatus:
         """The OS keyring as found at start-up (``available`` False: ``reason`` says why)."""
-        return self._keyring_status
+        return self._keys.status
 
     @property
     def session_only(self) -> bool:
-        return self._secrets is not None and not self._secrets.persistent
+        return self._keys.session_only
 
     @property
     def key_backend(self) -> str | None:
         """Where new keys go, in words ("Secret Service", "memory (this session only)")."""
-        return self._secrets.backend_name if self._secrets is not None else None
+        return self._keys.backend
+
+    @property
+    def _secrets(self) -> SecretStore | None:
+        # Where the keys are now; kept under this name for the tests that reach into it.
+        return self._keys.secrets
 
     def use_session_only(self) -> None:
         """With no OS keyring: hold keys in memory until the app quits (the UI must say so)."""
-        if self._keyring_status.available:
-            raise ConnectionStoreError("The OS keyring works; keys are kept there.")
-        if self._secrets is None:
-            self._secrets = SessionSecretStore()
-            log.info("Keys are held in memory for this session only")
+        self._keys.use_session_only()
 
     def connections(self) -> tuple[ConnectionProfile, ...]:
         """Saved connections in the order added, then this session's demo connections."""
@@ -403,15 +220,6 @@ class ConnectionStore:
                 f"Connections cannot be {action} this session: {why}", field="settings"
             )
 
-    def _require_secrets(self) -> SecretStore:
-        if self._secrets is None:
-            raise ConnectionStoreError(
-                f'{self._keyring_status.reason}. Choose "Hold keys in memory for this session" '
-                "to use a key until PBX Companion quits.",
-                field="secret",
-            )
-        return self._secrets
-
     async def _validated(
         self, profile: ConnectionProfile, secret: str | None, *, except_id: str | None
     ) -> tuple[ConnectionProfile, str | None]:
@@ -450,18 +258,18 @@ class ConnectionStore:
             self._require_writable("added")
             if self.get(profile.id) is not None:
                 raise ConnectionStoreError(f"A connection with id {profile.id!r} already exists.")
-            if secret is None and profile.id not in self._staged:
+            if secret is None and profile.id not in self._keys.staged:
                 raise ConnectionStoreError(
                     "No API key was pasted for this connection: paste the key 3CX showed when "
                     "the API client was created.",
                     field="secret",
                 )
             checked, key = await self._validated(profile, secret, except_id=None)
-            secrets = self._require_secrets()
+            secrets = self._keys.require()
             checked = dataclasses.replace(checked, key_rotated_at=utc_now(), last_check=None)
             if key is not None:
                 REDACTOR.register(key)
-                self._staged.discard(checked.id)
+                self._keys.staged.discard(checked.id)
                 try:
                     await secrets.set(checked.id, key)
                 except SecretStoreError as exc:
@@ -471,12 +279,12 @@ class ConnectionStore:
                 await self._save(updated)
             except ConnectionStoreError:
                 if key is not None:
-                    await self._forget_key(secrets, checked.id)
+                    await forget_key(secrets, checked.id)
                 raise
             self._settings = updated
-            if checked.id in self._staged:
-                self._staged.discard(checked.id)
-                await self._journal_staged()
+            if checked.id in self._keys.staged:
+                self._keys.staged.discard(checked.id)
+                await self._keys.journal_staged()
             log.info("Connection %r added (key in %s)", checked.name, secrets.backend_name)
             return checked
 
@@ -495,32 +303,18 @@ class ConnectionStore:
                     "instead.",
                     field="secret",
                 )
-            secrets = self._require_secrets()
-            self._staged.add(connection_id)
-            await self._journal_staged()  # first: a crash after the keyring write is swept
-            try:
-                await secrets.set(connection_id, cleaned)
-            except (SecretStoreError, ValueError) as exc:
-                raise ConnectionStoreError(str(exc), field="secret") from None
+            await self._keys.stage(connection_id, cleaned)
 
     async def staged_key(self, connection_id: str) -> str | None:
         """The key staged under ``connection_id`` (to verify it; never to show), or None."""
-        if connection_id not in self._staged:
+        if connection_id not in self._keys.staged:
             return None
         return await self.secret(connection_id)
 
     async def discard_staged_key(self, connection_id: str) -> None:
         """Remove a staged key (the guided setup was cancelled); no staged key is no error."""
         async with self._lock:
-            if connection_id not in self._staged:
-                return
-            if self._secrets is not None:
-                try:
-                    await self._secrets.delete(connection_id)
-                except SecretStoreError as exc:
-                    raise ConnectionStoreError(str(exc), field="secret") from None
-            self._staged.discard(connection_id)
-            await self._journal_staged()
+            await self._keys.discard_staged(connection_id)
 
     async def update(self, profile: ConnectionProfile, new_secret: str | None) -> ConnectionProfile:
         """Save the engineer's edits; ``new_secret`` None keeps the stored key.
@@ -547,7 +341,7 @@ class ConnectionStore:
             previous: str | None = None
             secrets: SecretStore | None = None
             if key is not None:
-                secrets = self._require_secrets()
+                secrets = self._keys.require()
                 REDACTOR.register(key)
                 try:
                     previous = await secrets.get(checked.id)
@@ -561,7 +355,7 @@ class ConnectionStore:
                 await self._save(updated)
             except ConnectionStoreError:
                 if secrets is not None and key is not None and previous != key:
-                    await self._restore_key(secrets, checked.id, previous)
+                    await restore_key(secrets, checked.id, previous)
                 raise
             self._settings = updated
             log.info("Connection %r changed%s", checked.name, " (new key)" if key else "")
@@ -578,7 +372,7 @@ class ConnectionStore:
                 return
             profile = self._require(connection_id)
             self._require_writable("removed")
-            if self._secrets is None:
+            if self._keys.secrets is None:
                 log.warning(
                     "No keyring: a key stored earlier for %r stays under %r / %r",
                     profile.name,
@@ -587,7 +381,7 @@ class ConnectionStore:
                 )
             else:
                 try:
-                    await self._secrets.delete(connection_id)
+                    await self._keys.secrets.delete(connection_id)
                 except SecretStoreError as exc:
                     raise ConnectionStoreError(
                         f"{profile.name} was not removed: {exc}", field="secret"
@@ -613,19 +407,19 @@ class ConnectionStore:
         self._require_writable("changed")
         key = check_key(new_key)
         REDACTOR.register(key)
-        secrets = self._require_secrets()
-        if await self._stored_key(secrets, connection_id) == key:
+        secrets = self._keys.require()
+        if await stored_key(secrets, connection_id) == key:
             raise ConnectionStoreError(
                 f"That is the key already stored for {profile.name}: paste the new key.",
                 field="secret",
             )
         # Verified outside the lock: the PBX may take seconds, and nothing is changed yet.
-        report = await (verify or _verify_against_profile)(profile, key)
+        report = await (verify or verify_against_profile)(profile, key)
         if not (report.key_accepted and report.both_capabilities):
-            raise KeyRotationRejected(_rejection(profile, report), report)
+            raise KeyRotationRejected(rejection(profile, report), report)
         async with self._lock:
             current = self._require(connection_id)  # edited or removed meanwhile?
-            previous = await self._stored_key(secrets, connection_id)
+            previous = await stored_key(secrets, connection_id)
             rotated = dataclasses.replace(
                 current,
                 key_rotated_at=utc_now(),
@@ -636,7 +430,7 @@ class ConnectionStore:
                 await secrets.set(connection_id, key)
                 await self._save(updated)
             except BaseException as exc:  # cancelled too: the old key must be back
-                await self._restore_key(secrets, connection_id, previous)
+                await restore_key(secrets, connection_id, previous)
                 if isinstance(exc, SecretStoreError):
                     raise ConnectionStoreError(
                         f"The key for {profile.name} was not rotated: {exc}", field="secret"
@@ -645,29 +439,6 @@ class ConnectionStore:
             self._settings = updated
         log.info("Key for %r rotated after the PBX accepted it", rotated.name)
         return KeyRotation(rotated, report)
-
-    async def _stored_key(self, secrets: SecretStore, connection_id: str) -> str | None:
-        try:
-            return await secrets.get(connection_id)
-        except SecretStoreError as exc:
-            raise ConnectionStoreError(str(exc), field="secret") from None
-
-    async def _forget_key(self, secrets: SecretStore, connection_id: str) -> None:
-        try:
-            await secrets.delete(connection_id)
-        except SecretStoreError as exc:
-            log.error("A key saved for a connection that was not added stays behind: %s", exc)
-
-    async def _restore_key(
-        self, secrets: SecretStore, connection_id: str, previous: str | None
-    ) -> None:
-        try:
-            if previous is None:
-                await secrets.delete(connection_id)
-            else:
-                await secrets.set(connection_id, previous)
-        except SecretStoreError as exc:
-            log.error("The previous key could not be put back: %s", exc)
 
     async def record_check(
         self,
@@ -730,21 +501,16 @@ class ConnectionStore:
         demo = self._demo.get(connection_id)
         if demo is not None:
             return demo[1]
-        if self._secrets is None:
-            return None
-        try:
-            return await self._secrets.get(connection_id)
-        except SecretStoreError as exc:
-            raise ConnectionStoreError(str(exc), field="secret") from None
+        return await self._keys.get(connection_id)
 
     async def open_session(self, connection_id: str, *, poll_interval_s: float = 5.0) -> PbxSession:
         """A session for the connection (not yet signed in: ``await session.client()`` does)."""
         profile = self._require(connection_id)
         secret = await self.secret(connection_id)
         if secret is None:
-            if self._secrets is None:
+            if self._keys.secrets is None:
                 raise ConnectionStoreError(
-                    f"No key for {profile.name}: {self._keyring_status.reason}.", field="secret"
+                    f"No key for {profile.name}: {self._keys.status.reason}.", field="secret"
                 )
             raise ConnectionStoreError(
                 f"No key stored for {profile.name}: edit the connection and paste the key.",
