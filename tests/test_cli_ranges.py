@@ -154,3 +154,12 @@ def test_the_ranges_say_why_in_words() -> None:
     assert spin.describe() == "more than 0, up to 10 turns"
     with pytest.raises(argparse.ArgumentTypeError, match=r"'0' is out of range \(more than 0"):
         ranged(spin)("0")
+
+
+def test_the_feed_benchmarks_simulator_rate_is_in_range() -> None:
+    """`make bench` drives the simulator at 1,000 Call Control events a second (about 13,600
+    calls a minute): the sim's own range must allow it, or the bench cannot start."""
+    args = build_parser().parse_args(["sim", "--calls-per-minute", "13636"])
+    assert args.calls_per_minute == 13636
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["sim", "--calls-per-minute", "1e9"])
