@@ -28,8 +28,8 @@ def run_gui(options: GuiOptions) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.services.log_buffer import configure_app_logging
-    from app.ui.garbage import collect_on_gui_thread
     from app.ui.qt_logging import install_qt_message_handler
+    from app.ui.shell.gui_gc import collect_on_gui_thread
     from app.ui.theme import app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -58,8 +58,8 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
     from app.services.log_buffer import LogBuffer
     from app.services.settings import parse_listen_address
     from app.ui.context import UiContext
-    from app.ui.main_window import MainWindow
     from app.ui.presenter import Presenter
+    from app.ui.shell.main_window import MainWindow
     from app.ui.tasks import TaskKeeper
     from app.ui.theme import apply_theme
 

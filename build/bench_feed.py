@@ -294,7 +294,7 @@ async def _run_worker(args: argparse.Namespace) -> dict[str, Any]:
     from app.services.session import PbxSession
     from app.ui import feed_pane
     from app.ui.context import UiContext
-    from app.ui.feed_model import CallFeedModel
+    from app.ui.feed.model import CallFeedModel
     from app.ui.presenter import Presenter
     from app.ui.tasks import TaskKeeper
 

@@ -92,7 +92,7 @@ def _qt_print(html: str) -> bytes:
 async def bench_report(repeats: int = 5) -> list[Figure]:
     from bench import Figure
 
-    from app.ui.report_pdf import ensure_gui_application, render_pdf
+    from app.ui.reports.pdf import ensure_gui_application, render_pdf
 
     ensure_gui_application()
     meta = ReportMeta(

@@ -83,7 +83,7 @@ from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError
 from app.threecx.transport import RetryPolicy
-from app.ui.feed_text import journey_summary
+from app.ui.feed.text import journey_summary
 from tests.conftest import SimFactory
 from tests.support.sim_process import COMMAND
 from tests.support.timeouts import timeouts_for

@@ -192,7 +192,7 @@ def export_diagnosis(
     renderer: PdfRenderer | None = None
     if report_format(out) is ReportFormat.PDF:
         # Qt only when a PDF is asked for: the other commands never load it.
-        from app.ui.report_pdf import render_pdf
+        from app.ui.reports.pdf import render_pdf
 
         renderer = render_pdf
     return write_report(report, out, pdf_renderer=renderer, secrets=secrets)

@@ -47,8 +47,8 @@ from app.sim import SimConfig, Simulator
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.tls import TlsOptions
 from app.ui.context import UiContext
-from app.ui.main_window import MainWindow
 from app.ui.presenter import Presenter
+from app.ui.shell.main_window import MainWindow
 from app.ui.tasks import TaskKeeper
 from app.ui.theme import app_icon, apply_theme
 

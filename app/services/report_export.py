@@ -2,7 +2,7 @@
 
 HTML comes from one template (resources/report/report.html.template); the PDF is that same
 HTML laid out by Qt, which only ``app.ui`` may import, so the PDF step is a callable the caller
-passes in (``app.ui.report_pdf.render_pdf``). Every output passes through ``scrub`` last: the
+passes in (``app.ui.reports.pdf.render_pdf``). Every output passes through ``scrub`` last: the
 model holds no secret, and this makes sure one never reaches a file by accident either.
 """
 
@@ -122,7 +122,7 @@ def render(
     if fmt is ReportFormat.HTML:
         return page.encode("utf-8")
     if pdf_renderer is None:
-        raise ReportExportError("PDF export needs the Qt renderer (app.ui.report_pdf)")
+        raise ReportExportError("PDF export needs the Qt renderer (app.ui.reports.pdf)")
     forms = _all_secrets(secrets)
     return pdf_renderer(
         page,

@@ -1,7 +1,7 @@
 """Reports from real doctor runs against the simulator, in all three formats.
 
 PDF rendering needs Qt: the services layer takes it as a callable, and these tests pass the
-real one (app.ui.report_pdf), headless.
+real one (app.ui.reports.pdf), headless.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from app.services.report_export import (
 from app.sim import Simulator
 from app.threecx.connect import open_client
 from app.threecx.v20.client import V20Client
-from app.ui.report_pdf import render_pdf
+from app.ui.reports.pdf import render_pdf
 from tests.conftest import SimFactory
 from tests.support.pdf import pdf_text
 from tests.support.timeouts import timeouts_for

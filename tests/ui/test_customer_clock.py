@@ -25,17 +25,17 @@ from app.domain.triggers import SettledCall, TriggerBranch
 from app.services.session import PbxSession
 from app.sim import Simulator
 from app.ui.context import UiContext
-from app.ui.feed_model import Column
-from app.ui.recordings_pane import RecordingResultsModel, RecordingsPane
-from app.ui.triggers_pane import COL_BRANCH, COL_TIME, TriggersPane
+from app.ui.feed.model import Column
+from app.ui.recordings.pane import RecordingResultsModel, RecordingsPane
+from app.ui.triggers.pane import COL_BRANCH, COL_TIME, TriggersPane
 from tests.conftest import SimFactory
 from tests.services.test_live_feed import ORPHAN_NUMBER, recording_extension
 from tests.services.test_recording_lookup import MOBILE, recorded_call
 from tests.support.waiting import until
 from tests.ui.conftest import profile_for
-from tests.ui.test_feed_pane import open_pane, shown_state
-from tests.ui.test_setup_wizard import finish_from_verified, session_store
-from tests.ui.test_setup_wizard_driver import (
+from tests.ui.feed.test_pane import open_pane, shown_state
+from tests.ui.setup.test_wizard import finish_from_verified, session_store
+from tests.ui.setup.test_wizard_driver import (
     enter_address,
     paste_key,
     press_next,

@@ -24,11 +24,11 @@ from app.services.connections import ConnectionStore
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
-from app.ui.feed_pane import FeedPane
-from app.ui.recordings_pane import RecordingsPane
-from app.ui.setup_wizard import SetupWizard
+from app.ui.feed.pane import FeedPane
+from app.ui.recordings.pane import RecordingsPane
+from app.ui.setup.wizard import SetupWizard
 from app.ui.theme import apply_theme
-from app.ui.triggers_pane import TriggersPane
+from app.ui.triggers.pane import TriggersPane
 from tests.services.test_live_feed import ORPHAN_NUMBER
 from tests.services.test_recording_lookup import MOBILE, recorded_call
 from tests.support.screenshots import distinct_colours, png_size, render_scene
@@ -36,8 +36,8 @@ from tests.support.system_tools import require_programs
 from tests.support.waiting import until
 from tests.support.xvfb import Xvfb, XvfbDisplay
 from tests.ui.conftest import profile_for
-from tests.ui.test_feed_pane import shown_state
-from tests.ui.test_setup_wizard_driver import (
+from tests.ui.feed.test_pane import shown_state
+from tests.ui.setup.test_wizard_driver import (
     QUICK,
     enter_address,
     paste_key,

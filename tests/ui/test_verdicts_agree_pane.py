@@ -19,10 +19,10 @@ from app.services.doctor import Doctor
 from app.services.doctor.connection_options import options_for_connection
 from app.sim.faults import FAULTS, PRESETS
 from app.ui.context import UiContext
-from app.ui.doctor_pane import DoctorPane
+from app.ui.doctor.pane import DoctorPane
 from tests.conftest import SimFactory
 from tests.test_verdicts_agree import WORDS, Agreement, timeouts_for
-from tests.ui.test_doctor_pane import opened, run_to_end
+from tests.ui.doctor.test_pane import opened, run_to_end
 
 PLACE = "Doctor tab"
 

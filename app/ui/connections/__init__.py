@@ -1,0 +1,1 @@
+"""The customer PBX list, the add/edit dialog and the key rotation dialog."""

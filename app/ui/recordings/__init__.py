@@ -1,0 +1,1 @@
+"""Recordings: find a call's recording and play it."""

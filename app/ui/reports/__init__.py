@@ -1,0 +1,1 @@
+"""The setup report: the preview dialog and the PDF layout."""

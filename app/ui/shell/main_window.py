@@ -1,0 +1,415 @@
+"""The window an engineer shares with a customer: connections on the left, the work on the right.
+
+The window owns the open ``PbxSession`` (one per selected connection) and hands it to every
+pane; panes never open their own clients. The guided setup ("Set up a PBX…") is a page of the
+window's central stack that replaces connections and tabs while it is open: no second window,
+no nested event loop. Closing the window closes the setup, cancels every task, closes the
+session's client, and only then quits (``setQuitOnLastWindowClosed(False)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app import __version__
+from app.domain.connection import ConnectionProfile, LastCheck
+from app.domain.live import CallEvent
+from app.domain.triggers import SettledCall
+from app.services.connections import ConnectionStore
+from app.services.log_buffer import LogBuffer
+from app.services.session import PbxSession
+
+if TYPE_CHECKING:
+    from app.services.webhook_receiver import WebhookReceiver
+    from app.ui.setup.wizard import SetupWizard
+from app.ui.connections.pane import ConnectionsPane
+from app.ui.context import SessionPane, UiContext
+from app.ui.dialogs import run_dialog
+from app.ui.doctor.pane import DoctorPane
+from app.ui.feed.pane import FeedPane
+from app.ui.recordings.pane import RecordingsPane
+from app.ui.shell.log_pane import LogPane
+from app.ui.shell.preferences_dialog import PreferencesDialog
+from app.ui.triggers.pane import TriggersPane
+
+log = logging.getLogger(__name__)
+
+PRESENTER_SHORTCUT = "Ctrl+Shift+P"
+LARGE_TYPE_SHORTCUT = "Ctrl+Shift+L"
+
+
+def _initial_size() -> QSize:
+    """1440 x 900, but never larger than the screen (a 1366 x 768 laptop is common)."""
+    wanted = QSize(1440, 900)
+    screen = QGuiApplication.primaryScreen()
+    return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
+
+
+class MainWindow(QMainWindow):
+    """Connections, live calls, missed-call triggers, recordings, doctor and log."""
+
+    closed = Signal()
+    sessionChanged = Signal(object)  # PbxSession | None, once every pane has it
+
+    def __init__(
+        self,
+        ui: UiContext,
+        store: ConnectionStore,
+        log_buffer: LogBuffer,
+        *,
+        feed_history_limit: int = 50_000,
+    ) -> None:
+        super().__init__()
+        self.ui = ui
+        self.store = store
+        self.setWindowTitle("PBX Companion")
+        self.setObjectName("mainWindow")
+        self.resize(_initial_size())
+        self._session: PbxSession | None = None
+        self._closing = False
+        self._shutdown: asyncio.Task[None] | None = None
+        self._receiver: WebhookReceiver | None = None  # started on demand
+        self.preferences_dialog: PreferencesDialog | None = None
+        self.wizard: SetupWizard | None = None  # the guided setup, while it is open
+        self._wizard_closed: asyncio.Task[None] | None = None  # a finished setup's cleanup
+
+        self.connections = ConnectionsPane(ui, store)
+        self.feed = FeedPane(ui, history_limit=feed_history_limit)
+        self.triggers = TriggersPane(ui)
+        self.recordings = RecordingsPane(ui)
+        self.doctor = DoctorPane(ui)
+        self.doctor.report_settings = lambda: store.settings  # read when a report is built
+        self.log_view = LogPane(ui, log_buffer)
+        self.panes: list[SessionPane] = [
+            self.feed,
+            self.triggers,
+            self.recordings,
+            self.doctor,
+            self.log_view,
+        ]
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.feed, "Live calls")
+        self.tabs.addTab(self.triggers, "Missed-call triggers")
+        self.tabs.addTab(self.recordings, "Recordings")
+        self.tabs.addTab(self.doctor, "Doctor")
+        self.tabs.addTab(self.log_view, "Log")
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.connections)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([400, 1040])
+        self.work_page = splitter
+        self.central = QStackedWidget()
+        self.central.setObjectName("centralStack")
+        self.central.addWidget(self.work_page)
+        self.setCentralWidget(self.central)
+
+        self._build_toolbar()
+        self._connection_label = QLabel("No connection selected")
+        self._connection_label.setObjectName("connectionStatus")
+        self.statusBar().addWidget(self._connection_label, 1)
+        self.statusBar().addPermanentWidget(QLabel(f"v{__version__}"))
+
+        self.connections.selected.connect(self._on_selected)
+        self.connections.edited.connect(self._on_edited)
+        self.connections.removed.connect(self._on_removed)
+        self.connections.setupRequested.connect(self.show_setup)
+        self.doctor.checked.connect(self._on_checked)
+        self.feed.callsSettled.connect(self._preview_triggers)
+        ui.presenter.changed.connect(self._on_presenter_changed)
+        self._on_presenter_changed()
+
+    # ---- missed-call triggers and the webhook add-on -----------------------------------------
+    def _preview_triggers(self, calls: list[SettledCall]) -> None:
+        for call in calls:
+            self.triggers.add_call(call)
+
+    async def start_webhook_receiver(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen for the 3CX webhook add-on on a local port; events join the live feed of
+        the connection on screen. Returns the URL to put in the add-on's .ini file."""
+        # aiohttp's server is loaded only when the receiver is wanted (startup time).
+        from app.services.webhook_receiver import WebhookReceiver
+
+        if self._receiver is not None:
+            await self._receiver.stop()
+        receiver = WebhookReceiver(
+            host,
+            port,
+            on_event=self._webhook_event,
+            on_recording=self._webhook_recording,
+            on_stats=lambda _stats: self._show_receiver_status(),
+        )
+        url = await receiver.start()
+        self._receiver = receiver
+        self._show_receiver_status()
+        return url
+
+    def _webhook_event(self, event: CallEvent) -> None:
+        feed, receiver = self.feed.feed, self._receiver
+        if feed is not None and receiver is not None:
+            feed.ingest(event, did=receiver.did_for(event.call_id))
+
+    def _webhook_recording(self, call_id: str, urls: list[str]) -> None:
+        if self.feed.feed is not None:
+            self.feed.feed.recording_link(call_id, urls)
+
+    def _show_receiver_status(self) -> None:
+        if self._receiver is not None:
+            self.triggers.set_receiver_status(self._receiver.status_text())
+
+    # ---- toolbar -----------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Main")
+        bar.setObjectName("mainToolbar")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self.presenter_action = QAction("Presenter mode", self)
+        self.presenter_action.setCheckable(True)
+        self.presenter_action.setShortcut(QKeySequence(PRESENTER_SHORTCUT))
+        self.presenter_action.setToolTip(
+            f"Mask phone numbers, contact names and secrets for screen-share ({PRESENTER_SHORTCUT})"
+        )
+        self.presenter_action.setChecked(self.ui.presenter.enabled)
+        self.presenter_action.toggled.connect(self._set_presenter)
+        bar.addAction(self.presenter_action)
+        self.large_type_action = QAction("Larger type", self)
+        self.large_type_action.setCheckable(True)
+        self.large_type_action.setShortcut(QKeySequence(LARGE_TYPE_SHORTCUT))
+        self.large_type_action.setToolTip(f"Larger text for screen-share ({LARGE_TYPE_SHORTCUT})")
+        self.large_type_action.setChecked(self.ui.presenter.large_type)
+        self.large_type_action.toggled.connect(self._set_large_type)
+        bar.addAction(self.large_type_action)
+        bar.addSeparator()
+        self.setup_action = QAction("Set up a PBX…", self)
+        self.setup_action.setToolTip(
+            "Guided setup of a new customer PBX, from its address to a verified key"
+        )
+        self.setup_action.triggered.connect(self.show_setup)
+        bar.addAction(self.setup_action)
+        self.doctor_action = QAction("Run doctor", self)
+        self.doctor_action.setToolTip("Check the seven causes for the selected connection")
+        self.doctor_action.triggered.connect(self._run_doctor)
+        bar.addAction(self.doctor_action)
+        self.settings_action = QAction("Settings…", self)
+        self.settings_action.setToolTip(
+            "Your name and logo for setup reports, the webhook receiver"
+        )
+        self.settings_action.triggered.connect(self.edit_preferences)
+        bar.addAction(self.settings_action)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(spacer)
+        self._presenter_badge = QLabel("PRESENTER MODE")
+        self._presenter_badge.setObjectName("presenterBadge")
+        self._presenter_badge_action = bar.addWidget(self._presenter_badge)
+
+    def _set_presenter(self, on: bool) -> None:
+        self.ui.presenter.set_enabled(on)
+        self._save_preferences()
+
+    def _set_large_type(self, on: bool) -> None:
+        self.ui.presenter.set_large_type(on)
+        self._save_preferences()
+
+    def _save_preferences(self) -> None:
+        if self._closing:
+            return
+        self.ui.tasks.start(
+            self.store.set_preferences(
+                presenter_mode=self.ui.presenter.enabled,
+                large_type=self.ui.presenter.large_type,
+            ),
+            name="save preferences",
+        )
+
+    def _on_presenter_changed(self) -> None:
+        on = self.ui.presenter.enabled
+        self._presenter_badge_action.setVisible(on)
+        if self.presenter_action.isChecked() != on:
+            self.presenter_action.setChecked(on)
+        if self.large_type_action.isChecked() != self.ui.presenter.large_type:
+            self.large_type_action.setChecked(self.ui.presenter.large_type)
+
+    def edit_preferences(self) -> asyncio.Task[None]:
+        dialog = PreferencesDialog(self, self.store.settings)
+        self.preferences_dialog = dialog
+        return self.ui.tasks.start(self._edit_preferences(dialog), name="settings")
+
+    async def _edit_preferences(self, dialog: PreferencesDialog) -> None:
+        try:
+            if await run_dialog(dialog) != PreferencesDialog.DialogCode.Accepted:
+                return
+            settings = await self.store.set_preferences(**dialog.values())
+            self.connections.set_key_age_warning_days(settings.key_age_warning_days)
+        finally:
+            self.preferences_dialog = None
+            dialog.deleteLater()
+
+    def _run_doctor(self) -> None:
+        self.tabs.setCurrentWidget(self.doctor)
+        if self._session is not None:
+            self.doctor.run()
+
+    # ---- guided setup ------------------------------------------------------------------------
+    def show_setup(self) -> SetupWizard | None:
+        """Show the guided setup in place of connections and tabs; they come back when it
+        finishes (the new connection selected) or is cancelled. None while closing."""
+        if self._closing:
+            return None
+        if self.wizard is None:
+            wizard = self._new_wizard()
+            wizard.finished.connect(self._on_setup_finished)
+            wizard.cancelled.connect(self._close_setup)
+            self.central.addWidget(wizard)
+            self.wizard = wizard
+        self.central.setCurrentWidget(self.wizard)
+        self.doctor_action.setEnabled(False)  # the doctor's tab is not on screen
+        return self.wizard
+
+    def _new_wizard(self) -> SetupWizard:
+        # Loaded on first use: most sessions never open it (startup time).
+        from app.ui.setup.wizard import SetupWizard
+
+        return SetupWizard(self.ui, self.store, self)
+
+    def _close_setup(self) -> None:
+        wizard, self.wizard = self.wizard, None
+        self.central.setCurrentWidget(self.work_page)
+        self.doctor_action.setEnabled(True)
+        if wizard is not None:
+            self.central.removeWidget(wizard)
+            wizard.hide()
+            if not self._closing:
+                self._wizard_closed = self.ui.tasks.start(self._dispose(wizard), name="close setup")
+
+    @staticmethod
+    async def _dispose(wizard: SetupWizard) -> None:
+        # Its checks may still hold a client to the PBX: closed before the widget goes.
+        try:
+            await wizard.aclose()
+        finally:
+            wizard.deleteLater()
+
+    def _on_setup_finished(self, connection_id: str) -> None:
+        self._close_setup()
+        self.connections.reload()
+        self.connections.select(connection_id)
+
+    # ---- connections -------------------------------------------------------------------------
+    def add_demo(self, profile: ConnectionProfile, secret: str) -> None:
+        """Show the in-process demo PBX as a connection; its key stays in memory."""
+        self.store.add_demo(profile, secret)
+        self.connections.add_demo(profile)
+        self.connections.select(profile.id)
+
+    @property
+    def session(self) -> PbxSession | None:
+        return self._session
+
+    def _on_selected(self, connection_id: str | None) -> None:
+        self.ui.tasks.start(self._switch_to(connection_id), name="open connection")
+
+    async def _switch_to(self, connection_id: str | None) -> None:
+        old, self._session = self._session, None
+        for pane in self.panes:
+            pane.set_session(None)
+        if old is not None:
+            await old.aclose()
+        if connection_id is None:
+            self._connection_label.setText("No connection selected")
+            self.sessionChanged.emit(None)
+            return
+        try:
+            session = await self._open(connection_id)
+        except Exception as error:  # every failure reaches the engineer, never a crash
+            log.warning("Could not open connection: %s", error)
+            self._connection_label.setText(f"Could not open the connection: {error}")
+            self.sessionChanged.emit(None)
+            return
+        self._session = session
+        for pane in self.panes:
+            pane.set_session(session)
+        profile = session.profile
+        where = "demo PBX on this computer" if profile.demo else profile.url
+        self._connection_label.setText(f"{profile.name}: {where}")
+        self.sessionChanged.emit(session)
+        if not profile.demo and not self._closing:
+            self.ui.tasks.start(
+                self.store.set_preferences(last_connection_id=profile.id), name="remember"
+            )
+
+    async def _open(self, connection_id: str) -> PbxSession:
+        profile = self.store.get(connection_id)
+        demo = profile is not None and profile.demo
+        return await self.store.open_session(connection_id, poll_interval_s=2.0 if demo else 5.0)
+
+    def _on_edited(self, connection_id: str) -> None:
+        if self._session is not None and self._session.profile.id == connection_id:
+            self._on_selected(connection_id)  # reopen with the new address or key
+
+    def _on_removed(self, connection_id: str) -> None:
+        if self._session is not None and self._session.profile.id == connection_id:
+            self._on_selected(None)
+
+    def _on_checked(self, last_check: LastCheck) -> None:
+        session = self._session
+        if session is None:
+            return
+        # The pane shows it at once and saves it (demo connections are never saved).
+        self.connections.refresh_status(session.profile.id, last_check)
+
+    # ---- shutdown ----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closing:
+            event.accept()
+            return
+        event.ignore()
+        self._closing = True
+        self._shutdown = asyncio.get_running_loop().create_task(self._shut_down())
+
+    async def _shut_down(self) -> None:
+        if self.preferences_dialog is not None:
+            self.preferences_dialog.reject()
+        try:
+            if self.wizard is not None:
+                try:
+                    # It discards a key staged for a connection that was never saved.
+                    await asyncio.wait_for(self.wizard.aclose(), 5)
+                except Exception:
+                    log.exception("The guided setup did not close cleanly")
+            if self._wizard_closed is not None:
+                await asyncio.wait([self._wizard_closed], timeout=5)
+            closing: list[SessionPane | ConnectionsPane] = [*self.panes, self.connections]
+            for pane in closing:
+                try:
+                    await asyncio.wait_for(pane.aclose(), 5)
+                except Exception:
+                    log.exception("A pane did not close cleanly")
+            if self._receiver is not None:
+                await self._receiver.stop()
+            if self._session is not None:
+                await self._session.aclose()
+                self._session = None
+            await self.ui.tasks.aclose()
+        finally:
+            self.hide()
+            self.closed.emit()

@@ -1,0 +1,1 @@
+"""The missed-call trigger preview."""
