@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from app.domain.clock import Clock, RunningClock, utc_now
-from app.sim import wire
+from app.sim import wire_v20
 from app.sim.auth import TokenStore
 from app.sim.calls import generate_history
 from app.sim.config import SimConfig
@@ -30,8 +30,8 @@ from app.sim.tenant import Tenant
 from app.sim.timefmt import iso
 from app.sim.tls import SimCertificates
 from app.sim.webhooks import AddOnWebhooks, WebhookSender
-from app.sim.wire import CallLogShape
 from app.sim.wire_quirks import ALL_QUIRKS, parse_quirks
+from app.sim.wire_v20 import CallLogShape
 
 DEFAULT_V18 = "18.0.11.200"
 OLD_V18 = "18.0.10.5"
@@ -268,13 +268,13 @@ class Simulator:
     def users(self, *, expand_groups: bool) -> list[dict[str, Any]]:
         nrf = self.faults.active("extension-not-recording")
         return [
-            wire.user(self.tenant, e, not_recording=nrf, expand_groups=expand_groups)
+            wire_v20.user(self.tenant, e, not_recording=nrf, expand_groups=expand_groups)
             for e in self.tenant.extensions
         ]
 
     def system_status(self) -> dict[str, Any]:
         used = sum(int(r.seconds * 16000) for r in self.tenant.recordings.values())
-        return wire.system_status(
+        return wire_v20.system_status(
             self.tenant,
             self.version,
             self.tenant.clock(),
@@ -285,12 +285,12 @@ class Simulator:
         )
 
     def licence(self) -> dict[str, Any]:
-        return wire.licence(
+        return wire_v20.licence(
             self.tenant, self.version, expired=self.faults.active("licence-expired")
         )
 
     def licence_status(self) -> dict[str, Any]:
-        return wire.licence_status(
+        return wire_v20.licence_status(
             self.tenant,
             self.version,
             self.tenant.clock(),
@@ -304,7 +304,7 @@ class Simulator:
             else None
         )
         used = sum(int(r.seconds * 16000) for r in self.tenant.recordings.values())
-        return wire.repository_settings(days, used)
+        return wire_v20.repository_settings(days, used)
 
     def active_calls_v20(self) -> list[dict[str, Any]]:
         rows = []

@@ -7,8 +7,8 @@ from typing import Any
 
 from app.sim.records import DN_EXTENSION, DN_EXTERNAL, Extension, Recording, Segment
 from app.sim.timefmt import hms, iso, parse_iso
-from app.sim.wire import CLEAN, CallLogShape, Row
 from app.sim.wire_quirks import WireQuirk, fractional_time
+from app.sim.wire_v20 import CLEAN, CallLogShape, Row
 
 
 def v18_extension(e: Extension) -> Row:

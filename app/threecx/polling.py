@@ -19,7 +19,7 @@ from app.threecx.errors import (
     TokenRevoked,
 )
 
-log = logging.getLogger("pbx.threecx.polling")
+log = logging.getLogger(__name__)
 
 HistoryFetch = Callable[..., Awaitable[list[CallRecord]]]
 

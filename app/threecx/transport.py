@@ -44,7 +44,7 @@ from app.threecx.scheme_check import (
 )
 from app.threecx.tls import TlsOptions, build_ssl_context, classify_ssl_error
 
-log = logging.getLogger("pbx.threecx")
+log = logging.getLogger(__name__)
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 RETRY_STATUSES = frozenset({500, 502, 503})

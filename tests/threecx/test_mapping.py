@@ -14,9 +14,9 @@ from app.domain.extensions import QueueRecording, RecordingMode
 from app.domain.licence import Edition
 from app.domain.recordings import RecordingCallType
 from app.threecx.errors import UnreadableAnswer
+from app.threecx.tolerant_fields import parse_datetime, rows
 from app.threecx.v18 import mapping as v18
 from app.threecx.v20 import mapping as v20
-from app.threecx.wire import parse_datetime, rows
 
 CALL_LOG_ROW = {
     "MainCallHistoryId": "00000000-01dc-5a4e-0000-000000000010",

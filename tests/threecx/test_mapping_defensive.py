@@ -14,11 +14,7 @@ from hypothesis import strategies as st
 
 from app.domain.wire_shapes import WireSeen
 from app.threecx.errors import UnreadableAnswer
-from app.threecx.v18 import mapping as v18
-from app.threecx.v20 import mapping as v20
-from app.threecx.v20 import office_hours
-from app.threecx.v20.admin import _admin_token, principal_from_row
-from app.threecx.wire import (
+from app.threecx.tolerant_fields import (
     MAX_DURATION,
     describe,
     duration,
@@ -28,6 +24,10 @@ from app.threecx.wire import (
     text,
     timestamp,
 )
+from app.threecx.v18 import mapping as v18
+from app.threecx.v20 import mapping as v20
+from app.threecx.v20 import office_hours
+from app.threecx.v20.admin import _admin_token, principal_from_row
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 HUGE = 10**400

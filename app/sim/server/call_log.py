@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.sim import wire
+from app.sim import wire_v20
 from app.sim.odata import collection
 from app.sim.records import Segment
 from app.sim.server.pbx import Pbx
@@ -102,7 +102,7 @@ def call_log(pbx: Pbx, tail: str, q: Any, base: str) -> web.Response:
     if ignores_order:
         q = {k: v for k, v in q.items() if k != "$orderby"}
     rows = [
-        wire.call_log_row(s, rec_visible(s, visible), shape)
+        wire_v20.call_log_row(s, rec_visible(s, visible), shape)
         for s in segs
         if (not src_f or src_f in f"{s.src.dn} {s.src.caller_id} {s.src.name}".lower())
         and (not dst_f or dst_f in f"{s.dst.dn} {s.dst.caller_id} {s.dst.name}".lower())

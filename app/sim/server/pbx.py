@@ -15,8 +15,8 @@ from app.sim.faults import FaultSet
 from app.sim.records import CallRecord
 from app.sim.tenant import Tenant
 from app.sim.webhooks import AddOnWebhooks
-from app.sim.wire import CallLogShape
 from app.sim.wire_quirks import WireQuirk
+from app.sim.wire_v20 import CallLogShape
 
 
 class Pbx(Protocol):

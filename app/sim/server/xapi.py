@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.sim import office_hours, wire
+from app.sim import office_hours, wire_v20
 from app.sim.audio import tone_wav
 from app.sim.odata import ODataQueryError, collection, entity, expanded
 from app.sim.phonebook import phonebook_settings
@@ -108,7 +108,7 @@ class XapiRoutes:
         return json_response(entity(row, q, context=f"{base}LicenseStatus"))
 
     def _e164(self, q: Any, base: str) -> web.Response:
-        row = wire.e164(self.pbx.tenant)
+        row = wire_v20.e164(self.pbx.tenant)
         return json_response(entity(row, q, context=f"{base}E164Settings"))
 
     def _office_hours(self, q: Any, base: str) -> dict[str, Any]:
@@ -140,7 +140,7 @@ class XapiRoutes:
     # ---- people and numbers ----------------------------------------------------------------
     def _users(self, q: Any, base: str) -> web.Response:
         rows = self.pbx.users(expand_groups="Groups" in expanded(q))
-        fields = set(rows[0]) | wire.USER_NAV if rows else None
+        fields = set(rows[0]) | wire_v20.USER_NAV if rows else None
         return json_response(
             collection(rows, q, context=f"{base}Users", fields=fields, max_top=100)
         )
@@ -154,17 +154,19 @@ class XapiRoutes:
 
     def _queues(self, q: Any, base: str) -> web.Response:
         tenant = self.pbx.tenant
-        rows = [wire.queue(tenant, x, expand_agents="Agents" in expanded(q)) for x in tenant.queues]
-        fields = set(rows[0]) | wire.QUEUE_NAV if rows else None
+        rows = [
+            wire_v20.queue(tenant, x, expand_agents="Agents" in expanded(q)) for x in tenant.queues
+        ]
+        fields = set(rows[0]) | wire_v20.QUEUE_NAV if rows else None
         return json_response(collection(rows, q, context=f"{base}Queues", fields=fields))
 
     def _contacts(self, q: Any, base: str) -> web.Response:
-        rows = [wire.contact(c) for c in self.pbx.tenant.contacts]
+        rows = [wire_v20.contact(c) for c in self.pbx.tenant.contacts]
         return _rows(rows, q, f"{base}Contacts")
 
     def _inbound_rules(self, q: Any, base: str) -> web.Response:
         tenant = self.pbx.tenant
-        rows = [wire.inbound_rule(tenant, r) for r in tenant.inbound_rules]
+        rows = [wire_v20.inbound_rule(tenant, r) for r in tenant.inbound_rules]
         return _rows(rows, q, f"{base}InboundRules")
 
     def _active_calls(self, q: Any, base: str) -> web.Response:
@@ -182,7 +184,8 @@ class XapiRoutes:
             return web.Response(status=403)
         visible = pbx.visible_recording_ids()
         rows = [
-            wire.call_history_row(s, rec_visible(s, visible)) for s in reversed(pbx.tenant.segments)
+            wire_v20.call_history_row(s, rec_visible(s, visible))
+            for s in reversed(pbx.tenant.segments)
         ]
         return _rows(rows, q, f"{base}CallHistoryView")
 
@@ -192,7 +195,7 @@ class XapiRoutes:
             return web.Response(status=403)
         visible = pbx.visible_recording_ids()
         rows = [
-            wire.recording(r, pbx.archive_base)
+            wire_v20.recording(r, pbx.archive_base)
             for rid, r in sorted(pbx.tenant.recordings.items(), reverse=True)
             if rid in visible
         ]

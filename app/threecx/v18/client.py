@@ -38,9 +38,9 @@ from app.threecx.errors import (
 from app.threecx.history_windows import newest_calls
 from app.threecx.paging import PageLedger
 from app.threecx.polling import CallLogPoller
+from app.threecx.tolerant_fields import integer, odata_datetime, rows
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v18 import mapping
-from app.threecx.wire import integer, odata_datetime, rows
 
 LOGIN_PATH = "/api/login"
 # The recording download forms known for v18, tried in this order; none is confirmed (API-NOTES

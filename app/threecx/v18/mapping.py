@@ -14,7 +14,7 @@ from app.domain.licence import Edition, Licence, SystemStatus
 from app.domain.live import CallEvent, LiveState
 from app.domain.recordings import Recording, RecordingCallType
 from app.domain.wire_shapes import WireSeen, WireShape
-from app.threecx.wire import (
+from app.threecx.tolerant_fields import (
     boolean,
     duration,
     identity_integer,

@@ -36,9 +36,9 @@ from app.threecx.tls import (
     fetch_peer_certificate,
     normalise_fingerprint,
 )
+from app.threecx.tolerant_fields import boolean, identity_integer, identity_text, rows
 from app.threecx.transport import RetryPolicy, Timeouts, Transport, parse_json
 from app.threecx.v20.tokens import jwt_lifetime_s, sane_lifetime
-from app.threecx.wire import boolean, identity_integer, identity_text, rows
 
 LOGIN_PATH = "/webclient/api/Login/GetAccessToken"
 TOKEN_PATH = "/connect/token"

@@ -52,6 +52,7 @@ from app.domain.reconnect import (
 from app.domain.wire_shapes import WireSeen
 from app.threecx.errors import AuthRejected, ThreeCXError, TlsFailure, TlsProblem
 from app.threecx.tls import classify_ssl_error
+from app.threecx.tolerant_fields import rows
 from app.threecx.transport import Transport
 from app.threecx.v20 import mapping
 from app.threecx.v20.callcontrol_frames import (
@@ -72,9 +73,8 @@ from app.threecx.v20.callcontrol_gets import PIPELINED as PIPELINED
 from app.threecx.v20.callcontrol_gets import FetchPolicy as FetchPolicy
 from app.threecx.v20.callcontrol_gets import ParticipantGets, Row
 from app.threecx.v20.callcontrol_misses import MissConfirmer
-from app.threecx.wire import rows
 
-log = logging.getLogger("pbx.threecx.callcontrol")
+log = logging.getLogger(__name__)
 
 # The call log is read from this long before a miss: a queue call can wait minutes first.
 CONFIRM_LOOKBACK = timedelta(minutes=15)

@@ -20,7 +20,7 @@ from app.domain.live import CallEvent, LiveState
 from app.threecx.errors import ThreeCXError
 from app.threecx.v20.callcontrol_frames import logged_call
 
-log = logging.getLogger("pbx.threecx.callcontrol")
+log = logging.getLogger(__name__)
 
 ReadCallLog = Callable[[datetime], Awaitable[list[CallRecord]]]  # calls from about a time on
 Tell = Callable[[CallEvent], None]

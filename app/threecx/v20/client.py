@@ -35,12 +35,12 @@ from app.threecx.errors import (
 from app.threecx.history_windows import newest_calls
 from app.threecx.paging import PageLedger
 from app.threecx.polling import CallLogPoller
+from app.threecx.tolerant_fields import describe, integer, odata_datetime, rows
 from app.threecx.transport import Transport, parse_json
 from app.threecx.v20 import mapping
 from app.threecx.v20.callcontrol import CallControlWatcher
 from app.threecx.v20.office_hours import business_hours_from_rows
 from app.threecx.v20.tokens import TokenManager
-from app.threecx.wire import describe, integer, odata_datetime, rows
 
 XAPI = "/xapi/v1"
 T = TypeVar("T")

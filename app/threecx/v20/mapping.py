@@ -15,7 +15,7 @@ from app.domain.live import Participant
 from app.domain.recordings import Recording, RecordingCallType, RetentionPolicy
 from app.domain.wire_shapes import WireSeen, WireShape
 from app.threecx.errors import UnreadableAnswer
-from app.threecx.wire import (
+from app.threecx.tolerant_fields import (
     boolean,
     duration,
     identity_integer,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.domain.business_hours import END_OF_DAY, BusinessHours, Holiday, HoursSource, Period
 from app.threecx.errors import MalformedResponse
-from app.threecx.wire import boolean, integer, rows, text
+from app.threecx.tolerant_fields import boolean, integer, rows, text
 
 Row = Mapping[str, Any]
 

@@ -1,4 +1,4 @@
-"""Tenant objects rendered in 3CX's v20 (XAPI) wire shapes (v18: app/sim/wire_v18.py)."""
+"""Tenant objects rendered in 3CX's v20 (XAPI) wire shapes (v18: app/sim/wire_v18.py; the quirks live PBXs add: app/sim/wire_quirks.py)."""
 
 from __future__ import annotations
 
