@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions
 

@@ -58,8 +58,9 @@ from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.live import CallEvent, LiveState
 from app.domain.report import Report, ReportMeta, status_word
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
 from app.services.doctor.text import MARKS, render_text
+from app.services.facts.options import DoctorOptions
 from app.services.live_feed import FeedCall, LiveFeed
 from app.services.recording_lookup import (
     RecordingLookup,

@@ -21,7 +21,7 @@ from app.domain.cli_ranges import (
     ranged_int,
 )
 from app.domain.deadlines import seconds
-from app.services.doctor.options import (
+from app.services.facts.options import (
     DEFAULT_BRIDGE_WINDOW_S,
     DEFAULT_DOCTOR_DEADLINE_S,
     DEFAULT_RETENTION_DAYS,

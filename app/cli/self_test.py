@@ -38,7 +38,8 @@ from app.domain.diagnosis import CheckStatus
 from app.domain.live import LiveState
 from app.domain.phones import to_e164
 from app.services.connections import ConnectionStore
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.services.log_buffer import LogBuffer
 from app.services.paths import HOME_ENV
 from app.services.report_export import APP_LOGO, RESOURCES, TEMPLATE

@@ -26,13 +26,17 @@ from pathlib import Path
 
 from app.domain.addresses import AddressError
 from app.domain.calls import CallRecord
-from app.domain.causes.api_answers import DOWNLOAD_BY_HAND, DOWNLOAD_UNCONFIRMED
+from app.domain.causes.api_answers import (
+    DOWNLOAD_BY_HAND,
+    DOWNLOAD_UNCONFIRMED,
+    RECORDINGS,
+    roles_fix,
+)
 from app.domain.clock import utc_now
 from app.domain.phones import NumberError, to_e164
 from app.domain.recordings import Recording
 from app.services.atomic_files import write_bytes_atomically
-from app.services.doctor.api_roles import RECORDINGS, roles_fix
-from app.services.doctor.common import Outcome, attempt
+from app.services.facts.outcome import Outcome, attempt
 from app.services.recording_matching import (
     MATCH_TOLERANCE,
     call_matches,

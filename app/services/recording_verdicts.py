@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime, tzinfo
 
 from app.domain.calls import CallOutcome, CallRecord
-from app.domain.causes.api_answers import DOWNLOAD_UNCONFIRMED
+from app.domain.causes.api_answers import DOWNLOAD_UNCONFIRMED, HISTORY, RECORDINGS, roles_fix
 from app.domain.causes.recording import (
     Recorder,
     recorder,
@@ -18,12 +18,11 @@ from app.domain.causes.recording import (
     settled,
     unrecorded_reason,
 )
+from app.domain.causes.retention import WHERE as RETENTION_WHERE
 from app.domain.causes.wording import plural
 from app.domain.phones import to_e164
 from app.domain.recordings import Recording, RetentionPolicy, recording_for_call
-from app.services.doctor.api_roles import HISTORY, RECORDINGS, roles_fix
-from app.services.doctor.common import Outcome
-from app.services.doctor.retention import WHERE as RETENTION_WHERE
+from app.services.facts.outcome import Outcome
 from app.services.recording_matching import MATCH_TOLERANCE
 from app.services.recording_results import (
     LookupFacts,

@@ -35,8 +35,7 @@ from app.domain.contacts import Contact
 from app.domain.phones import default_region
 from app.services.contacts_import import ContactsFileError
 from app.services.customer_clock import read_customer_hours
-from app.services.doctor.connection_options import ContactsRead, read_crm_export
-from app.services.doctor.contact_match import PHONEBOOK
+from app.services.facts.connection_options import ContactsRead, read_crm_export
 from app.services.log_setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
@@ -254,7 +253,7 @@ class PbxSession:
         return SearchedContacts(
             ContactStore.PHONEBOOK,
             tuple(contacts),
-            PHONEBOOK,
+            ContactStore.PHONEBOOK.words,
             standing_in=standing_in,
             problem=problem,
         )

@@ -13,8 +13,9 @@ import pytest
 
 from app.domain.causes.retention import RetentionDetails, retention_fix
 from app.domain.diagnosis import CHECK_ORDER, CheckId, CheckStatus, Diagnosis
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
+from app.services.facts.options import DoctorOptions
 from app.services.known_certificates import KnownCertificates
 from app.sim import Simulator
 from app.sim.faults import FAULTS, PRESETS
@@ -312,7 +313,7 @@ async def test_secret_never_logged(make_sim: SimFactory, caplog: pytest.LogCaptu
 
 
 def test_call_log_windows_cover_any_retention_requirement() -> None:
-    from app.services.doctor.context import window_edge
+    from app.services.facts.gatherer import window_edge
 
     edges = [window_edge(i) for i in range(12)]
     assert edges[:5] == [1, 7, 30, 60, 90]

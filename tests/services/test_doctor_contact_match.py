@@ -19,9 +19,9 @@ from app.domain.causes.contact_match import (
 from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.services.contacts_import import MAX_PROBLEMS_KEPT, parse_contacts_csv
-from app.services.doctor import DoctorOptions
-from app.services.doctor.connection_options import options_for_connection
 from app.services.doctor.text import render_text
+from app.services.facts.connection_options import options_for_connection
+from app.services.facts.options import DoctorOptions
 from app.sim import Simulator
 from tests.conftest import SimFactory
 from tests.services.test_doctor import diagnose

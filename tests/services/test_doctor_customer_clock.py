@@ -10,8 +10,9 @@ import pytest
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.clock import RunningClock
 from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
+from app.services.facts.options import DoctorOptions
 from app.sim import SimConfig, Simulator
 from app.threecx.transport import Timeouts
 from tests.threecx.conftest import params_for

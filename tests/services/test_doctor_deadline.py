@@ -15,7 +15,8 @@ from aiohttp import web
 
 from app.domain.deadlines import OUT_OF_TIME, ran_out_of_time
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.threecx.connect import ConnectionParams
 from tests.conftest import SimFactory
 from tests.support.timeouts import ROOMY

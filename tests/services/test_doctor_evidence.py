@@ -34,8 +34,8 @@ from app.domain.diagnosis import CheckId, CheckStatus
 from app.domain.licence import Edition, Licence, SystemStatus
 from app.domain.version import PbxVersion
 from app.services.doctor import Doctor
-from app.services.doctor.common import Outcome, probe_answer
 from app.services.doctor.text import render_text
+from app.services.facts.outcome import Outcome, probe_answer
 from app.services.pbx_summary import licence_line, summarise
 from app.services.setup.capabilities import TOKEN, verify_capabilities
 from app.sim import Simulator

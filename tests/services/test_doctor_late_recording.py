@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus, Diagnosis
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.sim import Simulator
 from tests.conftest import SimFactory
 from tests.support.timeouts import ROOMY

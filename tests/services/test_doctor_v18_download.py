@@ -20,8 +20,9 @@ from app.domain.causes.late_recording import TIME_BY_HAND
 from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
 from app.domain.report import Report, ReportMeta
 from app.domain.wire_shapes import WireShape
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
+from app.services.facts.options import DoctorOptions
 from app.services.recording_lookup import RecordingLookupError, RecordingQuery, RecordingStatus
 from app.services.setup.capabilities import RECORDING_DOWNLOAD, verify_capabilities
 from app.sim import Simulator

@@ -17,7 +17,7 @@ from app.domain.bridge import (
 from app.domain.causes.contact_match import ContactMatchDetails
 from app.domain.connection import ConnectionProfile, ContactColumns
 from app.domain.contact_match import MatchKind
-from app.services.doctor import DoctorOptions
+from app.services.facts.options import DoctorOptions
 from app.services.session import ContactsUnavailable, PbxSession
 from app.services.setup.contact_preview import preview_contacts
 from app.sim import Simulator

@@ -16,7 +16,7 @@ import pytest
 
 from app.domain.diagnosis import CheckStatus, Diagnosis
 from app.services.doctor import Doctor
-from app.services.doctor.connection_options import options_for_connection
+from app.services.facts.connection_options import options_for_connection
 from app.sim.faults import FAULTS, PRESETS
 from app.ui.context import UiContext
 from app.ui.doctor.pane import DoctorPane

@@ -1,6 +1,9 @@
-"""The doctor: the seven causes of a missing CRM recording, checked against a live PBX."""
+"""The doctor: the seven causes of a missing CRM recording, checked against a live PBX.
 
-from app.services.doctor.options import DoctorOptions
+The facts it judges are gathered in ``app.services.facts`` (its options included); the checks
+here turn them into results through the domain's rules.
+"""
+
 from app.services.doctor.runner import Doctor
 
-__all__ = ["Doctor", "DoctorOptions"]
+__all__ = ["Doctor"]

@@ -23,7 +23,8 @@ from app.domain.causes.recording import unrecorded_reason
 from app.domain.diagnosis import CheckResult
 from app.domain.live import LiveState
 from app.services.call_control import monitors_nothing
-from app.services.doctor.common import CheckContext, attempt
+from app.services.doctor.check_context import CheckContext
+from app.services.facts.outcome import attempt
 from app.services.recording_watcher import JourneyState, RecordingJourney, RecordingWatcher
 from app.threecx.errors import DownloadUnconfirmed, ThreeCXError
 

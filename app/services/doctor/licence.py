@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.domain.causes.licence import LicenceFacts, judge_licence
 from app.domain.diagnosis import CheckResult
-from app.services.doctor.common import CheckContext, attempt
+from app.services.doctor.check_context import CheckContext
+from app.services.facts.outcome import attempt
 
 
 async def check_licence(ctx: CheckContext) -> CheckResult:

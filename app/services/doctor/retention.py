@@ -4,21 +4,14 @@ longer download; the rule (``app.domain.causes.retention``) judges them."""
 from __future__ import annotations
 
 from app.domain.calls import CallRecord
-from app.domain.causes.retention import (
-    WHERE,
-    ReferencedRecording,
-    RetentionFacts,
-    judge_retention,
-)
+from app.domain.causes.retention import ReferencedRecording, RetentionFacts, judge_retention
 from app.domain.diagnosis import CheckResult
-from app.services.doctor.common import CheckContext, attempt, probe_answer
+from app.services.doctor.check_context import CheckContext
+from app.services.facts.outcome import attempt, probe_answer
 from app.threecx.errors import RecordingFileMissing, ThreeCXError
 
 CONFIRM = 5  # missing recordings confirmed by a download attempt
 LIST_LIMIT = 20000  # recordings listed; past it, absence from the list proves nothing
-
-# The recordings tab points at the same setting.
-__all__ = ["WHERE", "check_retention"]
 
 
 async def check_retention(ctx: CheckContext) -> CheckResult:

@@ -24,15 +24,16 @@ from app.domain.diagnosis import (
 from app.domain.pbx import PbxIdentity, hosting_of_url
 from app.domain.phones import default_region
 from app.services.doctor.api_roles import check_api_roles
-from app.services.doctor.common import CheckContext, Outcome, attempt
+from app.services.doctor.check_context import CheckContext
 from app.services.doctor.contact_match import check_contact_match
-from app.services.doctor.context import Facts
 from app.services.doctor.extension_recording import check_extension_recording
 from app.services.doctor.late_recording import check_late_recording
 from app.services.doctor.licence import check_licence
-from app.services.doctor.options import DoctorOptions
 from app.services.doctor.reachability import Reach, check_reachability
 from app.services.doctor.retention import check_retention
+from app.services.facts.gatherer import Facts
+from app.services.facts.options import DoctorOptions
+from app.services.facts.outcome import Outcome, attempt
 from app.services.known_certificates import KnownCertificates
 from app.services.recording_watcher import RecordingJourney
 from app.threecx.connect import ConnectionParams

@@ -25,9 +25,9 @@ from app.domain.diagnosis import CheckResult
 from app.domain.phones import validate_region
 from app.services.atomic_files import atomic_text_file
 from app.services.contacts_import import ColumnMapping
-from app.services.doctor.contact_match import gather_contact_match_facts
-from app.services.doctor.context import Facts
-from app.services.doctor.options import DoctorOptions
+from app.services.facts.contact_match import gather_contact_match_facts
+from app.services.facts.gatherer import Facts
+from app.services.facts.options import DoctorOptions
 from app.threecx.client import PbxClient
 
 ATTACHES = "attaches"

@@ -18,7 +18,7 @@ from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckStatus
 from app.domain.licence import Edition, Licence
 from app.domain.version import PbxVersion
-from app.services.doctor.common import attempt
+from app.services.facts.outcome import attempt
 from app.services.setup.detect import PbxDetection
 from app.threecx.client import PbxClient
 

@@ -21,10 +21,9 @@ from app.domain.causes.extension_recording import (
 from app.domain.causes.recording import Recorder, recording_fix
 from app.domain.clock import utc_now
 from app.domain.extensions import Queue, QueueRecording, RecordingMode
-from app.services.doctor.common import CheckContext
-from app.services.doctor.context import Facts
-from app.services.doctor.extension_recording import gather_extension_recording
-from app.services.doctor.options import RECENT_DAYS, DoctorOptions
+from app.services.facts.extension_recording import gather_extension_recording
+from app.services.facts.gatherer import Facts
+from app.services.facts.options import RECENT_DAYS, DoctorOptions
 from app.threecx.client import PbxClient
 
 EXTENSION_MODES = {
@@ -88,9 +87,7 @@ async def audit_recording(
     facts = Facts(client, options, now)
     try:
         await facts.extensions()  # raises: without them there is nothing to audit
-        gathered = await gather_extension_recording(
-            CheckContext(client, facts, options, client.identity, now)
-        )
+        gathered = await gather_extension_recording(facts)
     finally:
         await facts.aclose()
     result = judge_extension_recording(gathered)

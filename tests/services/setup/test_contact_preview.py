@@ -24,7 +24,8 @@ from app.services.contacts_import import (
     preview_contacts_csv,
     read_contacts_text,
 )
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.services.setup.contact_preview import (
     FixColumns,
     NormalisationExportError,

@@ -10,7 +10,8 @@ from pathlib import Path
 from app.domain.bridge import Bridge, NumberMatch
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
 from app.services.contacts_import import MAX_PROBLEMS_KEPT
-from app.services.doctor import Doctor, DoctorOptions
+from app.services.doctor import Doctor
+from app.services.facts.options import DoctorOptions
 from app.sim import Simulator
 from app.ui.context import UiContext
 from app.ui.setup.step import StepStatus

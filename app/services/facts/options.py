@@ -1,4 +1,5 @@
-"""What the engineer asked the doctor to check, and against which thresholds."""
+"""What the engineer asked the doctor to check, and against which thresholds: the facts are
+gathered with the same options (the recent window, the bridge, the customer's hours)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The facts the checks share: fetched once, concurrently unless the run is sequential."""
+"""The facts about one PBX, each fetched once and shared by whoever awaits it: concurrently,
+unless the run is sequential."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from app.domain.extensions import Extension, Queue
 from app.domain.licence import Licence, NumberingPlan, SystemStatus
 from app.domain.recent_window import RecentWindow, choose_window, widening_steps
 from app.domain.recordings import Recording, RetentionPolicy
-from app.services.doctor.options import DoctorOptions
+from app.services.facts.options import DoctorOptions
 from app.threecx.client import PbxClient
 from app.threecx.errors import ThreeCXError
 

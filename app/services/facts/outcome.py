@@ -1,18 +1,12 @@
-"""What every check needs: the shared context, a safe way to await a fact, plain wording."""
+"""A fact read from the PBX, or the reason it could not be: and that answer as the rules read it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from app.domain.causes.api_answers import Answer, ProbeAnswer
-from app.domain.pbx import PbxIdentity
-from app.services.doctor.context import Facts
-from app.services.doctor.options import DoctorOptions
-from app.services.recording_watcher import RecordingJourney
-from app.threecx.client import PbxClient
 from app.threecx.connect import ClientIdUnusable
 from app.threecx.errors import (
     AuthRejected,
@@ -90,25 +84,3 @@ def probe_answer(outcome: Outcome[Any]) -> ProbeAnswer:
     return ProbeAnswer(
         answer, error.message, error.next_step, error.what, error.endpoint, detail=error.detail
     )
-
-
-@dataclass(frozen=True)
-class CheckContext:
-    client: PbxClient
-    facts: Facts
-    options: DoctorOptions
-    identity: PbxIdentity
-    now: datetime
-    on_journey: Callable[[RecordingJourney], None] | None = None
-
-    @property
-    def is_v20(self) -> bool:
-        return self.client.generation == "v20"
-
-
-def day(value: datetime | None) -> str:
-    return value.date().isoformat() if value else "unknown"
-
-
-def blocked_by(check_title: str, order: int) -> str:
-    return f"Not checked: blocked by check {order} ({check_title})."
