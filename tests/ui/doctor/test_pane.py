@@ -96,9 +96,9 @@ async def test_a_healthy_run_lists_the_seven_checks_in_order(
     pane = make_pane(ui, tmp_path)
     qtmodeltester.check(pane.model)
     assert shown_states(pane) == ["Waiting"] * 7
-    assert not pane.run_button.isEnabled()  # no connection yet
+    assert not pane.controls.run_button.isEnabled()  # no connection yet
     pane.set_session(session)
-    assert pane.run_button.isEnabled() and not pane.copy_button.isEnabled()
+    assert pane.controls.run_button.isEnabled() and not pane.controls.copy_button.isEnabled()
     heard = Heard(pane)
 
     diagnosis = await run_to_end(pane)
@@ -121,7 +121,7 @@ async def test_a_healthy_run_lists_the_seven_checks_in_order(
     assert heard.checked == [last_check_of(diagnosis)]
     assert heard.checked[0].status in (CheckStatusSummary.PASS, CheckStatusSummary.WARN)
     assert heard.checked[0].summary == summary_line(diagnosis)
-    assert pane.copy_button.isEnabled() and pane.run_button.text() == "Run again"
+    assert pane.controls.copy_button.isEnabled() and pane.controls.run_button.text() == "Run again"
     assert session.secret not in screen_text(pane)
     qtmodeltester.check(pane.model)
     await pane.aclose()
@@ -136,7 +136,11 @@ async def test_each_result_arrives_while_the_others_still_run(
     assert pane.run() is not None
     assert pane.model.state(CheckId.REACHABILITY) is RowState.RUNNING
     assert pane.model.state(CheckId.LICENCE) is RowState.WAITING
-    assert pane.running and pane.cancel_button.isEnabled() and not pane.run_button.isEnabled()
+    assert (
+        pane.running
+        and pane.controls.cancel_button.isEnabled()
+        and not pane.controls.run_button.isEnabled()
+    )
 
     await until(lambda: pane.diagnosis is not None, seconds=RUN_TIMEOUT_S)
 
@@ -214,11 +218,11 @@ async def test_copy_as_text_has_all_seven_and_no_secret(
     pane = make_pane(ui, tmp_path)
     pane.set_session(session)
     assert pane.copy_as_text() is None  # nothing to copy before a run
-    pane.run_button.click()
+    pane.controls.run_button.click()
     assert pane.running
     await until(lambda: pane.diagnosis is not None, seconds=RUN_TIMEOUT_S)
 
-    pane.copy_button.click()
+    pane.controls.copy_button.click()
     copied = QApplication.clipboard().text()
     assert copied == pane.report_text()
     for check in CHECK_ORDER:
@@ -269,19 +273,19 @@ async def test_cancel_stops_the_run_cleanly(
     pane = make_pane(ui, tmp_path)
     pane.set_session(session)
     heard = Heard(pane)
-    pane.watch.setValue(120)  # check 4 watches for a test call: the run would take minutes
+    pane.controls.watch.setValue(120)  # check 4 watches for a test call: the run would take minutes
     task = pane.run()
     assert task is not None
     await until(lambda: len(heard.progress) >= 2, seconds=RUN_TIMEOUT_S)
     assert pane.model.state(CheckId.LATE_RECORDING) is RowState.RUNNING
     assert "Watching for a test call" in pane.watch_label.text()
 
-    pane.cancel_button.click()
+    pane.controls.cancel_button.click()
     await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
 
     assert task.cancelled()
-    assert not pane.running and pane.run_button.isEnabled()
-    assert not pane.cancel_button.isEnabled() and pane.watch.isEnabled()
+    assert not pane.running and pane.controls.run_button.isEnabled()
+    assert not pane.controls.cancel_button.isEnabled() and pane.controls.watch.isEnabled()
     assert pane.diagnosis is None and heard.checked == []
     assert pane.model.state(CheckId.LATE_RECORDING) is RowState.WAITING
     assert pane.model.state(CheckId.REACHABILITY).done
@@ -295,7 +299,7 @@ async def test_switching_connection_cancels_and_resets(
 ) -> None:
     pane = make_pane(ui, tmp_path)
     pane.set_session(session)
-    pane.watch.setValue(120)
+    pane.controls.watch.setValue(120)
     task = pane.run()
     assert task is not None
     pane.set_session(None)
@@ -303,7 +307,7 @@ async def test_switching_connection_cancels_and_resets(
     assert task.cancelled()
     assert shown_states(pane) == ["Waiting"] * 7
     assert pane.summary.text() == "Select a connection, then run the doctor."
-    assert not pane.run_button.isEnabled()
+    assert not pane.controls.run_button.isEnabled()
     await pane.aclose()
 
 
@@ -412,8 +416,8 @@ async def test_a_test_call_is_followed_live_while_watching(
     sim = await make_sim(tls=True, recording_delay_s=0.5)
     pane = make_pane(ui, tmp_path)
     heard = Heard(pane)
-    pane.watch.setValue(3)
-    pane.bridge_window.setValue(10)
+    pane.controls.watch.setValue(3)
+    pane.controls.bridge_window.setValue(10)
     async with opened(sim) as session:
         pane.set_session(session)
         task = pane.run()
@@ -439,10 +443,10 @@ async def test_export_report_previews_then_saves_a_secret_free_pdf(
     pane = make_pane(ui, tmp_path)
     pane.report_settings = lambda: Settings(engineer_name="Sam Lee")
     pane.set_session(session)
-    assert not pane.export_button.isEnabled()  # nothing to report before a run
+    assert not pane.controls.export_button.isEnabled()  # nothing to report before a run
     await run_to_end(pane)
-    assert pane.export_button.isEnabled()
-    pane.export_button.click()
+    assert pane.controls.export_button.isEnabled()
+    pane.controls.export_button.click()
     dialog = pane.report_dialog
     assert dialog is not None
     await until(dialog.isVisible, seconds=5)
@@ -469,7 +473,7 @@ async def test_export_report_masks_as_the_preference_says(
     pane.set_session(session)
     diagnosis = await run_to_end(pane)
     host = diagnosis.pbx.url.removeprefix("https://").rsplit(":", 1)[0]
-    pane.export_button.click()
+    pane.controls.export_button.click()
     dialog = pane.report_dialog
     assert dialog is not None
     await until(dialog.isVisible, seconds=5)
@@ -531,9 +535,9 @@ async def test_cancel_against_a_hanging_pbx_ends_the_task_and_closes_its_client(
         await asyncio.sleep(0.5)  # the six checks' requests are now out, hanging
         assert not task.done() and sim.faults.active("hang")
 
-        pane.cancel_button.click()
+        pane.controls.cancel_button.click()
         await asyncio.sleep(0)  # the run is unwinding: closing its facts and client
-        pane.cancel_button.click()  # impatient: a second click must not cut the clean-up short
+        pane.controls.cancel_button.click()  # impatient: a second click must not cut the clean-up short
         await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
 
         assert task.done() and task.cancelled()
@@ -541,7 +545,7 @@ async def test_cancel_against_a_hanging_pbx_ends_the_task_and_closes_its_client(
         assert pane.summary.text() == (
             "Cancelled after 2 of 7 checks. Run the doctor again for the full answer."
         )
-        assert not pane.running and pane.run_button.isEnabled()
+        assert not pane.running and pane.controls.run_button.isEnabled()
         assert pane.diagnosis is None
         # The doctor's own client went with the task: nothing left open to keep reading.
         assert _open_http_clients() - before == set()

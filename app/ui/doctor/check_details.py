@@ -1,0 +1,146 @@
+"""The selected check, below the doctor's table: its finding, the fix and the evidence."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from app.domain.diagnosis import TITLES, CheckId, CheckResult, CheckStatus
+from app.ui.context import UiContext
+from app.ui.doctor.model import STATE_COLOURS, STATE_LABELS, TINTS, RowState, present, seconds_text
+from app.ui.theme import MUTED
+
+
+class CheckDetails(QFrame):
+    """The selected check: title and state, finding, the fix (prominent), evidence, duration."""
+
+    def __init__(self, ui: UiContext) -> None:
+        super().__init__()
+        self.setObjectName("doctorDetails")
+        self._ui = ui
+        self._build_heading()
+        self._build_body()
+        self._lay_out()
+        self._content: tuple[QWidget, ...] = (
+            self.title,
+            self.state,
+            self.finding,
+            self.fix_caption,
+            self.fix,
+            self.evidence_caption,
+            self.evidence,
+        )
+
+    # ---- layout --------------------------------------------------------------------------------
+    def _build_heading(self) -> None:
+        self.title = QLabel()
+        self.title.setObjectName("doctorDetailsTitle")
+        font = QFont(self.title.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        self.state = QLabel()
+        self.state.setObjectName("doctorDetailsState")
+
+    def _build_body(self) -> None:
+        self.finding = _selectable_label("doctorFinding")
+        self.fix_caption = QLabel("Fix")
+        caption_font = QFont(self.fix_caption.font())
+        caption_font.setBold(True)
+        self.fix_caption.setFont(caption_font)
+        self.fix = _selectable_label("doctorFix")
+        self.evidence_caption = QLabel("Evidence")
+        self.evidence_caption.setFont(caption_font)
+        self.evidence = QPlainTextEdit()
+        self.evidence.setObjectName("doctorEvidence")
+        self.evidence.setReadOnly(True)
+        self.evidence.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        mono = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        mono.setPointSizeF(max(QFont().pointSizeF() - 0.5, 8.0))
+        self.evidence.setFont(mono)
+        self.hint = QLabel()
+        self.hint.setObjectName("doctorDetailsHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet(f"color: {MUTED};")
+        self.hint.setWordWrap(True)
+
+    def _lay_out(self) -> None:
+        head = QHBoxLayout()
+        head.addWidget(self.title, 1)
+        head.addWidget(self.state, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 6, 2, 2)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        layout.addWidget(self.finding)
+        layout.addWidget(self.fix_caption)
+        layout.addWidget(self.fix)
+        layout.addWidget(self.evidence_caption)
+        layout.addWidget(self.evidence, 1)
+        layout.addWidget(self.hint, 1)
+
+    # ---- showing -------------------------------------------------------------------------------
+    def show_hint(self, text: str) -> None:
+        for widget in self._content:
+            widget.hide()
+        self.hint.setText(text)
+        self.hint.show()
+
+    def show_check(self, check: CheckId, state: RowState, result: CheckResult | None) -> None:
+        self.hint.hide()
+        self.title.setText(f"{check.order}. {TITLES[check]}")
+        self._show_state(state, result)
+        for label in (self.title, self.state, self.finding):
+            label.show()
+        if result is None:
+            self.finding.setText(
+                "Checking now…" if state is RowState.RUNNING else "Not checked yet in this run."
+            )
+            for widget in (self.fix_caption, self.fix, self.evidence_caption, self.evidence):
+                widget.hide()
+            return
+        self.finding.setText(present(self._ui.presenter, result.finding))
+        self._show_fix(state, result)
+        self._show_evidence(result)
+
+    def _show_state(self, state: RowState, result: CheckResult | None) -> None:
+        took = ""
+        if result is not None and result.duration_ms is not None:
+            took = f" · {seconds_text(result.duration_ms)}"
+        self.state.setText(f"{STATE_LABELS[state]}{took}")
+        self.state.setStyleSheet(
+            f"QLabel {{ color: white; background: {STATE_COLOURS[state]}; border-radius: 3px; "
+            "padding: 2px 8px; font-weight: 600; }"
+        )
+
+    def _show_fix(self, state: RowState, result: CheckResult) -> None:
+        # A passing check's fix wording would only distract: it is not shown.
+        has_fix = bool(result.fix) and result.status is not CheckStatus.PASS
+        self.fix.setText(present(self._ui.presenter, result.fix) if has_fix else "")
+        tone = state if state in (RowState.FAIL, RowState.WARN) else RowState.SKIP
+        background, border, text = TINTS[tone]
+        self.fix.setStyleSheet(
+            f"QLabel {{ background: {background}; border: 1px solid {border}; "
+            f"border-left: 4px solid {STATE_COLOURS[tone]}; border-radius: 3px; "
+            f"padding: 8px 10px; color: {text}; font-weight: 600; }}"
+        )
+        self.fix_caption.setVisible(has_fix)
+        self.fix.setVisible(has_fix)
+
+    def _show_evidence(self, result: CheckResult) -> None:
+        presenter = self._ui.presenter
+        evidence = "\n".join(f"• {present(presenter, line)}" for line in result.evidence)
+        self.evidence.setPlainText(evidence or "No evidence recorded.")
+        self.evidence_caption.show()
+        self.evidence.show()
+
+
+def _selectable_label(name: str) -> QLabel:
+    """A wrapping label the engineer can select and copy from."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
