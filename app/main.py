@@ -12,7 +12,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-log = logging.getLogger("app")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from app.services.connections import (
     file_problems,
 )
 from app.services.session import connection_params
+from app.services.settings import encode_last_check, profile_identity
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 
 # The option (or argument) a technician typed for each field ConnectionStore names.
@@ -258,23 +259,13 @@ def _last_check_text(profile: ConnectionProfile) -> str:
 
 
 def _profile_json(profile: ConnectionProfile, now: datetime, warn_days: int) -> dict[str, Any]:
-    check = profile.last_check
     return {
-        "id": profile.id,
-        "name": profile.name,
-        "customer": profile.customer,
-        "url": profile.url,
-        "client_id": profile.client_id,
-        "version": profile.version,
-        "hosting": profile.hosting,
-        "region": profile.region,
+        **profile_identity(profile),
         "key_rotated_at": profile.key_rotated_at.isoformat() if profile.key_rotated_at else None,
         "key_age_days": key_age_days(profile, now=now),
         "key_age": key_age_text(profile, now=now),
         "key_age_warning": key_age_warning(profile, now=now, warn_days=warn_days),
-        "last_check": None
-        if check is None
-        else {"status": str(check.status), "at": check.at.isoformat(), "summary": check.summary},
+        "last_check": encode_last_check(profile.last_check),
     }
 
 

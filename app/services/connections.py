@@ -71,7 +71,7 @@ from app.services.settings import (
     settings_path,
 )
 
-log = logging.getLogger("pbx.services.connections")
+log = logging.getLogger(__name__)
 
 # Callers import the connection errors, checks and rotation types from here, beside the store.
 __all__ = [

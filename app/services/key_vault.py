@@ -25,7 +25,7 @@ from app.services.staged_keys import FILE_NAME as STAGED_FILE_NAME
 from app.services.staged_keys import StagedKeyJournal
 
 # The store's logger: the keys are part of what the connections log tells.
-log = logging.getLogger("pbx.services.connections")
+log = logging.getLogger(__name__)
 
 OpenKeyring = Callable[[], Awaitable[SecretStore]]
 

@@ -19,7 +19,7 @@ from app.services import paths
 from app.services.atomic_files import write_text_atomically
 from app.threecx.probe import CertificateInfo
 
-log = logging.getLogger("pbx.services.certificates")
+log = logging.getLogger(__name__)
 
 FILE_NAME = "known-certificates.json"
 SCHEMA_VERSION = 1

@@ -50,7 +50,7 @@ from app.services.settings_hours import (
 )
 from app.threecx.tls import normalise_fingerprint
 
-log = logging.getLogger("pbx.services.settings")
+log = logging.getLogger(__name__)
 
 FILE_NAME: Final = "settings.json"
 SCHEMA_VERSION: Final = 2
@@ -215,8 +215,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
-    check = profile.last_check
+def profile_identity(profile: ConnectionProfile) -> dict[str, Any]:
+    """The fields that name a connection and its PBX: the settings file and the CLI's JSON."""
     return {
         "id": profile.id,
         "name": profile.name,
@@ -226,6 +226,18 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         "version": profile.version,
         "hosting": profile.hosting,
         "region": profile.region,
+    }
+
+
+def encode_last_check(check: LastCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"status": check.status.value, "at": check.at.isoformat(), "summary": check.summary}
+
+
+def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
+    return {
+        **profile_identity(profile),
         "ca_file": profile.ca_file,
         "pin_sha256": profile.pin_sha256,
         "business_hours": encode_hours(profile.business_hours),
@@ -233,9 +245,7 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         "contacts_csv": profile.contacts_csv,
         "contacts_columns": encode_columns(profile.contacts_columns),
         "bridge": encode_bridge(profile.bridge),
-        "last_check": None
-        if check is None
-        else {"status": check.status.value, "at": check.at.isoformat(), "summary": check.summary},
+        "last_check": encode_last_check(profile.last_check),
         "key_rotated_at": _iso(profile.key_rotated_at),
     }
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from app.services.atomic_files import write_text_atomically
 
-log = logging.getLogger("pbx.services.staged_keys")
+log = logging.getLogger(__name__)
 
 FILE_NAME = "staged-keys.json"
 

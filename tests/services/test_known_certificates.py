@@ -73,7 +73,7 @@ def test_corrupt_file_is_set_aside(
     path.write_text(content, encoding="utf-8")
     store = KnownCertificates(path)
 
-    with caplog.at_level(logging.WARNING, logger="pbx.services.certificates"):
+    with caplog.at_level(logging.WARNING, logger="app.services.known_certificates"):
         assert store.get("pbx.example.com", 5001) is None
     assert "set aside" in caplog.text
     aside = list(tmp_path.glob("known.json.corrupt-*"))
