@@ -26,7 +26,8 @@ from app.services.session import PbxSession
 from app.sim import Simulator
 from app.ui.context import UiContext
 from app.ui.feed.model import Column
-from app.ui.recordings.pane import RecordingResultsModel, RecordingsPane
+from app.ui.recordings.model import RecordingResultsModel
+from app.ui.recordings.pane import RecordingsPane
 from app.ui.triggers.pane import COL_BRANCH, COL_TIME, TriggersPane
 from tests.conftest import SimFactory
 from tests.services.test_live_feed import ORPHAN_NUMBER, recording_extension

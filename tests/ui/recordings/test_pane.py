@@ -21,7 +21,8 @@ from app.services.recording_lookup import RecordingLookup, RecordingQuery, Recor
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
-from app.ui.recordings.pane import RecordingResultsModel, RecordingsPane
+from app.ui.recordings.model import RecordingResultsModel
+from app.ui.recordings.pane import RecordingsPane
 from app.ui.theme import apply_theme
 from tests.conftest import SimFactory
 from tests.services.test_recording_lookup import MOBILE, recorded_call, recording_extension

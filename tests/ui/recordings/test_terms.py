@@ -16,7 +16,8 @@ from app.services.connections import ConnectionStore
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.feed.model import Column
-from app.ui.recordings.pane import RecordingResultsModel, RecordingsPane
+from app.ui.recordings.model import RecordingResultsModel
+from app.ui.recordings.pane import RecordingsPane
 from app.ui.setup.step import StepStatus
 from tests.conftest import SimFactory
 from tests.services.test_recording_lookup import MOBILE
