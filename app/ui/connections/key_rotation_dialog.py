@@ -51,7 +51,7 @@ from app.ui.context import UiContext
 from app.ui.theme import FAIL, MUTED, PASS, WARN
 from app.ui.widgets.secret_field import SecretField
 
-log = logging.getLogger("pbx.ui.keys")
+log = logging.getLogger(__name__)
 
 CONSOLE_PATH: Final = "3CX admin console → Integrations → API"
 PASTE_ACTION: Final = "Check and use the new key"
@@ -117,7 +117,23 @@ class KeyRotationDialog(QDialog):
         self._profile = profile
         self._busy = False
         self.rotation: KeyRotation | None = None
+        self._build_choices(profile)
+        # Shown one at a time (not a stack, which would be as tall as the taller page).
+        self.paste_page = self._build_paste_page()
+        self.generate_page = self._build_generate_page()
+        self.generate_page.setVisible(False)
+        self.paste_choice.toggled.connect(self._on_mode)
+        self._build_progress()
+        self._build_buttons()
+        self._lay_out()
+        ui.presenter.changed.connect(self._on_presenter_changed)
+        self._render_intro()
+        self._on_presenter_changed()
+        self.setMinimumWidth(680)
 
+    # ---- building --------------------------------------------------------------------------
+    def _build_choices(self, profile: ConnectionProfile) -> None:
+        """The intro, the key's age and the choice between pasting and generating a key."""
         self.intro = QLabel()
         self.intro.setObjectName("rotationIntro")
         self.intro.setWordWrap(True)
@@ -144,12 +160,8 @@ class KeyRotationDialog(QDialog):
                 "API user's password in the admin console and paste it."
             )
 
-        # Shown one at a time (not a stack, which would be as tall as the taller page).
-        self.paste_page = self._build_paste_page()
-        self.generate_page = self._build_generate_page()
-        self.generate_page.setVisible(False)
-        self.paste_choice.toggled.connect(self._on_mode)
-
+    def _build_progress(self) -> None:
+        """The busy bar, what it is doing, each check's result and the outcome."""
         self.progress = QProgressBar()
         self.progress.setObjectName("rotationProgress")
         self.progress.setRange(0, 0)  # busy: rotate_key reports every check at the end
@@ -172,6 +184,7 @@ class KeyRotationDialog(QDialog):
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.setVisible(False)
 
+    def _build_buttons(self) -> None:
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.rotate_button = self.buttons.addButton(
             PASTE_ACTION, QDialogButtonBox.ButtonRole.AcceptRole
@@ -181,6 +194,7 @@ class KeyRotationDialog(QDialog):
         self.rotate_button.clicked.connect(self._on_rotate)
         self.buttons.rejected.connect(self.reject)
 
+    def _lay_out(self) -> None:
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addWidget(self.age)
@@ -195,12 +209,6 @@ class KeyRotationDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
-        ui.presenter.changed.connect(self._on_presenter_changed)
-        self._render_intro()
-        self._on_presenter_changed()
-        self.setMinimumWidth(680)
-
-    # ---- building --------------------------------------------------------------------------
     def _build_paste_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)

@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from app.ui.connections.dialog import HINT_STYLE, WARN_STYLE, ConnectionDialog
+from app.ui.connections.dialog import ConnectionDialog
+from app.ui.connections.form_labels import HINT_STYLE, WARN_STYLE
 from app.ui.context import UiContext
 
 
@@ -14,8 +15,8 @@ def typed(ui: UiContext, qtbot: QtBot, address: str) -> ConnectionDialog:
     dialog = ConnectionDialog(ui, key_backend="test keyring")
     qtbot.addWidget(dialog)
     dialog.show()
-    qtbot.keyClicks(dialog.name_edit, "Harbour Dental")
-    qtbot.keyClicks(dialog.url_edit, address)
+    qtbot.keyClicks(dialog.form.name_edit, "Harbour Dental")
+    qtbot.keyClicks(dialog.form.url_edit, address)
     return dialog
 
 
@@ -38,8 +39,8 @@ async def test_ipv6_addresses_are_accepted(
 ) -> None:
     dialog = typed(ui, qtbot, address)
     assert url_error(dialog) == ""
-    assert dialog.url_preview.text() == f"Connects to {connects_to}"
-    assert dialog.url_preview.styleSheet() == HINT_STYLE
+    assert dialog.form.url_preview.text() == f"Connects to {connects_to}"
+    assert dialog.form.url_preview.styleSheet() == HINT_STYLE
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ async def test_a_bad_port_is_named_under_the_field(
 ) -> None:
     dialog = typed(ui, qtbot, address)
     assert says in url_error(dialog)
-    assert not dialog.url_preview.isVisible()
+    assert not dialog.form.url_preview.isVisible()
 
 
 async def test_plain_http_to_the_https_port_is_allowed_with_a_warning(
@@ -63,11 +64,11 @@ async def test_plain_http_to_the_https_port_is_allowed_with_a_warning(
 ) -> None:
     dialog = typed(ui, qtbot, "http://pbx.example.com:5001")
     assert url_error(dialog) == ""  # allowed: a local proxy may translate
-    assert dialog.url_preview.text() == (
+    assert dialog.form.url_preview.text() == (
         "Connects to http://pbx.example.com:5001. 3CX serves its API over HTTPS on port 5001, "
         "and this address says http:// — did you mean https://pbx.example.com:5001?"
     )
-    assert dialog.url_preview.styleSheet() == WARN_STYLE
-    dialog.url_edit.setText("https://pbx.example.com:5001")
-    assert dialog.url_preview.text() == "Connects to https://pbx.example.com:5001"
-    assert dialog.url_preview.styleSheet() == HINT_STYLE
+    assert dialog.form.url_preview.styleSheet() == WARN_STYLE
+    dialog.form.url_edit.setText("https://pbx.example.com:5001")
+    assert dialog.form.url_preview.text() == "Connects to https://pbx.example.com:5001"
+    assert dialog.form.url_preview.styleSheet() == HINT_STYLE

@@ -28,15 +28,15 @@ from app.services.settings import Settings, load_settings, save_settings, settin
 from app.sim import Simulator
 from app.ui.connections.dialog import ConnectionDialog
 from app.ui.connections.key_rotation_dialog import KeyRotationDialog
-from app.ui.connections.pane import (
+from app.ui.connections.model import (
     CUSTOMER,
     KEY_AGE,
     NAME,
     STATUS,
     VERSION,
     ConnectionsModel,
-    ConnectionsPane,
 )
+from app.ui.connections.pane import ConnectionsPane
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.theme import WARN
@@ -155,7 +155,7 @@ def ok_button(dialog: ConnectionDialog) -> QPushButton:
 
 
 def error_text(dialog: ConnectionDialog, field: str) -> str:
-    label = dialog._errors[field]
+    label = dialog.form.errors[field]
     return "" if label.isHidden() else label.text()  # isHidden: also on a tab not shown
 
 
@@ -273,14 +273,14 @@ async def test_add_through_the_dialog_saves_and_signs_in(
     dialog = await opened_dialog(pane, pane.add_button)
     assert not ok_button(dialog).isEnabled()
     assert "Still needed: Name, PBX address, Client ID, API key." in dialog._missing.text()
-    qtbot.keyClicks(dialog.name_edit, "Simulated Dental")
-    qtbot.keyClicks(dialog.customer_edit, "Harbour Dental Pty Ltd")
-    qtbot.keyClicks(dialog.url_edit, f"{sim.url}/#/office/dashboard")
-    assert dialog.url_preview.text() == f"Connects to {sim.url}"
-    qtbot.keyClicks(dialog.client_id_edit, sim.client_id)
+    qtbot.keyClicks(dialog.form.name_edit, "Simulated Dental")
+    qtbot.keyClicks(dialog.form.customer_edit, "Harbour Dental Pty Ltd")
+    qtbot.keyClicks(dialog.form.url_edit, f"{sim.url}/#/office/dashboard")
+    assert dialog.form.url_preview.text() == f"Connects to {sim.url}"
+    qtbot.keyClicks(dialog.form.client_id_edit, sim.client_id)
     assert sim.ca_file is not None
-    dialog.ca_edit.setText(sim.ca_file)
-    dialog.key_edit.setText(f"  {sim.client_secret}\n")
+    dialog.form.ca_edit.setText(sim.ca_file)
+    dialog.form.key_edit.setText(f"  {sim.client_secret}\n")
     assert ok_button(dialog).isEnabled()
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: pane.open_dialog is None, "the dialog to close")
@@ -302,24 +302,24 @@ async def test_bad_input_is_named_next_to_the_field_and_nothing_is_lost(
     pane: ConnectionsPane, store: ConnectionStore, qtbot: QtBot
 ) -> None:
     dialog = await opened_dialog(pane, pane.add_button)
-    qtbot.keyClicks(dialog.name_edit, "harbour dental")
-    qtbot.keyClicks(dialog.url_edit, "ftp://pbx.example.com")
-    qtbot.keyClicks(dialog.client_id_edit, "900")
-    qtbot.keyClicks(dialog.key_edit, "abc def")
-    qtbot.keyClicks(dialog.region_edit, "XX")
+    qtbot.keyClicks(dialog.form.name_edit, "harbour dental")
+    qtbot.keyClicks(dialog.form.url_edit, "ftp://pbx.example.com")
+    qtbot.keyClicks(dialog.form.client_id_edit, "900")
+    qtbot.keyClicks(dialog.form.key_edit, "abc def")
+    qtbot.keyClicks(dialog.form.region_edit, "XX")
     assert error_text(dialog, "name") == "Another connection is already called 'harbour dental'."
     assert error_text(dialog, "url") == "The PBX address must start with https:// (got ftp://)."
     assert "space or line break inside it" in error_text(dialog, "secret")
     assert error_text(dialog, "region").startswith("'XX' is not a region code")
-    assert dialog._tabs.tabText(2).endswith("⚠")
+    assert dialog.form.tabText(2).endswith("⚠")
     assert not ok_button(dialog).isEnabled()
 
     # Fix them one by one; a file the store cannot find is named after OK, dialog still open.
-    dialog.name_edit.setText("Harbour Dental 2")
-    dialog.url_edit.setText("pbx2.harbour.example")
-    dialog.key_edit.setText(KEY)
-    dialog.region_edit.setText("au")
-    dialog.contacts_edit.setText("/no/such/export.csv")
+    dialog.form.name_edit.setText("Harbour Dental 2")
+    dialog.form.url_edit.setText("pbx2.harbour.example")
+    dialog.form.key_edit.setText(KEY)
+    dialog.form.region_edit.setText("au")
+    dialog.form.contacts_edit.setText("/no/such/export.csv")
     assert error_text(dialog, "name") == "" and error_text(dialog, "region") == ""
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: error_text(dialog, "contacts_csv"), "the save error")
@@ -327,13 +327,13 @@ async def test_bad_input_is_named_next_to_the_field_and_nothing_is_lost(
         "The CRM contacts file /no/such/export.csv does not exist or is not a file."
     )
     assert dialog.isVisible()
-    assert dialog._tabs.currentIndex() == 2
+    assert dialog.form.currentIndex() == 2
     assert not ok_button(dialog).isEnabled()
-    assert dialog.name_edit.text() == "Harbour Dental 2"
-    assert dialog.key_edit.text() == KEY
+    assert dialog.form.name_edit.text() == "Harbour Dental 2"
+    assert dialog.form.key_edit.text() == KEY
     assert len(store.connections()) == len(SAMPLE)
 
-    dialog.contacts_edit.setText("")
+    dialog.form.contacts_edit.setText("")
     assert ok_button(dialog).isEnabled()
     dialog.reject()
     await until(lambda: pane.open_dialog is None, "the dialog to close")
@@ -349,16 +349,16 @@ async def test_edit_keeps_the_key_when_the_field_is_left_empty(
     pane.edited.connect(edited.append)
     dialog = await opened_dialog(pane, pane.edit_button)
     assert dialog.windowTitle() == "Edit connection: Bayview Motors"
-    assert dialog.name_edit.text() == "Bayview Motors"
-    assert dialog.region_edit.text() == "NZ"
-    assert dialog.key_edit.text() == ""
-    assert dialog.key_note.text().startswith(
+    assert dialog.form.name_edit.text() == "Bayview Motors"
+    assert dialog.form.region_edit.text() == "NZ"
+    assert dialog.form.key_edit.text() == ""
+    assert dialog.form.key_note.text().startswith(
         "A key is stored in memory (this session only). To replace it, use Rotate key…"
     )
-    assert not dialog.key_edit.isEnabled()  # only rotation, which verifies first, replaces it
+    assert not dialog.form.key_edit.isEnabled()  # only rotation, which verifies first, replaces it
     assert ok_button(dialog).isEnabled()
-    dialog.name_edit.setText("Bayview Motors (Auckland)")
-    dialog.day_boxes[5].setChecked(True)
+    dialog.form.name_edit.setText("Bayview Motors (Auckland)")
+    dialog.form.day_boxes[5].setChecked(True)
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: pane.open_dialog is None, "the dialog to close")
 
@@ -378,7 +378,7 @@ async def test_double_click_edits(pane: ConnectionsPane, qtbot: QtBot) -> None:
     pane.view.doubleClicked.emit(index)
     await until(lambda: pane.open_dialog is not None, "the edit dialog")
     assert pane.open_dialog is not None
-    assert pane.open_dialog.name_edit.text() == "Harbour Dental"
+    assert pane.open_dialog.form.name_edit.text() == "Harbour Dental"
     pane.open_dialog.reject()
     await until(lambda: pane.open_dialog is None, "the dialog to close")
 
@@ -540,7 +540,7 @@ async def test_no_keyring_banner_offers_keys_in_memory(ui: UiContext, qtbot: QtB
     assert pane.key_place.text() == "Keys: no keyring"
 
     dialog = await opened_dialog(pane, pane.add_button)
-    assert "No OS keyring is available" in dialog.key_note.text()
+    assert "No OS keyring is available" in dialog.form.key_note.text()
     dialog.reject()
     await until(lambda: pane.open_dialog is None, "the dialog to close")
 
@@ -591,18 +591,20 @@ async def test_presenter_mode_shows_no_key_and_masks_dids(ui: UiContext, qtbot: 
     pane.select(target.id)
 
     dialog = await opened_dialog(pane, pane.edit_button)
-    dialog._tabs.setCurrentIndex(2)
+    dialog.form.setCurrentIndex(2)
     stored = await store.secret(target.id)
-    assert not dialog.key_edit.isEnabled()  # a stored key is replaced by Rotate key… only
-    dialog.key_edit.setText(KEY + "new")
+    assert not dialog.form.key_edit.isEnabled()  # a stored key is replaced by Rotate key… only
+    dialog.form.key_edit.setText(KEY + "new")
     await asyncio.sleep(0.05)
     seen = "\n".join(s.text for s in (*visible_texts(pane), *visible_texts(dialog)))
     assert KEY not in seen
     assert "+61290001234" not in seen and "+61290005678" not in seen
     assert "234" in seen  # the last three digits are kept
     assert "Northside Legal" not in seen  # another customer, not the one on screen
-    assert dialog.did_table.editTriggers() == dialog.did_table.EditTrigger.NoEditTriggers
-    shown = dialog.did_table.model().index(0, 0).data()
+    assert (
+        dialog.form.dids.table.editTriggers() == dialog.form.dids.table.EditTrigger.NoEditTriggers
+    )
+    shown = dialog.form.dids.table.model().index(0, 0).data()
     assert shown.endswith("234") and "9000" not in shown
 
     # Saving keeps the real DIDs even though the table showed them masked.
@@ -618,20 +620,20 @@ async def test_dids_are_edited_and_a_bad_row_is_named(
 ) -> None:
     pane.select(SAMPLE[0].id)
     dialog = await opened_dialog(pane, pane.edit_button)
-    dialog._tabs.setCurrentIndex(2)
+    dialog.form.setCurrentIndex(2)
     for did, source in (("+61 2 9000 1234", "Google Ads"), ("call us", "Website")):
-        dialog.add_did_button.click()
-        row = dialog.did_model.rowCount() - 1
-        dialog.did_model.item(row, 0).setText(did)
-        dialog.did_model.item(row, 1).setText(source)
+        dialog.form.dids.add_button.click()
+        row = dialog.form.dids.model.rowCount() - 1
+        dialog.form.dids.model.item(row, 0).setText(did)
+        dialog.form.dids.model.item(row, 1).setText(source)
     assert error_text(dialog, "did_sources") == "Row 2: 'call us' is not a phone number."
     assert not ok_button(dialog).isEnabled()
-    dialog.did_table.setCurrentIndex(dialog.did_model.index(1, 0))
-    dialog.remove_did_button.click()
+    dialog.form.dids.table.setCurrentIndex(dialog.form.dids.model.index(1, 0))
+    dialog.form.dids.remove_button.click()
     assert error_text(dialog, "did_sources") == ""
-    dialog.timezone_combo.setEditText("Mars/Olympus")
+    dialog.form.timezone_combo.setEditText("Mars/Olympus")
     assert "Time zone 'Mars/Olympus' is not known" in error_text(dialog, "business_hours")
-    dialog.timezone_combo.setEditText("Pacific/Auckland")
+    dialog.form.timezone_combo.setEditText("Pacific/Auckland")
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: pane.open_dialog is None, "the dialog to close")
     saved = store.get(SAMPLE[0].id)
@@ -662,18 +664,18 @@ async def test_hours_read_from_the_pbx_are_kept_until_the_engineer_changes_them(
     pane.show()
     pane.select(target.id)
     dialog = await opened_dialog(pane, pane.edit_button)
-    dialog._tabs.setCurrentIndex(2)
-    assert dialog.timezone_combo.currentText() == "Pacific/Auckland"
-    assert dialog.hours_source.text().startswith("Read from the PBX: Mon–Fri 08:30–17:30")
-    dialog.customer_edit.setText("Kiwi Dental Ltd")  # something else changes
+    dialog.form.setCurrentIndex(2)
+    assert dialog.form.timezone_combo.currentText() == "Pacific/Auckland"
+    assert dialog.form.hours_source.text().startswith("Read from the PBX: Mon–Fri 08:30–17:30")
+    dialog.form.customer_edit.setText("Kiwi Dental Ltd")  # something else changes
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: pane.open_dialog is None, "the dialog to close")
     kept = store.get(target.id)
     assert kept is not None and kept.business_hours == PBX_HOURS  # breaks, holidays, source
 
     dialog = await opened_dialog(pane, pane.edit_button)
-    dialog.closes_edit.setTime(QTime(18, 0))
-    assert dialog.hours_source.text().startswith("Set by the engineer")
+    dialog.form.closes_edit.setTime(QTime(18, 0))
+    assert dialog.form.hours_source.text().startswith("Set by the engineer")
     qtbot.mouseClick(ok_button(dialog), Qt.MouseButton.LeftButton)
     await until(lambda: pane.open_dialog is None, "the dialog to close")
     changed = store.get(target.id)
@@ -700,7 +702,7 @@ async def test_browse_fills_the_field_without_a_nested_loop(
     assert chooser.isVisible()
     chooser.fileSelected.emit(str(export))
     chooser.reject()
-    assert dialog.contacts_edit.text() == str(export)
+    assert dialog.form.contacts_edit.text() == str(export)
     dialog.reject()
     await until(lambda: pane.open_dialog is None, "the dialog to close")
 
@@ -776,8 +778,8 @@ async def dialog_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidg
         key_backend="Secret Service",
         key_stored=True,
     )
-    dialog.url_edit.setText("pbx.harbourdental.example:5001/#/office/dashboard")
-    dialog.client_id_edit.setText("")
+    dialog.form.url_edit.setText("pbx.harbourdental.example:5001/#/office/dashboard")
+    dialog.form.client_id_edit.setText("")
     return dialog
 
 
@@ -792,7 +794,7 @@ async def dialog_numbers_scene(stack: contextlib.AsyncExitStack, ui: UiContext) 
     dialog = ConnectionDialog(
         ui, _dialog_host(stack), existing=existing, key_backend="Secret Service", key_stored=True
     )
-    dialog._tabs.setCurrentIndex(2)
+    dialog.form.setCurrentIndex(2)
     return dialog
 
 

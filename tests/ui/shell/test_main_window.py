@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.services.connections import ConnectionStore
 from app.services.demo import DemoPbx, start_demo
 from app.services.log_buffer import LogBuffer, configure_app_logging
-from app.ui.connections.pane import NAME
+from app.ui.connections.model import NAME
 from app.ui.context import UiContext
 from app.ui.setup.wizard import SetupWizard
 from app.ui.shell.main_window import MainWindow
