@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from app.domain.addresses import parse_pbx_address
 from app.domain.connection import ClientIdError, normalise_client_id
 from app.threecx.client import PbxClient
 from app.threecx.errors import (
-    AuthRejected,
-    Forbidden,
-    MalformedResponse,
-    NotFound,
     ThreeCXError,
     TlsFailure,
     TlsProblem,
 )
+from app.threecx.generation import detect_generation
 from app.threecx.tls import (
     TlsOptions,
     certificate_fingerprint,
@@ -88,29 +84,3 @@ async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
     if generation == "v18":
         return V18Client(transport, client_id, secret, poll_interval_s=params.poll_interval_s)
     return V20Client(transport, client_id, secret, poll_interval_s=params.poll_interval_s)
-
-
-async def detect_generation(transport: Transport) -> str:
-    """v20 answers the XAPI probe (401 without a token); v18 only has the older ``/api``."""
-    try:
-        response = await transport.request(
-            "GET", "/xapi/v1/Defs", params={"$select": "Id"}, label="/Defs"
-        )
-        if "json" in response.headers.get("content-type", ""):
-            return "v20"  # an open XAPI (a login page served with 200 is not one)
-    except (AuthRejected, Forbidden):
-        return "v20"
-    except (NotFound, MalformedResponse):
-        pass
-    try:
-        await transport.request("GET", "/api/SystemStatus", label="/api/SystemStatus")
-        return "v18"
-    except (AuthRejected, Forbidden):
-        return "v18"
-    except NotFound as exc:
-        host = urlsplit(transport.base_url).netloc
-        raise MalformedResponse(
-            f"Neither the v20 XAPI nor the v18 API answers at {host}: is this a 3CX PBX?"
-        ) from exc
-    except ThreeCXError:
-        raise

@@ -15,8 +15,8 @@ from app.domain.pbx import HostingMode, guess_hosting_mode, is_3cx_domain
 from app.domain.phones import default_region
 from app.domain.version import PbxVersion
 from app.threecx.client import PbxClient
-from app.threecx.connect import detect_generation
 from app.threecx.errors import ThreeCXError, TlsFailure, TlsProblem, Unreachable, UnreachableKind
+from app.threecx.generation import detect_generation
 from app.threecx.tls import TlsOptions
 from app.threecx.transport import RetryPolicy, Timeouts
 from app.threecx.v20.admin import open_transport

@@ -19,7 +19,6 @@ import httpx
 
 from app.domain.addresses import parse_pbx_address
 from app.domain.version import PbxVersion
-from app.threecx.connect import detect_generation
 from app.threecx.errors import (
     AuthRejected,
     BadRequest,
@@ -30,6 +29,7 @@ from app.threecx.errors import (
     UnreadableAnswer,
     Unsupported,
 )
+from app.threecx.generation import detect_generation
 from app.threecx.tls import (
     TlsOptions,
     certificate_fingerprint,
