@@ -7,6 +7,7 @@ Time runs on a square-root scale: a bridge's backoff looks often at first (0.5 s
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
@@ -32,6 +33,19 @@ _READY = QColor(JOURNEY_COLOURS[JourneyState.READY])
 _MISSING = QColor(JOURNEY_COLOURS[JourneyState.MISSING])
 _WINDOW = QColor("#2563eb")
 _PAD = 16
+
+
+@dataclass(frozen=True)
+class _Axis:
+    """The time axis: where it runs on screen, and the seconds it spans (square-root scale)."""
+
+    left: float
+    right: float
+    y: float
+    span: float
+
+    def x_of(self, seconds: float) -> float:
+        return self.left + (self.right - self.left) * math.sqrt(max(seconds, 0.0) / self.span)
 
 
 class JourneyTimeline(QWidget):
@@ -210,7 +224,40 @@ class JourneyTimeline(QWidget):
         bold = QFont(font)
         bold.setBold(True)
         area = QRectF(self.rect()).adjusted(_PAD, 10, -_PAD, -8)
-        # Title left, summary right (the summary wins the space: it is the answer).
+        self._paint_heading(painter, journey, area, bold)
+        painter.setFont(font)
+
+        line = metrics.height()
+        elapsed = (utc_now() - journey.hung_up_at).total_seconds()
+        last = max([a.after_s for a in journey.attempts], default=0.0)
+        open_ended = journey.state in (JourneyState.PENDING, JourneyState.POLLING)
+        axis = _Axis(
+            left=area.left() + 8,
+            right=area.right() - metrics.horizontalAdvance("missing") / 2 - 4,
+            y=area.top() + line * 2 + 22,
+            span=max(self.window_s, last, elapsed if open_ended else 0.0, 1.0) * 1.06,
+        )
+        self._paint_axis(painter, metrics, area, axis)
+        self._paint_legend(painter, metrics, area)
+        self._paint_window(painter, metrics, area, axis)
+        labels_right = self._paint_hang_up(painter, metrics, axis)
+        if open_ended:
+            now_x = axis.x_of(elapsed)
+            painter.setPen(QPen(_MUTED, 1, Qt.PenStyle.DotLine))
+            painter.drawLine(QPointF(now_x, axis.y - 8), QPointF(now_x, axis.y + 8))
+        self._paint_looks(painter, journey, axis, (font, bold), labels_right)
+        if journey.state in (JourneyState.MISSING, JourneyState.BLOCKED):
+            x = axis.x_of(
+                max(last, self.window_s if journey.state is JourneyState.MISSING else last)
+            )
+            painter.setPen(QPen(_MISSING, 2.5))
+            painter.drawLine(QPointF(x - 6, axis.y - 6), QPointF(x + 6, axis.y + 6))
+            painter.drawLine(QPointF(x - 6, axis.y + 6), QPointF(x + 6, axis.y - 6))
+
+    def _paint_heading(
+        self, painter: QPainter, journey: RecordingJourney, area: QRectF, bold: QFont
+    ) -> None:
+        """Title left, summary right (the summary wins the space: it is the answer)."""
         summary = self._lines[1]
         summary_colour = QColor(JOURNEY_COLOURS[journey.state])
         painter.setFont(bold)
@@ -223,81 +270,76 @@ class JourneyTimeline(QWidget):
             self._lines[0], Qt.TextElideMode.ElideRight, int(title_rect.width())
         )
         painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, title)
-        painter.setFont(font)
 
-        line = metrics.height()
-        axis_left = area.left() + 8
-        right = area.right() - metrics.horizontalAdvance("missing") / 2 - 4
-        axis_y = area.top() + line * 2 + 22
-        elapsed = (utc_now() - journey.hung_up_at).total_seconds()
-        last = max([a.after_s for a in journey.attempts], default=0.0)
-        open_ended = journey.state in (JourneyState.PENDING, JourneyState.POLLING)
-        span = max(self.window_s, last, elapsed if open_ended else 0.0, 1.0) * 1.06
-
-        def x_of(seconds: float) -> float:
-            return axis_left + (right - axis_left) * math.sqrt(max(seconds, 0.0) / span)
-
-        # Axis with a few round ticks below it.
+    def _paint_axis(
+        self, painter: QPainter, metrics: QFontMetrics, area: QRectF, axis: _Axis
+    ) -> None:
+        """The axis with a few round ticks below it, and its caption at the bottom left."""
         painter.setPen(QPen(_RULE, 2))
-        painter.drawLine(QPointF(axis_left, axis_y), QPointF(right, axis_y))
+        painter.drawLine(QPointF(axis.left, axis.y), QPointF(axis.right, axis.y))
         painter.setPen(_MUTED)
         tick_labels_right = -1e9
         for tick in _AXIS_TICKS:
-            if tick > span:
+            if tick > axis.span:
                 break
-            x = x_of(tick)
-            painter.drawLine(QPointF(x, axis_y + 3), QPointF(x, axis_y + 7))
+            x = axis.x_of(tick)
+            painter.drawLine(QPointF(x, axis.y + 3), QPointF(x, axis.y + 7))
             label = "0" if tick == 0 else f"{tick:g} s"
             width = metrics.horizontalAdvance(label)
             if x - width / 2 > tick_labels_right + 6:
-                painter.drawText(QPointF(x - width / 2, axis_y + 8 + metrics.ascent()), label)
+                painter.drawText(QPointF(x - width / 2, axis.y + 8 + metrics.ascent()), label)
                 tick_labels_right = x + width / 2
-        painter.drawText(QPointF(axis_left, area.bottom() - metrics.descent()), self._lines[-1])
-        self._paint_legend(painter, metrics, area)
+        painter.drawText(QPointF(axis.left, area.bottom() - metrics.descent()), self._lines[-1])
 
-        # The bridge window: where a bridge that gives up stops looking.
-        window_x = x_of(self.window_s)
+    def _paint_window(
+        self, painter: QPainter, metrics: QFontMetrics, area: QRectF, axis: _Axis
+    ) -> None:
+        """The bridge window: where a bridge that gives up stops looking."""
+        line = metrics.height()
+        window_x = axis.x_of(self.window_s)
         painter.setPen(QPen(_WINDOW, 1.5, Qt.PenStyle.DashLine))
-        painter.drawLine(QPointF(window_x, axis_y - line - 14), QPointF(window_x, axis_y + 10))
+        painter.drawLine(QPointF(window_x, axis.y - line - 14), QPointF(window_x, axis.y + 10))
         painter.setPen(_WINDOW)
         window_label = self._lines[-3]
         width = metrics.horizontalAdvance(window_label)
         painter.drawText(
             QPointF(
                 min(window_x - width / 2, area.right() - width),
-                axis_y + 10 + line + metrics.ascent(),
+                axis.y + 10 + line + metrics.ascent(),
             ),
             window_label,
         )
 
-        # Hang-up at zero.
+    @staticmethod
+    def _paint_hang_up(painter: QPainter, metrics: QFontMetrics, axis: _Axis) -> float:
+        """Hang-up at zero; returns where its label ends, so the looks' labels start after it."""
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(_INK)
-        painter.drawEllipse(QPointF(x_of(0), axis_y), 5, 5)
+        painter.drawEllipse(QPointF(axis.x_of(0), axis.y), 5, 5)
         painter.setPen(_INK)
-        painter.drawText(QPointF(x_of(0) - 4, axis_y - 12), "hang-up")
-        labels_right = x_of(0) - 4 + metrics.horizontalAdvance("hang-up")
+        painter.drawText(QPointF(axis.x_of(0) - 4, axis.y - 12), "hang-up")
+        return axis.x_of(0) - 4 + metrics.horizontalAdvance("hang-up")
 
-        if open_ended:
-            now_x = x_of(elapsed)
-            painter.setPen(QPen(_MUTED, 1, Qt.PenStyle.DotLine))
-            painter.drawLine(QPointF(now_x, axis_y - 8), QPointF(now_x, axis_y + 8))
-
-        # Each look: hollow while nothing was there, filled green once it was. Labels that
-        # would collide are left out, but never the one that found the file.
-        bold_metrics = QFontMetrics(bold)
-        found_left = math.inf
+    def _paint_looks(
+        self,
+        painter: QPainter,
+        journey: RecordingJourney,
+        axis: _Axis,
+        fonts: tuple[QFont, QFont],
+        labels_right: float,
+    ) -> None:
+        """Each look: hollow while nothing was there, filled green once it was. Labels that
+        would collide are left out, but never the one that found the file."""
+        font, bold = fonts
+        metrics, bold_metrics = QFontMetrics(font), QFontMetrics(bold)
+        found_left = self._found_label_left(journey, axis, bold_metrics)
         for n, attempt in enumerate(journey.attempts):
-            if attempt.found:
-                width = bold_metrics.horizontalAdvance(self._lines[3 + n])
-                found_left = x_of(attempt.after_s) - width / 2
-        for n, attempt in enumerate(journey.attempts):
-            x = x_of(attempt.after_s)
+            x = axis.x_of(attempt.after_s)
             colour = _READY if attempt.found else _LOOK
             painter.setPen(QPen(colour, 2))
             painter.setBrush(colour if attempt.found else self.palette().base())
             radius = 6.0 if attempt.found else 4.0
-            painter.drawEllipse(QPointF(x, axis_y), radius, radius)
+            painter.drawEllipse(QPointF(x, axis.y), radius, radius)
             label = self._lines[3 + n]
             width = (bold_metrics if attempt.found else metrics).horizontalAdvance(label)
             start = max(x - width / 2, labels_right + 6) if attempt.found else x - width / 2
@@ -305,12 +347,17 @@ class JourneyTimeline(QWidget):
             if attempt.found or fits:
                 painter.setFont(bold if attempt.found else font)
                 painter.setPen(colour)
-                painter.drawText(QPointF(start, axis_y - 12), label)
+                painter.drawText(QPointF(start, axis.y - 12), label)
                 painter.setFont(font)
                 labels_right = start + width
 
-        if journey.state in (JourneyState.MISSING, JourneyState.BLOCKED):
-            x = x_of(max(last, self.window_s if journey.state is JourneyState.MISSING else last))
-            painter.setPen(QPen(_MISSING, 2.5))
-            painter.drawLine(QPointF(x - 6, axis_y - 6), QPointF(x + 6, axis_y + 6))
-            painter.drawLine(QPointF(x - 6, axis_y + 6), QPointF(x + 6, axis_y - 6))
+    def _found_label_left(
+        self, journey: RecordingJourney, axis: _Axis, bold_metrics: QFontMetrics
+    ) -> float:
+        """Where the (last) finding look's label starts; the other labels stay left of it."""
+        found_left = math.inf
+        for n, attempt in enumerate(journey.attempts):
+            if attempt.found:
+                width = bold_metrics.horizontalAdvance(self._lines[3 + n])
+                found_left = axis.x_of(attempt.after_s) - width / 2
+        return found_left

@@ -92,7 +92,15 @@ class FeedPane(QWidget):
         )
         self.proxy = CallFeedFilter(self)
         self.proxy.setSourceModel(self.model)
+        self._build_widgets(window_s)
+        self._lay_out()
+        self._make_timers()
+        self._connect_signals()
+        self._apply_type_size()
+        self._update_status()
 
+    def _build_widgets(self, window_s: float) -> None:
+        """The filters, the table (or a message in its place), the journey and the status."""
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by number, contact, extension or call id")
         self.filter_edit.setClearButtonEnabled(True)
@@ -116,6 +124,7 @@ class FeedPane(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 
+    def _lay_out(self) -> None:
         filters = QHBoxLayout()
         filters.addWidget(self.filter_edit, 1)
         filters.addWidget(self.state_filter)
@@ -127,6 +136,8 @@ class FeedPane(QWidget):
         layout.addWidget(self.error_label)
         layout.addWidget(self.status_label)
 
+    def _make_timers(self) -> None:
+        """Typing and settled calls come in bursts: each is acted on once the burst pauses."""
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DELAY_MS)
@@ -135,6 +146,8 @@ class FeedPane(QWidget):
         self._settled_timer.setSingleShot(True)
         self._settled_timer.setInterval(SETTLED_DELAY_MS)
         self._settled_timer.timeout.connect(self._emit_settled)
+
+    def _connect_signals(self) -> None:
         self.filter_edit.textChanged.connect(self._filter_typed)
         self.state_filter.currentIndexChanged.connect(self._state_chosen)
         self.model.flushed.connect(self._model_flushed)
@@ -144,8 +157,6 @@ class FeedPane(QWidget):
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
         self._presenter.changed.connect(self._presenter_changed)
-        self._apply_type_size()
-        self._update_status()
 
     def _setup_table(self) -> None:
         table = self.table

@@ -72,6 +72,20 @@ class ReportPreviewDialog(QDialog):
         self.setWindowTitle("Setup report")
         self.resize(860, 760)
 
+        close = self._build_widgets()
+        self._lay_out(close)
+
+        self.mask_box.toggled.connect(self._render_preview)
+        ui.presenter.changed.connect(self._render_preview)
+        self._listening = True
+        self.save_button.clicked.connect(self._save_clicked)
+        close.clicked.connect(self.accept)
+        self.finished.connect(self._disconnect)
+        self._render_preview()
+        self._preparing = ui.tasks.start(self._prepare(), name="report preview")
+
+    def _build_widgets(self) -> QPushButton:
+        """The format and mask choices, the preview, the status and Save; returns Close."""
         self.format_box = QComboBox()
         for fmt in ReportFormat:
             self.format_box.addItem(fmt.label, fmt.value)
@@ -80,7 +94,7 @@ class ReportPreviewDialog(QDialog):
             "Phone numbers keep their last 3 digits, names become initials, the PBX address "
             "is masked. Secrets are never in a report."
         )
-        self.mask_box.setChecked(ui.presenter.enabled or report.masked)
+        self.mask_box.setChecked(self._ui.presenter.enabled or self._report.masked)
         self.presenter_note = QLabel(
             "Presenter mode is on: the preview stays masked; the saved file follows the box."
         )
@@ -94,8 +108,9 @@ class ReportPreviewDialog(QDialog):
         self.save_button = QPushButton("Save…")
         self.save_button.setDefault(True)
         self.save_button.setEnabled(False)
-        close = QPushButton("Close")
+        return QPushButton("Close")
 
+    def _lay_out(self, close: QPushButton) -> None:
         options = QHBoxLayout()
         options.addWidget(QLabel("Format:"))
         options.addWidget(self.format_box)
@@ -111,15 +126,6 @@ class ReportPreviewDialog(QDialog):
         layout.addWidget(self.presenter_note)
         layout.addWidget(self.preview, 1)
         layout.addLayout(buttons)
-
-        self.mask_box.toggled.connect(self._render_preview)
-        ui.presenter.changed.connect(self._render_preview)
-        self._listening = True
-        self.save_button.clicked.connect(self._save_clicked)
-        close.clicked.connect(self.accept)
-        self.finished.connect(self._disconnect)
-        self._render_preview()
-        self._preparing = ui.tasks.start(self._prepare(), name="report preview")
 
     async def prepared(self) -> None:
         """Wait until the preview shows the report (its template and logo are read)."""

@@ -99,7 +99,13 @@ class SetupWizard(QWidget):
         title = bold(QLabel("Set up a PBX"), 1.2)
         title.setObjectName("setupTitle")
         self.subtitle = hint_label(object_name="setupSubtitle")
+        self._build_step_list()
+        page_frame = self._build_pages()
+        self._build_buttons()
+        self._lay_out(title, page_frame)
 
+    def _build_step_list(self) -> None:
+        """The steps, numbered, on the left; clicking one goes there when it is reachable."""
         self.step_list = QListWidget()
         self.step_list.setObjectName("setupSteps")
         self.step_list.setFixedWidth(STEP_LIST_WIDTH)
@@ -115,6 +121,8 @@ class SetupWizard(QWidget):
             QListWidgetItem(f"{number}. {step.title}", self.step_list)
         self.step_list.currentRowChanged.connect(self._list_clicked)
 
+    def _build_pages(self) -> QFrame:
+        """One scrolling page a step, stacked in a white frame; returns the frame."""
         self.pages = QStackedWidget()
         self.pages.setObjectName("setupPages")
         for step in self.steps:
@@ -132,7 +140,10 @@ class SetupWizard(QWidget):
         frame_layout = QVBoxLayout(page_frame)
         frame_layout.setContentsMargins(1, 1, 1, 1)
         frame_layout.addWidget(self.pages)
+        return page_frame
 
+    def _build_buttons(self) -> None:
+        """Why Next is blocked, then Cancel, Back and Next."""
         self.blocked_label = QLabel()
         self.blocked_label.setObjectName("setupBlocked")
         self.blocked_label.setWordWrap(True)
@@ -148,6 +159,8 @@ class SetupWizard(QWidget):
         self.back_button.clicked.connect(self.back)
         self.next_button.clicked.connect(self.next)
 
+    def _lay_out(self, title: QLabel, page_frame: QFrame) -> None:
+        """The title and step list on the left; the page with the buttons below on the right."""
         left = QVBoxLayout()
         left.addWidget(title)
         left.addWidget(self.subtitle)

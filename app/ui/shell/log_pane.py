@@ -113,7 +113,16 @@ class LogPane(QWidget):
         self._folder = folder
         self._opener = opener
         self._seen = 0  # the last buffer seq shown or deliberately skipped
+        self._build_bar()
+        self._build_view(max_blocks)
+        self._lay_out()
+        self._listen(buffer, flush_interval_ms)
+        self._connect_controls()
+        self._apply_font()
+        self._rebuild()
 
+    def _build_bar(self) -> None:
+        """The level, the search, Copy and Open log folder; and the status line below."""
         self.level = QComboBox()
         self.level.setObjectName("logLevel")
         for label, level in LEVELS:
@@ -131,6 +140,7 @@ class LogPane(QWidget):
         self.status.setObjectName("logStatus")
         self.status.setStyleSheet(f"color: {MUTED};")
 
+    def _build_view(self, max_blocks: int) -> None:
         self.view = QPlainTextEdit()
         self.view.setObjectName("logView")
         self.view.setReadOnly(True)
@@ -143,6 +153,7 @@ class LogPane(QWidget):
             | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
 
+    def _lay_out(self) -> None:
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Show"))
         bar.addWidget(self.level)
@@ -155,6 +166,8 @@ class LogPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
 
+    def _listen(self, buffer: LogBuffer, flush_interval_ms: int) -> None:
+        """Hear of new lines from any thread; fetch them on the GUI thread after a short wait."""
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(flush_interval_ms)
@@ -166,6 +179,7 @@ class LogPane(QWidget):
         # A pane deleted without aclose() must not be signalled from a logging thread.
         self._arrivals.destroyed.connect(lambda *_: unsubscribe())
 
+    def _connect_controls(self) -> None:
         self.level.currentIndexChanged.connect(self._rebuild)
         # Re-filtering thousands of lines per keystroke would stutter: wait for a pause.
         self._search_pause = QTimer(self)
@@ -175,9 +189,7 @@ class LogPane(QWidget):
         self.search.textChanged.connect(self._search_pause.start)
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         self.open_button.clicked.connect(self.open_log_folder)
-        ui.presenter.changed.connect(self._presenter_changed)
-        self._apply_font()
-        self._rebuild()
+        self._ui.presenter.changed.connect(self._presenter_changed)
 
     # ---- SessionPane ---------------------------------------------------------------------------
     def set_session(self, session: PbxSession | None) -> None:

@@ -88,6 +88,19 @@ class MainWindow(QMainWindow):
         self.wizard: SetupWizard | None = None  # the guided setup, while it is open
         self._wizard_closed: asyncio.Task[None] | None = None  # a finished setup's cleanup
 
+        self._build_panes(store, log_buffer, feed_history_limit)
+        self._build_central()
+        self._build_toolbar()
+        self._build_status_bar()
+        self._connect_panes()
+        ui.presenter.changed.connect(self._on_presenter_changed)
+        self._on_presenter_changed()
+
+    def _build_panes(
+        self, store: ConnectionStore, log_buffer: LogBuffer, feed_history_limit: int
+    ) -> None:
+        """The connections list, and the panes that are handed the session (``panes``)."""
+        ui = self.ui
         self.connections = ConnectionsPane(ui, store)
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
         self.triggers = TriggersPane(ui)
@@ -103,6 +116,8 @@ class MainWindow(QMainWindow):
             self.log_view,
         ]
 
+    def _build_central(self) -> None:
+        """Connections beside the tabs: the work page, first in the central stack."""
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.feed, "Live calls")
@@ -123,20 +138,19 @@ class MainWindow(QMainWindow):
         self.central.addWidget(self.work_page)
         self.setCentralWidget(self.central)
 
-        self._build_toolbar()
+    def _build_status_bar(self) -> None:
         self._connection_label = QLabel("No connection selected")
         self._connection_label.setObjectName("connectionStatus")
         self.statusBar().addWidget(self._connection_label, 1)
         self.statusBar().addPermanentWidget(QLabel(f"v{__version__}"))
 
+    def _connect_panes(self) -> None:
         self.connections.selected.connect(self._on_selected)
         self.connections.edited.connect(self._on_edited)
         self.connections.removed.connect(self._on_removed)
         self.connections.setupRequested.connect(self.show_setup)
         self.doctor.checked.connect(self._on_checked)
         self.feed.callsSettled.connect(self._preview_triggers)
-        ui.presenter.changed.connect(self._on_presenter_changed)
-        self._on_presenter_changed()
 
     # ---- missed-call triggers and the webhook add-on -----------------------------------------
     def _preview_triggers(self, calls: list[SettledCall]) -> None:

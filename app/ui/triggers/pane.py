@@ -327,7 +327,23 @@ class TriggersPane(QWidget):
         self.model = TriggerPreviewModel(self._presenter, parent=self)
         self.proxy = _FiringFilter(self)
         self.proxy.setSourceModel(self.model)
+        title, intro = self._build_heading()
+        self._build_table()
+        details_scroll = self._build_details()
+        self._build_stack(details_scroll)
+        self._lay_out(title, intro)
 
+        self.model.rowsInserted.connect(self._update_state)
+        self.model.rowsRemoved.connect(self._update_state)
+        self.model.modelReset.connect(self._update_state)
+        self._presenter.changed.connect(self._presenter_changed)
+        self._base_point_size = self.table.font().pointSizeF()
+        self._update_header()
+        self._update_state()
+        self._apply_type_size()
+
+    def _build_heading(self) -> tuple[QLabel, QLabel]:
+        """The title and intro (returned), the hours, the receiver's status and the toggle."""
         title = QLabel("Missed-call trigger preview")
         title.setObjectName("paneTitle")
         title.setStyleSheet("font-size: 15px; font-weight: 600;")
@@ -348,7 +364,9 @@ class TriggersPane(QWidget):
         self._receiver_text: str | None = None
         self.show_quiet = QCheckBox()
         self.show_quiet.toggled.connect(self._show_quiet_toggled)
+        return title, intro
 
+    def _build_table(self) -> None:
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -365,6 +383,9 @@ class TriggersPane(QWidget):
             self.table.setColumnWidth(column, width)
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._update_details)
+
+    def _build_details(self) -> QScrollArea:
+        """The selected call's details, scrolling; returns the scroll area."""
         self.details = QLabel()
         self.details.setObjectName("triggerDetails")
         self.details.setWordWrap(True)
@@ -376,6 +397,10 @@ class TriggersPane(QWidget):
         details_scroll.setWidgetResizable(True)
         details_scroll.setFrameShape(QFrame.Shape.StyledPanel)
         details_scroll.setMinimumHeight(220)
+        return details_scroll
+
+    def _build_stack(self, details_scroll: QScrollArea) -> None:
+        """The table over the details, or a message in their place while there is no session."""
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(details_scroll)
@@ -390,6 +415,7 @@ class TriggersPane(QWidget):
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.splitter)
 
+    def _lay_out(self, title: QLabel, intro: QLabel) -> None:
         top = QHBoxLayout()
         top.addWidget(self.hours_label, 1)
         top.addWidget(self.show_quiet, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -401,15 +427,6 @@ class TriggersPane(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.receiver_label)
         layout.addWidget(self.stack, 1)
-
-        self.model.rowsInserted.connect(self._update_state)
-        self.model.rowsRemoved.connect(self._update_state)
-        self.model.modelReset.connect(self._update_state)
-        self._presenter.changed.connect(self._presenter_changed)
-        self._base_point_size = self.table.font().pointSizeF()
-        self._update_header()
-        self._update_state()
-        self._apply_type_size()
 
     # ---- the pane contract ---------------------------------------------------------------
     def set_session(self, session: PbxSession | None) -> None:

@@ -126,8 +126,13 @@ class ApiUserStep(SetupStep):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 4, 0, 0)
-        self.sign_in_note = hint_label(object_name="signInNote")
+        layout.addWidget(self._build_sign_in_form())
+        layout.addWidget(self._build_create_form())
+        return page
 
+    def _build_sign_in_form(self) -> QWidget:
+        """The admin sign-in: user name, password and an optional two-factor code."""
+        self.sign_in_note = hint_label(object_name="signInNote")
         self.username_edit = QLineEdit()
         self.username_edit.setObjectName("adminUser")
         self.username_edit.setPlaceholderText("The admin console user name")
@@ -150,8 +155,10 @@ class ApiUserStep(SetupStep):
         sign_in_row.addWidget(self.sign_in_button)
         sign_in_row.addStretch(1)
         form.add("", sign_in_row)
-        layout.addWidget(self.sign_in_form)
+        return self.sign_in_form
 
+    def _build_create_form(self) -> QWidget:
+        """Once signed in: the Client ID, Call Control access, Create and Sign out (hidden)."""
         self.create_form = QWidget()
         create = FieldGrid(self.create_form)
         self.signed_in_label = text_label(object_name="signedIn")
@@ -183,8 +190,7 @@ class ApiUserStep(SetupStep):
         create.add("", self.call_control_box, access_hint)
         create.add_wide(buttons)
         self.create_form.hide()
-        layout.addWidget(self.create_form)
-        return page
+        return self.create_form
 
     @property
     def signed_in(self) -> bool:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
-from datetime import datetime
+from collections.abc import Collection
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.bridge import Bridge, BridgeIndex, ContactStore, NumberMatch
-from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.contact_match import NumberFix
 from app.domain.diagnosis import CheckStatus
 from app.domain.phones import NumberError, validate_region
@@ -66,8 +64,8 @@ from app.ui.setup.step import (
     hint_label,
     text_label,
 )
+from app.ui.setup.steps.contact_columns import preview_columns
 from app.ui.setup.table import Column, ResultTableModel
-from app.ui.theme import FAIL, PASS, SKIP, dot_icon
 
 log = logging.getLogger(__name__)
 
@@ -88,54 +86,6 @@ STORE_HINTS = {
         "say; a CRM export is not searched."
     ),
 }
-
-OUTCOMES = {
-    "attaches": ("Attaches", PASS),
-    # The bridge misses these: the contact exists, but its number is stored in a local format.
-    "attaches-after-normalising": ("Missed: number stored locally", FAIL),
-    "orphan": ("Orphan (no contact)", FAIL),
-    "ambiguous": ("Ambiguous", FAIL),
-    "invalid-number": ("Not a phone number", SKIP),
-    "internal": ("Internal call", SKIP),
-}
-
-
-def outcome_words(outcome: str) -> str:
-    return OUTCOMES.get(outcome, (outcome, SKIP))[0]
-
-
-def preview_columns(clock: Callable[[], BusinessHours]) -> tuple[Column[AttachPreviewRow], ...]:
-    """The table's columns; "When" is on the customer's clock (``clock()``), zone named."""
-    return (
-        Column(
-            "When (customer's time)",
-            lambda r, p: customer_time(r.when, clock(), "%d %b %H:%M"),
-            tooltip=lambda r, p: when_tooltip(r.when, clock()),
-        ),
-        *COLUMNS,
-    )
-
-
-def when_tooltip(at: datetime, hours: BusinessHours) -> str:
-    """The customer's time with the zone, and the engineer's own beside it, labelled."""
-    mine = at.astimezone()  # the engineer's zone, said so
-    return (
-        f"{customer_time(at, hours, '%a %d %b %Y %H:%M')} ({hours.timezone}, the customer's "
-        f"time)\n{mine:%a %d %b %H:%M} {mine.tzname()} (your time)"
-    )
-
-
-COLUMNS: tuple[Column[AttachPreviewRow], ...] = (
-    Column("Caller id", lambda r, p: p.number(r.raw_caller_id)),
-    Column("E.164", lambda r, p: p.number(r.e164) if r.e164 else "—"),
-    Column(
-        "Outcome",
-        lambda r, p: outcome_words(r.outcome),
-        icon=lambda r: dot_icon(OUTCOMES.get(r.outcome, ("", SKIP))[1]),
-    ),
-    Column("Contact", lambda r, p: p.name(r.contact) if r.contact else "—"),
-    Column("Why", lambda r, p: p.text(r.reason), tooltip=lambda r, p: p.text(r.reason)),
-)
 
 
 class ContactsStep(SetupStep):
@@ -160,6 +110,25 @@ class ContactsStep(SetupStep):
         self.result: ContactPreview | None = None
         self._done = False
 
+        self._build_bridge_choice()
+        csv_row = self._build_csv_row()
+        self._build_mapping(csv_row)
+        run_row = self._build_run_row()
+        sources = FieldGrid()
+        sources.add("The customer's bridge:", self.bridge_box, self.bridge_hint)
+        sources.add("CRM export:", csv_row, self.csv_state, self.mapping_box)
+        sources.add("Preview:", run_row)
+        self.body.addLayout(sources)
+        self._build_table(preview_columns(ctx.shown_hours))
+        self._build_export_row()
+        ctx.keyChanged.connect(self._stale)
+        ctx.addressChanged.connect(self._stale)
+        ctx.hoursChanged.connect(self._hours_changed)
+        self._hours_changed()
+
+    # ---- building ------------------------------------------------------------------------------
+    def _build_bridge_choice(self) -> None:
+        """The bridge, asked in plain words; the hint says which contacts it searches."""
         self.bridge_box = QComboBox()
         self.bridge_box.setObjectName("bridgeChoice")
         self.bridge_box.setSizeAdjustPolicy(
@@ -173,7 +142,10 @@ class ContactsStep(SetupStep):
             )
         self.bridge_box.currentIndexChanged.connect(self._bridge_changed)
         self.bridge_hint = hint_label(object_name="bridgeHint")
-        self.bridge_hint.setText(STORE_HINTS[ctx.bridge.store])
+        self.bridge_hint.setText(STORE_HINTS[self.ctx.bridge.store])
+
+    def _build_csv_row(self) -> QHBoxLayout:
+        """The export's path, typed or browsed to, and a line saying what was read from it."""
         self.csv_edit = QLineEdit()
         self.csv_edit.setObjectName("contactsCsv")
         self.csv_edit.setPlaceholderText("Optional: the CRM's contacts export (CSV)")
@@ -185,7 +157,10 @@ class ContactsStep(SetupStep):
         csv_row.addWidget(self.csv_edit, 1)
         csv_row.addWidget(self.browse_button)
         self.csv_state = hint_label(object_name="csvState")
+        return csv_row
 
+    def _build_mapping(self, csv_row: QHBoxLayout) -> None:
+        """The column mapping, hidden until an export is read; its toggle ends the CSV row."""
         self.mapping_editor = ColumnMappingEditor()
         self.mapping_editor.changed.connect(self._mapping_changed)
         self.apply_mapping_button = QPushButton("Read with these columns")
@@ -207,6 +182,8 @@ class ContactsStep(SetupStep):
         self.columns_button.hide()
         csv_row.addWidget(self.columns_button)
 
+    def _build_run_row(self) -> QHBoxLayout:
+        """How many calls, the region for local numbers, Preview, and watching live calls."""
         self.region_edit = QLineEdit()
         self.region_edit.setObjectName("previewRegion")
         self.region_edit.setMaxLength(3)
@@ -235,16 +212,12 @@ class ContactsStep(SetupStep):
         self.watch_button.setEnabled(False)
         run_row.addWidget(self.watch_button)
         run_row.addStretch(1)
+        return run_row
 
-        sources = FieldGrid()
-        sources.add("The customer's bridge:", self.bridge_box, self.bridge_hint)
-        sources.add("CRM export:", csv_row, self.csv_state, self.mapping_box)
-        sources.add("Preview:", run_row)
-        self.body.addLayout(sources)
-
-        columns = preview_columns(ctx.shown_hours)
+    def _build_table(self, columns: tuple[Column[AttachPreviewRow], ...]) -> None:
+        """The calls and what each attaches to, under a note naming the clock they are on."""
         self.model: ResultTableModel[AttachPreviewRow] = ResultTableModel(
-            ctx.ui.presenter, columns, parent=self
+            self.ctx.ui.presenter, columns, parent=self
         )
         self.zone_note = hint_label(object_name="previewZone")
         self.table = QTableView()
@@ -261,6 +234,8 @@ class ContactsStep(SetupStep):
         self.body.addWidget(self.zone_note)
         self.body.addWidget(self.table, 1)
 
+    def _build_export_row(self) -> None:
+        """How many stored numbers the bridge misses, and the button that exports them."""
         self.fixes_label = text_label(object_name="fixesCount")
         self.export_button = QPushButton("Export numbers to fix…")
         self.export_button.setObjectName("exportFixes")
@@ -275,10 +250,6 @@ class ContactsStep(SetupStep):
         export_row.addWidget(self.export_button)
         self.body.addWidget(bold(text_label("Numbers to normalise")))
         self.body.addLayout(export_row)
-        ctx.keyChanged.connect(self._stale)
-        ctx.addressChanged.connect(self._stale)
-        ctx.hoursChanged.connect(self._hours_changed)
-        self._hours_changed()
 
     # ---- state ---------------------------------------------------------------------------------
     def _stale(self) -> None:
