@@ -213,6 +213,44 @@ class DidSources:
         return self.general, False
 
 
+def _no_trigger_reason(call: SettledCall) -> str | None:
+    """Why this call can never be a missed call the workflow follows up, or None if it can."""
+    if call.internal:
+        return (
+            "Internal call between extensions: the bridge filters these out, "
+            "they have no CRM contact."
+        )
+    if call.answered:
+        return "The call was answered: there is nothing to follow up."
+    if call.outbound:
+        return "An outgoing call the other party did not pick up is not a missed call."
+    if not call.number_key:
+        return "The caller withheld their number: there is no one to text or call back."
+    return None
+
+
+def _miss_counts(
+    at: datetime, earlier: list[datetime], rules: TriggerRules
+) -> tuple[int, int, datetime | None]:
+    """This call's place in its burst and in the repeat window (both counting itself), and
+    the first earlier miss inside the repeat window."""
+    in_burst = sum(1 for t in earlier if at - t <= rules.burst_window) + 1
+    in_window = [t for t in earlier if at - t <= rules.repeat_window]
+    return in_burst, len(in_window) + 1, min(in_window, default=None)
+
+
+def _repeat_note(
+    in_week: int, window: timedelta, first_in_week: datetime | None, local: datetime
+) -> str:
+    """E.g. "2nd missed call from this number within 7 days (the first was Mon 09:12)"."""
+    first = (
+        f" (the first was {_short_time(first_in_week.astimezone(local.tzinfo))})"
+        if first_in_week
+        else ""
+    )
+    return f"{_ordinal(in_week)} missed call from this number within {_span(window)}" + first
+
+
 class TriggerPlanner:
     """Previews the workflow for each settled call, remembering earlier misses per number.
 
@@ -257,131 +295,30 @@ class TriggerPlanner:
         in_hours = hours.is_open(call.at)
         source, mapped = self.sources.source_for(call.did)
         base = _Draft(call, local, in_hours, source, mapped)
+        skip = _no_trigger_reason(call)
+        if skip is not None:
+            return base.no_trigger(skip)
 
-        if call.internal:
-            return base.no_trigger(
-                "Internal call between extensions: the bridge filters these out, "
-                "they have no CRM contact."
-            )
-        if call.answered:
-            return base.no_trigger("The call was answered: there is nothing to follow up.")
-        if call.outbound:
-            return base.no_trigger(
-                "An outgoing call the other party did not pick up is not a missed call."
-            )
-        key = call.number_key
-        if not key:
-            return base.no_trigger(
-                "The caller withheld their number: there is no one to text or call back."
-            )
-
-        earlier = self._remember(key, call.at)
+        earlier = self._remember(call.number_key, call.at)
         rules = self.rules
-        in_burst = sum(1 for t in earlier if call.at - t <= rules.burst_window) + 1
-        in_week = sum(1 for t in earlier if call.at - t <= rules.repeat_window) + 1
-        first_in_week = min(
-            (t for t in earlier if call.at - t <= rules.repeat_window), default=None
-        )
+        in_burst, in_week, first_in_week = _miss_counts(call.at, earlier, rules)
         base.misses = in_week
-
         base.explain_hours(hours)
         base.explain_source(did_given=bool((call.did or "").strip()))
         repeat = in_week >= rules.repeat_threshold
         base.explain_contact(bool(earlier))
 
         if in_burst >= rules.burst_limit:
-            base.branch = TriggerBranch.RATE_LIMITED
-            base.add(
-                ActionKind.LOG, "Log the call on the contact; no text, no new task", "Log only"
-            )
-            base.reasons.insert(
-                0,
-                f"{_ordinal(in_burst)} call from this number within "
-                f"{_span(rules.burst_window)}: the rate limit stops a duplicate text "
-                "(the earlier call already triggered the workflow).",
-            )
-            return base.done()
-
+            return base.rate_limited(in_burst, rules.burst_window)
         base.tag(TAG_SOURCE)
-        repeat_note = (
-            f"{_ordinal(in_week)} missed call from this number within "
-            f"{_span(rules.repeat_window)}"
-            + (
-                f" (the first was {_short_time(first_in_week.astimezone(local.tzinfo))})"
-                if first_in_week
-                else ""
-            )
-        )
+        repeat_note = _repeat_note(in_week, rules.repeat_window, first_in_week, local)
         if call.voicemail_left:
-            base.branch = TriggerBranch.VOICEMAIL
-            base.reasons.insert(
-                0,
-                "The caller left a voicemail: no text (they already said what they needed); "
-                "someone listens and calls back.",
-            )
-            if in_hours:
-                base.add(
-                    ActionKind.TASK,
-                    "Task for the contact owner: listen to the voicemail and call back",
-                    "Task: listen & call back",
-                )
-            else:
-                when, short = base.reopening(hours)
-                base.add(
-                    ActionKind.TASK,
-                    f"Task for {when}: listen to the voicemail and call back",
-                    f"{short}: listen & call back",
-                )
-                base.tag(TAG_AFTER_HOURS)
-            if repeat:
-                base.tag(TAG_REPEAT)
-                base.reasons.append(f"{repeat_note}: tagged {TAG_REPEAT}.")
-            return base.done()
-
+            return base.voicemail(hours, repeat_note if repeat else None)
         if in_hours and repeat:
-            base.branch = TriggerBranch.ESCALATED
-            base.add(ActionKind.NOTIFY_MANAGER, "Notify the team manager", "Notify manager")
-            base.tag(TAG_REPEAT)
-            base.add(
-                ActionKind.TASK, "Task for the manager: call back personally", "Manager call-back"
-            )
-            base.reasons.insert(
-                0, f"{repeat_note}: escalate to the manager instead of another auto-text."
-            )
-            return base.done()
-
+            return base.escalated(repeat_note)
         if not in_hours:
-            base.branch = TriggerBranch.AFTER_HOURS
-            base.add(ActionKind.EMAIL, "Email acknowledging the call", "Email ack")
-            when, short = base.reopening(hours)
-            base.add(ActionKind.TASK, f"Task for {when}", short)
-            base.tag(TAG_AFTER_HOURS)
-            if base.new_contact:
-                base.reasons.append(
-                    "A new contact has no email address yet: the acknowledgement email goes "
-                    "out only once someone adds one."
-                )
-            if repeat:
-                base.tag(TAG_REPEAT)
-                base.reasons.append(
-                    f"{repeat_note}: tagged {TAG_REPEAT}; the after-hours path never texts."
-                )
-            return base.done()
-
-        base.branch = TriggerBranch.IN_HOURS
-        sms_s = int(rules.sms_within.total_seconds())
-        base.add(
-            ActionKind.SMS,
-            f"Text the caller within {sms_s} s (\u201cSorry we missed you\u2026\u201d)",
-            f"SMS within {sms_s} s",
-        )
-        base.add(ActionKind.TASK, "Follow-up task for the contact owner", "Owner task")
-        base.reasons.insert(
-            0,
-            f"First missed call from this number within {_span(rules.repeat_window)}, "
-            "in business hours: text the caller while they still remember calling.",
-        )
-        return base.done()
+            return base.after_hours(hours, repeat_note if repeat else None)
+        return base.text_in_hours(rules)
 
     def _remember(self, key: str, at: datetime) -> list[datetime]:
         """This number's earlier misses (not after ``at``), then record this one."""
@@ -492,6 +429,90 @@ class _Draft:
         if opening.date() == self.local.date():
             return f"when the office reopens ({when})", "Task on reopening"
         return f"the morning stand-up ({when})", "Morning task"
+
+    def rate_limited(self, in_burst: int, burst_window: timedelta) -> TriggerPreview:
+        self.branch = TriggerBranch.RATE_LIMITED
+        self.add(ActionKind.LOG, "Log the call on the contact; no text, no new task", "Log only")
+        self.reasons.insert(
+            0,
+            f"{_ordinal(in_burst)} call from this number within "
+            f"{_span(burst_window)}: the rate limit stops a duplicate text "
+            "(the earlier call already triggered the workflow).",
+        )
+        return self.done()
+
+    def voicemail(self, hours: BusinessHours, repeat_note: str | None) -> TriggerPreview:
+        """A voicemail was left; ``repeat_note`` is set when this is a repeat miss."""
+        self.branch = TriggerBranch.VOICEMAIL
+        self.reasons.insert(
+            0,
+            "The caller left a voicemail: no text (they already said what they needed); "
+            "someone listens and calls back.",
+        )
+        if self.in_hours:
+            self.add(
+                ActionKind.TASK,
+                "Task for the contact owner: listen to the voicemail and call back",
+                "Task: listen & call back",
+            )
+        else:
+            when, short = self.reopening(hours)
+            self.add(
+                ActionKind.TASK,
+                f"Task for {when}: listen to the voicemail and call back",
+                f"{short}: listen & call back",
+            )
+            self.tag(TAG_AFTER_HOURS)
+        if repeat_note is not None:
+            self.tag(TAG_REPEAT)
+            self.reasons.append(f"{repeat_note}: tagged {TAG_REPEAT}.")
+        return self.done()
+
+    def escalated(self, repeat_note: str) -> TriggerPreview:
+        self.branch = TriggerBranch.ESCALATED
+        self.add(ActionKind.NOTIFY_MANAGER, "Notify the team manager", "Notify manager")
+        self.tag(TAG_REPEAT)
+        self.add(ActionKind.TASK, "Task for the manager: call back personally", "Manager call-back")
+        self.reasons.insert(
+            0, f"{repeat_note}: escalate to the manager instead of another auto-text."
+        )
+        return self.done()
+
+    def after_hours(self, hours: BusinessHours, repeat_note: str | None) -> TriggerPreview:
+        """Quiet hours; ``repeat_note`` is set when this is a repeat miss."""
+        self.branch = TriggerBranch.AFTER_HOURS
+        self.add(ActionKind.EMAIL, "Email acknowledging the call", "Email ack")
+        when, short = self.reopening(hours)
+        self.add(ActionKind.TASK, f"Task for {when}", short)
+        self.tag(TAG_AFTER_HOURS)
+        if self.new_contact:
+            self.reasons.append(
+                "A new contact has no email address yet: the acknowledgement email goes "
+                "out only once someone adds one."
+            )
+        if repeat_note is not None:
+            self.tag(TAG_REPEAT)
+            self.reasons.append(
+                f"{repeat_note}: tagged {TAG_REPEAT}; the after-hours path never texts."
+            )
+        return self.done()
+
+    def text_in_hours(self, rules: TriggerRules) -> TriggerPreview:
+        """The first miss in business hours: text the caller, task the owner."""
+        self.branch = TriggerBranch.IN_HOURS
+        sms_s = int(rules.sms_within.total_seconds())
+        self.add(
+            ActionKind.SMS,
+            f"Text the caller within {sms_s} s (\u201cSorry we missed you\u2026\u201d)",
+            f"SMS within {sms_s} s",
+        )
+        self.add(ActionKind.TASK, "Follow-up task for the contact owner", "Owner task")
+        self.reasons.insert(
+            0,
+            f"First missed call from this number within {_span(rules.repeat_window)}, "
+            "in business hours: text the caller while they still remember calling.",
+        )
+        return self.done()
 
     def no_trigger(self, reason: str) -> TriggerPreview:
         self.branch = TriggerBranch.NO_TRIGGER

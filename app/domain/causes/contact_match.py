@@ -246,11 +246,9 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
             "Run the doctor again with --region and the customer's two-letter country code "
             "(AU, US, GB, ...).",
         )
-    region = facts.region
-    searched = facts.searched
     context = [
-        f"Bridge: {facts.bridge.describe(facts.resolution)}, searching {searched.label}",
-        f"Region {region} (from {facts.region_source})",
+        f"Bridge: {facts.bridge.describe(facts.resolution)}, searching {facts.searched.label}",
+        f"Region {facts.region} (from {facts.region_source})",
         *facts.context,
     ]
     skipped = _not_checkable(facts, context)
@@ -261,12 +259,32 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
     fixes = index.fix_summary(BULK_FIXES_KEPT)
     matches = [(call.call_id, index.match(call.number)) for call in facts.calls]
     counts = Counter(m.kind for _, m in matches)
-    details = ContactMatchDetails(
-        region=region,
+    details = _details(facts, len(index), fixes, matches, counts)
+    usable = [m for _, m in matches if m.kind is not MatchKind.UNUSABLE]
+    context.append(_calls_line(facts, len(matches), counts))
+    context += _samples([m for _, m in matches])
+    fix_lines = _fix_lines(facts, fixes)
+    if counts[MatchKind.NORMALISED]:
+        finding, fix = _miss_wording(facts, counts, [m for _, m in matches], fixes.count)
+        return _result(CheckStatus.FAIL, finding, fix, [*fix_lines, *context], details)
+    status, finding, fix = _no_miss_verdict(facts, fixes, counts, len(usable), bool(matches))
+    return _result(status, finding, fix, [*context, *fix_lines], details)
+
+
+def _details(
+    facts: ContactMatchFacts,
+    contacts: int,
+    fixes: FixSummary,
+    matches: list[tuple[str, BridgeMatch]],
+    counts: Counter[MatchKind],
+) -> dict[str, Any]:
+    """Cause 5's details, as JSON, for the calls matched and the stored numbers to fix."""
+    return ContactMatchDetails(
+        region=facts.region,
         bridge=facts.bridge,
         resolution=facts.resolution.describe() if facts.resolution is not None else None,
-        store=searched.label,
-        contacts=len(index),
+        store=facts.searched.label,
+        contacts=contacts,
         counts={str(kind): counts[kind] for kind in MatchKind},
         calls=tuple(_matched(call_id, m) for call_id, m in matches[:CALLS_KEPT]),
         bulk_fixes=tuple(
@@ -274,73 +292,92 @@ def judge_contact_match(facts: ContactMatchFacts) -> CheckResult:
         ),
         bulk_fix_count=fixes.count,
     ).as_json()
-    if matches:
-        usable = [m for _, m in matches if m.kind is not MatchKind.UNUSABLE]
-        context.append(
-            f"{plural(len(matches), 'recent external call')} ({facts.recent_label}): "
-            + ", ".join(f"{counts[k]} {COUNT_LABELS[k]}" for k in MatchKind if counts[k])
-        )
-    else:
-        usable = []
-        context.append(f"No external calls in the {facts.recent_label}")
-    context += _samples([m for _, m in matches])
-    fix_lines = _fix_lines(facts, fixes)
-    missed = counts[MatchKind.NORMALISED]
+
+
+def _calls_line(facts: ContactMatchFacts, calls: int, counts: Counter[MatchKind]) -> str:
+    """The evidence line saying how the recent calls match."""
+    if not calls:
+        return f"No external calls in the {facts.recent_label}"
+    return f"{plural(calls, 'recent external call')} ({facts.recent_label}): " + ", ".join(
+        f"{counts[k]} {COUNT_LABELS[k]}" for k in MatchKind if counts[k]
+    )
+
+
+def _miss_wording(
+    facts: ContactMatchFacts, counts: Counter[MatchKind], matches: list[BridgeMatch], fixes: int
+) -> tuple[str, str]:
+    """The FAIL's finding and fix: recent callers who are contacts the bridge misses."""
     shared = counts[MatchKind.AMBIGUOUS]
-    orphans = counts[MatchKind.ORPHAN]
+    finding = _missed_finding(facts, counts[MatchKind.NORMALISED], matches)
+    if shared:
+        finding += f" Also {plural(shared, 'recent call')} from numbers several contacts share."
+    fix = _miss_fix(facts, fixes)
+    if shared:
+        fix += " " + SHARED_NUMBER_FIX
+    return finding, fix
 
-    if missed:
-        finding = _missed_finding(facts, missed, [m for _, m in matches])
-        if shared:
-            finding += f" Also {plural(shared, 'recent call')} from numbers several contacts share."
-        fix = _miss_fix(facts, fixes.count)
-        if shared:
-            fix += " " + SHARED_NUMBER_FIX
-        return _result(CheckStatus.FAIL, finding, fix, [*fix_lines, *context], details)
 
+def _no_miss_verdict(
+    facts: ContactMatchFacts,
+    fixes: FixSummary,
+    counts: Counter[MatchKind],
+    usable: int,
+    any_calls: bool,
+) -> tuple[CheckStatus, str, str]:
+    """Status, finding and fix when no recent caller who is a contact was missed."""
     later = _latent(fixes, facts)
     normalise = _normalise_fix(facts, fixes.count) if fixes.count else ""
-    if facts.history_problem is not None:
-        finding = (
-            f"Not checked against calls: the call history could not be read "
-            f"({facts.history_problem}); only the stored numbers were checked.{later}"
-        )
-        fix = _join(normalise, "Once the call history reads (check 2), run the doctor again.")
-        return _result(CheckStatus.WARN, finding, fix, [*context, *fix_lines], details)
-    if shared:
-        finding = (
-            f"{plural(shared, 'recent call')} from numbers several contacts share: the bridge "
-            f"may attach them to either.{later}"
-        )
-        fix = _join(SHARED_NUMBER_FIX, normalise)
-        return _result(CheckStatus.WARN, finding, fix, [*context, *fix_lines], details)
-    if len(usable) >= ALL_STRANGERS_MIN and orphans == len(usable):
-        finding = (
-            f"None of the {plural(len(usable), 'recent external caller')} is in "
-            f"{searched.label}: the bridge would give every one of them a new contact.{later}"
-        )
-        fix = _join(
-            "Check that these are the contacts the customer's bridge searches (the CRM's own "
-            "export, or the bridge chosen for this connection); known customers need their "
-            "numbers in the CRM in E.164.",
-            normalise,
-        )
-        return _result(CheckStatus.WARN, finding, fix, [*context, *fix_lines], details)
-
-    if not matches:
+    warning = _warning(facts, counts, usable, later, normalise)
+    if warning is not None:
+        return CheckStatus.WARN, *warning
+    if not any_calls:
         finding = (
             f"No external calls in the {facts.recent_label} to match: place a test call from a "
             f"known contact, then check again.{later}"
         )
         fix = _join("Place a test call from a known contact, then check again.", normalise)
-        return _result(CheckStatus.SKIP, finding, fix, [*context, *fix_lines], details)
+        return CheckStatus.SKIP, finding, fix
     finding = "Every recent caller who is a contact attaches to exactly one contact."
+    orphans = counts[MatchKind.ORPHAN]
     if orphans:
         finding += (
             f" {plural(orphans, 'recent call')} came from numbers no contact has: the bridge "
             "gives each a new contact, as expected for first-time callers."
         )
-    return _result(CheckStatus.PASS, finding + later, "", [*context, *fix_lines], details)
+    return CheckStatus.PASS, finding + later, ""
+
+
+def _warning(
+    facts: ContactMatchFacts, counts: Counter[MatchKind], usable: int, later: str, normalise: str
+) -> tuple[str, str] | None:
+    """A WARN's finding and fix: history unread, shared numbers, or no caller a contact."""
+    shared = counts[MatchKind.AMBIGUOUS]
+    if facts.history_problem is not None:
+        finding = (
+            f"Not checked against calls: the call history could not be read "
+            f"({facts.history_problem}); only the stored numbers were checked.{later}"
+        )
+        return finding, _join(
+            normalise, "Once the call history reads (check 2), run the doctor again."
+        )
+    if shared:
+        finding = (
+            f"{plural(shared, 'recent call')} from numbers several contacts share: the bridge "
+            f"may attach them to either.{later}"
+        )
+        return finding, _join(SHARED_NUMBER_FIX, normalise)
+    if usable >= ALL_STRANGERS_MIN and counts[MatchKind.ORPHAN] == usable:
+        finding = (
+            f"None of the {plural(usable, 'recent external caller')} is in "
+            f"{facts.searched.label}: the bridge would give every one of them a new contact.{later}"
+        )
+        fix = (
+            "Check that these are the contacts the customer's bridge searches (the CRM's own "
+            "export, or the bridge chosen for this connection); known customers need their "
+            "numbers in the CRM in E.164."
+        )
+        return finding, _join(fix, normalise)
+    return None
 
 
 def _not_checkable(facts: ContactMatchFacts, context: list[str]) -> CheckResult | None:

@@ -358,53 +358,65 @@ def judge_extension_recording(facts: ExtensionRecordingFacts) -> CheckResult:
     cause = cause_sentence(details)
     silent = _silent_sentence(details)
     override = override_sentence(details)
-    sentences = [s for s in (cause, silent, override) if s]
+    fix = _fix(facts.v20, details, override)
+    if cause or silent or override:
+        status = CheckStatus.FAIL if cause else CheckStatus.WARN
+        finding = " ".join(s for s in (cause, silent, override) if s)
+    else:
+        status, finding, fix = _no_fault(details, fix)
+    return CheckResult(CheckId.EXTENSION_RECORDING, status, finding, fix, evidence, payload)
 
+
+def _fix(v20: bool, details: ExtensionRecordingDetails, override: str | None) -> str:
+    """Record on the extensions at fault (or silent), then lift any override."""
     to_fix = [r.label for r in details.culprits] + [
         r.label for r in details.silent if r not in details.culprits
     ]
-    fix = recording_fix(facts.v20, listing(to_fix)) if to_fix else ""
+    fix = recording_fix(v20, listing(to_fix)) if to_fix else ""
     if override:
         fix = f"{fix} {OVERRIDE_FIX}".strip()
+    return fix
 
-    if cause:
-        status = CheckStatus.FAIL
-    elif silent or override:
-        status = CheckStatus.WARN
-    else:
-        status = CheckStatus.PASS
-        sentences = [
-            "Every extension is set to record external calls."
-            if details.modes_known
-            else "This API does not say each extension's recording mode; every answered "
-            f"external call in the {details.recent} has a recording."
-        ]
-        if not details.cross_checked and not details.modes_known:
-            sentences = [
-                "This API does not say each extension's recording mode, and the calls could "
-                "not be cross-checked."
-            ]
-            status = CheckStatus.WARN
-            fix = READ_BY_HAND
-        elif details.modes_known and (
-            unsaid := [r.label for r in details.extensions if r.recorder is Recorder.UNKNOWN]
-        ):
-            # Some modes read, others not: "every extension records" would claim the unread.
-            if details.cross_checked:
-                sentences = [
-                    "Every extension whose mode the PBX said is set to record external calls; "
-                    f"{listing(unsaid)} did not say, and lost no answered external call in the "
-                    f"{details.recent}."
-                ]
-            else:
-                sentences = [
-                    f"The PBX did not say the recording mode of {listing(unsaid)}, and the "
-                    "calls could not be cross-checked; the others are set to record."
-                ]
-                status = CheckStatus.WARN
-                fix = READ_BY_HAND
-    return CheckResult(
-        CheckId.EXTENSION_RECORDING, status, " ".join(sentences), fix, evidence, payload
+
+def _no_fault(details: ExtensionRecordingDetails, fix: str) -> tuple[CheckStatus, str, str]:
+    """No extension found at fault: a PASS, unless recording modes went unsaid and unchecked."""
+    if not details.cross_checked and not details.modes_known:
+        return (
+            CheckStatus.WARN,
+            "This API does not say each extension's recording mode, and the calls could "
+            "not be cross-checked.",
+            READ_BY_HAND,
+        )
+    unsaid = [r.label for r in details.extensions if r.recorder is Recorder.UNKNOWN]
+    if details.modes_known and unsaid:
+        # Some modes read, others not: "every extension records" would claim the unread.
+        return _unsaid_modes(details, unsaid, fix)
+    finding = (
+        "Every extension is set to record external calls."
+        if details.modes_known
+        else "This API does not say each extension's recording mode; every answered "
+        f"external call in the {details.recent} has a recording."
+    )
+    return CheckStatus.PASS, finding, fix
+
+
+def _unsaid_modes(
+    details: ExtensionRecordingDetails, unsaid: list[str], fix: str
+) -> tuple[CheckStatus, str, str]:
+    """Some extensions did not say their mode: the calls must vouch for them."""
+    if details.cross_checked:
+        return (
+            CheckStatus.PASS,
+            "Every extension whose mode the PBX said is set to record external calls; "
+            f"{listing(unsaid)} did not say, and lost no answered external call in the "
+            f"{details.recent}.",
+            fix,
+        )
+    return (
+        CheckStatus.WARN,
+        f"The PBX did not say the recording mode of {listing(unsaid)}, and the "
+        "calls could not be cross-checked; the others are set to record.",
+        READ_BY_HAND,
     )
 
 

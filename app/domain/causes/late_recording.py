@@ -92,27 +92,30 @@ def not_watched() -> CheckResult:
 
 
 def judge_late_recording(facts: LateRecordingFacts) -> CheckResult:
-    window = facts.window_s
     evidence = (
-        f"Watched for {facts.watch_s:g} s via {facts.source}; bridge retry window {window:g} s",
+        f"Watched for {facts.watch_s:g} s via {facts.source}; bridge retry window "
+        f"{facts.window_s:g} s",
         *facts.journey_lines,
         *facts.ignored,
     )
+    verdict = _nothing_to_time(facts)
+    if verdict is None:
+        verdict = _judge_followed(facts)
+    status, finding, fix = verdict
+    return CheckResult(CheckId.LATE_RECORDING, status, finding, fix, evidence, dict(facts.details))
 
-    def result(status: CheckStatus, finding: str, fix: str) -> CheckResult:
-        return CheckResult(
-            CheckId.LATE_RECORDING, status, finding, fix, evidence, dict(facts.details)
-        )
 
+def _nothing_to_time(facts: LateRecordingFacts) -> tuple[CheckStatus, str, str] | None:
+    """A SKIP when the watch followed no recording, or only ones it may not fetch."""
     followed = facts.followed
     if facts.watch_error is not None and not followed:
-        return result(
+        return (
             CheckStatus.SKIP,
             f"Could not watch for calls: {facts.watch_error}",
             facts.watch_error_fix or HOW_TO_TEST,
         )
     if not followed and facts.monitors_nothing:
-        return result(
+        return (
             CheckStatus.SKIP,
             "Call Control monitors no extension, so no call can be seen live: the API client's "
             "'Extensions to Monitor' list is empty.",
@@ -125,13 +128,19 @@ def judge_late_recording(facts: LateRecordingFacts) -> CheckResult:
                 f" {plural(len(facts.ignored), 'call')} ended on extensions that do not record "
                 "(see check 3)."
             )
-        return result(CheckStatus.SKIP, finding, HOW_TO_TEST)
+        return CheckStatus.SKIP, finding, HOW_TO_TEST
     if all(f.state is Followed.BLOCKED for f in followed):
-        return result(
+        return (
             CheckStatus.SKIP,
             "Not measured: blocked by check 2, the API user may not fetch recordings.",
             "Fix the API user's roles (check 2), then watch a test call again.",
         )
+    return None
+
+
+def _judge_followed(facts: LateRecordingFacts) -> tuple[CheckStatus, str, str]:
+    """The verdict on the recordings the watch followed from hang-up."""
+    followed, window = facts.followed, facts.window_s
     never = [f for f in followed if f.state is Followed.MISSING]
     unlocated = [f for f in followed if f.state is Followed.UNLOCATED]
     ready = [f for f in followed if f.state is Followed.READY and f.ready_after_s is not None]
@@ -143,44 +152,55 @@ def judge_late_recording(facts: LateRecordingFacts) -> CheckResult:
         and not f.upper_bound_only
     ]
     if never:
-        return result(
-            CheckStatus.FAIL,
-            f"No recording appeared within {facts.limit_s:g} s of hang-up for "
-            f"{listing([f.who for f in never])}, although the extension records.",
-            "Look the call up in the 3CX call history: if its recording shows up later, the "
-            "bridge must retry for longer (poll with exponential backoff until the file is "
-            "there); if it never does, the PBX did not record it (see checks 1 and 3).",
-        )
+        return _never_ready(facts.limit_s, never)
     if late:
-        worst = max(f.ready_after_s or 0.0 for f in late)
-        return result(
-            CheckStatus.FAIL,
-            f"The recording appeared {worst:.0f} s after hang-up, later than the bridge's "
-            f"{window:g} s retry window: the bridge gives up before 3CX has written the file.",
-            "Make the bridge retry for longer: post the call with a placeholder, poll the "
-            "recording with exponential backoff for at least "
-            f"{max(worst * 1.5, DEFAULT_BRIDGE_WINDOW_S):.0f} s after hang-up, then attach the "
-            "recording when it appears. Busy and hosted PBXs write later at peak times.",
-        )
+        return _too_late(window, max(f.ready_after_s or 0.0 for f in late))
     unconfirmed = [f for f in followed if f.state is Followed.UNCONFIRMED]
     if unconfirmed and not ready:
-        return result(CheckStatus.SKIP, f"Not measured: {DOWNLOAD_UNCONFIRMED}", TIME_BY_HAND)
+        return CheckStatus.SKIP, f"Not measured: {DOWNLOAD_UNCONFIRMED}", TIME_BY_HAND
     if unlocated and not ready:
-        return result(
+        return (
             CheckStatus.WARN,
             f"{listing([f.who for f in unlocated])} ended but never showed up in the call log, "
             "so its recording could not be followed.",
             "Look the call up in the 3CX call history by hand, then watch another test call.",
         )
-    timed = [f.ready_after_s or 0.0 for f in ready if not f.upper_bound_only]
+    return _in_time(window, [f.ready_after_s or 0.0 for f in ready if not f.upper_bound_only])
+
+
+def _never_ready(limit_s: float, never: list[FollowedRecording]) -> tuple[CheckStatus, str, str]:
+    return (
+        CheckStatus.FAIL,
+        f"No recording appeared within {limit_s:g} s of hang-up for "
+        f"{listing([f.who for f in never])}, although the extension records.",
+        "Look the call up in the 3CX call history: if its recording shows up later, the "
+        "bridge must retry for longer (poll with exponential backoff until the file is "
+        "there); if it never does, the PBX did not record it (see checks 1 and 3).",
+    )
+
+
+def _too_late(window: float, worst: float) -> tuple[CheckStatus, str, str]:
+    return (
+        CheckStatus.FAIL,
+        f"The recording appeared {worst:.0f} s after hang-up, later than the bridge's "
+        f"{window:g} s retry window: the bridge gives up before 3CX has written the file.",
+        "Make the bridge retry for longer: post the call with a placeholder, poll the "
+        "recording with exponential backoff for at least "
+        f"{max(worst * 1.5, DEFAULT_BRIDGE_WINDOW_S):.0f} s after hang-up, then attach the "
+        "recording when it appears. Busy and hosted PBXs write later at peak times.",
+    )
+
+
+def _in_time(window: float, timed: list[float]) -> tuple[CheckStatus, str, str]:
+    """A PASS; ``timed`` holds the measured delays (none: all there at the first look)."""
     if not timed:
-        return result(
+        return (
             CheckStatus.PASS,
             "The recordings were already there at the first look, within the retry window; "
             "the exact delay was not measured.",
             "",
         )
-    return result(
+    return (
         CheckStatus.PASS,
         f"The recording appeared {max(timed):.1f} s after hang-up, within the bridge's "
         f"{window:g} s retry window. A bridge that asks once at hang-up and does not retry "

@@ -475,8 +475,15 @@ def _websocket_step(facts: ReachabilityFacts, blocked: str | None) -> StepVerdic
 
 
 def _call_control_step(probe: CallControlFacts) -> StepVerdict:
+    verdict = _upgrade_refused(probe) or _upgrade_failed(probe)
+    if verdict is not None:
+        return verdict
+    return _monitored_step(probe)
+
+
+def _upgrade_refused(probe: CallControlFacts) -> StepVerdict | None:
+    """The PBX answered the upgrade with a no: no websocket, the key, or not enabled."""
     name = "websocket"
-    opened = f"The websocket upgrade at {WS_PATH} succeeded with the key's bearer token"
     match probe.answer:
         case CallControl.NOT_V20:
             return StepVerdict(
@@ -498,6 +505,13 @@ def _call_control_step(probe: CallControlFacts) -> StepVerdict:
             )
         case CallControl.UNSUPPORTED:
             return StepVerdict(name, CheckStatus.FAIL, probe.detail, CALL_CONTROL_FIX)
+    return None
+
+
+def _upgrade_failed(probe: CallControlFacts) -> StepVerdict | None:
+    """The upgrade got a stray answer, none, or broke on the way (a proxy, most often)."""
+    name = "websocket"
+    match probe.answer:
         case CallControl.ODD_STATUS:
             return StepVerdict(
                 name,
@@ -518,6 +532,13 @@ def _call_control_step(probe: CallControlFacts) -> StepVerdict:
             )
         case CallControl.FAILED:
             return StepVerdict(name, CheckStatus.FAIL, probe.detail, probe.next_step or None)
+    return None
+
+
+def _monitored_step(probe: CallControlFacts) -> StepVerdict:
+    """The websocket opened: a PASS if Call Control monitors any extension."""
+    name = "websocket"
+    opened = f"The websocket upgrade at {WS_PATH} succeeded with the key's bearer token"
     monitored = monitored_dns(probe.visible)
     if not monitored:
         return StepVerdict(

@@ -116,33 +116,26 @@ class RetentionDetails:
 
 
 def judge_retention(facts: RetentionFacts) -> CheckResult:
-    required, policy = facts.required_days, facts.policy
-    calls = {r.id: r for r in facts.referenced}
-
-    def age(rec_id: int) -> int:
-        started = calls[rec_id].call_started_at if rec_id in calls else None
-        return (facts.now - started).days if started else 0
-
+    policy = facts.policy
     days = policy.auto_delete_days if policy and policy.auto_delete else None
-    gone = sorted(facts.gone, key=age, reverse=True)
-    by_retention = [i for i in gone if days is not None and age(i) >= days]
+    starts = _call_starts(facts)
+    ages = {
+        rec_id: (facts.now - started).days if started else 0 for rec_id, started in starts.items()
+    }
+    gone = sorted(facts.gone, key=lambda rec_id: ages[rec_id], reverse=True)
+    by_retention = [i for i in gone if days is not None and ages[i] >= days]
     other_gone = [i for i in gone if i not in by_retention]
 
     evidence = _evidence(facts)
     for rec_id in (by_retention + other_gone)[:EVIDENCE_GONE_LIMIT]:
-        started = calls[rec_id].call_started_at if rec_id in calls else None
-        label = "deleted by retention" if rec_id in by_retention else "missing"
-        evidence.append(
-            f"Recording {rec_id} of the call on {started.date() if started else '?'} "
-            f"({age(rec_id)} days old): {label}, the download answers file not found"
-        )
+        evidence.append(_gone_line(rec_id, starts[rec_id], ages[rec_id], rec_id in by_retention))
     if facts.archived:
         evidence.append(
             f"{plural(len(facts.archived), 'recording')} moved to the archive: downloadable "
             "only from the archive, not from the PBX"
         )
     details = RetentionDetails(
-        required_days=required,
+        required_days=facts.required_days,
         auto_delete=policy.auto_delete if policy else None,
         auto_delete_days=days,
         archive_enabled=policy.archive_enabled if policy else None,
@@ -152,55 +145,91 @@ def judge_retention(facts: RetentionFacts) -> CheckResult:
         absent_unconfirmed=facts.unconfirmed,
         archived=facts.archived,
     ).as_json()
+    verdict = _deletion_verdict(facts.required_days, days, len(gone), len(by_retention))
+    if verdict is None:
+        verdict = _unread_policy_verdict(facts, days)
+    if verdict is None:
+        verdict = CheckStatus.PASS, _kept_finding(facts, days), ""
+    status, finding, fix = verdict
+    return CheckResult(CheckId.RETENTION, status, finding, fix, tuple(evidence), details)
 
-    def result(status: CheckStatus, finding: str, fix: str = "") -> CheckResult:
-        return CheckResult(CheckId.RETENTION, status, finding, fix, tuple(evidence), details)
 
+def _call_starts(facts: RetentionFacts) -> dict[int, datetime | None]:
+    """When the call of each recording that no longer downloads started (None: not known)."""
+    calls = {r.id: r for r in facts.referenced}
+    return {
+        rec_id: calls[rec_id].call_started_at if rec_id in calls else None for rec_id in facts.gone
+    }
+
+
+def _gone_line(rec_id: int, started: datetime | None, age: int, by_retention: bool) -> str:
+    label = "deleted by retention" if by_retention else "missing"
+    return (
+        f"Recording {rec_id} of the call on {started.date() if started else '?'} "
+        f"({age} days old): {label}, the download answers file not found"
+    )
+
+
+def _deletion_verdict(
+    required: int, days: int | None, gone: int, by_retention: int
+) -> tuple[CheckStatus, str, str] | None:
+    """A FAIL for a window shorter than required, else a WARN for recordings already gone."""
     if days is not None and days < required:
         extra = (
-            f" {plural(len(by_retention), 'recording')} the call log still points at "
+            f" {plural(by_retention, 'recording')} the call log still points at "
             "are already gone, so their CRM links answer 404."
             if by_retention
             else ""
         )
-        return result(
+        return (
             CheckStatus.FAIL,
             f"Recordings are deleted after {days} days, but the customer needs {required}." + extra,
             retention_fix(required),
         )
-    if gone:
-        why = (
-            "they are older than the auto-delete window in force now or earlier."
-            if by_retention
-            else "they are younger than any auto-delete window, so they were deleted by hand "
-            "or lost."
-        )
-        return result(
-            CheckStatus.WARN,
-            f"{plural(len(gone), 'recording')} the call log still points at no longer "
-            f"download: {why}",
-            DELETED_FIX,
-        )
+    if not gone:
+        return None
+    why = (
+        "they are older than the auto-delete window in force now or earlier."
+        if by_retention
+        else "they are younger than any auto-delete window, so they were deleted by hand or lost."
+    )
+    return (
+        CheckStatus.WARN,
+        f"{plural(gone, 'recording')} the call log still points at no longer download: {why}",
+        DELETED_FIX,
+    )
+
+
+def _unread_policy_verdict(
+    facts: RetentionFacts, days: int | None
+) -> tuple[CheckStatus, str, str] | None:
+    """A WARN or SKIP when the policy, or its number of days, could not be read."""
+    policy, by_hand = facts.policy, read_by_hand(facts.required_days)
     if policy is not None and (policy.auto_delete is None or (policy.auto_delete and not days)):
-        return result(
+        return (
             CheckStatus.WARN,
             "The PBX did not say whether, or after how many days, it deletes recordings.",
-            read_by_hand(required),
+            by_hand,
         )
-    if policy is None:
-        if facts.policy_unsupported:
-            return result(
-                CheckStatus.SKIP,
-                "This PBX version does not expose its retention policy through the API.",
-                read_by_hand(required),
-            )
-        return result(
-            CheckStatus.WARN,
-            f"Could not read the retention policy: {facts.policy_read.message}",
-            read_by_hand(required),
+    if policy is not None:
+        return None
+    if facts.policy_unsupported:
+        return (
+            CheckStatus.SKIP,
+            "This PBX version does not expose its retention policy through the API.",
+            by_hand,
         )
+    return (
+        CheckStatus.WARN,
+        f"Could not read the retention policy: {facts.policy_read.message}",
+        by_hand,
+    )
+
+
+def _kept_finding(facts: RetentionFacts, days: int | None) -> str:
+    """The PASS's finding: how long recordings are kept, and what was not checked."""
     finding = (
-        f"Recordings are kept {days} days, at least the {required} required."
+        f"Recordings are kept {days} days, at least the {facts.required_days} required."
         if days is not None
         else "Auto-delete is off: recordings stay until deleted by hand."
     )
@@ -214,7 +243,7 @@ def judge_retention(facts: RetentionFacts) -> CheckResult:
             " Whether the call log points at deleted recordings was not checked: the API user "
             "may not list recordings (check 2)."
         )
-    return result(CheckStatus.PASS, finding)
+    return finding
 
 
 def _evidence(facts: RetentionFacts) -> list[str]:

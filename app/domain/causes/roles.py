@@ -9,7 +9,7 @@ key rotation all ask this module, so a 401 or 403 reads the same everywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from app.domain.causes import fields
 from app.domain.causes.api_answers import (
@@ -110,39 +110,56 @@ class CapabilityTick:
         return LABELS[self.key]
 
 
+class _Verdict(NamedTuple):
+    status: CheckStatus
+    finding: str
+    fix: str
+    more_evidence: tuple[str, ...] = ()  # lines after the probes' own
+
+
 def judge_roles(facts: RolesFacts) -> CheckResult:
-    evidence = _evidence(facts)
     details = RolesDetails(
         facts.call_history.word, facts.recording_list.word, facts.recording_download.word
     ).as_json()
+    verdict = _not_signed_in(facts)
+    if verdict is None:
+        verdict = _not_proven(facts)
+    if verdict is None:
+        verdict = _proven(facts)
+    evidence = (*_evidence(facts), *verdict.more_evidence)
+    return CheckResult(
+        CheckId.API_ROLES, verdict.status, verdict.finding, verdict.fix, evidence, details
+    )
 
-    def result(
-        status: CheckStatus, finding: str, fix: str, lines: tuple[str, ...] = evidence
-    ) -> CheckResult:
-        return CheckResult(CheckId.API_ROLES, status, finding, fix, lines, details)
 
+def _not_signed_in(facts: RolesFacts) -> _Verdict | None:
     if facts.sign_in.answer is Answer.REVOKED:
-        return result(CheckStatus.WARN, f"Not checked: {REVOKED}", REVOKED_FIX)
+        return _Verdict(CheckStatus.WARN, f"Not checked: {REVOKED}", REVOKED_FIX)
     if not facts.sign_in.ok:
-        return result(
+        return _Verdict(
             CheckStatus.SKIP,
             "Not checked: " + sign_in_finding(facts.sign_in),
             fix_for(Where.SIGN_IN, facts.sign_in, facts.v20),
         )
+    return None
+
+
+def _not_proven(facts: RolesFacts) -> _Verdict | None:
+    """A FAIL for a refused probe; a WARN for one that was cut off or failed otherwise."""
     # Only a refusal proves a role missing; a token withdrawn after sign-in (another program
     # signed in with the same API client) says nothing about the roles.
     history_denied = facts.call_history.refused
     recordings_denied = facts.recording_list.refused or facts.recording_download.refused
     missing = [HISTORY] * history_denied + [RECORDINGS] * recordings_denied
     if missing:
-        return result(
+        return _Verdict(
             CheckStatus.FAIL,
             _missing_finding(history_denied, recordings_denied),
             roles_fix(facts.v20, missing),
         )
     revoked = [label for label, probe in _named_probes(facts) if probe.answer is Answer.REVOKED]
     if revoked:
-        return result(
+        return _Verdict(
             CheckStatus.WARN,
             f"Could not check the roles ({', '.join(revoked)}): {REVOKED}",
             REVOKED_FIX,
@@ -152,20 +169,24 @@ def judge_roles(facts: RolesFacts) -> CheckResult:
         for where, probe in _probes(facts)
         if probe.answer in (Answer.FAILED, Answer.FILE_MISSING)
     ]
-    if problems:
-        fixes = [
-            NO_RECORDING_YET if p.answer is Answer.FILE_MISSING else fix_for(w, p, facts.v20)
-            for w, p in problems
-        ]
-        return result(
-            CheckStatus.WARN,
-            "Could not prove both capabilities: "
-            + "; ".join(p.message or p.word for _, p in problems),
-            " ".join(dict.fromkeys(fixes)),
-        )
+    if not problems:
+        return None
+    fixes = [
+        NO_RECORDING_YET if p.answer is Answer.FILE_MISSING else fix_for(w, p, facts.v20)
+        for w, p in problems
+    ]
+    return _Verdict(
+        CheckStatus.WARN,
+        "Could not prove both capabilities: " + "; ".join(p.message or p.word for _, p in problems),
+        " ".join(dict.fromkeys(fixes)),
+    )
+
+
+def _proven(facts: RolesFacts) -> _Verdict:
+    """Nothing refused or failed: a PASS, unless the download, privileges or proof fall short."""
     if facts.recording_download.answer is Answer.UNCONFIRMED:
         # Not the customer's to fix, and nothing was refused: "could not tell", not a warning.
-        return result(
+        return _Verdict(
             CheckStatus.SKIP,
             "Call history reads (Reports User) and the recordings list answers (Recording "
             f"Manager). {DOWNLOAD_UNCONFIRMED}",
@@ -173,21 +194,21 @@ def judge_roles(facts: RolesFacts) -> CheckResult:
         )
     if facts.admin_claims:
         claims = ", ".join(facts.admin_claims)
-        return result(
+        return _Verdict(
             CheckStatus.WARN,
             "Both capabilities work, but the API user is over-privileged: its token carries "
             f"admin-level claims ({claims}).",
             BLAST_RADIUS_FIX,
-            (*evidence, f"Token role claims: {claims}"),
+            (f"Token role claims: {claims}",),
         )
     if not facts.recording_list.count:
-        return result(
+        return _Verdict(
             CheckStatus.WARN,
             "Call history reads, and the recordings list answers, but there is no recording yet "
             "to prove the download.",
             NO_RECORDING_YET,
         )
-    return result(CheckStatus.PASS, BOTH_ROLES, "")
+    return _Verdict(CheckStatus.PASS, BOTH_ROLES, "")
 
 
 def capability_ticks(facts: RolesFacts) -> tuple[CapabilityTick, ...]:
