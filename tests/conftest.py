@@ -6,7 +6,8 @@
 Missing system programs skip these tests on a developer machine and fail them in CI.
 
 Every test runs with keyring set to its fail backend, so nothing reaches the developer's real
-keyring by accident, and fails if it leaves a thread running.
+keyring by accident, and fails if it leaves a thread running or logs an unexpected warning
+(tests/support/unexpected_logs.py: declare an expected one with ``@pytest.mark.expect_log``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from app.sim import SimConfig, Simulator
 from tests.support.clock import PINNED_START
 from tests.support.secret_service import PrivateSecretService, SecretServiceBus
 from tests.support.system_tools import require_programs, unavailable
+from tests.support.unexpected_logs import UnexpectedLogs
 from tests.support.xvfb import Xvfb, XvfbDisplay
 
 _THREAD_GRACE_SECONDS = 2.0
@@ -56,6 +58,7 @@ def pytest_configure(config: pytest.Config) -> None:
     """Pin every process of the run (the app, the simulator, CLI children) to one clock, before
     collection, so module-level test data computed from "now" sees the pinned instant too."""
     os.environ[CLOCK_ENV] = _PINNED.setting()
+    config.pluginmanager.register(UnexpectedLogs(), "unexpected-logs")
 
 
 @pytest.fixture(scope="session")

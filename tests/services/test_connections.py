@@ -216,6 +216,7 @@ class TestWithSecretService:
 class TestWithoutAKeyring:
     """The default test backend is keyring's fail backend: no OS keyring works."""
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_status_says_why_and_adding_a_key_is_refused(self, path: Path) -> None:
         store = await ConnectionStore.open(path=path)
         status = store.keyring_status
@@ -229,6 +230,7 @@ class TestWithoutAKeyring:
         assert store.connections() == ()
         assert not file_exists(path)
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_session_only_keys_work_until_the_app_quits(
         self, path: Path, make_sim: SimFactory
     ) -> None:
@@ -256,6 +258,7 @@ class TestWithoutAKeyring:
             "No key stored for Simulated: edit the connection and paste the key."
         )
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_pasted_key_is_trimmed_and_a_broken_paste_is_named(self, path: Path) -> None:
         store = await ConnectionStore.open(path=path)
         store.use_session_only()
@@ -268,6 +271,7 @@ class TestWithoutAKeyring:
         assert "API key:" in caught.value.message
         assert "Zk3q8wX1" not in caught.value.message
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_bad_fields_are_each_named_and_nothing_is_saved(self, path: Path) -> None:
         store = await ConnectionStore.open(path=path)
         store.use_session_only()
@@ -317,6 +321,7 @@ class TestWithoutAKeyring:
         assert checked.pin_sha256 == "ab" * 32
         assert checked.did_sources == {"+61 2 9000 1234": "Google Ads"}
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_demo_connection_is_listed_but_never_saved(self, path: Path) -> None:
         store = await ConnectionStore.open(path=path)
         store.use_session_only()
@@ -333,6 +338,7 @@ class TestWithoutAKeyring:
         await store.remove("demo")
         assert [c.id for c in store.connections()] == [saved.id]
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
     async def test_preferences_are_checked_and_saved(self, path: Path) -> None:
         store = await ConnectionStore.open(path=path)
         await store.set_preferences(presenter_mode=True, engineer_name="Sam")
@@ -343,6 +349,8 @@ class TestWithoutAKeyring:
             await store.set_preferences(key_age_warning_days=0)
         assert load_settings(path).settings.engineer_name == "Sam"
 
+    @pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
+    @pytest.mark.expect_log("app.services.settings", r"has schema 99 \(newer than 2\)$")
     async def test_a_newer_settings_file_is_never_changed(self, path: Path) -> None:
         write_text(path, '{"schema": 99}')
         store = await ConnectionStore.open(path=path)

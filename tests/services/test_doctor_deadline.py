@@ -40,6 +40,9 @@ def assert_not_verified(result: CheckResult, pending: set[CheckId]) -> None:
         assert f"{check.order}. {TITLES[check]}" in waiting
 
 
+@pytest.mark.expect_log(
+    "app.services.doctor.runner", r"^The doctor's 2 s deadline passed; still waiting for: "
+)
 async def test_a_pbx_that_stops_answering_after_sign_in(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     heard: list[CheckResult] = []
@@ -97,6 +100,9 @@ async def silent_pbx() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@pytest.mark.expect_log(
+    "app.services.doctor.runner", r"^The doctor's 2 s deadline passed; still waiting for: "
+)
 async def test_a_pbx_that_never_answers_at_all(silent_pbx: str) -> None:
     params = ConnectionParams(url=silent_pbx, client_id="900", timeouts=ROOMY)
     options = DoctorOptions(deadline_s=DEADLINE_S)

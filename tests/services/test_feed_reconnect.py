@@ -122,6 +122,7 @@ async def test_a_websocket_that_closes_at_once_backs_off(
     assert "the PBX closed the websocket" in waits[0].text
 
 
+@pytest.mark.expect_log("app.threecx.v20.callcontrol", r"^Skipped a Call Control frame: ")
 async def test_frames_of_any_shape_are_skipped_and_counted(
     make_sim: SimFactory, hostile: tuple[str, list[str]]
 ) -> None:

@@ -290,6 +290,9 @@ async def test_a_call_seen_by_polling_is_followed_from_the_call_log(
     assert call.duration is not None  # from the call log: the feed never saw the connect
 
 
+@pytest.mark.expect_log(
+    "app.services.live_feed", r"^Live feed: contacts not loaded: No contacts to match against"
+)
 async def test_a_rejected_key_is_reported_and_retried(watch: Start) -> None:
     policy = ReconnectPolicy(first_s=0.2, cap_s=0.4)
     sim, watched = await watch(
@@ -301,6 +304,9 @@ async def test_a_rejected_key_is_reported_and_retried(watch: Start) -> None:
     assert error is not None
     assert error.startswith(f"Live feed reconnecting (attempt 1, next in {first:g} s): The PBX")
     assert watched.feed.status.stream.needs_action  # a rejected key: waiting will not fix it
+    # The contacts are read with the rejected key too (the declared warning): wait for them.
+    await until(lambda: not watched.feed.status.contacts_loading, "the contacts")
+    assert watched.feed.status.contacts.startswith("contacts not loaded: No contacts")
     sim.faults.disable("bad-key")
     await until(lambda: watched.feed.status.error is None, "the retry to succeed")
     assert watched.feed.status.source == "Call Control websocket"

@@ -180,6 +180,7 @@ def test_failed_write_keeps_the_old_file_and_no_temp_file(tmp_path: Path) -> Non
         (b'{"connections": []}', "not usable"),
     ],
 )
+@pytest.mark.expect_log("app.services.settings", r"; set aside as settings\.json\.corrupt-\S+$")
 def test_corrupt_file_is_set_aside_and_reported(path: Path, raw: bytes, why: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
@@ -198,6 +199,9 @@ def test_corrupt_file_is_set_aside_and_reported(path: Path, raw: bytes, why: str
     assert problem.moved_to.read_bytes() == raw
 
 
+@pytest.mark.expect_log(
+    "app.services.settings", r" is not valid JSON .*; set aside as settings\.json\.corrupt-\S+$"
+)
 def test_two_corrupt_files_in_one_second_both_survive(path: Path) -> None:
     moved = []
     for raw in (b"{one", b"{two"):
@@ -209,6 +213,7 @@ def test_two_corrupt_files_in_one_second_both_survive(path: Path) -> None:
     assert {p.read_bytes() for p in moved} == {b"{one", b"{two"}
 
 
+@pytest.mark.expect_log("app.services.settings", r": Connection .* was left out: ")
 def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) -> None:
     bad = good_entry("Broken Dental", "bad1")
     bad["url"] = "ftp://pbx.broken.example"
@@ -255,6 +260,7 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
     assert again.settings == loaded.settings
 
 
+@pytest.mark.expect_log("app.services.settings", r": Setting \w+ was reset to its default: ")
 def test_bad_preference_is_reset_and_reported(path: Path) -> None:
     write_json(
         path,
@@ -276,6 +282,7 @@ def test_bad_preference_is_reset_and_reported(path: Path) -> None:
     assert [c.name for c in loaded.settings.connections] == ["Kept"]
 
 
+@pytest.mark.expect_log("app.services.settings", r" has schema 3 \(newer than 2\)$")
 def test_future_schema_is_left_untouched_and_never_overwritten(path: Path) -> None:
     raw = write_json(path, {"schema": SCHEMA_VERSION + 1, "connections": [{"new": "shape"}]})
     loaded = load_settings(path)
@@ -392,6 +399,9 @@ def test_hours_source_is_written_by_name(path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.expect_log(
+    "app.services.settings", r": Connection 'Odd Hours' \(entry 1\) was left out: business_hours"
+)
 def test_bad_business_hours_name_the_field(path: Path, change: dict[str, Any], named: str) -> None:
     bad = good_entry("Odd Hours", "h1")
     bad["business_hours"] = {**bad["business_hours"], **change}
@@ -410,6 +420,7 @@ def test_listen_address() -> None:
         parse_listen_address("127.0.0.1:70000")
 
 
+@pytest.mark.expect_log("app.services.key_vault", r"^No OS keyring: ")
 async def test_a_key_added_through_the_store_never_reaches_the_file(path: Path) -> None:
     # keyring is on its fail backend in every test: keys are held in memory for the session.
     store = await ConnectionStore.open(path=path)

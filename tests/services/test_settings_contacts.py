@@ -42,6 +42,10 @@ def test_a_file_from_before_the_bridge_reads_as_the_field_docs_bridge(path: Path
     assert profile.bridge == Bridge(NumberMatch.E164, ContactStore.CRM)
 
 
+@pytest.mark.expect_log(
+    "app.services.settings",
+    r": Connection 'Fuzzy Dental' \(entry 1\) was left out: bridge\.match 'fuzzy'",
+)
 def test_a_bad_bridge_is_named_and_the_other_connections_load(path: Path) -> None:
     bad = good_entry("Fuzzy Dental", "b1")
     bad["bridge"] = {"match": "fuzzy"}

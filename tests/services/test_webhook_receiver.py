@@ -224,6 +224,7 @@ async def test_duplicates_and_transfers_do_not_end_a_call_twice(running: Running
         ({"method": "PUT", "params": {"id": CALL_ID, "event": "ringing"}}, "send GET or POST"),
     ],
 )
+@pytest.mark.expect_log("app.services.webhook_receiver", r"^Webhook refused \(400\): ")
 async def test_bad_requests_get_400_with_a_clear_message_and_are_counted(
     running: Running, request_kw: dict[str, Any], message: str
 ) -> None:
@@ -239,6 +240,9 @@ async def test_bad_requests_get_400_with_a_clear_message_and_are_counted(
     assert (await running.send(params=good))[0] == 200, "the receiver goes on working"
 
 
+@pytest.mark.expect_log(
+    "app.services.webhook_receiver", r"^Webhook refused \(400\): request body is larger than 64 KB$"
+)
 async def test_a_chunked_body_over_the_limit_is_refused(running: Running) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(20):
@@ -248,6 +252,9 @@ async def test_a_chunked_body_over_the_limit_is_refused(running: Running) -> Non
     assert status == 400 and "larger than 64 KB" in text
 
 
+@pytest.mark.expect_log(
+    "app.services.webhook_receiver", r"^Webhook handling failed$", level="ERROR"
+)
 async def test_a_failing_callback_answers_500_and_the_receiver_survives(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -268,6 +275,9 @@ async def test_a_failing_callback_answers_500_and_the_receiver_survives(
     assert not receiver.running
 
 
+@pytest.mark.expect_log(
+    "app.services.webhook_receiver", r"^Webhook refused \(403\): missing or wrong token"
+)
 async def test_token_in_the_url_is_the_only_credential(caplog: pytest.LogCaptureFixture) -> None:
     inbox = Inbox()
     token = "s3cret-webhook-token"
@@ -310,6 +320,7 @@ def test_only_loopback_unless_asked() -> None:
     )
 
 
+@pytest.mark.expect_log("app.services.webhook_receiver", r"^Webhook refused \(400\): missing 'id'")
 async def test_stats_callback_sees_every_request(running: Running) -> None:
     seen: list[int] = []
     inbox = Inbox()

@@ -250,6 +250,9 @@ async def test_a_blind_transfer_ends_one_link_and_starts_the_next(
     ]
 
 
+@pytest.mark.expect_log("app.sim.webhooks", r"/nobody-listens failed: ClientConnectorError")
+@pytest.mark.expect_log("app.sim.webhooks", r"/crm/hook answered HTTP 500$")
+@pytest.mark.expect_log("app.sim.webhooks", r"/crm/hook failed: TimeoutError")
 async def test_sender_failures_never_break_the_engine(
     make_sim: SimFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -284,6 +287,7 @@ async def test_sender_failures_never_break_the_engine(
         assert "Timeout" in (sim.webhooks.sender.stats.last_error or "")
 
 
+@pytest.mark.expect_log("app.sim.engine", r"^call observer failed$", level="ERROR")
 async def test_a_failing_observer_is_logged_and_the_call_goes_on(
     make_sim: SimFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -307,6 +311,9 @@ async def test_a_failing_observer_is_logged_and_the_call_goes_on(
     assert sum("call observer failed" in r.message for r in caplog.records) == 2
 
 
+@pytest.mark.expect_log(
+    "app.sim.webhooks", r"^webhook queue full: dropped the oldest pending webhook$"
+)
 async def test_the_queue_of_pending_webhooks_is_bounded(make_sim: SimFactory) -> None:
     async with Capture(hang=True) as hanging:
         sim = await make_sim()

@@ -304,6 +304,10 @@ def test_ledger_keeps_rows_it_cannot_serialise() -> None:
 
 
 # ---- the live feed's poller: a PBX that pages without end is said, not polled forever -------
+@pytest.mark.expect_log(
+    "app.threecx.polling",
+    r"^Polling the call log failed: The PBX could not be reached\. no answer$",
+)
 async def test_the_poller_ends_its_stream_on_an_answer_it_cannot_read_but_not_on_a_blip() -> None:
     """A blip (the PBX unreachable for a poll) is polled through; endless paging is not: the
     stream ends with the named error, so the feed says it and backs off instead of polling a

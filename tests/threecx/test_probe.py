@@ -198,7 +198,10 @@ async def test_non_http_answer_is_malformed_and_no_credential_is_sent(loopback_s
     received: list[bytes] = []
 
     async def ssh_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        received.append(await reader.readuntil(b"\r\n\r\n"))
+        try:
+            received.append(await reader.readuntil(b"\r\n\r\n"))
+        except asyncio.IncompleteReadError:
+            return  # the probe's second look (does the port speak TLS?) sends a ClientHello
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
         await writer.drain()
 

@@ -3,6 +3,11 @@
 Every async test under tests/ui gets a ``qasync.QEventLoop`` (pytest-asyncio's loop-factory
 hook), like the real app. ``ui`` is a fresh presenter and task keeper; ``session`` is a
 ``PbxSession`` on a TLS simulator with no background traffic.
+
+Qt's own messages reach ``logging`` through the app's handler (the "qt" logger), so a Qt warning
+fails the test like any other (tests/support/unexpected_logs.py). A test that leaves a QTimer
+or a QThread running, or the global QThreadPool busy, fails at teardown
+(tests/support/qt_leaks.py); Python threads are checked for every test in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from app.services.session import PbxSession
 from app.sim import Simulator
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
+from app.ui.qt_logging import install_qt_message_handler, uninstall_qt_message_handler
 from app.ui.tasks import TaskKeeper
 from tests.conftest import SimFactory
+from tests.support.qt_leaks import QtMade, running_qt_work, tracking_qt_objects, visible_timers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -37,12 +44,37 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     return {"qt": _qt_loop}
 
 
+# Threads get this long to finish after the test before they count as left running.
+_THREAD_GRACE_MS = 2000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _qt_made() -> Iterator[QtMade]:
+    with tracking_qt_objects() as made:
+        yield made
+
+
 @pytest.fixture(autouse=True)
-def _delete_windows_then_collect_garbage() -> Iterator[None]:
+def _qt_messages_into_logging() -> Iterator[None]:
+    """The app's route for Qt's messages, installed over pytest-qt's capture for the test (a
+    fixture, so it nests inside pytest-qt's own install and uninstall around each test)."""
+    install_qt_message_handler()
+    yield
+    uninstall_qt_message_handler()
+
+
+@pytest.fixture(autouse=True)
+def _delete_windows_then_collect_garbage(_qt_made: QtMade) -> Iterator[None]:
     """Windows a test leaves open are deleted by Qt, in Qt's order (deleteLater), and only
     then are Python's cycles collected, here on the GUI thread. Left to the collector, a
     window's wrapper can be freed at any later moment (even in an asyncio.to_thread worker),
-    deleting widgets out of order or off-thread: a crash."""
+    deleting widgets out of order or off-thread: a crash.
+
+    Then whatever Qt work still runs fails the test: once the test's windows are gone, a timer
+    still active is held by something that outlives the test and fires in the next one."""
+    app = QApplication.instance()
+    before = visible_timers(app) if isinstance(app, QApplication) else set()
+    _qt_made.forget()
     yield
     app = QApplication.instance()
     if app is not None:
@@ -53,9 +85,17 @@ def _delete_windows_then_collect_garbage() -> Iterator[None]:
         # the loop.
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+    problems = (
+        running_qt_work(app, _qt_made, before, _THREAD_GRACE_MS)
+        if isinstance(app, QApplication)
+        else []
+    )
+    _qt_made.forget()
     # What survived is the session's long-lived state: freezing it keeps the next full collection
     # to this test's objects (without it, each one walked the whole heap: ~2 s late in a run).
     gc.freeze()
+    if problems:
+        pytest.fail("test left Qt work running:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 @pytest.fixture

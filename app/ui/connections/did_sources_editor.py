@@ -150,7 +150,9 @@ class DidSourcesEditor(QWidget):
         self.append("", "")
         index = self.model.index(self.model.rowCount() - 1, 0)
         self.table.setCurrentIndex(index)
-        self.table.edit(index)
+        # Making the new row current already opens its editor; asking again makes Qt warn.
+        if self.table.state() is not QAbstractItemView.State.EditingState:
+            self.table.edit(index)
 
     def _remove_row(self) -> None:
         row = self.table.currentIndex().row()

@@ -552,6 +552,9 @@ async def test_no_keyring_banner_offers_keys_in_memory(ui: UiContext, qtbot: QtB
     assert pane.key_place.text() == "Keys: memory, this session only"
 
 
+@pytest.mark.expect_log(
+    "app.services.settings", r" is not valid JSON .*; set aside as settings\.json\.corrupt-\S+$"
+)
 async def test_corrupt_settings_banner_says_where_the_file_went(
     ui: UiContext, qtbot: QtBot
 ) -> None:

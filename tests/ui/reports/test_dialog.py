@@ -189,6 +189,9 @@ async def test_cancelling_the_file_dialog_writes_nothing(
     assert dialog.status.text() == ""
 
 
+@pytest.mark.expect_log(
+    "app.ui.reports.dialog", r"^Not saved: .*/no-such-folder/r\.html: the folder .* does not exist$"
+)
 async def test_a_failed_save_says_why_and_keeps_the_dialog_usable(
     report: Report, opened: Opener, tmp_path: Path
 ) -> None:

@@ -219,6 +219,7 @@ async def test_a_deleted_pane_stops_listening(
     assert "Logging error" not in capsys.readouterr().err
 
 
+@pytest.mark.expect_log("qt", r"Point size <= 0")
 def test_qt_messages_are_routed_into_logging(caplog: pytest.LogCaptureFixture) -> None:
     install_qt_message_handler()
     try:
