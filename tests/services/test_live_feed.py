@@ -32,7 +32,7 @@ from tests.services.test_session_contacts import (
     stored_locally,
 )
 from tests.support.waiting import until
-from tests.threecx.test_callcontrol_pipeline import calls_until_hung_up
+from tests.threecx.v20.test_callcontrol_pipeline import calls_until_hung_up
 
 # No contact has this number: the sim's numbers end in a contact index or 7000-7999.
 ORPHAN_NUMBER = "+61882999999"

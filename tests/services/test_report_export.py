@@ -39,11 +39,10 @@ from app.threecx.connect import open_client
 from app.threecx.v20.client import V20Client
 from app.ui.reports.pdf import render_pdf
 from tests.conftest import SimFactory
+from tests.services.doctor.test_late_recording import recording_extension, watch_one_call
 from tests.support.pdf import pdf_text
 from tests.support.timeouts import timeouts_for
 from tests.threecx.conftest import params_for
-
-from .test_doctor_late_recording import recording_extension, watch_one_call
 
 SCHEMA = json.loads(
     (Path(__file__).parents[2] / "resources/schemas/pbx-companion-report-1.schema.json").read_text()

@@ -88,7 +88,7 @@ async def test_no_version_header(make_sim: SimFactory, connect: ClientFactory) -
 async def test_v18_expired_licence_is_not_active(
     make_sim: SimFactory, connect: ClientFactory
 ) -> None:
-    # The clean wire sends LicenseActive; older bodies do not (tests/threecx/test_v18_wire.py).
+    # The clean wire sends LicenseActive; older bodies do not (tests/threecx/v18/test_wire.py).
     sim = await make_sim(
         pbx_version="18.0.11.200", faults=["licence-expired"], wire_quirks=frozenset()
     )

@@ -26,7 +26,7 @@ from app.ui.doctor.model import RowState
 from app.ui.doctor.pane import DoctorPane, last_check_of
 from app.ui.theme import apply_theme
 from tests.conftest import SimFactory
-from tests.services.test_doctor_late_recording import recording_extension
+from tests.services.doctor.test_late_recording import recording_extension
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.timeouts import ROOMY
 from tests.support.waiting import until

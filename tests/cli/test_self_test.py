@@ -17,7 +17,7 @@ import pytest
 from app.cli.self_test import REQUIRE_KEYRING_ENV
 from tests.support.secret_service import SecretServiceBus
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 180
 
 

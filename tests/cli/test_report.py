@@ -12,11 +12,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.cli.test_pbx import connection
 from tests.support.pdf import pdf_text
 from tests.support.sim_process import COMMAND, sim_process
-from tests.test_cli import connection
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 SCHEMA = json.loads((ROOT / "resources/schemas/pbx-companion-report-1.schema.json").read_text())
 TIMEOUT_S = 90
 

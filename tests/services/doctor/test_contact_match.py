@@ -24,10 +24,10 @@ from app.services.facts.connection_options import options_for_connection
 from app.services.facts.options import DoctorOptions
 from app.sim import Simulator
 from tests.conftest import SimFactory
-from tests.services.test_doctor import diagnose
+from tests.services.doctor.test_runner import diagnose
 
 DOCTOR_SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text(
+    (Path(__file__).parents[3] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text(
         "utf-8"
     )
 )

@@ -14,11 +14,11 @@ from keyring.backend import KeyringBackend
 from app.cli.entry import main
 from app.domain.bridge import Bridge, NumberMatch
 from app.services.settings import load_settings, save_settings, settings_path
+from tests.cli.test_connections import Cli, add_args, cli  # noqa: F401  (the fixture)
+from tests.cli.test_doctor import control
+from tests.cli.test_pbx import connection
 from tests.conftest import SimFactory
 from tests.support.sim_process import sim_process
-from tests.test_cli import connection
-from tests.test_cli_connections import Cli, add_args, cli  # noqa: F401  (the fixture)
-from tests.test_cli_doctor import control
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,7 @@ from app.sim import Simulator
 from app.threecx.errors import DownloadUnconfirmed, Forbidden, RecordingFileMissing
 from app.threecx.v18 import mapping
 from app.threecx.v18.client import RECORDING_DOWNLOAD_PATHS, V18Client
-
-from .conftest import ClientFactory, SimFactory
+from tests.threecx.conftest import ClientFactory, SimFactory
 
 V18 = "18.0.11.200"
 # The clean wire of the documents, and the default: every shape live PBXs send.

@@ -27,7 +27,7 @@ from app.services.recording_lookup import RecordingLookupError, RecordingQuery, 
 from app.services.setup.capabilities import RECORDING_DOWNLOAD, verify_capabilities
 from app.sim import Simulator
 from tests.conftest import SimFactory
-from tests.services.test_doctor_late_recording import recording_extension, watch_one_call
+from tests.services.doctor.test_late_recording import recording_extension, watch_one_call
 from tests.services.test_recording_lookup import (
     MOBILE,
     Lookups,
@@ -41,7 +41,7 @@ V18 = "18.0.11.200"
 UNCONFIRMED = ["v18-download-path=none"]
 WIRES: dict[str, frozenset[str] | None] = {"clean-wire": frozenset(), "live-pbx-shapes": None}
 SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text(
+    (Path(__file__).parents[3] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text(
         "utf-8"
     )
 )

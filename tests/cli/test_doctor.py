@@ -15,11 +15,11 @@ import jsonschema
 import pytest
 
 from app.cli.entry import main
+from tests.cli.test_pbx import connection
 from tests.support.sim_process import COMMAND, sim_process
-from tests.test_cli import connection
 
 SCHEMA = json.loads(
-    (Path(__file__).parents[1] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text()
+    (Path(__file__).parents[2] / "resources/schemas/pbx-companion-doctor-1.schema.json").read_text()
 )
 ORDER = [
     "licence",
@@ -127,7 +127,7 @@ def test_bad_arguments_exit_2_naming_the_argument(
             extra += [flag, value]
     try:
         code = main(["doctor", *args, *extra])
-    except SystemExit as exited:  # the parser's own range check (tests/test_cli_ranges.py)
+    except SystemExit as exited:  # the parser's own range check (tests/cli/test_args_ranges.py)
         code = exited.code
     assert code == 2
     err = capsys.readouterr().err

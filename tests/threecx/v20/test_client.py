@@ -17,8 +17,7 @@ from app.threecx.transport import Transport
 from app.threecx.v20.client import V20Client
 from app.threecx.v20.tokens import TokenManager, jwt_lifetime_s, sane_lifetime
 from tests.support.waiting import until
-
-from .conftest import ClientFactory, SimFactory
+from tests.threecx.conftest import ClientFactory, SimFactory
 
 NOW = lambda: utc_now()  # noqa: E731
 

@@ -27,8 +27,7 @@ from app.threecx.transport import RetryPolicy
 from app.threecx.v20.callcontrol_probe import probe_call_control
 from app.threecx.v20.client import V20Client
 from tests.support.timeouts import ROOMY
-
-from .conftest import ClientFactory, SimFactory, params_for
+from tests.threecx.conftest import ClientFactory, SimFactory, params_for
 
 ROLE_WORDS = ("role is assigned", "Neither role", "role 1 of 2", "role 2 of 2", "Assign the")
 

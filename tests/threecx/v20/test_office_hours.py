@@ -21,8 +21,7 @@ from app.threecx.v20.office_hours import (
     business_hours_from_rows,
     resolve_zone,
 )
-
-from .conftest import ClientFactory, SimFactory
+from tests.threecx.conftest import ClientFactory, SimFactory
 
 PINNED = datetime(2026, 11, 18, 0, 30, tzinfo=UTC)
 ZONES = [

@@ -16,9 +16,8 @@ from app.sim.engine import Event, LiveCall
 from app.threecx.v20.callcontrol import ONE_AT_A_TIME, CallControlWatcher, FetchPolicy
 from app.threecx.v20.client import V20Client
 from tests.support.waiting import until, within
-
-from .conftest import ClientFactory, SimFactory
-from .test_live import Recorder
+from tests.threecx.conftest import ClientFactory, SimFactory
+from tests.threecx.test_live import Recorder
 
 IN_FLIGHT = 4
 KINDS = ("inbound", "queue", "internal", "outbound")  # one leg, ring-all legs, two legs

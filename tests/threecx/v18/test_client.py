@@ -13,9 +13,8 @@ from app.domain.live import LiveState
 from app.domain.version import PbxVersion
 from app.threecx.errors import AuthRejected, RecordingFileMissing, Unsupported
 from app.threecx.v18.client import V18Client
-
-from .conftest import ClientFactory, SimFactory
-from .test_live import watching
+from tests.threecx.conftest import ClientFactory, SimFactory
+from tests.threecx.test_live import watching
 
 
 def now() -> datetime:
