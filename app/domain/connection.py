@@ -52,6 +52,19 @@ def new_connection_id() -> str:
     return uuid.uuid4().hex
 
 
+_DID_CHARS: Final = frozenset("+0123456789 -().")
+_MIN_DID_DIGITS: Final = 3
+
+
+def looks_like_did(text: str) -> bool:
+    """A DID as an engineer types it: digits with the usual separators, at least three digits.
+
+    Loose on purpose: the number is compared with the PBX's own, not dialled.
+    """
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= _MIN_DID_DIGITS and all(ch in _DID_CHARS for ch in text)
+
+
 @dataclass(frozen=True)
 class ConnectionProfile:
     """One customer PBX. ``id`` is stable (the keyring entry's user name); the rest is editable."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
-from app.domain.connection import ConnectionProfile
+from app.domain.connection import ConnectionProfile, looks_like_did
 from app.domain.phones import NumberError, validate_region
 from app.services.secrets import (
     normalise_pasted_key,
@@ -33,9 +33,6 @@ FIELD_LABELS: Final[dict[str, str]] = {
     "contacts_csv": "CRM contacts CSV",
     "settings": "Settings",
 }
-
-_PHONE_CHARS: Final = frozenset("+0123456789 -().")
-_MIN_DID_DIGITS: Final = 3
 
 
 class ConnectionStoreError(Exception):
@@ -65,8 +62,7 @@ def check_dids(did_sources: Mapping[str, str]) -> tuple[dict[str, str], str | No
         number, target = did.strip(), source.strip()
         if not number:
             return cleaned, f"a DID is empty (its source list is {target!r})"
-        digits = sum(ch.isdigit() for ch in number)
-        if any(ch not in _PHONE_CHARS for ch in number) or digits < _MIN_DID_DIGITS:
+        if not looks_like_did(number):
             return cleaned, f"{number!r} is not a phone number"
         if not target:
             return cleaned, f"DID {number} has no source list"

@@ -7,8 +7,6 @@ and the table is read-only; the real DID rides along in each cell's user data.
 
 from __future__ import annotations
 
-from typing import Final
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -21,10 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.connection import looks_like_did
 from app.ui.connections.form_labels import hint_label
 from app.ui.presenter import Presenter
-
-_PHONE_CHARS: Final = frozenset("+0123456789 -().")
 
 
 def did_sources_problem(
@@ -39,8 +36,7 @@ def did_sources_problem(
         shown = presenter.number(did)
         if not did:
             return dids, f"Row {row}: the DID is empty."
-        digits = sum(ch.isdigit() for ch in did)
-        if any(ch not in _PHONE_CHARS for ch in did) or digits < 3:
+        if not looks_like_did(did):
             return dids, f"Row {row}: {shown!r} is not a phone number."
         if not source:
             return dids, f"Row {row}: DID {shown} has no source list."
