@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 from app.sim.records import (
@@ -22,6 +23,25 @@ KINDS = ("inbound", "outbound", "internal", "missed", "queue", "voicemail")
 ACTION_ENDED = 1
 ACTION_FORWARDED = 5
 ACTION_QUEUE = 8
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What a caller asked ``CallBuilder.build`` for, with the extension resolved."""
+
+    kind: str
+    answered: bool
+    start: datetime
+    ring_s: float
+    talk_s: float
+    nrf: bool  # the extension-not-recording fault is on
+    ext: Extension
+    number: str | None
+    queue: str | None
+
+
+# A built call, the segment that is recorded (if any), and whether its source records.
+_Built = tuple[CallRecord, Segment | None, bool]
 
 
 class CallBuilder:
@@ -84,147 +104,180 @@ class CallBuilder:
     ) -> tuple[CallRecord, Segment | None, bool]:
         """Return the call, the segment that is recorded (if any) and whether the recording
         belongs to the segment's source party."""
-        t = self.tenant
         if kind not in KINDS:
             raise ValueError(f"unknown call kind {kind!r}")
-        ext = t.ext(extension) if extension else None
+        ext = self.tenant.ext(extension) if extension else None
         if ext is None:
             ext = self.pick_ext()
-        if number:
-            ct = t.contact_for(number)
-            outside_num, outside_name = number, (f"{ct.first_name} {ct.last_name}" if ct else "")
-        else:
-            outside_num, outside_name = t.random_outside_number(self.rng)
-        rec_seg: Segment | None = None
-        rec_on_src = False
-        nrf = not_recording_fault
+        outside_num, outside_name = self._outside(number)
+        req = _Request(
+            kind, answered, start, ring_s, talk_s, not_recording_fault, ext, number, queue
+        )
         if kind in ("inbound", "missed", "voicemail"):
-            if kind != "inbound":
-                answered = False
-            did = t.dids[2] if ext.number == t.inbound_rules[2].dest_number else t.dids[3]
-            src = t.outside_party(outside_num, outside_name, did)
-            dst = t.ext_party(ext)
-            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
-            seg = self._seg(
-                call,
-                start,
-                src,
-                dst,
-                ring=ring_s,
-                talk=talk_s,
-                answered=answered,
-                direction="Inbound",
-                reason=(
-                    "TerminatedBySrc"
-                    if answered
-                    else ("Forwarded" if kind == "voicemail" else "NoAnswer")
-                ),
-                action=ACTION_FORWARDED if kind == "voicemail" else ACTION_ENDED,
-            )
-            if kind == "voicemail":
-                vm = Party(ext.number, DN_VOICEMAIL, ext.number, f"Voicemail ({ext.number})")
-                self._seg(
-                    call,
-                    start + timedelta(seconds=ring_s),
-                    src,
-                    vm,
-                    ring=0.0,
-                    talk=max(talk_s, 1.0),
-                    answered=True,
-                    direction="Inbound",
-                    reason="TerminatedBySrc",
-                )
-            elif answered and t.records_call(ext, True, nrf):
-                rec_seg = seg
+            call, rec_seg, rec_on_src = self._inbound(req, outside_num, outside_name)
         elif kind == "queue":
-            q = t.queue(queue) if queue else None
-            if q is None:
-                q = next((x for x in t.queues if x.strategy == "RingAll"), t.queues[0])
-            src = t.outside_party(outside_num, outside_name, t.dids[0])
-            qp = t.queue_party(q)
-            call = CallRecord(t.new_call_id(), kind, answered, start, src, qp)
-            call.agent_dns = list(q.agents)
-            winner = self.rng.choice(q.agents) if answered else None
-            self._seg(
-                call,
-                start,
-                src,
-                qp,
-                ring=0.0,
-                talk=0.0,
-                answered=False,
-                direction="Inbound",
-                reason="Forwarded" if answered else "NoAnswer",
-                action=ACTION_QUEUE,
-            )
-            for dn in q.agents:
-                agent = t.ext(dn)
-                if agent is None:
-                    continue
-                won = dn == winner
-                seg = self._seg(
-                    call,
-                    start,
-                    src,
-                    t.ext_party(agent),
-                    ring=ring_s,
-                    talk=talk_s,
-                    answered=won,
-                    direction="Inbound",
-                    reason="TerminatedBySrc" if won else ("Replaced" if answered else "NoAnswer"),
-                )
-                if won:
-                    call.dst = t.ext_party(agent)
-                    if t.records_call(agent, True, nrf):
-                        rec_seg = seg
+            call, rec_seg, rec_on_src = self._queue(req, outside_num, outside_name)
         elif kind == "outbound":
-            src = t.ext_party(ext)
-            dst = t.outside_party(outside_num, outside_name)
-            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
-            seg = self._seg(
-                call,
-                start,
-                src,
-                dst,
-                ring=ring_s,
-                talk=talk_s,
-                answered=answered,
-                direction="Outbound",
-                reason="TerminatedByDst" if answered else "NoAnswer",
-            )
-            if answered and t.records_call(ext, True, nrf):
-                rec_seg, rec_on_src = seg, True
-        else:  # internal
-            chosen = t.ext(number) if number else None
-            other = chosen if chosen is not None else self.pick_ext(ext.number)
-            src, dst = t.ext_party(ext), t.ext_party(other)
-            call = CallRecord(t.new_call_id(), kind, answered, start, src, dst)
-            seg = self._seg(
-                call,
-                start,
-                src,
-                dst,
-                ring=ring_s,
-                talk=talk_s,
-                answered=answered,
-                direction="Internal",
-                reason="TerminatedBySrc" if answered else "NoAnswer",
-            )
-            if answered and t.records_call(ext, False, nrf):
-                rec_seg, rec_on_src = seg, True
-            elif answered and t.records_call(other, False, nrf):
-                rec_seg = seg
+            call, rec_seg, rec_on_src = self._outbound(req, outside_num, outside_name)
+        else:
+            call, rec_seg, rec_on_src = self._internal(req)
         call.recorded = rec_seg is not None
         return call, rec_seg, rec_on_src
 
+    def _outside(self, number: str | None) -> tuple[str, str]:
+        """The outside party's number and name: the one asked for, or a random caller."""
+        if number:
+            ct = self.tenant.contact_for(number)
+            return number, (f"{ct.first_name} {ct.last_name}" if ct else "")
+        return self.tenant.random_outside_number(self.rng)
+
+    def _inbound(self, req: _Request, num: str, name: str) -> _Built:
+        """An inbound call to an extension; missed and voicemail calls are never answered."""
+        t, ext = self.tenant, req.ext
+        if req.kind != "inbound":
+            req = replace(req, answered=False)
+        did = t.dids[2] if ext.number == t.inbound_rules[2].dest_number else t.dids[3]
+        src = t.outside_party(num, name, did)
+        dst = t.ext_party(ext)
+        voicemail = req.kind == "voicemail"
+        call, seg = self._direct(
+            req,
+            src,
+            dst,
+            "Inbound",
+            "TerminatedBySrc",
+            missed="Forwarded" if voicemail else "NoAnswer",
+            action=ACTION_FORWARDED if voicemail else ACTION_ENDED,
+        )
+        if voicemail:
+            self._voicemail_leg(call, req, src)
+        elif req.answered and t.records_call(ext, True, req.nrf):
+            return call, seg, False
+        return call, None, False
+
+    def _voicemail_leg(self, call: CallRecord, req: _Request, src: Party) -> None:
+        """The leg the extension's voicemail answers once the ringing stops."""
+        ext = req.ext
+        vm = Party(ext.number, DN_VOICEMAIL, ext.number, f"Voicemail ({ext.number})")
+        self._seg(
+            call,
+            req.start + timedelta(seconds=req.ring_s),
+            src,
+            vm,
+            ring=0.0,
+            talk=max(req.talk_s, 1.0),
+            answered=True,
+            direction="Inbound",
+            reason="TerminatedBySrc",
+        )
+
+    def _queue(self, req: _Request, num: str, name: str) -> _Built:
+        """A call to a queue: one leg to the queue, then one per agent it rang."""
+        t = self.tenant
+        q = t.queue(req.queue) if req.queue else None
+        if q is None:
+            q = next((x for x in t.queues if x.strategy == "RingAll"), t.queues[0])
+        src = t.outside_party(num, name, t.dids[0])
+        qp = t.queue_party(q)
+        call = CallRecord(t.new_call_id(), req.kind, req.answered, req.start, src, qp)
+        call.agent_dns = list(q.agents)
+        winner = self.rng.choice(q.agents) if req.answered else None
+        self._seg(
+            call,
+            req.start,
+            src,
+            qp,
+            ring=0.0,
+            talk=0.0,
+            answered=False,
+            direction="Inbound",
+            reason="Forwarded" if req.answered else "NoAnswer",
+            action=ACTION_QUEUE,
+        )
+        return call, self._agent_legs(call, req, q.agents, winner), False
+
+    def _agent_legs(
+        self, call: CallRecord, req: _Request, agents: list[str], winner: str | None
+    ) -> Segment | None:
+        """Ring every agent; return the winner's leg when it is recorded."""
+        t = self.tenant
+        rec_seg: Segment | None = None
+        for dn in agents:
+            agent = t.ext(dn)
+            if agent is None:
+                continue
+            won = dn == winner
+            seg = self._seg(
+                call,
+                req.start,
+                call.src,
+                t.ext_party(agent),
+                ring=req.ring_s,
+                talk=req.talk_s,
+                answered=won,
+                direction="Inbound",
+                reason="TerminatedBySrc" if won else ("Replaced" if req.answered else "NoAnswer"),
+            )
+            if won:
+                call.dst = t.ext_party(agent)
+                if t.records_call(agent, True, req.nrf):
+                    rec_seg = seg
+        return rec_seg
+
+    def _outbound(self, req: _Request, num: str, name: str) -> _Built:
+        """An extension calls out; the extension's side holds the recording."""
+        t, ext = self.tenant, req.ext
+        src = t.ext_party(ext)
+        dst = t.outside_party(num, name)
+        call, seg = self._direct(req, src, dst, "Outbound", "TerminatedByDst")
+        if req.answered and t.records_call(ext, True, req.nrf):
+            return call, seg, True
+        return call, None, False
+
+    def _internal(self, req: _Request) -> _Built:
+        """One extension calls another; whichever side records holds the recording."""
+        t, ext = self.tenant, req.ext
+        chosen = t.ext(req.number) if req.number else None
+        other = chosen if chosen is not None else self.pick_ext(ext.number)
+        src, dst = t.ext_party(ext), t.ext_party(other)
+        call, seg = self._direct(req, src, dst, "Internal", "TerminatedBySrc")
+        if req.answered and t.records_call(ext, False, req.nrf):
+            return call, seg, True
+        if req.answered and t.records_call(other, False, req.nrf):
+            return call, seg, False
+        return call, None, False
+
+    def _direct(
+        self,
+        req: _Request,
+        src: Party,
+        dst: Party,
+        direction: str,
+        hung_up: str,
+        *,
+        missed: str = "NoAnswer",
+        action: int = ACTION_ENDED,
+    ) -> tuple[CallRecord, Segment]:
+        """A call whose first leg goes from ``src`` to ``dst``; ``hung_up`` is the reason it
+        ends when answered, ``missed`` when not."""
+        call = CallRecord(self.tenant.new_call_id(), req.kind, req.answered, req.start, src, dst)
+        seg = self._seg(
+            call,
+            req.start,
+            src,
+            dst,
+            ring=req.ring_s,
+            talk=req.talk_s,
+            answered=req.answered,
+            direction=direction,
+            reason=hung_up if req.answered else missed,
+            action=action,
+        )
+        return call, seg
+
     def make_recording(self, call: CallRecord, seg: Segment, on_src: bool) -> Recording:
         t = self.tenant
-        if seg.direction == "Inbound":
-            call_type = "InboundExternal"
-        elif seg.direction == "Outbound":
-            call_type = "OutboundExternal"
-        else:
-            call_type = "Local"
+        call_type = call_type_of(seg.direction)
         start = seg.start + timedelta(seconds=seg.ring_s)
         rec = Recording(
             id=t.new_rec_id(),
@@ -240,6 +293,15 @@ class CallBuilder:
             seconds=seg.talk_s,
         )
         return rec
+
+
+def call_type_of(direction: str) -> str:
+    """The CallType 3CX writes for a leg of this direction."""
+    if direction == "Inbound":
+        return "InboundExternal"
+    if direction == "Outbound":
+        return "OutboundExternal"
+    return "Local"
 
 
 def attach(tenant: Tenant, call: CallRecord, seg: Segment, on_src: bool, rec: Recording) -> None:

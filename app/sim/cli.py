@@ -45,6 +45,14 @@ def _epilog() -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _epilog()
+    _add_server_arguments(parser)
+    _add_traffic_arguments(parser)
+    _add_clock_arguments(parser)
+    _add_wire_arguments(parser)
+
+
+def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the PBX listens, which version it plays and what is wrong with it."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
         "--port", type=ranged_int(PORT_OR_FREE), default=0, help="0 picks a free port"
@@ -63,6 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="named preset (healthy, au, us, gb or any fault name)",
     )
     parser.add_argument("--fault", action="append", default=[], metavar="NAME[=VALUE]")
+
+
+def _add_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the PBX behaves: its pace, its seed, its state and its webhooks."""
     parser.add_argument("--latency-ms", type=ranged_int(LATENCY_MS), default=0)
     parser.add_argument("--calls-per-minute", type=ranged(CALLS_PER_MINUTE), default=6.0)
     parser.add_argument(
@@ -77,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="play the 3CX 'Webhook generator' add-on: send its ringing, call start, call end "
         "and recording-link webhooks for every external call to URL",
     )
+
+
+def _add_clock_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--now",
         default=None,
@@ -90,6 +105,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="IANA",
         help="the PBX's office-hours time zone, e.g. Pacific/Auckland (default: the country's)",
     )
+
+
+def _add_wire_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which live-PBX quirks the wire shapes carry (API-NOTES §9)."""
     parser.add_argument(
         "--clean-wire",
         action="store_true",

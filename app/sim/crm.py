@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 
 from app.sim.countries import national_format
+from app.sim.records import Contact
 from app.sim.tenant import Tenant
 
 FLAVOURS: dict[str, list[str]] = {
@@ -60,58 +62,77 @@ def export_csv(tenant: Tenant, flavour: str = "hubspot", *, unnormalised: bool =
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FLAVOURS[flavour])
     code = tenant.country.code
+    row = _ROWS[flavour]
     for i, c in enumerate(tenant.contacts):
         phone = c.e164
-        mobile = c.mobile
         if unnormalised and i % 3 != 2:
             phone = national_format(code, c.e164)
-        created = f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}"
-        rid = str(100_000 + c.id * 37)
-        if flavour == "hubspot":
-            row = [
-                rid,
-                c.first_name,
-                c.last_name,
-                c.email,
-                phone,
-                mobile,
-                c.company,
-                f"{created} 09:{i % 60:02d}",
-            ]
-        elif flavour == "salesforce":
-            row = [
-                f"003Dn00000{c.id:08d}",
-                c.first_name,
-                c.last_name,
-                f"001Dn00000{c.id:08d}" if c.company else "",
-                c.email,
-                phone,
-                mobile,
-                f"{created}T09:00:00.000Z",
-            ]
-        elif flavour == "gohighlevel":
-            row = [
-                f"ghl{rid}",
-                c.first_name,
-                c.last_name,
-                c.company,
-                phone,
-                c.email,
-                f"{created}T09:00:00Z",
-                "customer",
-            ]
-        elif flavour == "zoho":
-            row = [
-                f"5{rid}000",
-                c.first_name,
-                c.last_name,
-                c.company,
-                c.email,
-                phone,
-                mobile,
-                f"{created} 09:00:00",
-            ]
-        else:
-            row = [f"{c.first_name} {c.last_name}", c.company, phone, mobile, c.email]
-        writer.writerow(row)
+        writer.writerow(row(c, i, phone))
     return out.getvalue()
+
+
+def _created(i: int) -> str:
+    """A made-up creation date, spread over the year."""
+    return f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}"
+
+
+def _record_id(c: Contact) -> str:
+    return str(100_000 + c.id * 37)
+
+
+def _hubspot(c: Contact, i: int, phone: str) -> list[str]:
+    created = f"{_created(i)} 09:{i % 60:02d}"
+    return [_record_id(c), c.first_name, c.last_name, c.email, phone, c.mobile, c.company, created]
+
+
+def _salesforce(c: Contact, i: int, phone: str) -> list[str]:
+    return [
+        f"003Dn00000{c.id:08d}",
+        c.first_name,
+        c.last_name,
+        f"001Dn00000{c.id:08d}" if c.company else "",
+        c.email,
+        phone,
+        c.mobile,
+        f"{_created(i)}T09:00:00.000Z",
+    ]
+
+
+def _gohighlevel(c: Contact, i: int, phone: str) -> list[str]:
+    return [
+        f"ghl{_record_id(c)}",
+        c.first_name,
+        c.last_name,
+        c.company,
+        phone,
+        c.email,
+        f"{_created(i)}T09:00:00Z",
+        "customer",
+    ]
+
+
+def _zoho(c: Contact, i: int, phone: str) -> list[str]:
+    return [
+        f"5{_record_id(c)}000",
+        c.first_name,
+        c.last_name,
+        c.company,
+        c.email,
+        phone,
+        c.mobile,
+        f"{_created(i)} 09:00:00",
+    ]
+
+
+def _generic(c: Contact, i: int, phone: str) -> list[str]:
+    return [f"{c.first_name} {c.last_name}", c.company, phone, c.mobile, c.email]
+
+
+# One row writer per flavour, in the order of that flavour's headers above.
+_ROWS: dict[str, Callable[[Contact, int, str], list[str]]] = {
+    "hubspot": _hubspot,
+    "salesforce": _salesforce,
+    "gohighlevel": _gohighlevel,
+    "zoho": _zoho,
+    "generic": _generic,
+}

@@ -98,40 +98,10 @@ def parse_filter(text: str, fields: set[str] | None = None) -> Predicate:
     toks = _tokens(text)
     clauses: list[Predicate] = []
     i = 0
-
-    def field_name(name: str) -> str:
-        if fields is not None and name not in fields:
-            raise ODataQueryError(f"Could not find a property named '{name}'.")
-        return name
-
     while i < len(toks):
         kind, val = toks[i]
-        if kind == "word" and val in ("contains", "startswith", "endswith"):
-            if (
-                i + 5 >= len(toks)
-                or toks[i + 1][0] != "lp"
-                or toks[i + 2][0] != "word"
-                or toks[i + 3][0] != "comma"
-                or toks[i + 4][0] != "str"
-                or toks[i + 5][0] != "rp"
-            ):
-                raise ODataQueryError(f"Malformed function call '{val}'.")
-            fname = field_name(toks[i + 2][1])
-            needle = str(_literal("str", toks[i + 4][1])).lower()
-            fn = val
-
-            def pred(row: Row, f: str = fname, n: str = needle, fn: str = fn) -> bool:
-                hay = row.get(f)
-                if not isinstance(hay, str):
-                    return False
-                hay = hay.lower()
-                if fn == "contains":
-                    return n in hay
-                if fn == "startswith":
-                    return hay.startswith(n)
-                return hay.endswith(n)
-
-            clauses.append(pred)
+        if kind == "word" and val in _TEXT_FUNCTIONS:
+            clauses.append(_function_clause(toks, i, fields))
             i += 6
         elif (
             kind == "word"
@@ -139,24 +109,70 @@ def parse_filter(text: str, fields: set[str] | None = None) -> Predicate:
             and toks[i + 1] == ("word", toks[i + 1][1])
             and toks[i + 1][1] in _OPS
         ):
-            fname = field_name(val)
-            op = toks[i + 1][1]
-            lit = _literal(*toks[i + 2])
-
-            def cmp(row: Row, f: str = fname, o: str = op, v: Any = lit) -> bool:
-                return _compare(row.get(f), o, v)
-
-            clauses.append(cmp)
+            clauses.append(_comparison_clause(toks, i, fields))
             i += 3
         else:
             raise ODataQueryError(f"The query specified in the URI is not valid: '{text}'.")
-        if i < len(toks):
-            if toks[i] != ("word", "and"):
-                raise ODataQueryError(f"Only 'and' is supported between clauses: '{text}'.")
-            i += 1
-            if i >= len(toks):
-                raise ODataQueryError(f"Expression expected at the end of '{text}'.")
+        i = _skip_and(toks, i, text)
     return lambda row: all(c(row) for c in clauses)
+
+
+_TEXT_FUNCTIONS = ("contains", "startswith", "endswith")
+
+
+def _field_name(name: str, fields: set[str] | None) -> str:
+    if fields is not None and name not in fields:
+        raise ODataQueryError(f"Could not find a property named '{name}'.")
+    return name
+
+
+def _function_clause(toks: list[tuple[str, str]], i: int, fields: set[str] | None) -> Predicate:
+    """`fn(Field,'needle')` starting at ``toks[i]``: six tokens."""
+    fn = toks[i][1]
+    if (
+        i + 5 >= len(toks)
+        or toks[i + 1][0] != "lp"
+        or toks[i + 2][0] != "word"
+        or toks[i + 3][0] != "comma"
+        or toks[i + 4][0] != "str"
+        or toks[i + 5][0] != "rp"
+    ):
+        raise ODataQueryError(f"Malformed function call '{fn}'.")
+    fname = _field_name(toks[i + 2][1], fields)
+    needle = str(_literal("str", toks[i + 4][1])).lower()
+    return partial(_text_match, fn, fname, needle)
+
+
+def _text_match(fn: str, field: str, needle: str, row: Row) -> bool:
+    hay = row.get(field)
+    if not isinstance(hay, str):
+        return False
+    hay = hay.lower()
+    if fn == "contains":
+        return needle in hay
+    if fn == "startswith":
+        return hay.startswith(needle)
+    return hay.endswith(needle)
+
+
+def _comparison_clause(toks: list[tuple[str, str]], i: int, fields: set[str] | None) -> Predicate:
+    """`Field op literal` starting at ``toks[i]``: three tokens."""
+    fname = _field_name(toks[i][1], fields)
+    op = toks[i + 1][1]
+    lit = _literal(*toks[i + 2])
+    return lambda row: _compare(row.get(fname), op, lit)
+
+
+def _skip_and(toks: list[tuple[str, str]], i: int, text: str) -> int:
+    """Past the `and` that must join a clause to the next one, if any follows."""
+    if i >= len(toks):
+        return i
+    if toks[i] != ("word", "and"):
+        raise ODataQueryError(f"Only 'and' is supported between clauses: '{text}'.")
+    i += 1
+    if i >= len(toks):
+        raise ODataQueryError(f"Expression expected at the end of '{text}'.")
+    return i
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -174,9 +190,7 @@ def apply_orderby(rows: list[Row], text: str, fields: set[str] | None) -> list[R
         bits = part.split()
         if len(bits) > 2 or (len(bits) == 2 and bits[1].lower() not in ("asc", "desc")):
             raise ODataQueryError(f"Invalid $orderby '{text}'.")
-        name = bits[0]
-        if fields is not None and name not in fields:
-            raise ODataQueryError(f"Could not find a property named '{name}'.")
+        name = _field_name(bits[0], fields)
         desc = len(bits) == 2 and bits[1].lower() == "desc"
         rows = sorted(rows, key=partial(_field_sort_key, name), reverse=desc)
     return rows

@@ -47,6 +47,11 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(out)
 
 
+def _random_text(rng: random.Random, length: int) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
 class Simulator:
     def __init__(self, config: SimConfig, *, clock: Clock | None = None) -> None:
         self.config = config
@@ -67,50 +72,61 @@ class Simulator:
         self.version = version
         self.is_v20 = not version.startswith(("18.", "16."))
         self.expires_in_seconds = _version_tuple(version) >= (20, 0, 9)
+        # Both secrets come from one generator, drawn either side of the tenant: keep the order.
         rng = random.Random(config.seed * 1_000_003 + 11)
-        alphabet = string.ascii_letters + string.digits
         self.client_id = "900"
-        self.client_secret = "".join(rng.choice(alphabet) for _ in range(32))
-        self.tenant = Tenant(
-            config.seed,
-            self.faults.value("country") or "AU",
-            unnormalised_contacts=self.faults.active("unnormalised-contacts"),
-            shared_numbers=self.faults.active("shared-numbers"),
-            clock=self.clock,
-            time_zone=config.time_zone,
-            on_demand=self.faults.numbers("on-demand-recording"),
-        )
-        generate_history(
-            self.tenant, not_recording_fault=self.faults.active("extension-not-recording")
-        )
+        self.client_secret = _random_text(rng, 32)
+        self.tenant = self._build_tenant()
         self.admin_username = self.tenant.extensions[0].number
-        self.admin_password = "".join(rng.choice(alphabet) for _ in range(16))
+        self.admin_password = _random_text(rng, 16)
         self._principals: list[dict[str, Any]] = []
         self.add_principal(self.client_id, True, True, secret=self.client_secret)
         self.url = ""
         self.ca_file: str | None = None
         self.tokens = TokenStore("")
-        self.engine = Engine(
-            self.tenant,
-            self.faults,
-            seed=config.seed,
-            recording_delay_s=config.recording_delay_s,
-            host=config.host,
-        )
-        # The third-party "Webhook generator" add-on; silent until it has a target URL.
-        self.webhooks = AddOnWebhooks(
-            self.tenant,
-            WebhookSender(),
-            records_base=lambda: f"{self.url}/webhooks/records",
-            seed=config.seed,
-        )
-        self.webhooks.sender.set_target(config.webhook_url)
+        self.engine = self._build_engine()
+        self.webhooks = self._build_webhooks()
         self.engine.observer = self.webhooks
         self._server = SimServer(self)
         self._runner: web.AppRunner | None = None
         self._generator: asyncio.Task[None] | None = None
         self._tmpdir: str | None = None
         self.certs: SimCertificates | None = None
+
+    def _build_tenant(self) -> Tenant:
+        """The customer the faults ask for, with its call history already generated."""
+        tenant = Tenant(
+            self.config.seed,
+            self.faults.value("country") or "AU",
+            unnormalised_contacts=self.faults.active("unnormalised-contacts"),
+            shared_numbers=self.faults.active("shared-numbers"),
+            clock=self.clock,
+            time_zone=self.config.time_zone,
+            on_demand=self.faults.numbers("on-demand-recording"),
+        )
+        generate_history(tenant, not_recording_fault=self.faults.active("extension-not-recording"))
+        return tenant
+
+    def _build_engine(self) -> Engine:
+        config = self.config
+        return Engine(
+            self.tenant,
+            self.faults,
+            seed=config.seed,
+            recording_delay_s=config.recording_delay_s,
+            host=config.host,
+        )
+
+    def _build_webhooks(self) -> AddOnWebhooks:
+        """The third-party "Webhook generator" add-on; silent until it has a target URL."""
+        webhooks = AddOnWebhooks(
+            self.tenant,
+            WebhookSender(),
+            records_base=lambda: f"{self.url}/webhooks/records",
+            seed=self.config.seed,
+        )
+        webhooks.sender.set_target(self.config.webhook_url)
+        return webhooks
 
     def history_id(self, call: CallRecord) -> str:
         """The id a call carries in call history (MainCallHistoryId), for tests and demos."""

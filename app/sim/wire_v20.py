@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from app.sim.calls import call_type_of
 from app.sim.records import (
     DN_EXTERNAL,
     DN_QUEUE,
@@ -197,49 +198,13 @@ CLEAN = CallLogShape()
 
 def call_log_row(s: Segment, rec_visible: bool, shape: CallLogShape = CLEAN) -> Row:
     rec = s.recording if rec_visible else None
-    src_rec = rec.id if rec and s.rec_on_src else None
-    dst_rec = rec.id if rec and not s.rec_on_src else None
-    queue_leg = s.dst.dn_type == DN_QUEUE and shape.has(WireQuirk.QUEUE_ROWS)
-    direction = "Inbound Queue" if queue_leg else s.direction
-    if queue_leg:
-        call_type = "Queue"
-    elif s.direction == "Inbound":
-        call_type = "InboundExternal"
-    elif s.direction == "Outbound":
-        call_type = "OutboundExternal"
-    else:
-        call_type = "Local"
     fractional = shape.has(WireQuirk.FRACTIONAL_TIMES)
     duration = six_decimal_duration if fractional else iso_duration
-    names = last_first if shape.has(WireQuirk.LAST_FIRST_NAMES) else str
-    url: str | None = None
-    if rec is not None:
-        if shape.has(WireQuirk.RECORDING_PATHS):
-            inside = rec.src if s.rec_on_src else rec.dst
-            outside = rec.dst if s.rec_on_src else rec.src
-            url = recording_path(
-                inside.dn, outside.name, outside.caller_id, rec.start, rec.id, shape.zone
-            )
-        else:
-            url = download_path(rec.id)
+    start = fractional_time(s.start, shape.zone) if fractional else iso(s.start)
     return {
-        "CdrId": s.cdr_id,
-        "CallHistoryId": s.cdr_id,
-        # The call's legs share it (§9.1); each leg has its own CdrId/CallHistoryId.
-        "MainCallHistoryId": main_history_id(s.call_id),
-        "CallId": s.call_id,
-        "SegmentId": s.segment_id,
-        "Indent": 0,
-        "SubrowDescNumber": 0,
-        "StartTime": fractional_time(s.start, shape.zone) if fractional else iso(s.start),
-        "SourceType": s.src.dn_type,
-        "SourceDn": s.src.dn,
-        "SourceCallerId": s.src.caller_id,
-        "SourceDisplayName": names(s.src.name),
-        "DestinationType": s.dst.dn_type,
-        "DestinationDn": s.dst.dn,
-        "DestinationCallerId": s.dst.caller_id,
-        "DestinationDisplayName": names(s.dst.name),
+        **_log_ids(s),
+        "StartTime": start,
+        **_log_parties(s, shape),
         "ActionType": s.action_type,
         "ActionDnType": None,
         "actionDnDn": None,
@@ -249,19 +214,68 @@ def call_log_row(s: Segment, rec_visible: bool, shape: CallLogShape = CLEAN) -> 
         "TalkingDuration": duration(s.talk_s),
         "CallCost": None,
         "Answered": s.answered,
-        "Direction": direction,
-        "CallType": call_type,
+        **_log_kind(s, shape),
         "Status": "Answered" if s.answered else "Unanswered",
         "Reason": s.reason,
-        "RecordingUrl": url,
-        "SrcRecId": src_rec,
-        "DstRecId": dst_rec,
+        **_log_recording(s, rec, shape),
         "QualityReport": False,
         "Transcription": None,
         "Summary": None,
         "SentimentScore": None,
         "Recordings": [],
     }
+
+
+def _log_ids(s: Segment) -> Row:
+    return {
+        "CdrId": s.cdr_id,
+        "CallHistoryId": s.cdr_id,
+        # The call's legs share it (§9.1); each leg has its own CdrId/CallHistoryId.
+        "MainCallHistoryId": main_history_id(s.call_id),
+        "CallId": s.call_id,
+        "SegmentId": s.segment_id,
+        "Indent": 0,
+        "SubrowDescNumber": 0,
+    }
+
+
+def _log_parties(s: Segment, shape: CallLogShape) -> Row:
+    names = last_first if shape.has(WireQuirk.LAST_FIRST_NAMES) else str
+    return {
+        "SourceType": s.src.dn_type,
+        "SourceDn": s.src.dn,
+        "SourceCallerId": s.src.caller_id,
+        "SourceDisplayName": names(s.src.name),
+        "DestinationType": s.dst.dn_type,
+        "DestinationDn": s.dst.dn,
+        "DestinationCallerId": s.dst.caller_id,
+        "DestinationDisplayName": names(s.dst.name),
+    }
+
+
+def _log_kind(s: Segment, shape: CallLogShape) -> Row:
+    """Direction and CallType; some PBXs mark the queue's own leg (§9.6)."""
+    if s.dst.dn_type == DN_QUEUE and shape.has(WireQuirk.QUEUE_ROWS):
+        return {"Direction": "Inbound Queue", "CallType": "Queue"}
+    return {"Direction": s.direction, "CallType": call_type_of(s.direction)}
+
+
+def _log_recording(s: Segment, rec: Recording | None, shape: CallLogShape) -> Row:
+    return {
+        "RecordingUrl": _recording_url(s, rec, shape),
+        "SrcRecId": rec.id if rec and s.rec_on_src else None,
+        "DstRecId": rec.id if rec and not s.rec_on_src else None,
+    }
+
+
+def _recording_url(s: Segment, rec: Recording | None, shape: CallLogShape) -> str | None:
+    if rec is None:
+        return None
+    if not shape.has(WireQuirk.RECORDING_PATHS):
+        return download_path(rec.id)
+    inside = rec.src if s.rec_on_src else rec.dst
+    outside = rec.dst if s.rec_on_src else rec.src
+    return recording_path(inside.dn, outside.name, outside.caller_id, rec.start, rec.id, shape.zone)
 
 
 def call_history_row(s: Segment, rec_visible: bool) -> Row:
@@ -357,19 +371,11 @@ def system_status(
     calls_active: int,
     recording_bytes: int,
 ) -> Row:
-    exp, maint = licence_dates(now, expired)
     return {
         "Id": 0,
         "FQDN": t.fqdn,
         "Version": version,
-        "Activated": True,
-        "LicenseActive": not expired,
-        "LicenseKey": "XXXX-XXXX-XXXX-7F3A",
-        "ProductCode": product_code(version),
-        "ExpirationDate": iso(exp),
-        "MaintenanceExpiresAt": iso(maint),
-        "Support": not expired,
-        "ResellerName": "Connect Zero",
+        **_status_licence(version, now, expired),
         "MaxSimCalls": 16,
         "CallsActive": calls_active,
         "ExtensionsRegistered": sum(1 for e in t.extensions if e.registered),
@@ -379,6 +385,28 @@ def system_status(
         "TrunksRegistered": 1,
         "TrunksTotal": 1,
         "OutboundRules": 2,
+        **_status_storage(stopped, recording_bytes),
+        **_STATUS_HOST,
+        **_status_maintenance(now),
+    }
+
+
+def _status_licence(version: str, now: datetime, expired: bool) -> Row:
+    exp, maint = licence_dates(now, expired)
+    return {
+        "Activated": True,
+        "LicenseActive": not expired,
+        "LicenseKey": "XXXX-XXXX-XXXX-7F3A",
+        "ProductCode": product_code(version),
+        "ExpirationDate": iso(exp),
+        "MaintenanceExpiresAt": iso(maint),
+        "Support": not expired,
+        "ResellerName": "Connect Zero",
+    }
+
+
+def _status_storage(stopped: bool, recording_bytes: int) -> Row:
+    return {
         "RecordingUsedSpace": recording_bytes,
         "RecordingQuota": 10 * 1024**3,
         "RecordingQuotaReached": stopped,
@@ -391,13 +419,23 @@ def system_status(
         "DiskUsage": 37,
         "FreeDiskSpace": 40 * 1024**3,
         "TotalDiskSpace": 64 * 1024**3,
-        "OS": "Linux",
-        "Ip": "203.0.113.10",
-        "IpV4": "203.0.113.10",
-        "IpV6": None,
-        "CurrentLocalIp": "10.0.0.10",
-        "AvailableLocalIps": "10.0.0.10",
-        "LocalIpValid": True,
+    }
+
+
+# The simulated host never changes.
+_STATUS_HOST: Row = {
+    "OS": "Linux",
+    "Ip": "203.0.113.10",
+    "IpV4": "203.0.113.10",
+    "IpV6": None,
+    "CurrentLocalIp": "10.0.0.10",
+    "AvailableLocalIps": "10.0.0.10",
+    "LocalIpValid": True,
+}
+
+
+def _status_maintenance(now: datetime) -> Row:
+    return {
         "AutoUpdateEnabled": True,
         "BackupScheduled": True,
         "LastBackupDateTime": iso(now.replace(hour=2, minute=0, second=0, microsecond=0)),
