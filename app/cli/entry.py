@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from app import __version__
 from app.cli.args import (
@@ -39,6 +40,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pbx-companion",
         description="Find out why 3CX call recordings do not reach the CRM contact.",
     )
+    _add_app_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sim = commands.add_parser("sim", help="run the simulated 3CX PBX (prints one JSON line)")
+    sim_cli.add_arguments(sim)
+
+    _add_doctor_command(commands)
+
+    report = commands.add_parser(
+        "report",
+        help="write a setup report (PDF, HTML or JSON) from a saved doctor --json result",
+    )
+    add_report_arguments(report)
+
+    add_connections_commands(commands)
+
+    add_pbx_commands(commands)
+    return parser
+
+
+def _add_app_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the program itself: the window, the demo and the self-test."""
     parser.add_argument("--version", action="version", version=f"pbx-companion {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     parser.add_argument(
@@ -64,11 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check this installation (Qt window, keyring, phone numbers, simulator, doctor), exit 0 if sound",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sim = commands.add_parser("sim", help="run the simulated 3CX PBX (prints one JSON line)")
-    sim_cli.add_arguments(sim)
 
+def _add_doctor_command(commands: Any) -> None:
+    """The ``doctor`` subcommand (``commands`` from add_subparsers)."""
     doctor = commands.add_parser(
         "doctor",
         help="check the seven causes of a missing CRM recording, in the field docs' order",
@@ -83,17 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_connection_arguments(doctor, required=False)
     add_doctor_arguments(doctor)
     add_doctor_report_arguments(doctor)
-
-    report = commands.add_parser(
-        "report",
-        help="write a setup report (PDF, HTML or JSON) from a saved doctor --json result",
-    )
-    add_report_arguments(report)
-
-    add_connections_commands(commands)
-
-    add_pbx_commands(commands)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

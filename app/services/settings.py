@@ -486,18 +486,7 @@ def load_settings(path: Path | None = None) -> LoadedSettings:
     except FileNotFoundError:
         return LoadedSettings(Settings())
     except OSError as exc:
-        # Unreadable now (permissions, a locked file): report it and leave the file alone.
-        log.warning("Settings file %s cannot be read: %s", path, exc)
-        return LoadedSettings(
-            Settings(),
-            (
-                SettingsProblem(
-                    f"The settings file {path} cannot be read ({exc}); PBX Companion is running "
-                    "with default settings and will not save over it until it can be read."
-                ),
-            ),
-            writable=False,
-        )
+        return _unreadable(path, exc)
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -507,19 +496,7 @@ def load_settings(path: Path | None = None) -> LoadedSettings:
 
     version = body.get("schema")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        log.warning("Settings file %s has schema %s (newer than %s)", path, version, SCHEMA_VERSION)
-        return LoadedSettings(
-            Settings(),
-            (
-                SettingsProblem(
-                    f"The settings file {path} was written by a newer PBX Companion (settings "
-                    f"schema {version}; this version understands {SCHEMA_VERSION}). It was left "
-                    "untouched: this session runs with default settings and saves nothing. "
-                    "Install the newer version to use your connections."
-                ),
-            ),
-            writable=False,
-        )
+        return _from_newer_app(path, version)
     try:
         body = migrate(body)
     except ValueError as exc:
@@ -528,7 +505,33 @@ def load_settings(path: Path | None = None) -> LoadedSettings:
     settings, problems = _decode_settings(body)
     if not problems:
         return LoadedSettings(settings)
-    # Keep the file exactly as it was, then write the usable part so the next start is clean.
+    return _repaired(path, settings, problems)
+
+
+def _unreadable(path: Path, exc: OSError) -> LoadedSettings:
+    # Unreadable now (permissions, a locked file): report it and leave the file alone.
+    log.warning("Settings file %s cannot be read: %s", path, exc)
+    problem = SettingsProblem(
+        f"The settings file {path} cannot be read ({exc}); PBX Companion is running "
+        "with default settings and will not save over it until it can be read."
+    )
+    return LoadedSettings(Settings(), (problem,), writable=False)
+
+
+def _from_newer_app(path: Path, version: int) -> LoadedSettings:
+    log.warning("Settings file %s has schema %s (newer than %s)", path, version, SCHEMA_VERSION)
+    problem = SettingsProblem(
+        f"The settings file {path} was written by a newer PBX Companion (settings "
+        f"schema {version}; this version understands {SCHEMA_VERSION}). It was left "
+        "untouched: this session runs with default settings and saves nothing. "
+        "Install the newer version to use your connections."
+    )
+    return LoadedSettings(Settings(), (problem,), writable=False)
+
+
+def _repaired(path: Path, settings: Settings, problems: list[SettingsProblem]) -> LoadedSettings:
+    """Keep the file exactly as it was, then write the usable part so the next start is
+    clean."""
     backup = _free_name(path, "rejected")
     try:
         shutil.copy2(path, backup)

@@ -382,12 +382,8 @@ class WebhookReceiver:
 
     # ---- the add-on's events -------------------------------------------------------------
     def _dispatch(self, fields: dict[str, list[str]], at: datetime) -> str:
-        def one(name: str) -> str:
-            values = fields.get(name) or [""]
-            return values[-1].strip()
-
-        raw_id = next((one(k) for k in _ID_KEYS if one(k)), "")
-        event = one("event").lower()
+        raw_id = next((_one(fields, k) for k in _ID_KEYS if _one(fields, k)), "")
+        event = _one(fields, "event").lower()
         links = self._links(fields)
         if not raw_id:
             raise WebhookRejected(
@@ -407,9 +403,12 @@ class WebhookReceiver:
             raise WebhookRejected(
                 f"unknown event {event[:40]!r} (expected one of: {', '.join(KNOWN_EVENTS)})"
             )
-        key = call_key(raw_id)
+        return self._call_event(call_key(raw_id), event, fields, at)
+
+    def _call_event(self, key: str, event: str, fields: dict[str, list[str]], at: datetime) -> str:
+        """A known event of the call ``key``: what it says, and the state it leaves."""
         state = self._state(key)
-        callerid, did, user = one("callerid"), one("did"), one("user")
+        callerid, did, user = _one(fields, "callerid"), _one(fields, "did"), _one(fields, "user")
         state.did = did or state.did
         if state.direction is CallDirection.UNKNOWN:
             state.direction = _direction(event, callerid, did)
@@ -425,20 +424,11 @@ class WebhookReceiver:
             said = self._emit(key, LiveState.CONNECTED, state, callerid, user, at)
             state.connected = True
             return said
-        if one("transfer").lower() in ("true", "1", "yes"):
+        if _one(fields, "transfer").lower() in ("true", "1", "yes"):
             return f"call {key} went on by transfer"
         if state.ended:
             return f"call {key} had already ended"
-        finish = one("finishtype").lower()
-        answered = state.connected if finish not in ("ok", "missed") else finish == "ok"
-        if answered:
-            final = LiveState.ENDED
-        elif CALL_END[event] is CallDirection.OUTBOUND:
-            final = LiveState.ENDED  # nobody picked up an outgoing call: not a missed call
-        elif any(word in one("title").lower() for word in _VOICEMAIL_WORDS):
-            final = LiveState.VOICEMAIL
-        else:
-            final = LiveState.MISSED
+        final = _final_state(event, state, fields)
         said = self._emit(key, final, state, callerid, user, at)
         state.ended = True
         return said
@@ -492,6 +482,25 @@ class WebhookReceiver:
                 f"({len(bad)} of {len(found)} link(s) refused)"
             )
         return list(dict.fromkeys(found))
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str:
+    """A field's last value, trimmed; "" when it is missing."""
+    values = fields.get(name) or [""]
+    return values[-1].strip()
+
+
+def _final_state(event: str, state: _CallState, fields: dict[str, list[str]]) -> LiveState:
+    """How a call that ends with ``event`` ended: answered, missed or to voicemail."""
+    finish = _one(fields, "finishtype").lower()
+    answered = state.connected if finish not in ("ok", "missed") else finish == "ok"
+    if answered:
+        return LiveState.ENDED
+    if CALL_END[event] is CallDirection.OUTBOUND:
+        return LiveState.ENDED  # nobody picked up an outgoing call: not a missed call
+    if any(word in _one(fields, "title").lower() for word in _VOICEMAIL_WORDS):
+        return LiveState.VOICEMAIL
+    return LiveState.MISSED
 
 
 def _direction(event: str, callerid: str, did: str) -> CallDirection:

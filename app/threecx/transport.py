@@ -130,53 +130,62 @@ class Transport:
         attempts = self.retry.attempts if method in IDEMPOTENT else 1
         delay = self.retry.first_delay
         last: ThreeCXError | None = None
+        request = {
+            "params": params,
+            "headers": headers,
+            "data": data,
+            "json": json_body,
+            "files": files,
+        }
         for attempt in range(1, attempts + 1):
             try:
-                # Not wait_for: on 3.11 it returns the answer when a cancel lands in the tick
-                # the answer arrives, so a caller's one-shot deadline (the doctor's watch) is
-                # lost and its poll loop never ends.
-                async with asyncio.timeout(self.timeouts.total):
-                    outgoing = self._client.build_request(
-                        method,
-                        path,
-                        params=params,
-                        headers=headers,
-                        data=data,
-                        json=json_body,
-                        files=files,
-                    )
-                    response = await self._read(outgoing, limit, endpoint)
+                response = await self._send(method, path, request, limit, endpoint)
             except (httpx.HTTPError, ssl.SSLError, OSError, TimeoutError) as exc:
                 last = await self._explain(exc, endpoint)
-                if (
-                    attempt < attempts
-                    and isinstance(last, Unreachable)
-                    and last.kind is UnreachableKind.NETWORK
-                    and not isinstance(last, SchemeMismatch)
-                ):
-                    await asyncio.sleep(delay)
-                    delay *= self.retry.factor
-                    continue
-                raise last from exc
-            version = response.headers.get("X-3CX-Version")
-            if version:
-                self.last_version_header = version
-            if response.is_success:
-                foreign = describe_foreign(response.status_code, response.headers, response.content)
-                if foreign is not None:
-                    raise NotThreeCX(foreign, endpoint=endpoint, status=response.status_code)
+                if attempt == attempts or not _network_blip(last):
+                    raise last from exc
+                delay = await self._pause(delay)
+                continue
+            error = self._answer_error(response, endpoint)
+            if error is None:
                 return response
-            error = self._wrong_scheme(response, endpoint) or status_error(response, endpoint)
-            if isinstance(error, ServerError) and error.status in RETRY_STATUSES:
-                last = error
-                if attempt < attempts:
-                    log.info("PBX answered %s on %s; retrying", error.status, endpoint)
-                    await asyncio.sleep(delay)
-                    delay *= self.retry.factor
-                    continue
-            raise error
+            if not (isinstance(error, ServerError) and error.status in RETRY_STATUSES):
+                raise error
+            last = error
+            if attempt == attempts:
+                raise error
+            log.info("PBX answered %s on %s; retrying", error.status, endpoint)
+            delay = await self._pause(delay)
         assert last is not None
         raise last
+
+    async def _pause(self, delay: float) -> float:
+        """Wait before the next try; the wait after it is longer."""
+        await asyncio.sleep(delay)
+        return delay * self.retry.factor
+
+    async def _send(
+        self, method: str, path: str, request: Mapping[str, Any], limit: int | None, endpoint: str
+    ) -> httpx.Response:
+        # Not wait_for: on 3.11 it returns the answer when a cancel lands in the tick the
+        # answer arrives, so a caller's one-shot deadline (the doctor's watch) is lost and its
+        # poll loop never ends.
+        async with asyncio.timeout(self.timeouts.total):
+            outgoing = self._client.build_request(method, path, **request)
+            return await self._read(outgoing, limit, endpoint)
+
+    def _answer_error(self, response: httpx.Response, endpoint: str) -> ThreeCXError | None:
+        """What is wrong with an answer, or None when it is fine; notes the PBX's version.
+        A success that is not 3CX's raises ``NotThreeCX``: no retry can change it."""
+        version = response.headers.get("X-3CX-Version")
+        if version:
+            self.last_version_header = version
+        if response.is_success:
+            foreign = describe_foreign(response.status_code, response.headers, response.content)
+            if foreign is not None:
+                raise NotThreeCX(foreign, endpoint=endpoint, status=response.status_code)
+            return None
+        return self._wrong_scheme(response, endpoint) or status_error(response, endpoint)
 
     async def _read(
         self, outgoing: httpx.Request, limit: int | None, endpoint: str
@@ -285,6 +294,15 @@ class Transport:
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return MalformedResponse(f"Unusable address: {text}", endpoint=endpoint)
         return Unreachable(UnreachableKind.NETWORK, text, endpoint=endpoint)
+
+
+def _network_blip(error: ThreeCXError) -> bool:
+    """A network failure worth another try; a wrong scheme would fail the same way again."""
+    return (
+        isinstance(error, Unreachable)
+        and error.kind is UnreachableKind.NETWORK
+        and not isinstance(error, SchemeMismatch)
+    )
 
 
 def _find_cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:

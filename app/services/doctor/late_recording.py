@@ -21,6 +21,7 @@ from app.domain.causes.late_recording import (
 )
 from app.domain.causes.recording import unrecorded_reason
 from app.domain.diagnosis import CheckResult
+from app.domain.extensions import Extension
 from app.domain.live import LiveState
 from app.services.call_control import monitors_nothing
 from app.services.doctor.check_context import CheckContext
@@ -33,71 +34,91 @@ log = logging.getLogger(__name__)
 
 async def check_late_recording(ctx: CheckContext) -> CheckResult:
     options = ctx.options
-    window = options.bridge_window_s
     if options.watch_s <= 0:
         return not_watched()
     extensions = await attempt(ctx.facts.extensions())
     unmonitored = await monitors_nothing(ctx.client)
-    modes = {e.number: e for e in extensions.value or []}
-    watcher = RecordingWatcher(
-        ctx.client, limit_s=options.watch_limit_s, window_s=window, on_update=ctx.on_journey
-    )
-    follows: list[asyncio.Task[RecordingJourney]] = []
-    ignored: list[str] = []
-    source = "call control"
-    watch_error: ThreeCXError | None = None
-
-    async def consume() -> None:
-        nonlocal source
-        stream = ctx.client.watch_calls()
-        async with contextlib.aclosing(stream):
-            async for event in stream:
-                source = "the call log (polling)" if event.source == "call-log" else source
-                if event.state is not LiveState.ENDED:
-                    continue
-                # A call the extension's setting does not record is cause 3, not 4.
-                reason = unrecorded_reason(
-                    modes.get(event.extension or ""), external=event.external_number is not None
-                )
-                if reason:
-                    ignored.append(f"call {event.call_id}: {reason}; see check 3")
-                    continue
-                follows.append(asyncio.create_task(watcher.follow(event)))
-
-    try:
-        async with asyncio.timeout(options.watch_s):
-            await consume()
-    except TimeoutError:
-        pass
-    except ThreeCXError as exc:
-        watch_error = exc
-    try:
-        journeys = list(await asyncio.gather(*follows))
-    finally:
-        for task in follows:
-            task.cancel()
-        await asyncio.gather(*follows, return_exceptions=True)
-
+    watch = _Watch(ctx, {e.number: e for e in extensions.value or []})
+    watch_error = await watch.run(options.watch_s)
+    journeys = await watch.journeys()
     details: dict[str, Any] = {
-        "bridge_window_s": window,
+        "bridge_window_s": options.bridge_window_s,
         "watch_s": options.watch_s,
         "journeys": [_journey_json(j) for j in journeys],
     }
     return judge_late_recording(
         LateRecordingFacts(
             watch_s=options.watch_s,
-            window_s=window,
+            window_s=options.bridge_window_s,
             limit_s=options.watch_limit_s,
-            source=source,
+            source=watch.source,
             followed=tuple(f for f in map(_followed, journeys) if f is not None),
             journey_lines=tuple(map(_describe, journeys)),
-            ignored=tuple(ignored),
+            ignored=tuple(watch.ignored),
             watch_error=watch_error.message if watch_error is not None else None,
             watch_error_fix=(watch_error.next_step or "") if watch_error is not None else "",
             monitors_nothing=unmonitored,
             details=details,
         )
     )
+
+
+class _Watch:
+    """The calls that end while the check watches: each followed to its recording, or
+    ignored with the reason."""
+
+    def __init__(self, ctx: CheckContext, modes: dict[str, Extension]) -> None:
+        options = ctx.options
+        self._client = ctx.client
+        self._modes = modes
+        self._watcher = RecordingWatcher(
+            ctx.client,
+            limit_s=options.watch_limit_s,
+            window_s=options.bridge_window_s,
+            on_update=ctx.on_journey,
+        )
+        self._follows: list[asyncio.Task[RecordingJourney]] = []
+        self.ignored: list[str] = []
+        self.source = "call control"
+
+    async def run(self, seconds: float) -> ThreeCXError | None:
+        """Watch for ``seconds``; the error that ended the watch early, if one did."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._consume()
+        except TimeoutError:
+            pass
+        except ThreeCXError as exc:
+            return exc
+        return None
+
+    async def _consume(self) -> None:
+        stream = self._client.watch_calls()
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                self.source = (
+                    "the call log (polling)" if event.source == "call-log" else self.source
+                )
+                if event.state is not LiveState.ENDED:
+                    continue
+                # A call the extension's setting does not record is cause 3, not 4.
+                reason = unrecorded_reason(
+                    self._modes.get(event.extension or ""),
+                    external=event.external_number is not None,
+                )
+                if reason:
+                    self.ignored.append(f"call {event.call_id}: {reason}; see check 3")
+                    continue
+                self._follows.append(asyncio.create_task(self._watcher.follow(event)))
+
+    async def journeys(self) -> list[RecordingJourney]:
+        """Every followed recording's journey; on an error none is left running."""
+        try:
+            return list(await asyncio.gather(*self._follows))
+        finally:
+            for task in self._follows:
+                task.cancel()
+            await asyncio.gather(*self._follows, return_exceptions=True)
 
 
 def _download_unconfirmed(j: RecordingJourney) -> bool:

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 import phonenumbers
 
 from app.domain.bridge import ContactStore, NumberMatch, PhonebookResolution, store_to_search
+from app.domain.calls import CallRecord
 from app.domain.causes.contact_match import ContactMatchFacts, RecentCall, SearchedContacts
 from app.domain.causes.wording import plural
 from app.domain.contacts import Contact
+from app.domain.licence import Licence, NumberingPlan
 from app.domain.phones import default_region
 from app.services.facts.gatherer import Facts
 from app.services.facts.options import DoctorOptions
@@ -37,44 +39,12 @@ async def gather_contact_match_facts(facts: Facts, options: DoctorOptions) -> Co
         attempt(facts.recent_calls()),
         _bridge_side(facts, store is ContactStore.PHONEBOOK, bridge.match),
     )
-    region = options.region or default_region(
-        licence.value.country_code if licence.value else None,
-        plan.value.country_code if plan.value else None,
-    )
-    source = "--region" if options.region else "the PBX licence and E.164 settings"
-    if region is None:
-        region = _region_from_numbers(
-            c.external_number or "" for c in history.value or [] if c.is_external
-        )
-        source = "the international numbers in the call log; override with --region"
-
+    region, source = _region(options, licence, plan, history)
     context: list[str] = []
     if store is not ContactStore.PHONEBOOK:  # the CRM's export (None: none given)
-        label = options.crm_contacts_label
-        searched = SearchedContacts(
-            ContactStore.CRM,
-            options.crm_contacts,
-            f"the CRM export {label}" if label else "the CRM export",
-            record_ids=options.crm_record_ids,
-        )
-        named = f" {label}" if label else ""
-        context.append(f"CRM export{named}: {plural(len(options.crm_contacts), 'contact')}")
+        searched = _crm_export(options, context)
     else:
-        searched = _phonebook(phonebook, standing_in=bridge.store is ContactStore.CRM)
-        if searched.problem is not None:
-            context.append(f"3CX phonebook not read: {searched.problem}")
-        elif searched.standing_in:
-            context.append(
-                f"3CX phonebook: {plural(len(searched.contacts), 'contact')} (no CRM export "
-                "given: the phonebook stands in for the CRM's contacts)"
-            )
-        else:
-            context.append(f"3CX phonebook: {plural(len(searched.contacts), 'contact')}")
-        if options.crm_contacts and bridge.store is ContactStore.PHONEBOOK:
-            context.append(
-                f"{len(options.crm_contacts)} contacts of the CRM export not searched: 3CX's "
-                "own integration looks callers up in the 3CX phonebook"
-            )
+        searched = _phonebook_searched(options, phonebook, context)
     window = await facts.recent_window()
     if window is not None:
         context.append(window.describe(await facts.customer_hours()))
@@ -99,6 +69,62 @@ async def gather_contact_match_facts(facts: Facts, options: DoctorOptions) -> Co
         history_problem=None if history.ok else str(history.error),
         context=tuple(context),
     )
+
+
+def _region(
+    options: DoctorOptions,
+    licence: Outcome[Licence],
+    plan: Outcome[NumberingPlan],
+    history: Outcome[list[CallRecord]],
+) -> tuple[str | None, str]:
+    """The region numbers without a country code are read in, and where it came from."""
+    region = options.region or default_region(
+        licence.value.country_code if licence.value else None,
+        plan.value.country_code if plan.value else None,
+    )
+    if region is not None:
+        return region, "--region" if options.region else "the PBX licence and E.164 settings"
+    region = _region_from_numbers(
+        c.external_number or "" for c in history.value or [] if c.is_external
+    )
+    return region, "the international numbers in the call log; override with --region"
+
+
+def _crm_export(options: DoctorOptions, context: list[str]) -> SearchedContacts:
+    """The CRM's export as searched; its size noted in ``context``."""
+    label = options.crm_contacts_label
+    named = f" {label}" if label else ""
+    context.append(f"CRM export{named}: {plural(len(options.crm_contacts), 'contact')}")
+    return SearchedContacts(
+        ContactStore.CRM,
+        options.crm_contacts,
+        f"the CRM export {label}" if label else "the CRM export",
+        record_ids=options.crm_record_ids,
+    )
+
+
+def _phonebook_searched(
+    options: DoctorOptions, phonebook: Outcome[list[Contact]], context: list[str]
+) -> SearchedContacts:
+    """The 3CX phonebook as searched; what was read, or not, noted in ``context``."""
+    bridge = options.bridge
+    searched = _phonebook(phonebook, standing_in=bridge.store is ContactStore.CRM)
+    size = plural(len(searched.contacts), "contact")
+    if searched.problem is not None:
+        context.append(f"3CX phonebook not read: {searched.problem}")
+    elif searched.standing_in:
+        context.append(
+            f"3CX phonebook: {size} (no CRM export given: the phonebook stands in for the "
+            "CRM's contacts)"
+        )
+    else:
+        context.append(f"3CX phonebook: {size}")
+    if options.crm_contacts and bridge.store is ContactStore.PHONEBOOK:
+        context.append(
+            f"{len(options.crm_contacts)} contacts of the CRM export not searched: 3CX's "
+            "own integration looks callers up in the 3CX phonebook"
+        )
+    return searched
 
 
 async def _bridge_side(

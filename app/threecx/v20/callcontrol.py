@@ -21,7 +21,6 @@ import contextlib
 import contextvars
 import logging
 import math
-import ssl
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -35,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosedError, InvalidStatus, WebSocketException
+from websockets.exceptions import InvalidStatus
 
 from app.domain.calls import CallRecord
 from app.domain.clock import utc_now
@@ -50,20 +49,16 @@ from app.domain.reconnect import (
     StreamStatus,
 )
 from app.domain.wire_shapes import WireSeen
-from app.threecx.errors import AuthRejected, ThreeCXError, TlsFailure, TlsProblem
-from app.threecx.tls import classify_ssl_error
+from app.threecx.errors import AuthRejected, ThreeCXError
 from app.threecx.tolerant_fields import rows
 from app.threecx.transport import Transport
 from app.threecx.v20 import mapping
+from app.threecx.v20.callcontrol_attempts import RETRIED, Attempt, Attempts, why_down
 from app.threecx.v20.callcontrol_frames import (
     REMOVE,
     UPSERT,
-    close_reason,
     decode_frame,
-    describe_os_error,
-    failure_reason,
     fill_gap,
-    needs_action,
     parse_frame,
     sequence_of,
 )
@@ -253,92 +248,97 @@ class CallControlWatcher:
     # ---- the websocket ---------------------------------------------------------------------
     async def _raw_events(self) -> AsyncGenerator[CallEvent, None]:
         """Connect, resync, stream; on any break, back off and do it again, saying so."""
-        loop = asyncio.get_running_loop()
-        rejected = 0  # 401s in a row: the first drops the token, the second is final
-        gap_start: datetime | None = None  # when a working connection was lost
+        attempts = Attempts()
         while True:
-            opened_at: float | None = None
-            delivered = 0
-            token: str | None = None
+            attempt = Attempt()
             try:
-                token = await self._source.bearer()
-                async with connect(
-                    self.ws_url,
-                    additional_headers={"Authorization": f"Bearer {token}"},
-                    ssl=self._transport.ssl_context,
-                    open_timeout=self._transport.timeouts.connect + self._transport.timeouts.read,
-                    ping_interval=20,
-                    ping_timeout=20,
-                    close_timeout=2,
-                    max_size=2**20,
-                ) as ws:
-                    rejected = 0
-                    # Subscribed: from here a break is a gap whose calls the call log must fill,
-                    # even one during the snapshot below.
-                    opened_at = loop.time()
-                    # Snapshot after subscribing, so nothing falls between the two.
-                    resynced = await self._resync()
-                    self._report(StreamStatus(StreamState.CONNECTED))
-                    for event in resynced:
-                        yield self._remember(event)
-                    if gap_start is not None:
-                        for event in await self._fill_gap(Gap(gap_start, self._clock())):
-                            yield self._remember(event)
-                        gap_start = None
-                    frames_before, skipped_before = self.frames, self.skipped_frames
-                    changes = (
-                        self._pipelined(ws)
-                        if self._policy.participant_gets > 0
-                        else self._one_at_a_time(ws)
-                    )
-                    try:
-                        async with contextlib.aclosing(changes):
-                            async for event in changes:
-                                yield self._remember(event)
-                    finally:
-                        # Garbage frames prove nothing: a PBX sending one then closing backs off.
-                        delivered = (self.frames - frames_before) - (
-                            self.skipped_frames - skipped_before
-                        )
+                # Closed with this generator, so the websocket closes when the reader stops.
+                async with contextlib.aclosing(self._connection(attempt, attempts)) as events:
+                    async for event in events:
+                        yield event
                 reason, action = "the PBX closed the websocket", False
             except InvalidStatus as exc:
-                status = exc.response.status_code
-                if status == 401 and token is not None:
-                    self._source.drop_bearer(token)
-                    rejected += 1
-                    if rejected >= 2:
-                        raise AuthRejected(endpoint="/callcontrol/ws") from exc
+                if self._token_refused(exc, attempt, attempts):
                     continue
+                status = exc.response.status_code
                 reason, action = f"the PBX refused the websocket (HTTP {status})", False
             except AuthRejected:
                 raise
-            except ThreeCXError as exc:
-                reason, action = failure_reason(exc), needs_action(exc)
-            except ssl.SSLError as exc:
-                failure = self._tls_failure(exc)
-                reason, action = failure_reason(failure), needs_action(failure)
-            except ConnectionClosedError as exc:
-                reason, action = f"the websocket broke ({close_reason(exc)})", False
-            except TimeoutError:
-                reason, action = "the websocket did not open in time", False
-            except (WebSocketException, OSError) as exc:
-                reason, action = f"the websocket failed ({describe_os_error(exc)})", False
-            if opened_at is not None:
-                gap_start = gap_start or self._clock()
-                self._backoff.proved_by(loop.time() - opened_at, delivered)
-            self.reconnects += 1
-            retry_status = self._backoff.reconnecting(reason, action)
-            log.info("Call Control stream down: %s", retry_status.text)
-            self._report(retry_status)
-            await self._sleep(retry_status.delay_s)
+            except RETRIED as exc:
+                reason, action = why_down(exc, pinned=self._transport.pinned)
+            await self._back_off(attempt, attempts, reason, action)
 
-    def _tls_failure(self, exc: ssl.SSLError) -> TlsFailure:
-        """The websocket's TLS error in the words the HTTP requests use (a pin that no
-        longer matches is a changed certificate, not an untrusted one)."""
-        problem = classify_ssl_error(exc)
-        if self._transport.pinned and problem in (TlsProblem.UNTRUSTED, TlsProblem.HOSTNAME):
-            problem = TlsProblem.CHANGED
-        return TlsFailure(problem, str(exc), endpoint="/callcontrol/ws")
+    async def _connection(
+        self, attempt: Attempt, attempts: Attempts
+    ) -> AsyncGenerator[CallEvent, None]:
+        """One connection: subscribe, resync, fill the gap before it, then stream frames."""
+        attempt.token = await self._source.bearer()
+        async with self._connect(attempt.token) as ws:
+            attempts.rejected = 0
+            # Subscribed: from here a break is a gap whose calls the call log must fill,
+            # even one during the snapshot below.
+            attempt.opened_at = asyncio.get_running_loop().time()
+            # Snapshot after subscribing, so nothing falls between the two.
+            resynced = await self._resync()
+            self._report(StreamStatus(StreamState.CONNECTED))
+            for event in resynced:
+                yield self._remember(event)
+            if attempts.gap_start is not None:
+                for event in await self._fill_gap(Gap(attempts.gap_start, self._clock())):
+                    yield self._remember(event)
+                attempts.gap_start = None
+            frames_before, skipped_before = self.frames, self.skipped_frames
+            changes = (
+                self._pipelined(ws)
+                if self._policy.participant_gets > 0
+                else self._one_at_a_time(ws)
+            )
+            try:
+                async with contextlib.aclosing(changes):
+                    async for event in changes:
+                        yield self._remember(event)
+            finally:
+                # Garbage frames prove nothing: a PBX sending one then closing backs off.
+                attempt.delivered = (self.frames - frames_before) - (
+                    self.skipped_frames - skipped_before
+                )
+
+    def _connect(self, token: str) -> connect:
+        timeouts = self._transport.timeouts
+        return connect(
+            self.ws_url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            ssl=self._transport.ssl_context,
+            open_timeout=timeouts.connect + timeouts.read,
+            ping_interval=20,
+            ping_timeout=20,
+            close_timeout=2,
+            max_size=2**20,
+        )
+
+    def _token_refused(self, exc: InvalidStatus, attempt: Attempt, attempts: Attempts) -> bool:
+        """A 401 drops the token and retries at once; a second in a row is final."""
+        if exc.response.status_code != 401 or attempt.token is None:
+            return False
+        self._source.drop_bearer(attempt.token)
+        attempts.rejected += 1
+        if attempts.rejected >= 2:
+            raise AuthRejected(endpoint="/callcontrol/ws") from exc
+        return True
+
+    async def _back_off(
+        self, attempt: Attempt, attempts: Attempts, reason: str, action: bool
+    ) -> None:
+        """Say the stream is down and wait; a connection that opened starts a gap."""
+        if attempt.opened_at is not None:
+            attempts.gap_start = attempts.gap_start or self._clock()
+            elapsed = asyncio.get_running_loop().time() - attempt.opened_at
+            self._backoff.proved_by(elapsed, attempt.delivered)
+        self.reconnects += 1
+        retry_status = self._backoff.reconnecting(reason, action)
+        log.info("Call Control stream down: %s", retry_status.text)
+        self._report(retry_status)
+        await self._sleep(retry_status.delay_s)
 
     def _report(self, status: StreamStatus) -> None:
         status = replace(

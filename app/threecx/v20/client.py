@@ -7,7 +7,7 @@ import contextlib
 import itertools
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from app.domain.bridge import PhonebookResolution
@@ -169,66 +169,70 @@ class V20Client:
         ``app.domain.paging`` raises ``EndlessPaging`` (no partial list is returned).
         """
         size = min(page_size or self._page_size, limit or 10**9)
-        ledger = PageLedger(_label(path))
-        out: list[T] = []
-        skip = 0
-        total: int | None = None
-        next_link: str | None = None
+        read = _Read(path, params, convert, limit, size, PageLedger(_label(path)))
         while True:
-            if next_link is not None:
-                body = await self._get(next_link)
-            else:
-                query = dict(params, **{"$top": str(size), "$skip": str(skip)})
-                if skip == 0:
-                    query["$count"] = "true"
-                try:
-                    body = await self._get(path, params=query)
-                except BadRequest:
-                    if size <= MIN_PAGE:
-                        raise
-                    size = max(MIN_PAGE, size // 2)  # the entity caps $top; page more finely
-                    continue
+            body = await self._fetch_page(read)
+            if body is None:
+                continue  # $top was rejected: ask again for a smaller page
             raw = _page_of(body, path)
-            ledger.page(raw, offset=skip, link=next_link)
-            if total is None:
-                total = integer(body, "@odata.count", low=0)
-            received = len(raw)
-            out.extend(_converted(raw, convert, path))
-            skip += received
-            if limit is not None and len(out) >= limit:
-                return out[:limit]
+            read.ledger.page(raw, offset=read.skip, link=read.next_link)
+            if read.total is None:
+                read.total = integer(body, "@odata.count", low=0)
+            read.add(raw)
+            if read.full():
+                return read.rows()
             link = body.get("@odata.nextLink")
             if isinstance(link, str) and link:
-                next_link = self._same_origin(link, path)
-                ledger.follow(next_link)
+                read.next_link = self._same_origin(link, path)
+                read.ledger.follow(read.next_link)
                 continue
-            next_link = None
-            if received == 0:
-                return out
-            if total is not None:
-                if skip >= total:
-                    return out
-                if skip == received:
-                    # The first page told the total: ask for the rest side by side, at the page
-                    # size the server actually served (it may cap $top silently), a few pages
-                    # at a time so a page sent again stops the read before the next few.
-                    end = min(total, limit) if limit is not None else total
-                    offsets = iter(range(skip, end, received))
-                    while batch := list(itertools.islice(offsets, PARALLEL_PAGES)):
-                        pages = await self._pages(path, params, batch, received)
-                        for offset, page in zip(batch, pages, strict=True):
-                            ledger.page(page, offset=offset)
-                            out.extend(_converted(page, convert, path))
-                            skip += len(page)
-                        if limit is not None and len(out) >= limit:
-                            return out[:limit]
-                        if not all(pages):
-                            return out  # an empty page: the count overstated the rows
-                    if skip >= total:
-                        return out
-                continue  # a short page but more rows: the server capped $top silently
-            if received < size:
-                return out
+            read.next_link = None
+            if await self._read_all(read, len(raw)):
+                return read.rows()
+
+    async def _fetch_page(self, read: _Read[T]) -> Any:
+        """The next page's body; None when ``$top`` was too large and the page is halved."""
+        if read.next_link is not None:
+            return await self._get(read.next_link)
+        query = dict(read.params, **{"$top": str(read.size), "$skip": str(read.skip)})
+        if read.skip == 0:
+            query["$count"] = "true"
+        try:
+            return await self._get(read.path, params=query)
+        except BadRequest:
+            if read.size <= MIN_PAGE:
+                raise
+            read.size = max(MIN_PAGE, read.size // 2)  # the entity caps $top; page more finely
+            return None
+
+    async def _read_all(self, read: _Read[T], received: int) -> bool:
+        """Whether the rows are all read after a page of ``received`` rows without a link."""
+        if received == 0:
+            return True
+        if read.total is None:
+            return received < read.size
+        if read.skip >= read.total:
+            return True
+        if read.skip == received:
+            return await self._rest_side_by_side(read, read.total, received)
+        return False  # a short page but more rows: the server capped $top silently
+
+    async def _rest_side_by_side(self, read: _Read[T], total: int, received: int) -> bool:
+        """The first page told the total: ask for the rest side by side, at the page size the
+        server actually served (it may cap $top silently), a few pages at a time so a page
+        sent again stops the read before the next few. Whether the rows are all read."""
+        end = min(total, read.limit) if read.limit is not None else total
+        offsets = iter(range(read.skip, end, received))
+        while batch := list(itertools.islice(offsets, PARALLEL_PAGES)):
+            pages = await self._pages(read.path, read.params, batch, received)
+            for offset, page in zip(batch, pages, strict=True):
+                read.ledger.page(page, offset=offset)
+                read.add(page)
+            if read.full():
+                return True
+            if not all(pages):
+                return True  # an empty page: the count overstated the rows
+        return read.skip >= total
 
     async def _pages(
         self, path: str, params: Mapping[str, str], offsets: list[int], size: int
@@ -505,3 +509,33 @@ def _label(path: str) -> str:
     if "(" in path and not path.endswith("()"):
         path = path[: path.index("(")] + "(…)"
     return path
+
+
+class _Read(Generic[T]):
+    """Where a collection read has got to: the rows so far and how to ask for the next."""
+
+    def __init__(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        convert: Callable[[Mapping[str, Any]], T | None],
+        limit: int | None,
+        size: int,
+        ledger: PageLedger,
+    ) -> None:
+        self.path, self.params, self.convert = path, params, convert
+        self.limit, self.size, self.ledger = limit, size, ledger
+        self.out: list[T] = []
+        self.skip = 0
+        self.total: int | None = None
+        self.next_link: str | None = None
+
+    def add(self, raw: list[Any]) -> None:
+        self.out.extend(_converted(raw, self.convert, self.path))
+        self.skip += len(raw)
+
+    def full(self) -> bool:
+        return self.limit is not None and len(self.out) >= self.limit
+
+    def rows(self) -> list[T]:
+        return self.out[: self.limit] if self.limit is not None else self.out
