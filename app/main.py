@@ -27,7 +27,7 @@ def run_gui(options: GuiOptions) -> int:
     import qasync  # type: ignore[import-untyped]
     from PySide6.QtWidgets import QApplication
 
-    from app.services.log_buffer import configure_app_logging
+    from app.services.logs.buffer import configure_app_logging
     from app.ui.qt_logging import install_qt_message_handler
     from app.ui.shell.gui_gc import collect_on_gui_thread
     from app.ui.theme import app_icon
@@ -54,9 +54,9 @@ def run_gui(options: GuiOptions) -> int:
 async def _run(app: object, buffer: object, options: GuiOptions) -> int:
     from PySide6.QtWidgets import QApplication
 
-    from app.services.connections import ConnectionStore
-    from app.services.log_buffer import LogBuffer
-    from app.services.settings import parse_listen_address
+    from app.services.connections.store import ConnectionStore
+    from app.services.logs.buffer import LogBuffer
+    from app.services.settings.file import parse_listen_address
     from app.ui.context import UiContext
     from app.ui.presenter import Presenter
     from app.ui.shell.main_window import MainWindow

@@ -41,7 +41,7 @@ from bench_rss import peak_rss_mb  # noqa: E402
 from app.domain import phones  # noqa: E402
 from app.domain.contact_match import ContactIndex, ContactMatch, MatchKind  # noqa: E402
 from app.domain.contacts import Contact  # noqa: E402
-from app.services.contacts_import import (  # noqa: E402
+from app.services.contacts.crm_import import (  # noqa: E402
     _RowReader,
     detect_columns,
     read_contacts_csv,

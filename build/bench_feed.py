@@ -290,7 +290,7 @@ async def _run_worker(args: argparse.Namespace) -> dict[str, Any]:
     from app.domain.calls import CallDirection
     from app.domain.connection import ConnectionProfile
     from app.domain.live import CallEvent, LiveState
-    from app.services.live_feed import FeedCall, FeedStatus
+    from app.services.feed.live_feed import FeedCall, FeedStatus
     from app.services.session import PbxSession
     from app.ui import feed_pane
     from app.ui.context import UiContext

@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from app.domain.diagnosis import CheckId, Diagnosis
 from app.domain.report import Report, ReportMeta
 from app.services.doctor import Doctor
-from app.services.report_export import load_logo, render_html, render_json
+from app.services.reports.export import load_logo, render_html, render_json
 from app.sim import SimConfig, Simulator
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions

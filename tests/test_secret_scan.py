@@ -28,8 +28,8 @@ from keyring.backend import KeyringBackend
 
 from app.sim import Simulator
 from tests.conftest import SimFactory
-from tests.services.test_connections import keyring_entry
-from tests.services.test_key_rotation import generate_key
+from tests.services.connections.test_key_rotation import generate_key
+from tests.services.connections.test_store import keyring_entry
 from tests.support.pdf import require_poppler
 from tests.support.secret_service import SecretServiceBus
 from tests.support.sim_process import COMMAND

@@ -61,16 +61,16 @@ from app.domain.report import Report, ReportMeta, status_word
 from app.services.doctor import Doctor
 from app.services.doctor.text import MARKS, render_text
 from app.services.facts.options import DoctorOptions
-from app.services.live_feed import FeedCall, LiveFeed
-from app.services.recording_lookup import (
+from app.services.feed.live_feed import FeedCall, LiveFeed
+from app.services.recordings.lookup import (
     RecordingLookup,
     RecordingLookupError,
     RecordingQuery,
     RecordingStatus,
     SearchResult,
 )
-from app.services.recording_watcher import JourneyState
-from app.services.report_export import render_html, render_json
+from app.services.recordings.watcher import JourneyState
+from app.services.reports.export import render_html, render_json
 from app.services.session import PbxSession
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 from app.services.setup.contact_preview import preview_contacts
@@ -253,7 +253,7 @@ def test_every_preset_and_every_pair_of_causes_is_covered() -> None:
 
 # A v18 PBX below build 11 lends the live feed no phonebook to match against: it says so.
 NO_PHONEBOOK = pytest.mark.expect_log(
-    "app.services.live_feed", r"^Live feed: contacts not loaded: No contacts to match against"
+    "app.services.feed.live_feed", r"^Live feed: contacts not loaded: No contacts to match against"
 )
 
 

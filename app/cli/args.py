@@ -21,13 +21,13 @@ from app.domain.cli_ranges import (
     ranged_int,
 )
 from app.domain.deadlines import seconds
+from app.services.connections.secrets import normalise_pasted_key
 from app.services.facts.options import (
     DEFAULT_BRIDGE_WINDOW_S,
     DEFAULT_DOCTOR_DEADLINE_S,
     DEFAULT_RETENTION_DAYS,
 )
-from app.services.log_setup import REDACTOR
-from app.services.secrets import normalise_pasted_key
+from app.services.logs.setup import REDACTOR
 from app.threecx.connect import ConnectionParams
 from app.threecx.tls import TlsOptions, build_ssl_context, normalise_fingerprint
 from app.threecx.transport import Timeouts

@@ -39,7 +39,7 @@ from app.domain.connection import (
     new_connection_id,
 )
 from app.domain.pbx import hosting_of_url
-from app.services.connections import (
+from app.services.connections.store import (
     ConnectionStore,
     ConnectionStoreError,
     InvalidConnectionError,
@@ -48,7 +48,7 @@ from app.services.connections import (
     file_problems,
 )
 from app.services.session import connection_params
-from app.services.settings import encode_last_check, profile_identity
+from app.services.settings.file import encode_last_check, profile_identity
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 
 # The option (or argument) a technician typed for each field ConnectionStore names.

@@ -7,7 +7,7 @@ import asyncio
 from app.cli.args import ConnectionArgs
 from app.cli.pbx import connected
 from app.cli.watch import watch
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.services.pbx_summary import summarise
 from app.sim import SimConfig, Simulator
 from app.threecx.connect import ConnectionParams

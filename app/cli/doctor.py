@@ -32,14 +32,18 @@ from app.domain.connection import ConnectionProfile
 from app.domain.deadlines import DEFAULT_DOCTOR_DEADLINE_S, ran_out_of_time
 from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
 from app.domain.phones import NumberError, validate_region
-from app.services.connections import ConnectionStore, ConnectionStoreError, last_check_of
-from app.services.contacts_import import ContactsFileError
+from app.services.connections.store import (
+    ConnectionStore,
+    ConnectionStoreError,
+    last_check_of,
+)
+from app.services.contacts.crm_import import ContactsFileError
 from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
 from app.services.facts.connection_options import options_for_connection
 from app.services.facts.options import DoctorOptions
 from app.services.known_certificates import KnownCertificates
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.services.session import connection_params
 
 # Given with --connection these come from the saved profile (and the key from the keyring).

@@ -30,7 +30,7 @@ from app.cli.pbx import add_commands as add_pbx_commands
 from app.cli.pbx import run_pbx
 from app.cli.report import add_doctor_report_arguments, add_report_arguments, run_report
 from app.domain.cli_ranges import RUN_SECONDS, ranged
-from app.services.log_setup import configure_logging
+from app.services.logs.setup import configure_logging
 from app.sim import cli as sim_cli
 from app.threecx.errors import ThreeCXError
 

@@ -21,7 +21,7 @@ from app.cli.args import EXIT_FAILED, EXIT_OK, UsageError
 from app.domain.clock import utc_now
 from app.domain.diagnosis import Diagnosis, DiagnosisFormatError
 from app.domain.report import Report, ReportMeta
-from app.services.report_export import (
+from app.services.reports.export import (
     PdfRenderer,
     ReportExportError,
     ReportFormat,

@@ -37,13 +37,13 @@ from app import __version__
 from app.domain.diagnosis import CheckStatus
 from app.domain.live import LiveState
 from app.domain.phones import to_e164
-from app.services.connections import ConnectionStore
+from app.services.connections.secrets import SecretStore, SessionSecretStore, keyring_status
+from app.services.connections.store import ConnectionStore
 from app.services.doctor import Doctor
 from app.services.facts.options import DoctorOptions
-from app.services.log_buffer import LogBuffer
+from app.services.logs.buffer import LogBuffer
 from app.services.paths import HOME_ENV
-from app.services.report_export import APP_LOGO, RESOURCES, TEMPLATE
-from app.services.secrets import SecretStore, SessionSecretStore, keyring_status
+from app.services.reports.export import APP_LOGO, RESOURCES, TEMPLATE
 from app.sim import SimConfig, Simulator
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.tls import TlsOptions

@@ -19,7 +19,7 @@ from app.domain.business_hours import customer_time
 from app.domain.live import CallEvent
 from app.domain.reconnect import DEFAULT_POLICY, Random, ReconnectPolicy, StreamState, StreamStatus
 from app.services.customer_clock import read_customer_hours
-from app.services.feed_stream import FeedStream
+from app.services.feed.stream import FeedStream
 from app.threecx.client import PbxClient
 
 

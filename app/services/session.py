@@ -33,10 +33,10 @@ from app.domain.causes.wording import plural
 from app.domain.connection import ConnectionProfile
 from app.domain.contacts import Contact
 from app.domain.phones import default_region
-from app.services.contacts_import import ContactsFileError
+from app.services.contacts.crm_import import ContactsFileError
 from app.services.customer_clock import read_customer_hours
 from app.services.facts.connection_options import ContactsRead, read_crm_export
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError

@@ -25,12 +25,12 @@ from app.cli.entry import main
 from app.domain.causes.api_answers import KEY_FIX
 from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary
-from app.services.connections import ConnectionStore
-from app.services.settings import load_settings, save_settings, settings_path
+from app.services.connections.store import ConnectionStore
+from app.services.settings.file import load_settings, save_settings, settings_path
 from app.sim import Simulator
 from tests.conftest import SimFactory
-from tests.services.test_connections import file_exists, file_text, keyring_entry
-from tests.services.test_key_rotation import generate_key
+from tests.services.connections.test_key_rotation import generate_key
+from tests.services.connections.test_store import file_exists, file_text, keyring_entry
 from tests.support.sim_process import COMMAND
 
 pytestmark = pytest.mark.keyring

@@ -13,7 +13,7 @@ from keyring.backend import KeyringBackend
 
 from app.cli.entry import main
 from app.domain.bridge import Bridge, NumberMatch
-from app.services.settings import load_settings, save_settings, settings_path
+from app.services.settings.file import load_settings, save_settings, settings_path
 from tests.cli.test_connections import Cli, add_args, cli  # noqa: F401  (the fixture)
 from tests.cli.test_doctor import control
 from tests.cli.test_pbx import connection

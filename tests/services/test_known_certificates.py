@@ -67,7 +67,8 @@ def test_default_file_lives_in_the_state_folder() -> None:
     ["{not json", '["a list"]', '{"version": 1, "certificates": {"h:1": {"sha256": 5}}}'],
 )
 @pytest.mark.expect_log(
-    "app.services.known_certificates", r"; set aside as known\.json\.corrupt-\S+, starting afresh$"
+    "app.services.known_certificates",
+    r"; set aside as known\.json\.corrupt-\S+, starting afresh$",
 )
 def test_corrupt_file_is_set_aside(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str

@@ -70,7 +70,7 @@ HARNESS = (
     # connection store opened says, once, that no OS keyring works. The reason is the fail
     # backend's own: a store on a real but broken keyring still fails the test.
     Expected(
-        "app.services.key_vault",
+        "app.services.connections.key_vault",
         re.compile(
             r"^No OS keyring: No OS keyring is available \(keyring found no usable backend\)"
         ),

@@ -30,8 +30,8 @@ from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.pane import RecordingsPane
 from app.ui.triggers.pane import COL_BRANCH, COL_TIME, TriggersPane
 from tests.conftest import SimFactory
-from tests.services.test_live_feed import ORPHAN_NUMBER, recording_extension
-from tests.services.test_recording_lookup import MOBILE, recorded_call
+from tests.services.feed.test_live_feed import ORPHAN_NUMBER, recording_extension
+from tests.services.recordings.test_lookup import MOBILE, recorded_call
 from tests.support.waiting import until
 from tests.ui.conftest import profile_for
 from tests.ui.feed.test_pane import open_pane, shown_state

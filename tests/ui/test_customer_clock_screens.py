@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.live import LiveState
 from app.domain.triggers import SettledCall
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
@@ -29,8 +29,8 @@ from app.ui.recordings.pane import RecordingsPane
 from app.ui.setup.wizard import SetupWizard
 from app.ui.theme import apply_theme
 from app.ui.triggers.pane import TriggersPane
-from tests.services.test_live_feed import ORPHAN_NUMBER
-from tests.services.test_recording_lookup import MOBILE, recorded_call
+from tests.services.feed.test_live_feed import ORPHAN_NUMBER
+from tests.services.recordings.test_lookup import MOBILE, recorded_call
 from tests.support.screenshots import distinct_colours, png_size, render_scene
 from tests.support.system_tools import require_programs
 from tests.support.waiting import until

@@ -9,7 +9,7 @@ from datetime import datetime
 from app.domain.pbx import PbxIdentity
 from app.services.facts.gatherer import Facts
 from app.services.facts.options import DoctorOptions
-from app.services.recording_watcher import RecordingJourney
+from app.services.recordings.watcher import RecordingJourney
 from app.threecx.client import PbxClient
 
 

@@ -23,10 +23,10 @@ from app.domain.causes.recording import unrecorded_reason
 from app.domain.diagnosis import CheckResult
 from app.domain.extensions import Extension
 from app.domain.live import LiveState
-from app.services.call_control import monitors_nothing
 from app.services.doctor.check_context import CheckContext
 from app.services.facts.outcome import attempt
-from app.services.recording_watcher import JourneyState, RecordingJourney, RecordingWatcher
+from app.services.feed.call_control import monitors_nothing
+from app.services.recordings.watcher import JourneyState, RecordingJourney, RecordingWatcher
 from app.threecx.errors import DownloadUnconfirmed, ThreeCXError
 
 log = logging.getLogger(__name__)

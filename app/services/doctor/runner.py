@@ -35,7 +35,7 @@ from app.services.facts.gatherer import Facts
 from app.services.facts.options import DoctorOptions
 from app.services.facts.outcome import Outcome, attempt
 from app.services.known_certificates import KnownCertificates
-from app.services.recording_watcher import RecordingJourney
+from app.services.recordings.watcher import RecordingJourney
 from app.threecx.connect import ConnectionParams
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from app.domain.business_hours import BusinessHours
 from app.domain.connection import ConnectionProfile, ContactColumns
 from app.domain.contacts import Contact
 from app.domain.phones import NumberError, validate_region
-from app.services.contacts_import import ContactsFileError, read_contacts_for
+from app.services.contacts.crm_import import ContactsFileError, read_contacts_for
 from app.services.facts.options import DoctorOptions
 
 

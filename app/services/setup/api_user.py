@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.threecx.errors import ThreeCXError
 from app.threecx.v20.admin import AdminSession, ClientIdInUse
 

@@ -34,7 +34,7 @@ from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckResult
 from app.services.facts.key_probes import admin_claims, download_newest
 from app.services.facts.outcome import Outcome, attempt, probe_answer
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError

@@ -24,7 +24,7 @@ from app.domain.contact_match import MatchKind, NumberFix
 from app.domain.diagnosis import CheckResult
 from app.domain.phones import validate_region
 from app.services.atomic_files import atomic_text_file
-from app.services.contacts_import import ColumnMapping
+from app.services.contacts.crm_import import ColumnMapping
 from app.services.facts.contact_match import gather_contact_match_facts
 from app.services.facts.gatherer import Facts
 from app.services.facts.options import DoctorOptions

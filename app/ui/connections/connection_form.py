@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.domain.addresses import AddressError, parse_pbx_address, plain_http_warning
 from app.domain.business_hours import BusinessHours, BusinessHoursError
 from app.domain.connection import ConnectionProfile
-from app.services.connections import FIELD_LABELS
+from app.services.connections.store import FIELD_LABELS
 from app.ui.connections.did_sources_editor import DidSourcesEditor
 from app.ui.connections.form_labels import HINT_STYLE, WARN_STYLE, hint_label, message_label
 from app.ui.presenter import Presenter

@@ -29,7 +29,7 @@ from app.domain.connection import (
     key_age_warning,
     new_connection_id,
 )
-from app.services.connections import (
+from app.services.connections.store import (
     FIELD_LABELS,
     ConnectionStoreError,
     InvalidConnectionError,

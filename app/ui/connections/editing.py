@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.domain.connection import ConnectionProfile
-from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.connections.dialog import ConnectionDialog
 from app.ui.connections.key_rotation_dialog import KeyRotationDialog
 from app.ui.context import UiContext

@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
 
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile, key_age_text, key_age_warning
-from app.services.connections import (
+from app.services.connections.store import (
     ConnectionStore,
     ConnectionStoreError,
     InvalidConnectionError,
     KeyRotation,
     KeyRotationRejected,
 )
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.services.pbx_access import ThreeCXError, admin_sign_in
 from app.services.session import connection_params
 from app.services.setup.capabilities import LABELS, CapabilityCheck, CapabilityReport

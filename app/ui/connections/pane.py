@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.connection import ConnectionProfile, LastCheck
-from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.connections.editing import ConnectionEditing
 from app.ui.connections.model import ID_ROLE, SORT_ROLE, ConnectionsModel
 from app.ui.connections.store_banners import StoreBanners

@@ -13,7 +13,7 @@ from typing import Final
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.presenter import Presenter
 
 log = logging.getLogger(__name__)

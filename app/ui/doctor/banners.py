@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel
 
 from app.domain.diagnosis import CheckStatus, Diagnosis
 from app.services.doctor.text import summary_line
-from app.services.recording_watcher import RecordingJourney
+from app.services.recordings.watcher import RecordingJourney
 from app.ui.doctor.model import TINTS, RowState, checked_at_text, clock_line, present
 from app.ui.presenter import Presenter
 from app.ui.theme import MUTED, WARN

@@ -22,16 +22,16 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.domain.clock import utc_now
 from app.domain.diagnosis import CHECK_ORDER, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.report import Report
-from app.services.connections import last_check_of
+from app.services.connections.store import last_check_of
 from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
 from app.services.facts.connection_options import options_for_connection
 from app.services.facts.options import DoctorOptions
 from app.services.pbx_access import Timeouts
-from app.services.recording_watcher import RecordingJourney
-from app.services.report_meta import report_meta
+from app.services.recordings.watcher import RecordingJourney
+from app.services.reports.meta import report_meta
 from app.services.session import PbxSession
-from app.services.settings import Settings
+from app.services.settings.file import Settings
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
 from app.ui.doctor.banners import NoticeBanner, banner_style, outcome, watch_lines

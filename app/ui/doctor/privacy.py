@@ -7,7 +7,7 @@ from typing import Any
 
 from app.domain.diagnosis import CheckId, CheckResult
 from app.domain.masking import SECRET_MASK
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.services.session import PbxSession
 
 

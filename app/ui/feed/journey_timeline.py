@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.clock import utc_now
 from app.domain.live import LiveState
-from app.services.live_feed import DEFAULT_BRIDGE_WINDOW_S, FeedCall
-from app.services.recording_watcher import JourneyState, RecordingJourney
+from app.services.feed.live_feed import DEFAULT_BRIDGE_WINDOW_S, FeedCall
+from app.services.recordings.watcher import JourneyState, RecordingJourney
 from app.ui.feed.model import JOURNEY_COLOURS
 from app.ui.feed.text import journey_summary, seconds_text
 from app.ui.presenter import Presenter

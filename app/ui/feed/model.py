@@ -33,8 +33,8 @@ from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.live import LiveState
-from app.services.live_feed import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_HISTORY_LIMIT, FeedCall
-from app.services.recording_watcher import JourneyState
+from app.services.feed.live_feed import DEFAULT_BRIDGE_WINDOW_S, DEFAULT_HISTORY_LIMIT, FeedCall
+from app.services.recordings.watcher import JourneyState
 from app.ui.feed.text import (
     DIRECTION_LABELS,
     both_clocks,

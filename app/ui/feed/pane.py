@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.reconnect import DEFAULT_POLICY, Random, ReconnectPolicy, skipped_text
 from app.domain.triggers import SettledCall
-from app.services.live_feed import (
+from app.services.feed.live_feed import (
     DEFAULT_BRIDGE_WINDOW_S,
     DEFAULT_HISTORY_LIMIT,
     FeedStatus,

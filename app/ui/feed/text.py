@@ -14,8 +14,8 @@ from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.contact_match import display_name
 from app.domain.live import LiveState
-from app.services.live_feed import FeedCall
-from app.services.recording_watcher import JourneyState
+from app.services.feed.live_feed import FeedCall
+from app.services.recordings.watcher import JourneyState
 from app.ui.presenter import Presenter
 
 DIRECTION_LABELS = {

@@ -12,7 +12,7 @@ from datetime import tzinfo
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.services.recording_lookup import RecordingRow
+from app.services.recordings.lookup import RecordingRow
 from app.ui.presenter import Presenter
 from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.text import STATUS_COLOURS, STATUS_LABELS, age_text, duration_text

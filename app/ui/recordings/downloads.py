@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
 
-from app.services.recording_lookup import RecordingLookup, RecordingLookupError, RecordingRow
+from app.services.recordings.lookup import RecordingLookup, RecordingLookupError, RecordingRow
 from app.ui.dialogs import confirm, run_dialog
 from app.ui.presenter import Presenter
 from app.ui.recordings.details import RecordingDetails

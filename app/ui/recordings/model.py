@@ -18,7 +18,7 @@ from app.domain.business_hours import BusinessHours
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.contact_match import MatchKind, display_name
-from app.services.recording_lookup import RecordingRow, RecordingStatus
+from app.services.recordings.lookup import RecordingRow, RecordingStatus
 from app.services.session import ContactMatcher
 from app.ui.presenter import Presenter
 from app.ui.recordings.text import (

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from app.domain.business_hours import BusinessHours
 from app.services.pbx_access import ThreeCXError
-from app.services.recording_lookup import (
+from app.services.recordings.lookup import (
     QueryError,
     RecordingLookup,
     RecordingLookupError,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.business_hours import BusinessHours
-from app.services.recording_lookup import RecordingRow, SearchResult
+from app.services.recordings.lookup import RecordingRow, SearchResult
 from app.ui.presenter import Presenter
 from app.ui.recordings.details import RecordingDetails
 from app.ui.recordings.model import RecordingResultsModel

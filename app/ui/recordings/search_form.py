@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.clock import utc_now
-from app.services.recording_lookup import RecordingQuery
+from app.services.recordings.lookup import RecordingQuery
 from app.ui.presenter import Presenter
 from app.ui.theme import FAIL, MUTED
 

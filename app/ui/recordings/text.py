@@ -12,7 +12,7 @@ import re
 from datetime import timedelta, tzinfo
 
 from app.domain.business_hours import BusinessHours, HoursSource
-from app.services.recording_lookup import RecordingRow, RecordingStatus, SearchResult
+from app.services.recordings.lookup import RecordingRow, RecordingStatus, SearchResult
 from app.ui.presenter import Presenter
 from app.ui.theme import ACCENT, FAIL, MUTED, PASS, WARN
 

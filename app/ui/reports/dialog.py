@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.report import Report
-from app.services.report_export import (
+from app.services.reports.export import (
     SUFFIXES,
     Logo,
     ReportExportError,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QWidget
 
-from app.services.contacts_import import ColumnMapping, CrmFlavour, build_mapping
+from app.services.contacts.crm_import import ColumnMapping, CrmFlavour, build_mapping
 
 NONE = "— none —"
 PHONE_SLOTS = 3

@@ -20,7 +20,7 @@ from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours, region_hours
 from app.domain.connection import ContactColumns, new_connection_id
 from app.domain.contacts import Contact
-from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.services.facts.options import DoctorOptions
 from app.services.pbx_access import ConnectionParams, PbxClient, Timeouts, TlsOptions, open_client
 from app.services.setup.capabilities import CapabilityReport

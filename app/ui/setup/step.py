@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import ThreeCXError
 from app.ui.setup.context import SetupContext
 from app.ui.theme import FAIL, MUTED, PASS, RUNNING, WARN

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.connections import ConnectionStore, ConnectionStoreError
+from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm
 from app.ui.setup.context import SetupContext, SetupTimeouts

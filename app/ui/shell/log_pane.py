@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services import paths
-from app.services.log_buffer import LogBuffer, LogLine
+from app.services.logs.buffer import LogBuffer, LogLine
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.theme import FAIL, MUTED, WARN

@@ -30,12 +30,12 @@ from app import __version__
 from app.domain.connection import ConnectionProfile, LastCheck
 from app.domain.live import CallEvent
 from app.domain.triggers import SettledCall
-from app.services.connections import ConnectionStore
-from app.services.log_buffer import LogBuffer
+from app.services.connections.store import ConnectionStore
+from app.services.logs.buffer import LogBuffer
 from app.services.session import PbxSession
 
 if TYPE_CHECKING:
-    from app.services.webhook_receiver import WebhookReceiver
+    from app.services.feed.webhook_receiver import WebhookReceiver
     from app.ui.setup.wizard import SetupWizard
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.context import SessionPane, UiContext
@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
         """Listen for the 3CX webhook add-on on a local port; events join the live feed of
         the connection on screen. Returns the URL to put in the add-on's .ini file."""
         # aiohttp's server is loaded only when the receiver is wanted (startup time).
-        from app.services.webhook_receiver import WebhookReceiver
+        from app.services.feed.webhook_receiver import WebhookReceiver
 
         if self._receiver is not None:
             await self._receiver.stop()

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.settings import Settings, parse_listen_address
+from app.services.settings.file import Settings, parse_listen_address
 from app.ui.theme import FAIL, MUTED
 
 LOGO_TYPES = "Images (*.png *.jpg *.jpeg *.svg)"

@@ -4,7 +4,7 @@ It only ever takes a paste or typing: the text is hidden, and there is no contex
 it out. A key field also refuses drags and input methods (no predictive dictionary learns it).
 An optional "Show" button reveals the text to check a paste, never in presenter mode.
 A key is read back through ``checked_key``: trimmed of spaces and invisible characters, or
-refused with the reason (``app.services.secrets.normalise_pasted_key``).
+refused with the reason (``app.services.connections.secrets.normalise_pasted_key``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton, QWidget
 
-from app.services.connections import check_key
+from app.services.connections.store import check_key
 
 
 class SecretField(QLineEdit):

@@ -18,7 +18,7 @@ from app.domain.causes.contact_match import (
 )
 from app.domain.contact_match import MatchKind
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
-from app.services.contacts_import import MAX_PROBLEMS_KEPT, parse_contacts_csv
+from app.services.contacts.crm_import import MAX_PROBLEMS_KEPT, parse_contacts_csv
 from app.services.doctor.text import render_text
 from app.services.facts.connection_options import options_for_connection
 from app.services.facts.options import DoctorOptions

@@ -23,12 +23,12 @@ from app.domain.wire_shapes import WireShape
 from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
 from app.services.facts.options import DoctorOptions
-from app.services.recording_lookup import RecordingLookupError, RecordingQuery, RecordingStatus
+from app.services.recordings.lookup import RecordingLookupError, RecordingQuery, RecordingStatus
 from app.services.setup.capabilities import RECORDING_DOWNLOAD, verify_capabilities
 from app.sim import Simulator
 from tests.conftest import SimFactory
 from tests.services.doctor.test_late_recording import recording_extension, watch_one_call
-from tests.services.test_recording_lookup import (
+from tests.services.recordings.test_lookup import (
     MOBILE,
     Lookups,
     lookup_for,  # noqa: F401  (the fixture)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.log_setup import REDACTOR
+from app.services.logs.setup import REDACTOR
 from app.services.setup.api_user import (
     ApiUserError,
     check_client_id,

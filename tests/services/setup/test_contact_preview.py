@@ -16,7 +16,7 @@ from app.domain.contact_match import MatchKind, NumberFix
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.diagnosis import CheckId, CheckStatus
 from app.domain.phones import NumberError, to_e164
-from app.services.contacts_import import (
+from app.services.contacts.crm_import import (
     ContactsFileError,
     CrmFlavour,
     build_mapping,

@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 from app.domain.causes.api_answers import KEY_FIX
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.services.session import connection_params
-from app.services.settings import save_settings
+from app.services.settings.file import save_settings
 from app.services.setup.capabilities import verify_capabilities
 from app.sim import Simulator
 from app.sim.config import SimConfig

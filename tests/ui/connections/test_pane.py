@@ -23,8 +23,8 @@ from app.domain.connection import (
     ConnectionProfile,
     LastCheck,
 )
-from app.services.connections import ConnectionStore
-from app.services.settings import Settings, load_settings, save_settings, settings_path
+from app.services.connections.store import ConnectionStore
+from app.services.settings.file import Settings, load_settings, save_settings, settings_path
 from app.sim import Simulator
 from app.ui.connections.dialog import ConnectionDialog
 from app.ui.connections.key_rotation_dialog import KeyRotationDialog
@@ -553,7 +553,8 @@ async def test_no_keyring_banner_offers_keys_in_memory(ui: UiContext, qtbot: QtB
 
 
 @pytest.mark.expect_log(
-    "app.services.settings", r" is not valid JSON .*; set aside as settings\.json\.corrupt-\S+$"
+    "app.services.settings.file",
+    r" is not valid JSON .*; set aside as settings\.json\.corrupt-\S+$",
 )
 async def test_corrupt_settings_banner_says_where_the_file_went(
     ui: UiContext, qtbot: QtBot

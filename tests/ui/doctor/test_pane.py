@@ -19,7 +19,7 @@ from app.domain.connection import CheckStatusSummary, LastCheck
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.services.doctor.text import summary_line
 from app.services.session import PbxSession
-from app.services.settings import Settings
+from app.services.settings.file import Settings
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
 from app.ui.doctor.model import RowState

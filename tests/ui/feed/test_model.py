@@ -14,8 +14,8 @@ from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.contacts import Contact, ContactSource, PhoneEntry
 from app.domain.live import LiveState
-from app.services.live_feed import FeedCall
-from app.services.recording_watcher import JourneyState, PollAttempt, RecordingJourney
+from app.services.feed.live_feed import FeedCall
+from app.services.recordings.watcher import JourneyState, PollAttempt, RecordingJourney
 from app.ui.feed.model import (
     CALL_ID_ROLE,
     FILTER_ROLE,

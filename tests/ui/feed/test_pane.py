@@ -17,8 +17,8 @@ from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.live import LiveState
 from app.domain.triggers import SettledCall
-from app.services.live_feed import FeedCall
-from app.services.recording_watcher import JourneyState, PollAttempt, RecordingJourney
+from app.services.feed.live_feed import FeedCall
+from app.services.recordings.watcher import JourneyState, PollAttempt, RecordingJourney
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
@@ -26,8 +26,8 @@ from app.ui.feed.journey_timeline import EMPTY_TEXT, JourneyTimeline
 from app.ui.feed.model import CALL_ID_ROLE, Column, StateFilter
 from app.ui.feed.pane import NO_SESSION_TEXT, WAITING_TEXT, FeedPane
 from tests.conftest import SimFactory
-from tests.services.test_feed_gap import HeldSleep, restartable
-from tests.services.test_live_feed import (
+from tests.services.feed.test_gap import HeldSleep, restartable
+from tests.services.feed.test_live_feed import (
     ORPHAN_NUMBER,
     known_contact,
     recording_extension,

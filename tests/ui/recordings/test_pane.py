@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox,
 from app.domain.bridge import Bridge
 from app.domain.clock import utc_now
 from app.domain.contact_match import display_name
-from app.services.recording_lookup import RecordingLookup, RecordingQuery, RecordingStatus
+from app.services.recordings.lookup import RecordingLookup, RecordingQuery, RecordingStatus
 from app.services.session import PbxSession
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
@@ -25,7 +25,7 @@ from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.pane import RecordingsPane
 from app.ui.theme import apply_theme
 from tests.conftest import SimFactory
-from tests.services.test_recording_lookup import MOBILE, recorded_call, recording_extension
+from tests.services.recordings.test_lookup import MOBILE, recorded_call, recording_extension
 from tests.services.test_session_contacts import (
     E164,
     LAST_9,

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from app.domain.causes.recording import recording_fix
 from app.domain.live import LiveState
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.feed.model import Column
@@ -20,7 +20,7 @@ from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.pane import RecordingsPane
 from app.ui.setup.step import StepStatus
 from tests.conftest import SimFactory
-from tests.services.test_recording_lookup import MOBILE
+from tests.services.recordings.test_lookup import MOBILE
 from tests.support.waiting import until
 from tests.ui.conftest import profile_for
 from tests.ui.feed.test_pane import open_pane, shown_state

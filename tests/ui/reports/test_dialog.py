@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QWidget
 from app.domain.diagnosis import TITLES, Diagnosis
 from app.domain.report import Report, ReportMeta
 from app.services.doctor import Doctor
-from app.services.report_export import ReportFormat
+from app.services.reports.export import ReportFormat
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
 from app.ui.reports.dialog import ReportPreviewDialog

@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QImage
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId, Diagnosis
 from app.domain.report import Report, ReportMeta
 from app.services.doctor import Doctor
-from app.services.report_export import ReportFormat, render, write_report
+from app.services.reports.export import ReportFormat, render, write_report
 from app.ui.reports.pdf import render_pdf
 from tests.conftest import SimFactory
 from tests.support.pdf import pdf_pages, pdf_text, pdf_to_pngs

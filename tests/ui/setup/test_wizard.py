@@ -14,8 +14,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QLineEdit, QMessageBox
 
-from app.services.connections import ConnectionStore
-from app.services.settings import settings_path
+from app.services.connections.store import ConnectionStore
+from app.services.settings.file import settings_path
 from app.sim import Simulator
 from app.ui.context import UiContext
 from app.ui.setup.step import StepStatus

@@ -12,7 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.sim import Simulator
 from app.ui.context import UiContext
 from app.ui.setup.context import SetupTimeouts

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from app.domain.causes.api_answers import KEY_FIX, KEY_REJECTED
 from app.domain.causes.licence import QUOTA, RENEW
 from app.domain.connection import ContactColumns
-from app.services.contacts_import import read_contacts_for
+from app.services.contacts.crm_import import read_contacts_for
 from app.ui.context import UiContext
 from app.ui.setup.context import SetupTimeouts
 from app.ui.setup.step import StepStatus

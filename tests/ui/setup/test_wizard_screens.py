@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.sim import SimConfig, Simulator
 from app.ui.context import UiContext
 from app.ui.setup.wizard import SetupWizard

@@ -13,7 +13,7 @@ import shiboken6
 from PySide6.QtCore import qWarning
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.services.log_buffer import LogBuffer
+from app.services.logs.buffer import LogBuffer
 from app.ui.context import UiContext
 from app.ui.qt_logging import install_qt_message_handler, uninstall_qt_message_handler
 from app.ui.shell.log_pane import LogPane

@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.services.connections import ConnectionStore
+from app.services.connections.store import ConnectionStore
 from app.services.demo import DemoPbx, start_demo
-from app.services.log_buffer import LogBuffer, configure_app_logging
+from app.services.logs.buffer import LogBuffer, configure_app_logging
 from app.ui.connections.model import NAME
 from app.ui.context import UiContext
 from app.ui.setup.wizard import SetupWizard
@@ -233,7 +233,7 @@ async def test_settings_give_reports_the_engineer_and_reject_a_bad_webhook_addre
 
 
 async def preferences_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
-    from app.services.settings import Settings
+    from app.services.settings.file import Settings
     from app.ui.shell.preferences_dialog import PreferencesDialog
 
     return PreferencesDialog(None, Settings(engineer_name="Sam Lee"))

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import QLabel, QWidget
 from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.domain.triggers import NEW_CONTACT, SettledCall, TriggerBranch, TriggerPlanner
-from app.services.live_feed import LiveFeed
+from app.services.feed.live_feed import LiveFeed
+from app.services.feed.webhook_receiver import ReceiverStats, WebhookReceiver
 from app.services.session import PbxSession
-from app.services.webhook_receiver import ReceiverStats, WebhookReceiver
 from app.sim import SimConfig, Simulator
 from app.sim.records import CallRecord
 from app.ui.context import UiContext

@@ -8,7 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
-from app.services.connections import InvalidConnectionError
+from app.services.connections.store import InvalidConnectionError
 from app.ui.widgets.secret_field import SecretField
 
 Password = QLineEdit.EchoMode.Password

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import AdminSession, ServicePrincipal, ThreeCXError, admin_sign_in
 from app.services.setup.api_user import ApiUserError, create_api_user, guided_steps
 from app.ui.setup.context import SetupContext

@@ -33,8 +33,8 @@ from app.domain.bridge import Bridge, BridgeIndex, ContactStore, NumberMatch
 from app.domain.contact_match import NumberFix
 from app.domain.diagnosis import CheckStatus
 from app.domain.phones import NumberError, validate_region
-from app.services.connections import ConnectionStoreError
-from app.services.contacts_import import (
+from app.services.connections.store import ConnectionStoreError
+from app.services.contacts.crm_import import (
     ColumnMapping,
     ContactsFileError,
     ContactsImport,

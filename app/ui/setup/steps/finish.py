@@ -18,14 +18,14 @@ from app.domain.business_hours import BusinessHours
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.report import Report
-from app.services.connections import (
+from app.services.connections.store import (
     FIELD_LABELS,
     ConnectionStoreError,
     InvalidConnectionError,
     last_check_of,
 )
 from app.services.doctor import Doctor
-from app.services.report_meta import report_meta
+from app.services.reports.meta import report_meta
 from app.ui.dialogs import run_dialog
 from app.ui.reports.dialog import ReportPreviewDialog
 from app.ui.setup.context import SetupContext

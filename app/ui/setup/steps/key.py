@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton
 
-from app.services.connections import ConnectionStoreError, InvalidConnectionError
+from app.services.connections.store import ConnectionStoreError, InvalidConnectionError
 from app.ui.setup.context import SetupContext
 from app.ui.setup.step import FieldGrid, SetupStep, StepStatus, hint_label
 from app.ui.widgets.secret_field import SecretField

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from app.domain.diagnosis import CheckStatus
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import PbxClient, ThreeCXError
 from app.services.setup.prerequisites import Prerequisite, check_prerequisites
 from app.ui.setup.checklist import CheckList, CheckRow

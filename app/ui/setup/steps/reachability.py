@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 from app.domain.causes.reachability import StepVerdict
 from app.domain.clock import system_clock
 from app.domain.diagnosis import CheckStatus
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.setup.reachability import ReachabilityReport, check_reachability
 from app.ui.setup.checklist import CheckList, CheckRow
 from app.ui.setup.context import SetupContext

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QPushButton, QTableView
 
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import ThreeCXError
 from app.services.setup.recording_audit import RecordingAuditRow, audit_recording
 from app.ui.setup.context import SetupContext

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from app.domain.business_hours import HoursSource, describe_hours
 from app.domain.diagnosis import CheckStatus
-from app.services.connections import ConnectionStoreError
+from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import ThreeCXError
 from app.services.setup.capabilities import CapabilityReport, verify_capabilities
 from app.services.setup.detect import refine_region

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.domain.bridge import Bridge, NumberMatch
 from app.domain.diagnosis import CheckId, CheckResult, CheckStatus
-from app.services.contacts_import import MAX_PROBLEMS_KEPT
+from app.services.contacts.crm_import import MAX_PROBLEMS_KEPT
 from app.services.doctor import Doctor
 from app.services.facts.options import DoctorOptions
 from app.sim import Simulator

@@ -1,0 +1,1 @@
+"""CRM exports read as contacts: the importer and the streamed CSV it stands on."""
