@@ -12,6 +12,7 @@ keyring by accident, and fails if it leaves a thread running or logs an unexpect
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -114,6 +115,28 @@ def xvfb_display() -> Iterator[XvfbDisplay]:
     require_programs("Xvfb", packages="xvfb", purpose="Screenshot tests")
     with Xvfb() as display:
         yield display
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Put the root logger back as each test found it.
+
+    The CLI's entry point and the window's start-up configure logging for the whole process
+    (a stderr handler, the level). Run in-process by a test, that handler keeps pytest's
+    captured stderr of that test, closed once the test ends: every later warning would print
+    "Logging error" instead, and the next test would run with another test's logging.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        # pytest's capture handlers come and go with each phase, and the unexpected-logs
+        # check puts its own back before each phase: only the app's are strays.
+        harness = type(handler).__module__.startswith(("_pytest", "tests."))
+        if handler not in handlers and not harness:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
