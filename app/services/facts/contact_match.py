@@ -83,7 +83,10 @@ def _region(
         plan.value.country_code if plan.value else None,
     )
     if region is not None:
-        return region, "--region" if options.region else "the PBX licence and E.164 settings"
+        return (
+            region,
+            "the region you set" if options.region else "the PBX licence and E.164 settings",
+        )
     region = _region_from_numbers(
         c.external_number or "" for c in history.value or [] if c.is_external
     )
