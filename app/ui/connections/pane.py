@@ -92,6 +92,8 @@ class ConnectionsPane(QWidget):
         self.model.rowsInserted.connect(self._update_state)
         self.model.rowsRemoved.connect(self._update_state)
         self.model.modelReset.connect(self._update_state)
+        for changed in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            changed.connect(self._banners.render)  # the demo alone does not need the keyring
         self._banners.render()
         self._update_state()
 

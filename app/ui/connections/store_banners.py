@@ -92,6 +92,12 @@ class StoreBanners(QObject):
             self.keyring.setVisible(False)
             self.key_place.setText(f"Keys: {status.backend_name}")
             return
+        connections = self._store.connections()
+        if connections and all(c.demo for c in connections):
+            # The demo's key lives in memory anyway: the keyring matters once a real PBX is added.
+            self.keyring.setVisible(False)
+            self.key_place.setText("Keys: the demo's, in memory")
+            return
         if self._store.session_only:
             self.keyring.set_kind("info")
             self.keyring.text.setText(

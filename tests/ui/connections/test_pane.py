@@ -552,6 +552,33 @@ async def test_no_keyring_banner_offers_keys_in_memory(ui: UiContext, qtbot: QtB
     assert pane.key_place.text() == "Keys: memory, this session only"
 
 
+async def test_the_demo_alone_does_not_nag_about_the_keyring(ui: UiContext, qtbot: QtBot) -> None:
+    store = await open_store(session_only=False)
+    pane = ConnectionsPane(ui, store)
+    qtbot.addWidget(pane)
+    pane.show()
+    assert pane.keyring_banner.isVisible()  # nothing yet: adding a PBX will need a keyring
+    demo = profile("Demo PBX", demo=True, hosting="simulated")
+    store.add_demo(demo, "demo-key")
+    pane.add_demo(demo)
+    assert not pane.keyring_banner.isVisible()
+    assert pane.key_place.text() == "Keys: the demo's, in memory"
+
+
+async def test_a_real_connection_beside_the_demo_shows_where_keys_go(
+    ui: UiContext, qtbot: QtBot
+) -> None:
+    store = await store_with(SAMPLE[0])  # kept in memory for this session: no keyring here
+    pane = ConnectionsPane(ui, store)
+    qtbot.addWidget(pane)
+    pane.show()
+    demo = profile("Demo PBX", demo=True, hosting="simulated")
+    store.add_demo(demo, "demo-key")
+    pane.add_demo(demo)
+    assert pane.keyring_banner.isVisible()
+    assert pane.key_place.text() == "Keys: memory, this session only"
+
+
 @pytest.mark.expect_log(
     "app.services.settings.file",
     r" is not valid JSON .*; set aside as settings\.json\.corrupt-\S+$",
