@@ -1,11 +1,17 @@
 """Startup to the first painted main window, against a bare PySide6 window, in the same run.
 
 Each measurement is a fresh Python process (imports are most of a cold start), timed from
-just before the process is spawned until it reports the window's first paint event.
+just before the process is spawned until it reports the window's first paint event. The app
+starts as ``pbx-companion`` does (``app.cli.entry.main``, no command). Beside it, "ready": the
+first paint of the work page's tabs, once the panes the window builds after its first paint
+are on screen.
+
+    .venv/bin/python build/bench_startup.py [--repeats N]   # under Xvfb, as ``make bench``
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -20,27 +26,34 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = r"""
 import sys
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QTabBar, QWidget
 
 app = QApplication(sys.argv[:1])
 
 class FirstPaint(QObject):
-    def __init__(self, wanted):
+    def __init__(self, wanted, ready_too):
         super().__init__()
         self.wanted = wanted
-        self.done = False
+        self.ready_too = ready_too  # then also the tabs' first paint: the panes are built
+        self.painted = self.done = False
 
     def eventFilter(self, obj, event):
-        if (not self.done and event.type() == QEvent.Type.Paint
-                and obj.isWidgetType() and obj.window().objectName() == self.wanted):
-            self.done = True
+        if (self.done or event.type() != QEvent.Type.Paint or not obj.isWidgetType()
+                or obj.window().objectName() != self.wanted):
+            return False
+        if not self.painted:
+            self.painted = True
             print("painted", flush=True)
+        if not self.ready_too or isinstance(obj, QTabBar):
+            self.done = True
+            if self.ready_too:
+                print("ready", flush=True)
             QTimer.singleShot(0, obj.window().close)
         return False
 
 kind = sys.argv[1]
 if kind == "bare":
-    watcher = FirstPaint("bare")
+    watcher = FirstPaint("bare", False)
     app.installEventFilter(watcher)
     window = QWidget()
     window.setObjectName("bare")
@@ -52,14 +65,15 @@ if kind == "bare":
     app.setQuitOnLastWindowClosed(True)
     sys.exit(app.exec())
 else:
-    watcher = FirstPaint("mainWindow")
+    watcher = FirstPaint("mainWindow", True)
     app.installEventFilter(watcher)
-    from app.main import GuiOptions, run_gui
-    sys.exit(run_gui(GuiOptions(quit_after_s=20)))
+    from app.cli.entry import main
+    sys.exit(main(["--demo-seconds", "20"]))
 """
 
 
-def _one(kind: str, env: dict[str, str]) -> float:
+def _one(kind: str, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds to the first paint, and to the tabs' first paint (the same for the bare one)."""
     began = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, kind],
@@ -71,20 +85,24 @@ def _one(kind: str, env: dict[str, str]) -> float:
     )
     assert child.stdout is not None
     line = child.stdout.readline()
-    elapsed = time.perf_counter() - began
+    painted = time.perf_counter() - began
+    ready = painted
+    if kind == "app" and line.strip() == "painted":
+        line = child.stdout.readline()  # the first paint was the frame: then the tabs
+        ready = time.perf_counter() - began
     try:
         child.wait(timeout=30)
     except subprocess.TimeoutExpired:
         child.kill()
         child.wait()
     child.stdout.close()
-    if line.strip() != "painted":
+    if line.strip() not in ("painted", "ready"):
         raise RuntimeError(f"the {kind} window never painted")
-    return elapsed
+    return painted, ready
 
 
-def measure_startup(repeats: int = 5) -> tuple[float, float]:
-    """Median seconds to first paint: (our main window, a bare PySide6 window)."""
+def measure_startup_and_ready(repeats: int = 5) -> tuple[float, float, float]:
+    """Median seconds: (our first paint, our tabs' first paint, a bare PySide6 window's)."""
     with tempfile.TemporaryDirectory(prefix="pbx-bench-home-") as home:
         env = {
             **os.environ,
@@ -98,5 +116,29 @@ def measure_startup(repeats: int = 5) -> tuple[float, float]:
         _one("bare", env)  # warm the OS file cache for both
         _one("app", env)
         ours = [_one("app", env) for _ in range(repeats)]
-        bare = [_one("bare", env) for _ in range(repeats)]
-    return statistics.median(ours), statistics.median(bare)
+        bare = [_one("bare", env)[0] for _ in range(repeats)]
+    return (
+        statistics.median(t for t, _ in ours),
+        statistics.median(r for _, r in ours),
+        statistics.median(bare),
+    )
+
+
+def measure_startup(repeats: int = 5) -> tuple[float, float]:
+    """Median seconds to first paint: (our main window, a bare PySide6 window)."""
+    ours, _, bare = measure_startup_and_ready(repeats)
+    return ours, bare
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    ours, ready, bare = measure_startup_and_ready(parser.parse_args().repeats)
+    print(
+        f"first paint {ours * 1000:.0f} ms, {ours / bare:.2f}x a bare PySide6 window "
+        f"({bare * 1000:.0f} ms); panes on screen {ready * 1000:.0f} ms, {ready / bare:.2f}x"
+    )
+
+
+if __name__ == "__main__":
+    main()

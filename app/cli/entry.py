@@ -10,32 +10,22 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from app import __version__
-from app.cli.args import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-    UsageError,
-    add_connection_arguments,
-    add_doctor_arguments,
-)
-from app.cli.connections import add_commands as add_connections_commands
-from app.cli.connections import run_connections, run_keys
-from app.cli.demo import run_demo
-from app.cli.doctor import run_doctor
-from app.cli.pbx import add_commands as add_pbx_commands
-from app.cli.pbx import run_pbx
-from app.cli.report import add_doctor_report_arguments, add_report_arguments, run_report
 from app.domain.cli_ranges import RUN_SECONDS, ranged
 from app.services.logs.setup import configure_logging
-from app.sim import cli as sim_cli
-from app.threecx.errors import ThreeCXError
+
+# The commands' modules (httpx, the keyring, aiohttp, the simulator, the report code) are
+# imported by the command that runs: opening the window loads none of them (startup time).
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from app.cli.connections import add_commands as add_connections_commands
+    from app.cli.pbx import add_commands as add_pbx_commands
+    from app.cli.report import add_report_arguments
+    from app.sim import cli as sim_cli
+
     parser = argparse.ArgumentParser(
         prog="pbx-companion",
         description="Find out why 3CX call recordings do not reach the CRM contact.",
@@ -91,6 +81,9 @@ def _add_app_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_doctor_command(commands: Any) -> None:
     """The ``doctor`` subcommand (``commands`` from add_subparsers)."""
+    from app.cli.args import add_connection_arguments, add_doctor_arguments
+    from app.cli.report import add_doctor_report_arguments
+
     doctor = commands.add_parser(
         "doctor",
         help="check the seven causes of a missing CRM recording, in the field docs' order",
@@ -107,46 +100,104 @@ def _add_doctor_command(commands: Any) -> None:
     add_doctor_report_arguments(doctor)
 
 
+class _NotAppOnly(Exception):
+    """The command line is more than the program's own options."""
+
+
+class _AppOptionsParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _NotAppOnly(message)
+
+
+def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, argparse.ArgumentParser]:
+    """The command line, parsed by the program's options alone when that is all it holds
+    (the window, the demo, the self-test: no command module loaded); else by the full parser,
+    which also gives every error and help message."""
+    light = _AppOptionsParser(prog="pbx-companion", add_help=False)
+    _add_app_options(light)
+    light.set_defaults(command=None)
+    try:
+        return light.parse_args(argv), light
+    except _NotAppOnly:
+        parser = build_parser()
+        return parser.parse_args(argv), parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args, parser = _parse(argv)
     configure_logging(logging.INFO if args.verbose else logging.WARNING)
     try:
-        # The self-test and the window load Qt: imported here, so the headless commands never
-        # do. This package imports app.main and app.cli.self_test; neither imports it back.
-        if args.self_test:
-            from app.cli.self_test import run_self_test
+        return _run(args, parser)
+    except KeyboardInterrupt:
+        from app.cli.args import EXIT_INTERRUPTED, EXIT_OK
 
-            return run_self_test()
-        if args.demo and args.headless:
-            return asyncio.run(run_demo(args.demo_seconds))
-        if args.command is None:
-            # No command: the desktop app (with --demo, on the simulated PBX).
-            from app.main import GuiOptions, run_gui
+        # Stopping a watch or the demo is normal; an interrupted doctor checked nothing.
+        return EXIT_INTERRUPTED if args.command == "doctor" else EXIT_OK
+    except Exception as exc:
+        code = _failure_code(exc)
+        if code is None:
+            raise
+        return code
 
-            return run_gui(GuiOptions(args.demo, args.demo_seconds, args.verbose))
-        if args.command == "sim":
-            return sim_cli.run(args)
-        if args.command == "pbx":
-            return asyncio.run(run_pbx(args))
-        if args.command == "report":
-            return run_report(args)
-        if args.command == "doctor":
-            return asyncio.run(run_doctor(args))
-        if args.command == "connections":
-            return asyncio.run(run_connections(args))
-        if args.command == "keys":
-            return asyncio.run(run_keys(args))
-        parser.print_help()
-        return EXIT_USAGE
-    except UsageError as exc:
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    # The self-test and the window load Qt: imported here, so the headless commands never
+    # do. This package imports app.main and app.cli.self_test; neither imports it back.
+    if args.self_test:
+        from app.cli.self_test import run_self_test
+
+        return run_self_test()
+    if args.demo and args.headless:
+        from app.cli.demo import run_demo
+
+        return asyncio.run(run_demo(args.demo_seconds))
+    if args.command is None:
+        # No command: the desktop app (with --demo, on the simulated PBX).
+        from app.main import GuiOptions, run_gui
+
+        return run_gui(GuiOptions(args.demo, args.demo_seconds, args.verbose))
+    return _run_command(args, parser)
+
+
+def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from app.cli.args import EXIT_USAGE
+
+    if args.command == "sim":
+        from app.sim import cli as sim_cli
+
+        return sim_cli.run(args)
+    if args.command == "pbx":
+        from app.cli.pbx import run_pbx
+
+        return asyncio.run(run_pbx(args))
+    if args.command == "report":
+        from app.cli.report import run_report
+
+        return run_report(args)
+    if args.command == "doctor":
+        from app.cli.doctor import run_doctor
+
+        return asyncio.run(run_doctor(args))
+    if args.command in ("connections", "keys"):
+        from app.cli.connections import run_connections, run_keys
+
+        run = run_connections if args.command == "connections" else run_keys
+        return asyncio.run(run(args))
+    parser.print_help()
+    return EXIT_USAGE
+
+
+def _failure_code(exc: Exception) -> int | None:
+    """The exit code for a usage error or a PBX failure, after saying why; None for others."""
+    from app.cli.args import EXIT_FAILED, EXIT_USAGE, UsageError
+    from app.threecx.errors import ThreeCXError
+
+    if isinstance(exc, UsageError):
         print(f"pbx-companion: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ThreeCXError as exc:
+    if isinstance(exc, ThreeCXError):
         print(f"pbx-companion: {exc.message}", file=sys.stderr)
         if exc.next_step:
             print(f"What to do: {exc.next_step}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
-        # Stopping a watch or the demo is normal; an interrupted doctor checked nothing.
-        return EXIT_INTERRUPTED if args.command == "doctor" else EXIT_OK
+    return None

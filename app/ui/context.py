@@ -7,11 +7,13 @@ work in ``aclose()``; that is the whole contract between the window and a pane.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from app.services.session import PbxSession
 from app.ui.presenter import Presenter
 from app.ui.tasks import TaskKeeper
+
+if TYPE_CHECKING:  # only named in hints: the session brings httpx (startup time)
+    from app.services.session import PbxSession
 
 
 @dataclass(frozen=True)

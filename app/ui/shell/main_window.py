@@ -5,6 +5,11 @@ pane; panes never open their own clients. The guided setup ("Set up a PBX…") i
 window's central stack that replaces connections and tabs while it is open: no second window,
 no nested event loop. Closing the window closes the setup, cancels every task, closes the
 session's client, and only then quits (``setQuitOnLastWindowClosed(False)``).
+
+Start-up paints the window before it builds its panes: ``MainWindow()`` is the frame alone (Qt
+only: toolbar, status bar, a "starting" page), which ``app.main`` shows at once; ``populate()``
+then loads the panes and everything they import on the turn of the loop after that first
+paint. ``MainWindow(ui, store, log_buffer)`` does both at once (tests, the self-test).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QSizePolicy,
@@ -27,25 +33,27 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.domain.connection import ConnectionProfile, LastCheck
-from app.domain.live import CallEvent
-from app.domain.triggers import SettledCall
-from app.services.connections.store import ConnectionStore
-from app.services.logs.buffer import LogBuffer
-from app.services.session import PbxSession
-
-if TYPE_CHECKING:
-    from app.services.feed.webhook_receiver import WebhookReceiver
-    from app.ui.setup.wizard import SetupWizard
-from app.ui.connections.pane import ConnectionsPane
-from app.ui.context import SessionPane, UiContext
 from app.ui.dialogs import run_dialog
-from app.ui.doctor.pane import DoctorPane
-from app.ui.feed.pane import FeedPane
-from app.ui.recordings.pane import RecordingsPane
-from app.ui.shell.log_pane import LogPane
-from app.ui.shell.preferences_dialog import PreferencesDialog
-from app.ui.triggers.pane import TriggersPane
+
+# Only the frame's imports are at the top: the panes, the store and the session (httpx, the
+# keyring, phone numbers...) load in populate(), after the first paint (startup time).
+if TYPE_CHECKING:
+    from app.domain.connection import ConnectionProfile, LastCheck
+    from app.domain.live import CallEvent
+    from app.domain.triggers import SettledCall
+    from app.services.connections.store import ConnectionStore
+    from app.services.feed.webhook_receiver import WebhookReceiver
+    from app.services.logs.buffer import LogBuffer
+    from app.services.session import PbxSession
+    from app.ui.connections.pane import ConnectionsPane
+    from app.ui.context import SessionPane, UiContext
+    from app.ui.doctor.pane import DoctorPane
+    from app.ui.feed.pane import FeedPane
+    from app.ui.recordings.pane import RecordingsPane
+    from app.ui.setup.wizard import SetupWizard
+    from app.ui.shell.log_pane import LogPane
+    from app.ui.shell.preferences_dialog import PreferencesDialog
+    from app.ui.triggers.pane import TriggersPane
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +68,54 @@ def _initial_size() -> QSize:
     return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
 
 
+class _StartingPage(QLabel):
+    """The central page until the panes are built; says once when it has painted."""
+
+    painted = Signal()
+
+    def __init__(self) -> None:
+        super().__init__("Opening your connections…")
+        self.setObjectName("startingPage")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._painted = False
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.painted.emit()
+
+
 class MainWindow(QMainWindow):
     """Connections, live calls, missed-call triggers, recordings, doctor and log."""
 
     closed = Signal()
     sessionChanged = Signal(object)  # PbxSession | None, once every pane has it
+    firstPainted = Signal()  # the frame is on screen: time to populate()
+
+    # Set by populate(): the window's context, store, panes and work page.
+    ui: UiContext
+    store: ConnectionStore
+    connections: ConnectionsPane
+    feed: FeedPane
+    triggers: TriggersPane
+    recordings: RecordingsPane
+    doctor: DoctorPane
+    log_view: LogPane
+    tabs: QTabWidget
+    work_page: QSplitter
 
     def __init__(
         self,
-        ui: UiContext,
-        store: ConnectionStore,
-        log_buffer: LogBuffer,
+        ui: UiContext | None = None,
+        store: ConnectionStore | None = None,
+        log_buffer: LogBuffer | None = None,
         *,
         feed_history_limit: int = 50_000,
     ) -> None:
+        """With ``ui``, ``store`` and ``log_buffer``, the whole window; with none of them,
+        the frame alone, until ``populate()``."""
         super().__init__()
-        self.ui = ui
-        self.store = store
         self.setWindowTitle("PBX Companion")
         self.setObjectName("mainWindow")
         self.resize(_initial_size())
@@ -87,19 +126,62 @@ class MainWindow(QMainWindow):
         self.preferences_dialog: PreferencesDialog | None = None
         self.wizard: SetupWizard | None = None  # the guided setup, while it is open
         self._wizard_closed: asyncio.Task[None] | None = None  # a finished setup's cleanup
+        self.panes: list[SessionPane] = []  # handed the session; empty until populate()
+        self.populated = False
 
-        self._build_panes(store, log_buffer, feed_history_limit)
-        self._build_central()
+        self._build_frame()
+        if ui is not None and store is not None and log_buffer is not None:
+            self.populate(ui, store, log_buffer, feed_history_limit=feed_history_limit)
+        elif ui is not None or store is not None or log_buffer is not None:
+            raise TypeError("MainWindow takes ui, store and log_buffer together, or none")
+
+    def _build_frame(self) -> None:
+        """Toolbar, status bar and the starting page: what the first paint shows (Qt only)."""
+        self._starting = _StartingPage()
+        self._starting.painted.connect(self.firstPainted)
+        self.central = QStackedWidget()
+        self.central.setObjectName("centralStack")
+        self.central.addWidget(self._starting)
+        self.setCentralWidget(self.central)
         self._build_toolbar()
         self._build_status_bar()
+
+    def populate(
+        self,
+        ui: UiContext,
+        store: ConnectionStore,
+        log_buffer: LogBuffer,
+        *,
+        feed_history_limit: int = 50_000,
+    ) -> None:
+        """Build the panes in place of the starting page, and switch the toolbar on."""
+        if self.populated:
+            raise RuntimeError("the main window is already populated")
+        self.ui = ui
+        self.store = store
+        self._build_panes(store, log_buffer, feed_history_limit)
+        self._build_work_page()
+        self.central.removeWidget(self._starting)
+        self._starting.deleteLater()
+        self._connection_label.setText("No connection selected")
         self._connect_panes()
+        self._connect_toolbar()
         ui.presenter.changed.connect(self._on_presenter_changed)
         self._on_presenter_changed()
+        self.populated = True
 
     def _build_panes(
         self, store: ConnectionStore, log_buffer: LogBuffer, feed_history_limit: int
     ) -> None:
         """The connections list, and the panes that are handed the session (``panes``)."""
+        # Loaded here, after the first paint: they bring the services, httpx, the keyring.
+        from app.ui.connections.pane import ConnectionsPane
+        from app.ui.doctor.pane import DoctorPane
+        from app.ui.feed.pane import FeedPane
+        from app.ui.recordings.pane import RecordingsPane
+        from app.ui.shell.log_pane import LogPane
+        from app.ui.triggers.pane import TriggersPane
+
         ui = self.ui
         self.connections = ConnectionsPane(ui, store)
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
@@ -108,15 +190,9 @@ class MainWindow(QMainWindow):
         self.doctor = DoctorPane(ui)
         self.doctor.report_settings = lambda: store.settings  # read when a report is built
         self.log_view = LogPane(ui, log_buffer)
-        self.panes: list[SessionPane] = [
-            self.feed,
-            self.triggers,
-            self.recordings,
-            self.doctor,
-            self.log_view,
-        ]
+        self.panes = [self.feed, self.triggers, self.recordings, self.doctor, self.log_view]
 
-    def _build_central(self) -> None:
+    def _build_work_page(self) -> None:
         """Connections beside the tabs: the work page, first in the central stack."""
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -133,13 +209,11 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([400, 1040])
         self.work_page = splitter
-        self.central = QStackedWidget()
-        self.central.setObjectName("centralStack")
-        self.central.addWidget(self.work_page)
-        self.setCentralWidget(self.central)
+        self.central.insertWidget(0, self.work_page)
+        self.central.setCurrentWidget(self.work_page)
 
     def _build_status_bar(self) -> None:
-        self._connection_label = QLabel("No connection selected")
+        self._connection_label = QLabel("Starting…")
         self._connection_label.setObjectName("connectionStatus")
         self.statusBar().addWidget(self._connection_label, 1)
         self.statusBar().addPermanentWidget(QLabel(f"v{__version__}"))
@@ -192,6 +266,7 @@ class MainWindow(QMainWindow):
 
     # ---- toolbar -----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
+        """The actions, shown at once but off until populate() wires them."""
         bar = QToolBar("Main")
         bar.setObjectName("mainToolbar")
         bar.setMovable(False)
@@ -202,39 +277,49 @@ class MainWindow(QMainWindow):
         self.presenter_action.setToolTip(
             f"Mask phone numbers, contact names and secrets for screen-share ({PRESENTER_SHORTCUT})"
         )
-        self.presenter_action.setChecked(self.ui.presenter.enabled)
-        self.presenter_action.toggled.connect(self._set_presenter)
-        bar.addAction(self.presenter_action)
         self.large_type_action = QAction("Larger type", self)
         self.large_type_action.setCheckable(True)
         self.large_type_action.setShortcut(QKeySequence(LARGE_TYPE_SHORTCUT))
         self.large_type_action.setToolTip(f"Larger text for screen-share ({LARGE_TYPE_SHORTCUT})")
-        self.large_type_action.setChecked(self.ui.presenter.large_type)
-        self.large_type_action.toggled.connect(self._set_large_type)
-        bar.addAction(self.large_type_action)
-        bar.addSeparator()
         self.setup_action = QAction("Set up a PBX…", self)
         self.setup_action.setToolTip(
             "Guided setup of a new customer PBX, from its address to a verified key"
         )
-        self.setup_action.triggered.connect(self.show_setup)
-        bar.addAction(self.setup_action)
         self.doctor_action = QAction("Run doctor", self)
         self.doctor_action.setToolTip("Check the seven causes for the selected connection")
-        self.doctor_action.triggered.connect(self._run_doctor)
-        bar.addAction(self.doctor_action)
         self.settings_action = QAction("Settings…", self)
         self.settings_action.setToolTip(
             "Your name and logo for setup reports, the webhook receiver"
         )
-        self.settings_action.triggered.connect(self.edit_preferences)
-        bar.addAction(self.settings_action)
+        bar.addActions([self.presenter_action, self.large_type_action])
+        bar.addSeparator()
+        bar.addActions([self.setup_action, self.doctor_action, self.settings_action])
+        for action in bar.actions():
+            action.setEnabled(False)
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         bar.addWidget(spacer)
         self._presenter_badge = QLabel("PRESENTER MODE")
         self._presenter_badge.setObjectName("presenterBadge")
         self._presenter_badge_action = bar.addWidget(self._presenter_badge)
+        self._presenter_badge_action.setVisible(False)
+
+    def _connect_toolbar(self) -> None:
+        self.presenter_action.setChecked(self.ui.presenter.enabled)
+        self.presenter_action.toggled.connect(self._set_presenter)
+        self.large_type_action.setChecked(self.ui.presenter.large_type)
+        self.large_type_action.toggled.connect(self._set_large_type)
+        self.setup_action.triggered.connect(self.show_setup)
+        self.doctor_action.triggered.connect(self._run_doctor)
+        self.settings_action.triggered.connect(self.edit_preferences)
+        for action in (
+            self.presenter_action,
+            self.large_type_action,
+            self.setup_action,
+            self.doctor_action,
+            self.settings_action,
+        ):
+            action.setEnabled(True)
 
     def _set_presenter(self, on: bool) -> None:
         self.ui.presenter.set_enabled(on)
@@ -264,13 +349,15 @@ class MainWindow(QMainWindow):
             self.large_type_action.setChecked(self.ui.presenter.large_type)
 
     def edit_preferences(self) -> asyncio.Task[None]:
+        from app.ui.shell.preferences_dialog import PreferencesDialog  # after the first paint
+
         dialog = PreferencesDialog(self, self.store.settings)
         self.preferences_dialog = dialog
         return self.ui.tasks.start(self._edit_preferences(dialog), name="settings")
 
     async def _edit_preferences(self, dialog: PreferencesDialog) -> None:
         try:
-            if await run_dialog(dialog) != PreferencesDialog.DialogCode.Accepted:
+            if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
                 return
             settings = await self.store.set_preferences(**dialog.values())
             self.connections.set_key_age_warning_days(settings.key_age_warning_days)
@@ -401,29 +488,33 @@ class MainWindow(QMainWindow):
         self._shutdown = asyncio.get_running_loop().create_task(self._shut_down())
 
     async def _shut_down(self) -> None:
-        if self.preferences_dialog is not None:
-            self.preferences_dialog.reject()
         try:
-            if self.wizard is not None:
-                try:
-                    # It discards a key staged for a connection that was never saved.
-                    await asyncio.wait_for(self.wizard.aclose(), 5)
-                except Exception:
-                    log.exception("The guided setup did not close cleanly")
-            if self._wizard_closed is not None:
-                await asyncio.wait([self._wizard_closed], timeout=5)
-            closing: list[SessionPane | ConnectionsPane] = [*self.panes, self.connections]
-            for pane in closing:
-                try:
-                    await asyncio.wait_for(pane.aclose(), 5)
-                except Exception:
-                    log.exception("A pane did not close cleanly")
-            if self._receiver is not None:
-                await self._receiver.stop()
-            if self._session is not None:
-                await self._session.aclose()
-                self._session = None
-            await self.ui.tasks.aclose()
+            if self.populated:  # a frame closed before its panes were built has none to close
+                await self._close_work()
         finally:
             self.hide()
             self.closed.emit()
+
+    async def _close_work(self) -> None:
+        if self.preferences_dialog is not None:
+            self.preferences_dialog.reject()
+        if self.wizard is not None:
+            try:
+                # It discards a key staged for a connection that was never saved.
+                await asyncio.wait_for(self.wizard.aclose(), 5)
+            except Exception:
+                log.exception("The guided setup did not close cleanly")
+        if self._wizard_closed is not None:
+            await asyncio.wait([self._wizard_closed], timeout=5)
+        closing: list[SessionPane | ConnectionsPane] = [*self.panes, self.connections]
+        for pane in closing:
+            try:
+                await asyncio.wait_for(pane.aclose(), 5)
+            except Exception:
+                log.exception("A pane did not close cleanly")
+        if self._receiver is not None:
+            await self._receiver.stop()
+        if self._session is not None:
+            await self._session.aclose()
+            self._session = None
+        await self.ui.tasks.aclose()
