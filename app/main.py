@@ -83,11 +83,7 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
     log.info("PBX Companion started%s", " in demo mode" if demo else "")
     if options.quit_after_s is not None:
         asyncio.get_running_loop().call_later(options.quit_after_s, window.close)
-    try:
-        await closed.wait()
-    finally:
-        if demo is not None:
-            await demo.stop()
+    await closed.wait()  # the window stops the demo PBX as it closes
     return 0
 
 
@@ -128,15 +124,7 @@ async def _start_work(window: MainWindow, options: GuiOptions) -> DemoPbx | None
     from app.services.settings.file import parse_listen_address
 
     settings = window.store.settings
-    demo = None
-    if options.demo:
-        from app.services.demo import start_demo  # the simulator: loaded only for the demo
-
-        demo = await start_demo()
-        window.add_demo(demo.profile, demo.secret)
-        window.tabs.setCurrentWidget(window.feed)
-        # The demo PBX also plays the third-party webhook add-on, so that source shows too.
-        demo.sim.set_webhook_target(await window.start_webhook_receiver())
+    demo = await window.start_demo() if options.demo else None
     if settings.webhook_listen and not options.demo:
         host, port = parse_listen_address(settings.webhook_listen)
         try:

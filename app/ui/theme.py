@@ -43,6 +43,9 @@ QTableView {{ background: #ffffff; alternate-background-color: #f8fafc;
 QHeaderView::section {{ background: #f1f3f5; color: #374151; padding: 4px 6px; border: none;
                          border-right: 1px solid #e5e7eb; border-bottom: 1px solid #dde1e6; }}
 QPushButton {{ padding: 4px 12px; }}
+QPushButton[primary="true"] {{ background: {ACCENT}; color: white; border: 1px solid {ACCENT};
+                               border-radius: 4px; padding: 6px 16px; font-weight: 600; }}
+QLabel#welcomeTitle {{ font-size: 15pt; font-weight: 600; color: #111827; }}
 QStatusBar {{ background: #ffffff; border-top: 1px solid #dde1e6; color: {MUTED}; }}
 QLabel#banner {{ background: #fff4e5; border: 1px solid #f0c36d; border-radius: 4px;
                  padding: 6px 8px; color: #5c3b00; }}

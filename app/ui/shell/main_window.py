@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.ui.dialogs import run_dialog
+from app.ui.shell.welcome import WelcomePage
 
 # Only the frame's imports are at the top: the panes, the store and the session (httpx, the
 # keyring, phone numbers...) load in populate(), after the first paint (startup time).
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from app.domain.live import CallEvent
     from app.domain.triggers import SettledCall
     from app.services.connections.store import ConnectionStore
+    from app.services.demo import DemoPbx
     from app.services.feed.webhook_receiver import WebhookReceiver
     from app.services.logs.buffer import LogBuffer
     from app.services.session import PbxSession
@@ -127,6 +130,7 @@ class MainWindow(QMainWindow):
         self.wizard: SetupWizard | None = None  # the guided setup, while it is open
         self._wizard_closed: asyncio.Task[None] | None = None  # a finished setup's cleanup
         self.panes: list[SessionPane] = []  # handed the session; empty until populate()
+        self._demo: DemoPbx | None = None  # the in-process demo PBX, once started
         self.populated = False
 
         self._build_frame()
@@ -168,6 +172,7 @@ class MainWindow(QMainWindow):
         self._connect_toolbar()
         ui.presenter.changed.connect(self._on_presenter_changed)
         self._on_presenter_changed()
+        self._show_welcome()
         self.populated = True
 
     def _build_panes(
@@ -202,9 +207,13 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.doctor, "Doctor")
         self.tabs.addTab(self.log_view, "Log")
 
+        self.welcome = WelcomePage()
+        self.right = QStackedWidget()  # the welcome page while no connection is open
+        self.right.addWidget(self.welcome)
+        self.right.addWidget(self.tabs)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.connections)
-        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([400, 1040])
@@ -225,6 +234,11 @@ class MainWindow(QMainWindow):
         self.connections.setupRequested.connect(self.show_setup)
         self.doctor.checked.connect(self._on_checked)
         self.feed.callsSettled.connect(self._preview_triggers)
+        self.welcome.setupRequested.connect(self.show_setup)
+        self.welcome.demoRequested.connect(
+            lambda: self.ui.tasks.start(self.start_demo(), name="start the demo")
+        )
+        self.welcome.nameGiven.connect(self._save_engineer_name)
 
     # ---- missed-call triggers and the webhook add-on -----------------------------------------
     def _preview_triggers(self, calls: list[SettledCall]) -> None:
@@ -239,6 +253,8 @@ class MainWindow(QMainWindow):
 
         if self._receiver is not None:
             await self._receiver.stop()
+        if self._demo is not None:
+            await self._demo.stop()
         receiver = WebhookReceiver(
             host,
             port,
@@ -291,6 +307,8 @@ class MainWindow(QMainWindow):
         self.settings_action.setToolTip(
             "Your name and logo for setup reports, the webhook receiver"
         )
+        self._give_icons()
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         bar.addActions([self.presenter_action, self.large_type_action])
         bar.addSeparator()
         bar.addActions([self.setup_action, self.doctor_action, self.settings_action])
@@ -303,6 +321,18 @@ class MainWindow(QMainWindow):
         self._presenter_badge.setObjectName("presenterBadge")
         self._presenter_badge_action = bar.addWidget(self._presenter_badge)
         self._presenter_badge_action.setVisible(False)
+
+    def _give_icons(self) -> None:
+        """Qt's own standard icons (drawn by the style, so no image files to license)."""
+        pixmap = QStyle.StandardPixmap
+        for action, which in (
+            (self.presenter_action, pixmap.SP_DesktopIcon),
+            (self.large_type_action, pixmap.SP_TitleBarMaxButton),
+            (self.setup_action, pixmap.SP_FileDialogNewFolder),
+            (self.doctor_action, pixmap.SP_MediaPlay),
+            (self.settings_action, pixmap.SP_FileDialogDetailedView),
+        ):
+            action.setIcon(self.style().standardIcon(which))
 
     def _connect_toolbar(self) -> None:
         self.presenter_action.setChecked(self.ui.presenter.enabled)
@@ -415,6 +445,36 @@ class MainWindow(QMainWindow):
         self.connections.reload()
         self.connections.select(connection_id)
 
+    # ---- first steps ---------------------------------------------------------------------------
+    def _show_welcome(self) -> None:
+        settings = self.store.settings
+        self.welcome.show_state(
+            has_connections=bool(self.store.connections()),
+            name_known=bool(settings.engineer_name),
+        )
+        self.right.setCurrentWidget(self.welcome)
+
+    def _save_engineer_name(self, name: str) -> None:
+        async def save() -> None:
+            await self.store.set_preferences(engineer_name=name)
+            self.welcome.show_state(has_connections=bool(self.store.connections()), name_known=True)
+
+        self.ui.tasks.start(save(), name="save your name")
+
+    async def start_demo(self) -> DemoPbx:
+        """The demo PBX in this process, listed and opened; stopped when the window closes."""
+        if self._demo is not None:
+            self.connections.select(self._demo.profile.id)
+            return self._demo
+        from app.services.demo import start_demo  # the simulator: loaded only for the demo
+
+        self._demo = demo = await start_demo()
+        self.add_demo(demo.profile, demo.secret)
+        self.tabs.setCurrentWidget(self.feed)
+        # The demo PBX also plays the third-party webhook add-on, so that source shows too.
+        demo.sim.set_webhook_target(await self.start_webhook_receiver())
+        return demo
+
     # ---- connections -------------------------------------------------------------------------
     def add_demo(self, profile: ConnectionProfile, secret: str) -> None:
         """Show the in-process demo PBX as a connection; its key stays in memory."""
@@ -437,6 +497,7 @@ class MainWindow(QMainWindow):
             await old.aclose()
         if connection_id is None:
             self._connection_label.setText("No connection selected")
+            self._show_welcome()
             self.sessionChanged.emit(None)
             return
         try:
@@ -444,9 +505,11 @@ class MainWindow(QMainWindow):
         except Exception as error:  # every failure reaches the engineer, never a crash
             log.warning("Could not open connection: %s", error)
             self._connection_label.setText(f"Could not open the connection: {error}")
+            self._show_welcome()
             self.sessionChanged.emit(None)
             return
         self._session = session
+        self.right.setCurrentWidget(self.tabs)
         for pane in self.panes:
             pane.set_session(session)
         profile = session.profile
