@@ -35,6 +35,7 @@ from app.domain.diagnosis import CheckResult
 from app.services.facts.key_probes import admin_claims, download_newest
 from app.services.facts.outcome import Outcome, attempt, probe_answer
 from app.services.logs.setup import REDACTOR
+from app.services.setup.trust import CertificateTrouble, certificate_trouble, is_trust_failure
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError
@@ -68,6 +69,9 @@ class CapabilityReport:
     version: str | None
     verdict: CheckResult  # cause 2's verdict on the same answers, as the doctor gives it
     admin_claims: tuple[str, ...] = ()  # admin-level token claims: the key is over-privileged
+    key_refused: bool = False  # the PBX refused the Client ID or key (not some other failure)
+    # The PBX's certificate is not trusted with these settings: the key was not tried at all.
+    certificate_trouble: CertificateTrouble | None = None
 
     def check(self, key: str) -> CapabilityCheck:
         return next(c for c in self.checks if c.key == key)
@@ -110,7 +114,8 @@ def _report(facts: RolesFacts, generation: str | None) -> CapabilityReport:
 
 def _not_signed_in(sign_in: ProbeAnswer) -> CapabilityReport:
     facts = RolesFacts(v20=True, call_history=NOT_TRIED, recording_list=NOT_TRIED, sign_in=sign_in)
-    return _report(facts, None)
+    refused = sign_in.answer in (Answer.REJECTED, Answer.CLIENT_ID, Answer.REVOKED)
+    return dataclasses.replace(_report(facts, None), key_refused=refused)
 
 
 async def verify_capabilities(
@@ -132,18 +137,29 @@ async def verify_capabilities(
             )
         )
     except ThreeCXError as exc:
-        return _not_signed_in(probe_answer(Outcome(error=exc)))
+        return await _not_signed_in_because(exc, params, timeout_s)
     try:
-        return await _probe(client)
+        return await _probe(client, params, timeout_s)
     finally:
         await client.aclose()
 
 
-async def _probe(client: PbxClient) -> CapabilityReport:
+async def _not_signed_in_because(
+    exc: ThreeCXError, params: ConnectionParams, timeout_s: float
+) -> CapabilityReport:
+    """The sign-in failed: when on trust, the certificate to judge (the key was never sent)."""
+    report = _not_signed_in(probe_answer(Outcome(error=exc)))
+    if not is_trust_failure(exc):
+        return report
+    trouble = await certificate_trouble(params.url, params.tls, timeout_s=timeout_s, seen=exc)
+    return dataclasses.replace(report, certificate_trouble=trouble)
+
+
+async def _probe(client: PbxClient, params: ConnectionParams, timeout_s: float) -> CapabilityReport:
     try:
         identity = await client.authenticate()
     except ThreeCXError as exc:
-        return _not_signed_in(probe_answer(Outcome(error=exc)))
+        return await _not_signed_in_because(exc, params, timeout_s)
     v20 = client.generation == "v20"
     now = utc_now()
     history, newest = await asyncio.gather(

@@ -14,8 +14,9 @@ from app.domain.addresses import parse_pbx_address
 from app.domain.pbx import HostingMode, guess_hosting_mode, is_3cx_domain
 from app.domain.phones import default_region
 from app.domain.version import PbxVersion
+from app.services.setup.trust import CertificateTrouble, certificate_trouble, is_trust_failure
 from app.threecx.client import PbxClient
-from app.threecx.errors import ThreeCXError, TlsFailure, TlsProblem, Unreachable, UnreachableKind
+from app.threecx.errors import ThreeCXError, Unreachable, UnreachableKind
 from app.threecx.generation import detect_generation
 from app.threecx.tls import TlsOptions
 from app.threecx.transport import RetryPolicy, Timeouts
@@ -62,6 +63,8 @@ class PbxDetection:
     region: str | None  # ISO country for phone numbers: a guess until the PBX says
     region_hint: str
     problem: str | None  # what failed and what to do; None when the PBX answered
+    # The certificate to judge when the PBX's certificate is not trusted with these settings.
+    certificate_trouble: CertificateTrouble | None = None
 
 
 async def detect_pbx(text: str, *, tls: TlsOptions, timeout_s: float = 5.0) -> PbxDetection:
@@ -76,6 +79,7 @@ async def detect_pbx(text: str, *, tls: TlsOptions, timeout_s: float = 5.0) -> P
     generation: str | None = None
     version: str | None = None
     problem: str | None = None
+    trouble: CertificateTrouble | None = None
     timeouts = Timeouts(connect=timeout_s, read=timeout_s, total=timeout_s * 2)
     try:
         transport = await open_transport(
@@ -88,7 +92,11 @@ async def detect_pbx(text: str, *, tls: TlsOptions, timeout_s: float = 5.0) -> P
         finally:
             await transport.aclose()
     except ThreeCXError as exc:
-        problem = _problem(exc, address.host, address.port, hosting)
+        if is_trust_failure(exc):
+            trouble = await certificate_trouble(
+                address.base_url, tls, timeout_s=timeout_s, seen=exc
+            )
+        problem = trouble.what if trouble else _problem(exc, address.host, address.port, hosting)
     return PbxDetection(
         url=address.base_url,
         host=address.host,
@@ -100,6 +108,7 @@ async def detect_pbx(text: str, *, tls: TlsOptions, timeout_s: float = 5.0) -> P
         region=region,
         region_hint=region_hint,
         problem=problem,
+        certificate_trouble=trouble,
     )
 
 
@@ -190,9 +199,4 @@ def _problem(exc: ThreeCXError, host: str, port: int, hosting: str) -> str:
             parts.append(f"Self-managed PBXs usually listen on 5001: try https://{host}:5001.")
         elif port == SELF_MANAGED_PORT and hosting == HOSTED:
             parts.append(f"3CX-hosted PBXs answer on 443: try https://{host}.")
-    if isinstance(exc, TlsFailure) and exc.problem is TlsProblem.UNTRUSTED:
-        parts.append(
-            "If the customer confirms the certificate is theirs, give its CA file or pin it "
-            "at the reachability step."
-        )
     return " ".join(parts)

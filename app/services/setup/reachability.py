@@ -24,6 +24,7 @@ from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckResult
 from app.services.facts.reachability import gather_reachability
 from app.services.feed import call_control
+from app.services.setup.trust import CertificateTrouble, certificate_trouble
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams
 from app.threecx.errors import AuthRejected, ThreeCXError, TokenRevoked, Unsupported
@@ -40,6 +41,8 @@ class ReachabilityReport:
     tls_fingerprint_sha256: str | None  # what the PBX presents, for "pin this certificate"
     latency_ms: float | None  # TCP connect time
     verdict: CheckResult  # cause 7 as the doctor states it, from the same facts
+    # The certificate to judge when the TLS step failed on trust.
+    certificate_trouble: CertificateTrouble | None = None
 
     @property
     def ok(self) -> bool:
@@ -64,7 +67,11 @@ async def check_reachability(
             )
         finally:
             await found.client.aclose()
-    return _report(facts)
+    report = _report(facts)
+    if any(step.name == "tls" and step.ok is False for step in report.steps):
+        trouble = await certificate_trouble(params.url, params.tls, timeout_s=timeout_s)
+        report = replace(report, certificate_trouble=trouble)
+    return report
 
 
 async def _call_control(

@@ -45,7 +45,9 @@ class SetupTimeouts:
 
 class SetupContext(QObject):
     addressChanged = Signal()  # a new detection: everything found for the old address is stale
-    trustChanged = Signal()  # CA file or pin changed
+    detectionRefined = Signal()  # the same PBX answered better (its certificate now trusted)
+    trustChanged = Signal()  # the CA file changed
+    pinChanged = Signal()  # the pinned certificate changed
     keyChanged = Signal()  # a key was staged (or the Client ID changed)
     verified = Signal()  # a capability report arrived
     hoursChanged = Signal()  # the customer's zone and hours were read, confirmed or changed
@@ -149,6 +151,21 @@ class SetupContext(QObject):
             self.set_customer_hours(None)
             self.addressChanged.emit()
 
+    def redetected(self, detection: PbxDetection) -> None:
+        """The address was asked again: the same PBX answering better (once its certificate is
+        trusted) keeps what later steps hold; anything else is a new detection."""
+        current = self.detection
+        same_pbx = (
+            current is not None
+            and current.url == detection.url
+            and current.generation in (None, detection.generation)
+        )
+        if not same_pbx:
+            self.set_detection(detection)
+        elif detection != current:
+            self.detection = detection
+            self.detectionRefined.emit()
+
     def refine_detection(self, detection: PbxDetection) -> None:
         """The same PBX, better known (its own region once the key works): nothing is stale."""
         self.detection = detection
@@ -156,10 +173,13 @@ class SetupContext(QObject):
     def set_trust(self, *, ca_file: str | None = None, pin_sha256: str | None = None) -> None:
         if (ca_file, pin_sha256) != (self.ca_file, self.pin_sha256):
             ca_changed = ca_file != self.ca_file
+            pin_changed = pin_sha256 != self.pin_sha256
             self.ca_file, self.pin_sha256 = ca_file, pin_sha256
             self._drop_client()
             if ca_changed:
                 self.trustChanged.emit()
+            if pin_changed:
+                self.pinChanged.emit()
 
     async def stage_key(self, client_id: str, key: str, *, origin: str) -> None:
         """Put ``key`` into the keyring for this setup; raises ConnectionStoreError."""

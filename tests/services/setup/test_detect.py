@@ -84,8 +84,18 @@ async def test_expired_certificate_is_the_problem(make_sim: SimFactory) -> None:
 async def test_untrusted_certificate_offers_the_ca_file_or_a_pin(make_sim: SimFactory) -> None:
     sim = await make_sim(tls=True)
     found = await detect_pbx(sim.url, tls=TlsOptions(), timeout_s=3)
-    assert found.problem is not None
-    assert "pin it at the reachability step" in found.problem
+    assert found.problem is not None and found.generation is None
+    assert "choose their CA file" in found.problem
+    assert "reachability step" not in found.problem and "_ssl.c" not in found.problem
+    trouble = found.certificate_trouble
+    assert trouble is not None and trouble.pinnable and trouble.certificate is not None
+    assert "CERTIFICATE_VERIFY_FAILED" in trouble.raw
+
+    pinned = await detect_pbx(
+        sim.url, tls=TlsOptions(pin_sha256=trouble.certificate.sha256), timeout_s=3
+    )
+    assert pinned.problem is None and pinned.generation == "v20"
+    assert pinned.certificate_trouble is None
 
 
 async def test_a_hanging_pbx_times_out(make_sim: SimFactory) -> None:

@@ -2,7 +2,8 @@
 
 The address is parsed on every keystroke (pure), so a typo is named at once. "Check this PBX"
 (or Next) detects v20/v18 and the build, and hints at the hosting mode and the region. A PBX
-whose certificate comes from the customer's own CA needs that CA file before it can answer.
+whose certificate this computer does not trust shows that certificate here, to trust by pin or
+through the customer's CA file; either re-checks the same address and keeps every later step.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.services.setup.detect import HOSTED, SELF_HOSTED, UNKNOWN, PbxDetection
 from app.ui.setup.context import SetupContext
 from app.ui.setup.files import CERTIFICATE_FILTER, FileChooser
 from app.ui.setup.step import FieldGrid, SetupStep, StepStatus, hint_label, text_label
+from app.ui.setup.trust import TrustOffer
 from app.ui.theme import FAIL
 
 HOSTING_WORDS = {HOSTED: "3CX-hosted", SELF_HOSTED: "self-managed", UNKNOWN: "not sure"}
@@ -77,7 +79,7 @@ class AddressStep(SetupStep):
             "pbx.example.com, a full URL with or without the port, or a link copied from the "
             "browser. The app finds the version and how the PBX is hosted.",
         )
-        self._detected_for: tuple[str, str | None] | None = None
+        self._detected_for: str | None = None  # the URL the detection is for
         self._advance_after = False
 
         self.address_edit = QLineEdit()
@@ -103,6 +105,9 @@ class AddressStep(SetupStep):
         form.add("Private CA:", self.ca_row, ca_hint)
         self.body.addLayout(form)
         self.body.addLayout(check_row)
+        self.trust = TrustOffer(ctx, self)
+        self.trust.trusted.connect(self._trusted)
+        self.body.addWidget(self.trust.panel)
 
         self.version_value = text_label(object_name="detectedVersion")
         self.hosting_value = text_label(object_name="detectedHosting")
@@ -115,6 +120,7 @@ class AddressStep(SetupStep):
         self.found.hide()
         self.body.addWidget(self.found)
         ctx.trustChanged.connect(self._trust_changed)
+        ctx.pinChanged.connect(self._pin_changed)
         self._address_edited()
 
     # ---- parsing -------------------------------------------------------------------------------
@@ -142,20 +148,32 @@ class AddressStep(SetupStep):
 
     def _current(self) -> bool:
         url = self.parsed_url()
-        return url is not None and self._detected_for == (url, self.ctx.ca_file)
+        return url is not None and self._detected_for == url
 
     def _forget(self) -> None:
         if self._detected_for is None:
             return
         self._detected_for = None
         self.found.hide()
+        self.trust.withdraw()
         self.clear_message()
         self.set_status(StepStatus.NOT_STARTED)
         self.ctx.set_detection(None)
 
     def _trust_changed(self) -> None:
-        if not self._current():
-            self._forget()
+        """A CA file given here or on a later step: ask the same address again with it."""
+        if self._detected_for is not None and not self.busy:
+            self.check()
+
+    def _pin_changed(self) -> None:
+        """Pinned on a later step: ask again if the certificate stopped this step."""
+        detection = self.ctx.detection
+        if detection is not None and detection.certificate_trouble is not None:
+            self._trust_changed()
+
+    def _trusted(self) -> None:
+        if not self.busy:  # a new CA file has already started the check
+            self.check()
 
     # ---- the wizard's hooks --------------------------------------------------------------------
     def must_haves_met(self) -> bool:
@@ -210,8 +228,8 @@ class AddressStep(SetupStep):
             self.show_message(str(exc), "fail")
             self.set_status(StepStatus.FAIL)
             return
-        self._detected_for = (url, self.ctx.ca_file)
-        self.ctx.set_detection(detection)
+        self._detected_for = url
+        self.ctx.redetected(detection)
         self._show(detection)
         if detection.problem:
             self.set_status(StepStatus.FAIL)
@@ -229,6 +247,10 @@ class AddressStep(SetupStep):
         if detection.generation:
             version = detection.version or "build not reported"
             self.version_value.setText(f"{detection.generation} ({version})")
+        elif detection.certificate_trouble is not None:
+            self.version_value.setText(
+                "Not known yet: the PBX is asked once its certificate is trusted."
+            )
         else:
             self.version_value.setText("Not known: the PBX did not answer as a 3CX PBX.")
         hosting = HOSTING_WORDS.get(detection.hosting, detection.hosting)
@@ -237,7 +259,14 @@ class AddressStep(SetupStep):
         region = detection.region or "Not known yet"
         self.region_value.setText(presenter.text(f"{region}. {detection.region_hint}".strip()))
         self.found.show()
-        if detection.problem:
+        self.trust.offer(detection.certificate_trouble)
+        if detection.certificate_trouble is not None and detection.certificate_trouble.pinnable:
+            self.show_message(
+                "The PBX's certificate is not trusted yet: check it above with the customer, "
+                "then trust it or choose their CA file.",
+                "warn",
+            )
+        elif detection.problem:
             self.show_message(detection.problem, "fail")
         else:
             self.show_message(

@@ -91,6 +91,7 @@ class ApiUserStep(SetupStep):
         self.body.addWidget(self.automatic_page)
 
         ctx.addressChanged.connect(self._address_changed)
+        ctx.detectionRefined.connect(self._address_changed)  # the version is known now
         ctx.keyChanged.connect(self._key_changed)
         self._visited = False
         self._address_changed()

@@ -90,6 +90,7 @@ class PrerequisitesStep(SetupStep):
             )
         )
         ctx.addressChanged.connect(self._stale)
+        ctx.detectionRefined.connect(self._stale)  # asked again once the PBX answers
         ctx.verified.connect(self._key_verified)
 
     def _stale(self) -> None:

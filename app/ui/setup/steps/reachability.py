@@ -2,12 +2,11 @@
 
 Informational: a warning here does not stop the setup (the bridge runs elsewhere), but each
 failure says what to change. The certificate can be pinned (only that exact certificate is
-accepted from then on) or a private CA file chosen.
+accepted from then on) or a private CA file chosen; a certificate the connection does not
+trust is shown in full, to trust by pin or through its CA file, and checked again at once.
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton
 
@@ -20,6 +19,8 @@ from app.ui.setup.checklist import CheckList, CheckRow
 from app.ui.setup.context import SetupContext
 from app.ui.setup.step import FieldGrid, SetupStep, StepStatus, bold, hint_label, text_label
 from app.ui.setup.steps.address import CaFileRow
+from app.ui.setup.trust import TrustOffer
+from app.ui.widgets.certificate_trust import expiry_text, fingerprint_text
 
 STEP_LABELS = {
     "dns": "DNS",
@@ -28,20 +29,6 @@ STEP_LABELS = {
     "latency": "Latency",
     "websocket": "Websocket (Call Control)",
 }
-
-
-def fingerprint_text(hex_digest: str) -> str:
-    """ "ab12…" -> "AB:12:…", the way browsers show a fingerprint."""
-    digest = hex_digest.upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
-def expiry_text(expires: datetime, now: datetime) -> str:
-    days = (expires - now).days
-    when = expires.astimezone().strftime("%d %b %Y")
-    if days < 0:
-        return f"{when}: expired {-days} day{'s' if -days != 1 else ''} ago"
-    return f"{when} (in {days} day{'s' if days != 1 else ''})"
 
 
 def _row(step: StepVerdict) -> CheckRow:
@@ -67,6 +54,9 @@ class ReachabilityStep(SetupStep):
         self.checklist = CheckList(ctx.ui.presenter)
         self.checklist.setObjectName("reachability")
         self.body.addWidget(self.checklist)
+        self.trust = TrustOffer(ctx, self)
+        self.trust.trusted.connect(self.check)
+        self.body.addWidget(self.trust.panel)
 
         self.issuer_value = text_label(object_name="tlsIssuer")
         self.expires_value = text_label(object_name="tlsExpires")
@@ -104,6 +94,7 @@ class ReachabilityStep(SetupStep):
         self.stop_work(quietly=True)
         self.report = None
         self.checklist.set_rows([])
+        self.trust.withdraw()
         self.clear_message()
         self._render_certificate()
         self.set_status(StepStatus.NOT_STARTED)
@@ -139,6 +130,7 @@ class ReachabilityStep(SetupStep):
 
     def _show(self, report: ReachabilityReport) -> None:
         self.checklist.set_rows([_row(s) for s in report.steps])
+        self.trust.offer(report.certificate_trouble)
         self._render_certificate()
         # A warning (plain HTTP, a certificate about to expire) needs attention too: the
         # doctor's check 7 warns on the same facts.

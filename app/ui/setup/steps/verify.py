@@ -7,6 +7,8 @@ its tick. When the key works but a capability is missing, the engineer may still
 clear warning (some customers do not record by policy); the Finish step repeats the warning.
 The customer's zone and hours come from the PBX (v20 OfficeHours) or, failing that, the
 region's usual zone flagged for confirmation; the connection keeps what is shown here.
+A certificate the connection does not trust is not the key's fault: the key was never sent, so
+the certificate is shown here to trust (or its CA file chosen) and the key is verified again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.ui.setup.checklist import CheckList, CheckRow
 from app.ui.setup.context import SetupContext
 from app.ui.setup.hours import SOURCE_WORDS, CustomerClockBox
 from app.ui.setup.step import SetupStep, StepStatus, error_text
+from app.ui.setup.trust import TrustOffer
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,9 @@ class VerifyStep(SetupStep):
         outer = self.layout()
         assert isinstance(outer, QVBoxLayout)
         outer.insertWidget(outer.indexOf(self.message) + 1, self.clock)
+        self.trust = TrustOffer(ctx, self)
+        self.trust.trusted.connect(self.check)
+        outer.insertWidget(outer.indexOf(self.message) + 1, self.trust.panel)
         ctx.keyChanged.connect(self._stale)
         ctx.addressChanged.connect(self._stale)
         ctx.trustChanged.connect(self._stale)
@@ -84,6 +90,7 @@ class VerifyStep(SetupStep):
             self.ctx.set_capabilities(None)
         self.checklist.set_rows([])
         self.waive_button.hide()
+        self.trust.withdraw()
         self.clear_message()
         self.set_status(StepStatus.NOT_STARTED)
 
@@ -98,6 +105,10 @@ class VerifyStep(SetupStep):
         report = self.ctx.capabilities
         if report is None:
             return "Verify the key to continue."
+        if report.certificate_trouble is not None:
+            return "Trust the PBX's certificate or choose its CA file to verify the key."
+        if not report.key_accepted and not report.key_refused:
+            return "Signing in failed (see what failed), then verify again."
         if not report.key_accepted:
             return "The PBX does not accept the key: fix it (see the fix), then verify again."
         if self.clock.error is not None:
@@ -112,6 +123,10 @@ class VerifyStep(SetupStep):
         report = self.ctx.capabilities
         if report is None:
             return "Not verified."
+        if report.certificate_trouble is not None:
+            return "Not verified: the PBX's certificate is not trusted."
+        if not report.key_accepted and not report.key_refused:
+            return "Not verified: signing in failed."
         if not report.key_accepted:
             return "The PBX refused the key."
         if report.both_capabilities:
@@ -181,6 +196,10 @@ class VerifyStep(SetupStep):
         self.ctx.set_customer_hours(clock.hours, clock.problem)
 
     def _show(self, report: CapabilityReport) -> None:
+        self.trust.offer(report.certificate_trouble)
+        if report.certificate_trouble is not None:
+            self._show_untrusted()
+            return
         self.checklist.set_rows(
             [CheckRow(c.key, c.label, c.ok, c.detail, c.fix) for c in report.checks]
         )
@@ -190,7 +209,10 @@ class VerifyStep(SetupStep):
         if not report.key_accepted:
             self.show_message(
                 "The PBX did not accept the key: apply the fix under the red tick, then verify "
-                "again.",
+                "again."
+                if report.key_refused
+                else "PBX Companion could not sign in to the PBX: see what failed under the red "
+                "tick, then verify again.",
                 "fail",
             )
             self.set_status(StepStatus.FAIL)
@@ -212,6 +234,17 @@ class VerifyStep(SetupStep):
         else:
             self.show_message(f"{report.verdict.finding} Press Next.", "ok")
             self.set_status(StepStatus.OK)
+
+    def _show_untrusted(self) -> None:
+        """Nothing was asked of the PBX: no ticks, the certificate to judge instead."""
+        self.checklist.set_rows([])
+        self.waive_button.hide()
+        self.show_message(
+            "The key has not been tried yet: the PBX's certificate is not trusted, so nothing "
+            "was sent. Trust it below or choose the CA file; the key is then verified at once.",
+            "warn",
+        )
+        self.set_status(StepStatus.FAIL)
 
     def _waive_clicked(self) -> None:
         self.ctx.start(self.waive(ask=True), name="setup: continue without both")
