@@ -8,7 +8,8 @@ from app.domain.masking import Masker
 
 
 class Presenter(QObject):
-    """Holds the masking state. Panes re-render on ``changed``; models emit a full refresh."""
+    """Holds the masking state. Panes re-render on ``changed``; models emit a full refresh; the
+    fields the engineer types a name or number into hide it (``widgets.presenter_fields``)."""
 
     changed = Signal()
 

@@ -30,6 +30,7 @@ from app.ui.connections.did_sources_editor import DidSourcesEditor
 from app.ui.connections.form_labels import HINT_STYLE, WARN_STYLE, hint_label, message_label
 from app.ui.presenter import Presenter
 from app.ui.widgets.hours_editor import HoursEditor, hours_source_text
+from app.ui.widgets.presenter_fields import hide_while_presenting
 from app.ui.widgets.secret_field import SecretField
 
 REQUIRED: Final = ("name", "url", "client_id")
@@ -107,6 +108,8 @@ class ConnectionForm(QTabWidget):
         self._field(form, "name", self.name_edit)
         self.customer_edit = self._line("customer", "The customer's company")
         self._field(form, "customer", self.customer_edit)
+        # Whose they are: another customer may be watching (the list shows initials for them).
+        hide_while_presenting(self._presenter, self.name_edit, self.customer_edit)
 
         self.url_edit = self._line("url", "Paste the admin console address, e.g. pbx.example.com")
         self.url_preview = hint_label()

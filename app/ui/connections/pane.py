@@ -38,6 +38,7 @@ from app.ui.connections.store_banners import StoreBanners
 from app.ui.connections.table_view import ConnectionsTable
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm, inform
+from app.ui.widgets.presenter_fields import hide_while_presenting
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class ConnectionsPane(QWidget):
         self.filter_edit.setObjectName("connectionsFilter")
         self.filter_edit.setPlaceholderText("Filter by name or customer")
         self.filter_edit.setClearButtonEnabled(True)
+        hide_while_presenting(self._ui.presenter, self.filter_edit)  # a customer's name
         self.filter_edit.textChanged.connect(self._on_filter)
         header_row = QHBoxLayout()
         header_row.addWidget(title)

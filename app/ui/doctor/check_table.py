@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from app.domain.diagnosis import CHECK_ORDER, TITLES, CheckId
@@ -11,6 +11,10 @@ from app.ui.doctor.model import CheckTableModel
 
 class CheckTable(QTableView):
     """Exactly seven rows tall, so the details below take the rest of the pane."""
+
+    # The selected check changed: by a click, a key or ``select``. The selection, not the current
+    # row, says which: a click moves the current row before it selects, a key selects first.
+    selectionMoved = Signal()
 
     def __init__(self, model: CheckTableModel) -> None:
         super().__init__()
@@ -62,7 +66,9 @@ class CheckTable(QTableView):
 
     def current_check(self) -> CheckId | None:
         """The selected check; None when no row is selected (a current row alone is not)."""
-        index = self.selectionModel().currentIndex()
-        if not index.isValid() or not self.selectionModel().isRowSelected(index.row()):
-            return None
-        return self._checks.check_at(index.row())
+        rows = self.selectionModel().selectedRows()
+        return self._checks.check_at(rows[0].row()) if rows else None
+
+    def selectionChanged(self, selected: QItemSelection, deselected: QItemSelection) -> None:
+        super().selectionChanged(selected, deselected)
+        self.selectionMoved.emit()

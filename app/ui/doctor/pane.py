@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -98,7 +98,7 @@ class DoctorPane(QWidget):
         self.watch_label = _banner_label("doctorJourney")
         self.notice = NoticeBanner(self._ui.presenter)
         self.table = CheckTable(self.model)
-        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.selectionMoved.connect(self._render_details)
         self.details = CheckDetails(self._ui)
 
         layout = QVBoxLayout(self)
@@ -316,9 +316,6 @@ class DoctorPane(QWidget):
     # ---- selection -----------------------------------------------------------------------------
     def select(self, check: CheckId) -> None:
         self.table.select(check)
-
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self._render_details()
 
     # ---- copy and export -----------------------------------------------------------------------
     def report_text(self) -> str | None:

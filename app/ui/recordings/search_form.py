@@ -28,6 +28,7 @@ from app.domain.clock import utc_now
 from app.services.recordings.lookup import RecordingQuery
 from app.ui.presenter import Presenter
 from app.ui.theme import FAIL, MUTED
+from app.ui.widgets.presenter_fields import hide_while_presenting
 
 DEFAULT_DAYS = 30
 
@@ -86,6 +87,10 @@ class RecordingSearchForm(QWidget):
         self.from_date = _date_edit("recordingsFrom")
         self.to_date = _date_edit("recordingsTo")
         self.call_id_edit = _line_edit("recordingsCallId", "from the CRM event")
+        # What is typed here is the customer's: a caller's number, an extension, a call.
+        hide_while_presenting(
+            self._presenter, self.number_edit, self.extension_edit, self.call_id_edit
+        )
 
     def _build_buttons(self) -> None:
         self.search_button = QPushButton("Search")
@@ -204,12 +209,6 @@ class RecordingSearchForm(QWidget):
         self.search_button.setEnabled(connected and not busy)
         self.cancel_button.setVisible(busy)
         self.busy.setVisible(busy)
-        # What the engineer types is the customer's number: hidden while presenting.
-        presenting = self._presenter.enabled
-        self.number_edit.setEchoMode(
-            QLineEdit.EchoMode.Password if presenting else QLineEdit.EchoMode.Normal
-        )
-        self.number_edit.setToolTip("Hidden while presenter mode is on" if presenting else "")
 
     def show_error(self, message: str, field: str) -> None:
         self._error = (message, field)

@@ -39,6 +39,7 @@ from app.services.logs.buffer import LogBuffer, LogLine
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.theme import FAIL, MUTED, WARN
+from app.ui.widgets.presenter_fields import hide_while_presenting
 
 FLUSH_INTERVAL_MS = 200
 DEFAULT_MAX_BLOCKS = 5_000
@@ -132,6 +133,7 @@ class LogPane(QWidget):
         self.search.setObjectName("logSearch")
         self.search.setPlaceholderText("Search the log")
         self.search.setClearButtonEnabled(True)
+        hide_while_presenting(self._ui.presenter, self.search)
         self.copy_button = QPushButton("Copy")
         self.copy_button.setToolTip("Copy the lines shown to the clipboard")
         self.open_button = QPushButton("Open log folder")

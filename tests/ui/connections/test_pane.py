@@ -45,6 +45,7 @@ from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
+from tests.ui.widgets.test_presenter_fields import shows_nothing_typed, type_while_presenting
 
 KEY = "Zk3q8wX1vN0tPa9Lr2Qm7Yc4"
 NOW = datetime(2026, 11, 21, 10, 15, tzinfo=UTC)
@@ -749,6 +750,20 @@ async def test_filter_hides_rows_without_changing_the_selection(pane: Connection
     assert chosen == [SAMPLE[0].id]
     assert pane.view.currentIndex().data() == "Harbour Dental"
     assert pane.view.currentIndex() != QModelIndex()
+
+
+async def test_what_is_typed_in_the_filter_is_hidden_while_presenting(
+    ui: UiContext, pane: ConnectionsPane, qtbot: QtBot
+) -> None:
+    pane.select(SAMPLE[0].id)
+    ui.presenter.set_enabled(True)
+    # The filter matches what the list shows: the current connection's name, the others' initials.
+    type_while_presenting(qtbot, pane.filter_edit, "Harbour Dental")
+    assert shows_nothing_typed(pane.filter_edit, "Harbour Dental")
+    assert row_texts(pane, NAME) == ["Harbour Dental"]
+    ui.presenter.set_enabled(False)
+    assert pane.filter_edit.displayText() == "Harbour Dental"
+    assert row_texts(pane, NAME) == ["Harbour Dental"]
 
 
 # ---- screenshots -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import qWarning
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.services.logs.buffer import LogBuffer
 from app.ui.context import UiContext
@@ -21,6 +22,7 @@ from app.ui.theme import apply_theme
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.waiting import until
 from tests.support.xvfb import XvfbDisplay
+from tests.ui.widgets.test_presenter_fields import shows_nothing_typed, type_while_presenting
 
 CALLER = "+61 412 345 678"
 
@@ -154,6 +156,28 @@ async def test_presenter_mode_masks_numbers_and_names_and_unmasks_when_off(
     ui.presenter.set_enabled(False)
     assert "Jane Smith" in pane.view.toPlainText()
     assert pane.view.toPlainText().count(CALLER) == 2
+    await pane.aclose()
+
+
+async def test_what_is_typed_in_the_search_is_hidden_while_presenting(
+    ui: UiContext, buffer: LogBuffer, logger: logging.Logger, qtbot: QtBot
+) -> None:
+    logger.info("Contacts of Harbour Dental read: 412 rows")
+    logger.info("Second call from %s", CALLER)
+    pane = make_pane(ui, buffer)
+
+    async def search(typed: str, found: str) -> None:
+        type_while_presenting(qtbot, pane.search, typed)
+        assert shows_nothing_typed(pane.search, typed)
+        await until(lambda: pane.view.blockCount() == 1 and found in pane.view.toPlainText())
+
+    ui.presenter.set_enabled(True)
+    await search("Harbour Dental", "Contacts of")
+    await search("678", "Second call")  # the digits a masked number still shows
+
+    ui.presenter.set_enabled(False)
+    assert pane.search.displayText() == "678"
+    assert pane.view.toPlainText().count(CALLER) == 1
     await pane.aclose()
 
 

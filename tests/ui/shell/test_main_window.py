@@ -10,11 +10,14 @@ from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.services.connections.store import ConnectionStore
 from app.services.demo import DemoPbx, start_demo
 from app.services.logs.buffer import LogBuffer, configure_app_logging
+from app.sim import Simulator
+from app.ui.connections.dialog import ConnectionDialog
 from app.ui.connections.model import NAME
 from app.ui.context import UiContext
 from app.ui.setup.wizard import SetupWizard
@@ -25,6 +28,7 @@ from tests.support.waiting import until
 from tests.support.widget_text import SeenText, digit_runs, visible_texts
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
+from tests.ui.widgets.test_presenter_fields import shows_nothing_typed, type_while_presenting
 
 
 @dataclass
@@ -130,12 +134,14 @@ def _leaks(
     return problems
 
 
-async def test_presenter_mode_leaves_no_number_name_or_secret_on_screen(ui: UiContext) -> None:
+async def test_presenter_mode_leaves_no_number_name_or_secret_on_screen(
+    ui: UiContext, qtbot: QtBot
+) -> None:
     async with demo_window(ui) as opened:
-        await _walk_in_presenter_mode(opened)
+        await _walk_in_presenter_mode(opened, qtbot)
 
 
-async def _walk_in_presenter_mode(opened: Opened) -> None:
+async def _walk_in_presenter_mode(opened: Opened, qtbot: QtBot) -> None:
     window, sim = opened.window, opened.demo.sim
     await _place_calls(opened)
     window.tabs.setCurrentWidget(window.doctor)
@@ -158,16 +164,61 @@ async def _walk_in_presenter_mode(opened: Opened) -> None:
 
     window.presenter_action.trigger()  # the toolbar toggle, as an engineer would
     assert window.ui.presenter.enabled
+    typed = _type_into_every_field(qtbot, window, opened.demo.sim)
     for index in range(window.tabs.count()):
         window.tabs.setCurrentIndex(index)
         await until(lambda: True, "a paint")
         seen = visible_texts(window)
         problems = _leaks(seen, numbers, names, secrets)
         assert not problems, f"tab {window.tabs.tabText(index)!r} shows:\n" + "\n".join(problems)
+    assert [
+        edit.objectName() for edit, text in typed.items() if not shows_nothing_typed(edit, text)
+    ] == []
+    await _add_dialog_shows_no_name(qtbot, window, names, secrets)
     # The check can fail: with presenter mode off, the same walk does find numbers and names.
     window.presenter_action.trigger()
+    assert [edit.displayText() for edit in typed] == list(typed.values())
     window.tabs.setCurrentWidget(window.feed)
     assert _leaks(visible_texts(window), numbers, names, secrets)
+
+
+def _type_into_every_field(
+    qtbot: QtBot, window: MainWindow, sim: Simulator
+) -> dict[QLineEdit, str]:
+    """What an engineer types on a shared screen, in every field outside the guided setup: a
+    contact's name, their number, an extension, a call id."""
+    contact = sim.tenant.contacts[0]
+    name = f"{contact.first_name} {contact.last_name}"
+    recordings = window.recordings
+    typed = {
+        window.feed.filter_edit: name,
+        window.connections.filter_edit: name,
+        window.log_view.search: contact.e164,
+        recordings.number_edit: contact.e164,
+        recordings.extension_edit: sim.tenant.extensions[0].number,
+        recordings.call_id_edit: "881204",
+    }
+    for edit, text in typed.items():
+        type_while_presenting(qtbot, edit, text)
+    return typed
+
+
+async def _add_dialog_shows_no_name(
+    qtbot: QtBot, window: MainWindow, names: set[str], secrets: set[str]
+) -> None:
+    """The connection dialog's name and customer: another customer's, typed on a shared screen."""
+    pane = window.connections
+    pane.add_button.click()
+    await until(lambda: pane.open_dialog is not None and pane.open_dialog.isVisible(), "dialog")
+    dialog = pane.open_dialog
+    assert isinstance(dialog, ConnectionDialog)
+    name = sorted(names)[0]
+    for edit in (dialog.form.name_edit, dialog.form.customer_edit):
+        type_while_presenting(qtbot, edit, name)
+        assert shows_nothing_typed(edit, name)
+    assert not _leaks(visible_texts(dialog), set(), names, secrets)
+    dialog.reject()
+    await until(lambda: pane.open_dialog is None, "the dialog to close")
 
 
 async def test_presenter_mode_stays_on_across_restarts(ui: UiContext) -> None:
