@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 from app.ui.connections.delegates import RoomyDelegate, StatusPillDelegate
 from app.ui.connections.model import (
@@ -15,6 +15,9 @@ from app.ui.connections.model import (
     STATUS,
     VERSION,
 )
+from app.ui.widgets.table_fit import ColumnFitter
+
+WHOLE_COLUMNS = frozenset({NAME, VERSION, HOSTING, REGION, KEY_AGE, STATUS})
 
 
 class ConnectionsTable(QTableView):
@@ -42,12 +45,10 @@ class ConnectionsTable(QTableView):
         self._size_columns()
 
     def _size_columns(self) -> None:
-        """Name and customer share the spare width; the short columns fit their content."""
+        """Every column fits its header and cells, the name never cut; the customer takes the
+        spare width (a narrow sidebar scrolls sideways rather than cut a name)."""
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(CUSTOMER, QHeaderView.ResizeMode.Stretch)
-        for column in (VERSION, HOSTING, REGION, KEY_AGE, STATUS):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setMinimumSectionSize(60)
+        header.setMinimumSectionSize(48)
+        self.column_fitter = ColumnFitter(self, free=CUSTOMER, uncapped=WHOLE_COLUMNS)

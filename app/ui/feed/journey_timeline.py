@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -33,6 +33,15 @@ _READY = QColor(JOURNEY_COLOURS[JourneyState.READY])
 _MISSING = QColor(JOURNEY_COLOURS[JourneyState.MISSING])
 _WINDOW = QColor("#2563eb")
 _PAD = 16
+
+
+_LEGEND_GAP, _LEGEND_MARK = 18.0, 16.0
+
+
+def _legend_width(metrics: QFontMetrics) -> float:
+    labels = LEGEND.split(" · ")
+    marks = sum(metrics.horizontalAdvance(t) + _LEGEND_MARK for t in labels)
+    return marks + _LEGEND_GAP * (len(labels) - 1)
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,14 @@ class JourneyTimeline(QWidget):
         self.refresh()
 
     def sizeHint(self) -> QSize:
-        return QSize(720, 150)
+        # Six lines of text and the marks between them: 150 px at the normal type size.
+        return QSize(720, max(150, 48 + 6 * self.fontMetrics().height()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # larger type: taller, nothing overlaps
+            self.setMinimumHeight(self.sizeHint().height())
+            self.updateGeometry()
 
     @property
     def call(self) -> FeedCall | None:
@@ -196,9 +212,8 @@ class JourneyTimeline(QWidget):
     def _paint_legend(self, painter: QPainter, metrics: QFontMetrics, area: QRectF) -> None:
         """Right-aligned at the bottom: what the marks mean."""
         labels = LEGEND.split(" · ")
-        gap, mark = 18.0, 16.0
-        width = sum(metrics.horizontalAdvance(t) + mark for t in labels) + gap * (len(labels) - 1)
-        x = area.right() - width
+        gap, mark = _LEGEND_GAP, _LEGEND_MARK
+        x = area.right() - _legend_width(metrics)
         y = area.bottom() - metrics.descent()
         mid = y - metrics.ascent() / 2 + 1
         for n, label in enumerate(labels):
@@ -289,7 +304,12 @@ class JourneyTimeline(QWidget):
             if x - width / 2 > tick_labels_right + 6:
                 painter.drawText(QPointF(x - width / 2, axis.y + 8 + metrics.ascent()), label)
                 tick_labels_right = x + width / 2
-        painter.drawText(QPointF(axis.left, area.bottom() - metrics.descent()), self._lines[-1])
+        caption = self._lines[-1]
+        bottom = area.bottom() - metrics.descent()
+        caption_right = axis.left + metrics.horizontalAdvance(caption) + _LEGEND_GAP
+        if caption_right > area.right() - _legend_width(metrics):  # one line up, beside no one
+            bottom -= metrics.height()
+        painter.drawText(QPointF(axis.left, bottom), caption)
 
     def _paint_window(
         self, painter: QPainter, metrics: QFontMetrics, area: QRectF, axis: _Axis

@@ -40,10 +40,10 @@ from app.ui.feed.text import (
     both_clocks,
     clock_text,
     contact_text,
+    contact_tooltip,
     digits_of,
     filter_text,
     journey_summary,
-    masked_reason,
     time_header,
 )
 from app.ui.presenter import Presenter
@@ -465,7 +465,7 @@ class CallFeedModel(QAbstractTableModel):
             e164 = presenter.number(call.e164) if call.e164 else "not a phone number"
             return f"As the PBX sent it: {presenter.number(call.number)}\nE.164: {e164}"
         if column == Column.CONTACT and call.match is not None:
-            return masked_reason(call.match, presenter)
+            return contact_tooltip(call.match, presenter)
         if column == Column.RECORDING:
             if call.journey is not None:
                 return presenter.text(call.journey.describe())

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -33,8 +32,11 @@ from app.services.feed.live_feed import (
 )
 from app.services.session import PbxSession
 from app.ui.context import UiContext
+from app.ui.feed.call_table import CallTable
 from app.ui.feed.journey_timeline import JourneyTimeline
 from app.ui.feed.model import CallFeedFilter, CallFeedModel, Column, StateFilter
+from app.ui.widgets.presenter_fields import hide_while_presenting
+from app.ui.widgets.table_fit import ColumnFitter
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +46,8 @@ NO_MATCH_TEXT = "No call matches the filter."
 FILTER_DELAY_MS = 250
 SETTLED_DELAY_MS = 150
 LARGE_TYPE_STEP = 3  # points added in presenter mode's larger type
-COLUMN_WIDTHS = {
-    Column.TIME: 96,
-    Column.DIRECTION: 84,
-    Column.CALLER: 136,
-    Column.EXTENSION: 78,
-    Column.DURATION: 84,
-    Column.STATE: 168,  # room for "Not answered (call log)"
-    Column.RECORDING: 230,
-}
+# Never elided: a cut number or time reads as a different one.
+WHOLE_COLUMNS = frozenset({Column.TIME, Column.CALLER, Column.DURATION})
 _ERROR_STYLE = "color: #b91c1c;"
 _STATUS_STYLE = "color: #4b5563;"
 
@@ -104,10 +99,11 @@ class FeedPane(QWidget):
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter by number, contact, extension or call id")
         self.filter_edit.setClearButtonEnabled(True)
+        hide_while_presenting(self._presenter, self.filter_edit)  # a contact's name, a number
         self.state_filter = QComboBox()
         for option in StateFilter:
             self.state_filter.addItem(option.label, option)
-        self.table = QTableView()
+        self.table = CallTable()
         self._setup_table()
         self.message = QLabel(NO_SESSION_TEXT)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -119,6 +115,7 @@ class FeedPane(QWidget):
         self.timeline = JourneyTimeline(self._presenter, window_s=window_s)
         self.status_label = QLabel()
         self.status_label.setStyleSheet(_STATUS_STYLE)
+        self.status_label.setWordWrap(True)  # a long status would set the window's width
         self.error_label = QLabel()
         self.error_label.setStyleSheet(_ERROR_STYLE)
         self.error_label.setWordWrap(True)
@@ -152,8 +149,9 @@ class FeedPane(QWidget):
         self.state_filter.currentIndexChanged.connect(self._state_chosen)
         self.model.flushed.connect(self._model_flushed)
         self.proxy.rowsInserted.connect(self._rows_inserted)
-        self.proxy.modelReset.connect(self._update_stack)
-        self.proxy.rowsRemoved.connect(self._update_stack)
+        self.proxy.modelReset.connect(self._rows_hidden)
+        self.proxy.rowsRemoved.connect(self._rows_hidden)
+        self.proxy.layoutChanged.connect(self._rows_hidden)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
         self._presenter.changed.connect(self._presenter_changed)
@@ -173,11 +171,8 @@ class FeedPane(QWidget):
         header = table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setStretchLastSection(False)
-        for column, width in COLUMN_WIDTHS.items():
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            table.setColumnWidth(column, width)
-        header.setSectionResizeMode(Column.CONTACT, QHeaderView.ResizeMode.Stretch)
+        # Every column fits its header and cells; the contact takes what is left.
+        self.column_fitter = ColumnFitter(table, free=Column.CONTACT, uncapped=WHOLE_COLUMNS)
         # Newest first is the model's own order; a header click sorts, a third click restores.
         header.setSortIndicatorClearable(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -265,10 +260,9 @@ class FeedPane(QWidget):
 
     def _model_flushed(self) -> None:
         if self._selected_id is not None:
-            row = self.model.row_of(self._selected_id)
+            row = self._shown_row(self._selected_id)
             if row is None:
-                self._selected_id = None
-                self.timeline.set_call(None)
+                self._forget_selected()
             else:
                 self.timeline.set_call(self.model.call_at(row))
         self._update_stack()
@@ -278,13 +272,44 @@ class FeedPane(QWidget):
     def _rows_inserted(
         self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int
     ) -> None:
-        """Keep the rows in view still while new calls arrive on top (unless at the top)."""
+        """Keep the rows in view still while new calls arrive above them (see ``_anchored``)."""
         bar = self.table.verticalScrollBar()
-        if first == 0 and self.proxy.sortColumn() < 0 and bar.value() > 0:
+        top = bar.value()  # scrolling per item: the first row shown
+        if first <= top and self._anchored(top):
             count = last - first + 1
             bar.setMaximum(bar.maximum() + count)
-            bar.setValue(bar.value() + count)
+            bar.setValue(top + count)
         self._update_stack()
+
+    def _anchored(self, top: int) -> bool:
+        """Whether new calls must come in above the rows shown without moving them.
+
+        Scrolled down: always. At the top: while a call is selected or the pointer is over the
+        table, so the selected call and the row under the cursor stay put; with neither, the
+        newest calls show as they ring.
+        """
+        if top > 0:
+            return True
+        return self.table.selectionModel().hasSelection() or self.table.viewport().underMouse()
+
+    def _rows_hidden(self, *_: object) -> None:
+        """Rows left the filtered view: the journey of a call no longer shown goes with it."""
+        if self._selected_id is not None and self._shown_row(self._selected_id) is None:
+            self._forget_selected()
+        self._update_stack()
+
+    def _shown_row(self, call_id: str) -> int | None:
+        """The call's model row while the filter shows it (None: gone or filtered out)."""
+        row = self.model.row_of(call_id)
+        if row is None or not self.proxy.mapFromSource(self.model.index(row, 0)).isValid():
+            return None
+        return row
+
+    def _forget_selected(self) -> None:
+        """Nothing selected: not the neighbour Qt makes current when the row goes."""
+        self._selected_id = None
+        self.table.selectionModel().clear()
+        self.timeline.set_call(None)
 
     def _update_stack(self) -> None:
         if self.proxy.rowCount() > 0:

@@ -12,7 +12,7 @@ from app.domain.bridge import BridgeMatch
 from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
-from app.domain.contact_match import display_name
+from app.domain.contact_match import MatchKind, display_name
 from app.domain.live import LiveState
 from app.services.feed.live_feed import FeedCall
 from app.services.recordings.watcher import JourneyState
@@ -25,6 +25,10 @@ DIRECTION_LABELS = {
     CallDirection.UNKNOWN: "Unknown",
 }
 _EXTERNAL = (CallDirection.INBOUND, CallDirection.OUTBOUND)
+# The cell's badge when the contact has the number only in another format: the bridge's whole
+# sentence ("new contact would be created (stored as …, not E.164)") is the tooltip's.
+NORMALISED_BADGE = "normalised"
+NORMALISED_TEXT = f"New contact · {NORMALISED_BADGE}"
 
 
 def time_header(hours: BusinessHours) -> str:
@@ -89,10 +93,24 @@ def contact_text(call: FeedCall, presenter: Presenter, *, contacts_loading: bool
         if not call.number:
             return "No caller id"
         return "Looking up contacts…" if contacts_loading else "Contacts not loaded"
+    if match.kind is MatchKind.NORMALISED:
+        return NORMALISED_TEXT
+    return _summary(match, presenter)
+
+
+def _summary(match: BridgeMatch, presenter: Presenter) -> str:
     words = match.summary(presenter.name, presenter.number)
     if match.attached is not None:
         return words  # the contact's name, as written
     return words[:1].upper() + words[1:]
+
+
+def contact_tooltip(match: BridgeMatch, presenter: Presenter) -> str:
+    """The Contact cell's tooltip: why, and the whole summary where the cell shows a badge."""
+    reason = masked_reason(match, presenter)
+    if match.kind is MatchKind.NORMALISED:
+        return f"{_summary(match, presenter)}\n{reason}"
+    return reason
 
 
 def masked_reason(match: BridgeMatch, presenter: Presenter) -> str:

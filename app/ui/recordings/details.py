@@ -9,8 +9,16 @@ from __future__ import annotations
 import html
 from datetime import tzinfo
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.services.recordings.lookup import RecordingRow
 from app.ui.presenter import Presenter
@@ -18,6 +26,7 @@ from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.text import STATUS_COLOURS, STATUS_LABELS, age_text, duration_text
 from app.ui.theme import FAIL, MUTED
 
+SHOWN_LINES = 6  # of the details, before they scroll (they wrap, never cut)
 NOTHING_SELECTED = (
     f"<span style='color:{MUTED}'>Select a call to see where its recording stands.</span>"
 )
@@ -50,6 +59,15 @@ class RecordingDetails(QFrame):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A splitter does not give a wrapped label the height it asks for: a long explanation
+        # scrolls in here instead of being cut at the bottom of the box.
+        self.details_scroll = QScrollArea()
+        self.details_scroll.setWidget(self.details)
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_scroll.viewport().setAutoFillBackground(False)
+        self._fit_height()
         self.play_button = _button(
             "Play",
             "recordingsPlay",
@@ -77,8 +95,16 @@ class RecordingDetails(QFrame):
         )
         box = QVBoxLayout(self)
         box.setContentsMargins(12, 10, 12, 10)
-        box.addWidget(self.details, 1)
+        box.addWidget(self.details_scroll, 1)
         box.addLayout(actions)
+
+    def _fit_height(self) -> None:
+        self.details_scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * SHOWN_LINES)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # larger type: as many lines, taller
+            self._fit_height()
 
     # ---- the selected row ------------------------------------------------------------------
     def show_row(self, row: RecordingRow | None, zone: tzinfo) -> None:

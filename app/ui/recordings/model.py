@@ -32,6 +32,8 @@ from app.ui.recordings.text import (
 from app.ui.theme import MUTED, WARN, dot_icon
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+# The contact has the number, in another format: the bridge's whole sentence is the tooltip's.
+NORMALISED_TEXT = "new contact · normalised"
 
 
 class RecordingResultsModel(QAbstractTableModel):
@@ -227,6 +229,8 @@ class RecordingResultsModel(QAbstractTableModel):
         found = self._matches.get(row.key)
         if found is None or found.kind is MatchKind.UNUSABLE:
             return DASH
+        if found.kind is MatchKind.NORMALISED:
+            return NORMALISED_TEXT  # the tooltip and the details have the whole sentence
         return found.summary(self._presenter.name, self._presenter.number)
 
     def _tooltip(self, row: RecordingRow, column: int) -> str | None:
@@ -236,7 +240,12 @@ class RecordingResultsModel(QAbstractTableModel):
             return self._presenter.text(row.retention_text)
         if column == self.CONTACT:
             found = self._matches.get(row.key)
-            return self._presenter.text(found.reason) if found is not None else None
+            if found is None:
+                return None
+            reason = self._presenter.text(found.reason)
+            if found.kind is MatchKind.NORMALISED:
+                return f"{found.summary(self._presenter.name, self._presenter.number)}\n{reason}"
+            return reason
         return None
 
     def _sort_key(self, row: RecordingRow, column: int) -> Any:

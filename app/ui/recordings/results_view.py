@@ -10,7 +10,6 @@ from datetime import tzinfo
 from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHeaderView,
     QLabel,
     QSplitter,
     QStackedWidget,
@@ -26,18 +25,18 @@ from app.ui.recordings.details import RecordingDetails
 from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.text import summary_html, zone_phrase
 from app.ui.theme import MUTED
+from app.ui.widgets.table_fit import ColumnFitter
 
-_COLUMN_WIDTHS = {
-    RecordingResultsModel.TIME: 130,
-    RecordingResultsModel.DIRECTION: 80,
-    RecordingResultsModel.NUMBER: 125,
-    RecordingResultsModel.CONTACT: 190,
-    RecordingResultsModel.EXTENSION: 75,
-    RecordingResultsModel.DURATION: 70,
-    RecordingResultsModel.RECORDING: 165,
-    RecordingResultsModel.AGE: 70,
-    RecordingResultsModel.DAYS_LEFT: 130,
-}
+# Never elided: a cut number, time or id reads as a different one.
+_WHOLE_COLUMNS = frozenset(
+    {
+        RecordingResultsModel.TIME,
+        RecordingResultsModel.NUMBER,
+        RecordingResultsModel.DURATION,
+        RecordingResultsModel.AGE,
+        RecordingResultsModel.CALL_ID,
+    }
+)
 
 
 def _word_wrapped(name: str) -> QLabel:
@@ -94,10 +93,10 @@ class RecordingResultsView(QWidget):
         table.verticalHeader().setVisible(False)
         header = table.horizontalHeader()
         header.setHighlightSections(False)
-        header.setStretchLastSection(True)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in _COLUMN_WIDTHS.items():
-            table.setColumnWidth(column, width)
+        # Every column fits its header and cells; the contact takes what is left.
+        self.column_fitter = ColumnFitter(
+            table, free=RecordingResultsModel.CONTACT, uncapped=_WHOLE_COLUMNS
+        )
         table.sortByColumn(RecordingResultsModel.TIME, Qt.SortOrder.DescendingOrder)
         self._fit_rows(table)
         return table

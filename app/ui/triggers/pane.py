@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QScrollArea,
     QSplitter,
@@ -52,6 +51,7 @@ from app.domain.triggers import (
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
+from app.ui.widgets.table_fit import ColumnFitter
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -65,7 +65,8 @@ COLUMNS = (
     "Why",
 )
 COL_TIME, COL_CALLER, COL_CONTACT, COL_SOURCE, COL_BRANCH, COL_ACTIONS, COL_WHY = range(7)
-COLUMN_WIDTHS = (112, 116, 192, 240, 98, 300)
+WHOLE_COLUMNS = frozenset({COL_TIME, COL_CALLER})  # never elided: numbers and times
+NORMALISED_BADGE = "normalised"  # the contact has the number, in another format
 MAX_ROWS = 2_000
 FLUSH_MS = 150
 PreviewRole = Qt.ItemDataRole.UserRole + 1
@@ -258,6 +259,9 @@ class TriggerPreviewModel(QAbstractTableModel):
             return "\n".join(f"• {p.text(a.text)}" for a in preview.actions)
         if column == COL_WHY:
             return "\n".join(f"• {p.text(r)}" for r in preview.reasons)
+        match = preview.call.caller_match
+        if column == COL_CONTACT and match is not None and match.kind is MatchKind.NORMALISED:
+            return f"{match.summary(p.name, p.number)}\n{p.text(match.reason)}"
         return self._display(preview, column)
 
 
@@ -268,6 +272,8 @@ def _contact_text(preview: TriggerPreview, presenter: Presenter) -> str:
     if call.contact_name:
         return presenter.name(call.contact_name)
     shared = match is not None and match.kind is MatchKind.AMBIGUOUS
+    if preview.new_contact and match is not None and match.kind is MatchKind.NORMALISED:
+        return f"new contact · {NORMALISED_BADGE}"  # the tooltip has the whole sentence
     if match is not None and (shared or (preview.new_contact and match.finds_no_contact)):
         return match.summary(presenter.name, presenter.number)
     if preview.new_contact:
@@ -378,10 +384,8 @@ class TriggersPane(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(28)
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
-        for column, width in enumerate(COLUMN_WIDTHS):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            self.table.setColumnWidth(column, width)
-        header.setStretchLastSection(True)
+        # Every column fits its header and cells; "Why" takes what is left.
+        self.column_fitter = ColumnFitter(self.table, free=COL_WHY, uncapped=WHOLE_COLUMNS)
         self.table.selectionModel().currentRowChanged.connect(self._update_details)
 
     def _build_details(self) -> QScrollArea:

@@ -189,7 +189,10 @@ async def test_rows_show_state_contact_and_recording_journey() -> None:
     rows = {model.call_at(r).call_id: r for r in range(model.rowCount())}
     ended, missed, internal = rows["call-3"], rows["call-4"], rows["call-6"]
     assert text(model, ended, Column.CALLER) == "+61412345678"
-    assert text(model, ended, Column.CONTACT) == NOT_E164
+    assert text(model, ended, Column.CONTACT) == "New contact · normalised"
+    assert text(model, ended, Column.CONTACT, int(Qt.ItemDataRole.ToolTipRole)).startswith(
+        NOT_E164 + "\n"
+    )
     assert text(model, ended, Column.DURATION) == "1:00"
     assert text(model, ended, Column.RECORDING) == "ready at +2.4 s"
     assert text(model, missed, Column.CONTACT) == "New contact would be created"
@@ -220,9 +223,10 @@ async def test_the_contact_column_says_what_the_customers_bridge_does() -> None:
     missed_row, attached_row = model.row_of("call-1"), model.row_of("call-2")
     assert missed_row is not None and attached_row is not None
     # Exact E.164 strings: a new contact, for the reason the doctor gives (cause 5).
-    assert text(model, missed_row, Column.CONTACT) == NOT_E164
+    assert text(model, missed_row, Column.CONTACT) == "New contact · normalised"
     assert local.contact_name is None
     assert text(model, missed_row, Column.CONTACT, tooltip) == (
+        NOT_E164 + "\n"
         "Jane Citizen has this number stored as '0412 345 678', not in E.164: a bridge that "
         "compares E.164 will miss the contact and create a new one."
     )
@@ -244,8 +248,9 @@ async def test_presenter_mode_masks_numbers_and_names_in_data() -> None:
     presenter.set_enabled(True)
     assert spy.changed == [(0, model.rowCount() - 1, 0, len(Column) - 1)]
     assert text(model, row, Column.CALLER) == "+••••••••678"
-    assert text(model, row, Column.CONTACT) == (
-        "New contact would be created (stored as •••• ••• 678, not E.164)"
+    assert text(model, row, Column.CONTACT) == "New contact · normalised"
+    assert str(text(model, row, Column.CONTACT, tooltip)).startswith(
+        "New contact would be created (stored as •••• ••• 678, not E.164)\n"
     )
     shown = [
         str(text(model, r, column, role) or "")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.domain.bridge import Bridge
 from app.domain.calls import CallDirection
@@ -44,6 +45,7 @@ from tests.services.test_session_contacts import (
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
+from tests.ui.widgets.test_presenter_fields import shows_nothing_typed, type_while_presenting
 
 
 async def open_pane(ui: UiContext, session: PbxSession, sim: Simulator) -> FeedPane:
@@ -133,13 +135,13 @@ async def test_the_contact_column_says_what_the_customers_bridge_does(
         assert row is not None
         index = pane.model.index(row, Column.CONTACT)
         shown = pane.model.data(index)
-        expected = (
-            name if attaches else f"New contact would be created (stored as {stored}, not E.164)"
-        )
-        assert shown == expected
-        # Its tooltip is the doctor's reason (cause 5) for the same call, word for word.
+        whole = f"New contact would be created (stored as {stored}, not E.164)"
+        assert shown == (name if attaches else "New contact · normalised")
+        # Its tooltip is the doctor's reason (cause 5) for the same call, word for word, after
+        # the whole sentence the badge stands for.
         reason = await doctors_reason(session, number)
-        assert pane.model.data(index, Qt.ItemDataRole.ToolTipRole) == reason
+        tooltip = pane.model.data(index, Qt.ItemDataRole.ToolTipRole)
+        assert tooltip == (reason if attaches else f"{whole}\n{reason}")
     finally:
         await pane.aclose()
         await session.aclose()
@@ -167,23 +169,30 @@ async def test_missed_calls_are_handed_on_once(
 
 
 async def test_the_filter_finds_masked_calls_by_their_real_number(
-    ui: UiContext, session: PbxSession, sim: Simulator
+    ui: UiContext, session: PbxSession, sim: Simulator, qtbot: QtBot
 ) -> None:
     ui.presenter.set_enabled(True)
     pane = await open_pane(ui, session, sim)
+    pane.show()
     try:
-        number, _ = known_contact(sim)
+        number, name = known_contact(sim)
         wanted = await sim.place_call("inbound", number=number)
         other = await sim.place_call("inbound", number=ORPHAN_NUMBER)
         await shown_state(pane, wanted.call_id, LiveState.ENDED)
         await shown_state(pane, other.call_id, LiveState.ENDED)
         national = "0" + number.removeprefix("+61")  # as the customer reads it out
-        pane.filter_edit.setText(national[:4] + " " + national[4:])
-        await until(lambda: pane.proxy.rowCount() == 1, "the filter")
-        index = pane.proxy.index(0, Column.CALLER)
-        assert pane.proxy.data(index, CALL_ID_ROLE) == str(wanted.call_id)
-        shown = pane.proxy.data(index)
-        assert shown.endswith(number[-3:]) and number[-6:-3] not in shown  # still masked
+        for typed in (national[:4] + " " + national[4:], name):
+            # Typed on the shared screen: the field hides it, the filter still reads it.
+            type_while_presenting(qtbot, pane.filter_edit, typed)
+            assert shows_nothing_typed(pane.filter_edit, typed)
+            await until(lambda: pane.proxy.text == typed, "the filter")  # noqa: B023 (awaited here)
+            assert pane.proxy.rowCount() == 1
+            index = pane.proxy.index(0, Column.CALLER)
+            assert pane.proxy.data(index, CALL_ID_ROLE) == str(wanted.call_id)
+            shown = pane.proxy.data(index)
+            assert shown.endswith(number[-3:]) and number[-6:-3] not in shown  # still masked
+        ui.presenter.set_enabled(False)
+        assert pane.filter_edit.displayText() == name and pane.proxy.rowCount() == 1
         pane.filter_edit.setText("no such caller")
         await until(lambda: pane.stack.currentWidget() is pane.message, "the empty state")
         assert pane.message.text() == "No call matches the filter."

@@ -38,6 +38,7 @@ from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.widget_text import digit_runs, visible_texts
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.conftest import profile_for
+from tests.ui.widgets.test_presenter_fields import shows_nothing_typed, type_while_presenting
 
 if TYPE_CHECKING:  # pytest-qt's modules need its Qt API set up, which a scene process lacks
     from pytestqt.modeltest import ModelTester
@@ -354,17 +355,17 @@ async def test_the_contact_column_follows_the_customers_bridge(
         assert pane.select_call(call.history_id)
         contact = RecordingResultsModel.CONTACT
         await eventually(lambda: cell(pane, call.history_id, contact) != "…", "contacts read")
-        expected = (
-            name if attaches else f"new contact would be created (stored as {stored}, not E.164)"
+        assert cell(pane, call.history_id, contact) == (
+            name if attaches else "new contact · normalised"
         )
-        assert cell(pane, call.history_id, contact) == expected
         # The details give the doctor's own reason (cause 5) for the same call.
         reason = await doctors_reason(session, number)
         assert html.escape(reason) in pane.details.text()
         at = pane.model.position(call.history_id)
         assert at is not None
         tooltip = pane.model.data(pane.model.index(at, contact), Qt.ItemDataRole.ToolTipRole)
-        assert tooltip == reason
+        whole = f"new contact would be created (stored as {stored}, not E.164)"
+        assert tooltip == (reason if attaches else f"{whole}\n{reason}")
     finally:
         await pane.aclose()
         await session.aclose()
@@ -411,6 +412,32 @@ async def test_presenter_mode_masks_numbers_and_names(
     ui.presenter.set_enabled(False)
     assert pane.number_edit.echoMode() is QLineEdit.EchoMode.Normal
     assert name in pane.details.text()
+    await pane.aclose()
+
+
+async def test_what_is_typed_in_the_search_fields_is_hidden_while_presenting(
+    ui: UiContext, sim: Simulator, session: PbxSession, qtbot: QtBot
+) -> None:
+    call = await recorded_call(sim, number=MOBILE)
+    await sim.place_call("missed", number=MOBILE)  # found by the number, not by the call id
+    ui.presenter.set_enabled(True)
+    pane = make_pane(ui, qtbot)
+    pane.set_session(session)
+    typed = {
+        pane.number_edit: "0412 345 678",
+        pane.extension_edit: recording_extension(sim),
+        pane.call_id_edit: call.history_id,
+    }
+    for edit, text in typed.items():
+        type_while_presenting(qtbot, edit, text)
+    for edit, text in typed.items():
+        assert shows_nothing_typed(edit, text), edit.objectName()
+    pane.search()
+    await searched(pane)
+    assert [row.key for row in pane.model.rows] == [call.history_id]  # all three searched
+
+    ui.presenter.set_enabled(False)
+    assert [edit.displayText() for edit in typed] == list(typed.values())
     await pane.aclose()
 
 

@@ -362,7 +362,12 @@ async def test_a_new_contact_is_created_only_when_the_customers_bridge_misses(
             assert contact == name and not preview.new_contact
             assert "Runs against the existing CRM contact for this number." in preview.reasons
         else:
-            assert contact == f"new contact would be created (stored as {stored}, not E.164)"
+            assert contact == "new contact · normalised"
+            tooltip = pane.model.data(
+                pane.model.index(row, COL_CONTACT), Qt.ItemDataRole.ToolTipRole
+            )
+            whole = f"new contact would be created (stored as {stored}, not E.164)"
+            assert tooltip == f"{whole}\n{reason}"
             assert preview.new_contact
             # The doctor's reason (cause 5), then what the CRM's workflow does about it.
             assert f"{reason} In the CRM: {NEW_CONTACT}." in preview.reasons
@@ -370,10 +375,11 @@ async def test_a_new_contact_is_created_only_when_the_customers_bridge_misses(
             ui.presenter.set_enabled(True)
             masked = details_html(preview, ui.presenter)
             assert name not in masked and stored not in masked
-            assert pane.model.data(pane.model.index(row, COL_CONTACT)).startswith(
-                "new contact would be created (stored as "
+            masked_tip = pane.model.data(
+                pane.model.index(row, COL_CONTACT), Qt.ItemDataRole.ToolTipRole
             )
-            assert stored not in pane.model.data(pane.model.index(row, COL_CONTACT))
+            assert masked_tip.startswith("new contact would be created (stored as ")
+            assert stored not in masked_tip
     finally:
         await feed.stop()
         await pane.aclose()
