@@ -124,7 +124,7 @@ class CheckDetails(QFrame):
         self.fix.setStyleSheet(
             f"QLabel {{ background: {background}; border: 1px solid {border}; "
             f"border-left: 4px solid {STATE_COLOURS[tone]}; border-radius: 3px; "
-            f"padding: 8px 10px; color: {text}; font-weight: 600; }}"
+            f"padding: 8px 10px; color: {text}; }}"
         )
         self.fix_caption.setVisible(has_fix)
         self.fix.setVisible(has_fix)

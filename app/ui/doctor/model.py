@@ -41,6 +41,7 @@ def present(presenter: Presenter, text: str | None) -> str:
 
 
 class RowState(enum.StrEnum):
+    NOT_RUN = "not-run"  # no run yet (or the run was cancelled before it)
     WAITING = "waiting"
     RUNNING = "running"
     PASS = "pass"
@@ -54,10 +55,11 @@ class RowState(enum.StrEnum):
 
     @property
     def done(self) -> bool:
-        return self not in (RowState.WAITING, RowState.RUNNING)
+        return self not in (RowState.NOT_RUN, RowState.WAITING, RowState.RUNNING)
 
 
 STATE_LABELS = {
+    RowState.NOT_RUN: "Not run yet",
     RowState.WAITING: "Waiting",
     RowState.RUNNING: "Checking…",
     RowState.PASS: "Pass",
@@ -66,6 +68,7 @@ STATE_LABELS = {
     RowState.SKIP: "Not checked",
 }
 STATE_COLOURS = {
+    RowState.NOT_RUN: "#c2c8cf",
     RowState.WAITING: "#9aa3ad",
     RowState.RUNNING: RUNNING,
     RowState.PASS: PASS,
@@ -81,6 +84,7 @@ TINTS = {
     RowState.SKIP: ("#f1f3f5", "#d5d9de", "#374151"),
     RowState.RUNNING: ("#e8f0f7", "#b5cde0", "#163e5c"),
     RowState.WAITING: ("#f1f3f5", "#d5d9de", "#374151"),
+    RowState.NOT_RUN: ("#f1f3f5", "#d5d9de", "#374151"),
 }
 
 
@@ -102,7 +106,7 @@ def _paint_icon(state: RowState, size: int) -> QPixmap:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     colour = QColor(STATE_COLOURS[state])
     box = QRectF(2, 2, size - 4, size - 4)
-    if state is RowState.WAITING:
+    if state in (RowState.WAITING, RowState.NOT_RUN):
         painter.setPen(QPen(colour, size / 10))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(box.adjusted(2, 2, -2, -2))
@@ -141,7 +145,7 @@ def _paint_icon(state: RowState, size: int) -> QPixmap:
 @dataclass
 class _Row:
     check: CheckId
-    state: RowState = RowState.WAITING
+    state: RowState = RowState.NOT_RUN
     result: CheckResult | None = None
 
 
@@ -246,9 +250,9 @@ class CheckTableModel(QAbstractTableModel):
     def states(self) -> dict[CheckId, RowState]:
         return {row.check: row.state for row in self._rows}
 
-    def reset(self) -> None:
+    def reset(self, state: RowState = RowState.NOT_RUN) -> None:
         for row in self._rows:
-            row.state, row.result = RowState.WAITING, None
+            row.state, row.result = state, None
         self._refresh_all()
 
     def set_state(self, check: CheckId, state: RowState) -> None:

@@ -239,6 +239,7 @@ class DoctorPane(QWidget):
     def _begin(self, options: DoctorOptions) -> None:
         self._busy = True
         self._forget_run()
+        self.model.reset(RowState.WAITING)
         self._watch_s = options.watch_s
         self.model.set_state(CheckId.REACHABILITY, RowState.RUNNING)
         self.table.clearSelection()
@@ -266,7 +267,7 @@ class DoctorPane(QWidget):
             return
         for check, state in self.model.states().items():
             if not state.done:
-                self.model.set_state(check, RowState.WAITING)
+                self.model.set_state(check, RowState.NOT_RUN)
 
     def _select_first_problem(self, diagnosis: Diagnosis) -> None:
         focus = diagnosis.first_failure or next(

@@ -95,7 +95,7 @@ async def test_a_healthy_run_lists_the_seven_checks_in_order(
 ) -> None:
     pane = make_pane(ui, tmp_path)
     qtmodeltester.check(pane.model)
-    assert shown_states(pane) == ["Waiting"] * 7
+    assert shown_states(pane) == ["Not run yet"] * 7
     assert not pane.controls.run_button.isEnabled()  # no connection yet
     pane.set_session(session)
     assert pane.controls.run_button.isEnabled() and not pane.controls.copy_button.isEnabled()
@@ -287,7 +287,7 @@ async def test_cancel_stops_the_run_cleanly(
     assert not pane.running and pane.controls.run_button.isEnabled()
     assert not pane.controls.cancel_button.isEnabled() and pane.controls.watch.isEnabled()
     assert pane.diagnosis is None and heard.checked == []
-    assert pane.model.state(CheckId.LATE_RECORDING) is RowState.WAITING
+    assert pane.model.state(CheckId.LATE_RECORDING) is RowState.NOT_RUN
     assert pane.model.state(CheckId.REACHABILITY).done
     assert pane.summary.text().startswith("Cancelled after")
     assert pane.watch_label.isHidden()
@@ -305,7 +305,7 @@ async def test_switching_connection_cancels_and_resets(
     pane.set_session(None)
     await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 10)
     assert task.cancelled()
-    assert shown_states(pane) == ["Waiting"] * 7
+    assert shown_states(pane) == ["Not run yet"] * 7
     assert pane.summary.text() == "Select a connection, then run the doctor."
     assert not pane.controls.run_button.isEnabled()
     await pane.aclose()
