@@ -48,12 +48,12 @@ DEDICATED = GuidedStep(
 )
 BLAST_RADIUS = GuidedStep(
     "Give it no more than it needs: the blast radius",
-    "The recommended set-up is one dedicated user with both capabilities and nothing else: low "
-    "blast radius if the credentials leak. System Administrator also works but is risky: if "
-    "that key leaks, the attacker has the keys to the PBX, so use it for a quick test only. "
-    "Call history on its own will fail: calls reach the CRM without their recordings, the "
-    "most common DIY mistake. If only an admin-level role passes the check, keep that key in "
-    "the bridge and this app's keyring only, and regenerate it if anyone else may have seen it.",
+    "One dedicated user with both capabilities and nothing else keeps the blast radius low if "
+    "the credentials leak. On v20 the role that grants both is System Owner, which is "
+    "admin-level: if that key leaks, the attacker has the keys to the PBX. So keep the key in "
+    "the bridge and this app's keyring only, and regenerate it if anyone else may have seen "
+    "it. Call history on its own will fail: calls reach the CRM without their recordings, the "
+    "most common DIY mistake.",
 )
 
 V20_STEPS = (
@@ -82,11 +82,11 @@ V20_STEPS = (
     GuidedStep(
         "Department and Role: the setting that grants both capabilities",
         "Pick the Department the extensions belong to, not System Wide: System Wide forces the "
-        "role User. Then pick the Role. 3CX has no roles named Reports User or Recording "
-        "Manager: this Role is the real setting that grants, or refuses, call history and "
-        "recording fetch. Field reports say System Administrator is refused recordings and "
-        "call reports (403) on current v20 builds and System Owner is needed; the key check in "
-        "the next step proves both, whatever the role is called.",
+        "role User. Then pick the Role System Owner. 3CX has no roles named Reports User or "
+        "Recording Manager: this Role is the real setting behind both, and on current v20 "
+        "builds System Administrator is refused recordings and call reports (403, field "
+        "reports). The key check in the next step proves both capabilities, whatever the role "
+        "is called.",
     ),
     BLAST_RADIUS,
     GuidedStep(

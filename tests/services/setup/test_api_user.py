@@ -127,3 +127,10 @@ async def test_a_taken_client_id_gets_a_clear_message(make_sim: SimFactory, take
     assert caught.value.field == "client_id"
     assert f"Client ID {taken} is already used" in caught.value.message
     assert "regenerate its key under Admin console > Integrations > API" in caught.value.message
+
+
+def test_one_role_story_names_the_role_to_pick() -> None:
+    text = text_of("v20")
+    assert "pick the Role System Owner" in text
+    assert "System Administrator is refused recordings and call reports" in text
+    assert "also works" not in text  # the old guidance offered both roles
