@@ -36,6 +36,7 @@ from app.ui.setup.step import (
     hint_label,
     text_label,
 )
+from app.ui.widgets.presenter_fields import hide_while_presenting
 from app.ui.widgets.secret_field import SecretField
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,12 @@ class ApiUserStep(SetupStep):
         self.username_edit = QLineEdit()
         self.username_edit.setObjectName("adminUser")
         self.username_edit.setPlaceholderText("The admin console user name")
+        hide_while_presenting(self.ctx.ui.presenter, self.username_edit)  # often a person's name
         self.password_edit = SecretField.password("adminPassword")
         self.password_edit.returnPressed.connect(self.sign_in)
-        self.code_edit = QLineEdit()
-        self.code_edit.setObjectName("adminCode")
-        self.code_edit.setPlaceholderText("Only when the account uses two-factor sign-in")
+        self.code_edit = SecretField.code(
+            "adminCode", "Only when the account uses two-factor sign-in"
+        )
         self.code_edit.setMaximumWidth(260)
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setObjectName("adminSignIn")

@@ -40,6 +40,7 @@ from app.ui.setup.step import (
     text_label,
 )
 from app.ui.theme import FAIL, dot_icon
+from app.ui.widgets.presenter_fields import hide_while_presenting
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class FinishStep(SetupStep):
         self.customer_edit.setObjectName("connectionCustomer")
         self.customer_edit.setPlaceholderText("The customer's company")
         form = FieldGrid()
+        hide_while_presenting(self.ctx.ui.presenter, self.name_edit, self.customer_edit)
         form.add("Name:", self.name_edit, self.name_error)
         form.add("Customer:", self.customer_edit)
         self.body.addLayout(form)
