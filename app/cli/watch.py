@@ -16,6 +16,7 @@ from datetime import datetime
 
 from app.cli.args import EXIT_FAILED, EXIT_OK
 from app.domain.business_hours import customer_time
+from app.domain.causes.wording import plural
 from app.domain.live import CallEvent
 from app.domain.reconnect import DEFAULT_POLICY, Random, ReconnectPolicy, StreamState, StreamStatus
 from app.services.customer_clock import read_customer_hours
@@ -64,8 +65,8 @@ async def watch(
         await asyncio.wait_for(printer(), seconds)
     final = stream.settled_status
     summary = (
-        f"watch ended: {final.text}; {stream.reconnects} reconnects, "
-        f"{stream.filled} calls filled from the call log"
+        f"watch ended: {final.text}; {plural(stream.reconnects, 'reconnect')}, "
+        f"{plural(stream.filled, 'call')} filled from the call log"
     )
     if json_lines:
         _print_json({**_status_json(final), "ended": True, "filled": stream.filled})

@@ -30,11 +30,17 @@ async def run_dialog(dialog: QDialog) -> int:
             dialog.finished.disconnect(done)
 
 
-async def confirm(parent: QWidget, title: str, text: str, *, destructive: str) -> bool:
-    """Ask a yes/no question whose "yes" button says what it does (e.g. "Remove")."""
+async def confirm(
+    parent: QWidget, title: str, text: str, *, destructive: str, keep: str | None = None
+) -> bool:
+    """Ask a yes/no question whose "yes" button says what it does (e.g. "Remove"); ``keep``
+    names the "no" button when "Cancel" would read as the same thing as "yes"."""
     box = QMessageBox(
         QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent
     )
+    no = box.button(QMessageBox.StandardButton.Cancel)
+    if keep is not None and no is not None:
+        no.setText(keep)
     yes = box.addButton(destructive, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     await run_dialog(box)

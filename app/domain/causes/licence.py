@@ -20,7 +20,7 @@ from app.domain.version import SUPPORTED_FLOOR, PbxVersion
 
 LICENCE_EXPIRY_WARNING_DAYS: Final = 30
 
-AFTER_KEY: Final = "Checked once the API key works (the key step)."
+AFTER_KEY: Final = "Checked once the API key works (step 5, Verify the key)."
 BY_HAND: Final = (
     "Check System, Licence in the 3CX admin console by hand: confirm the licence is active, "
     "call recording is included and at least one recording channel is licensed."

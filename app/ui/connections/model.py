@@ -238,8 +238,8 @@ class ConnectionsModel(QAbstractTableModel):
             return self._presenter.name(customer) if self._masked(profile) else customer
         if column == VERSION:
             return profile.version or "—"
-        if column == HOSTING:
-            return profile.hosting or "—"
+        if column == HOSTING:  # a guess that came out "unknown" reads as no guess
+            return profile.hosting if profile.hosting not in (None, "unknown") else "—"
         if column == REGION:
             return profile.region or "auto"
         if column == KEY_AGE:

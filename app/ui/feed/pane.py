@@ -382,7 +382,7 @@ class FeedPane(QWidget):
         status = feed.status
         source = status.source + (" + webhook add-on" if status.webhook else "")
         hours = self.model.hours
-        parts = [f"Source: {source}", f"{len(feed):,} calls"]
+        parts = [f"Source: {source}", f"{len(feed):,} call{'' if len(feed) == 1 else 's'}"]
         if feed.last_event_at is not None:
             parts.append(f"last event {_customer_clock(feed.last_event_at, hours)}")
         if feed.watching:

@@ -294,7 +294,9 @@ class SetupWizard(QWidget):
                     f" The API client {created} created on the PBX stays there: delete it in "
                     "the admin console (Integrations > API) if it is not wanted."
                 )
-            if not await confirm(self, "Cancel setup", text, destructive="Cancel setup"):
+            if not await confirm(
+                self, "Stop the guided setup?", text, destructive="Stop setup", keep="Keep going"
+            ):
                 return False
         self._closing = True
         await self._shutdown()

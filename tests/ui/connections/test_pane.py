@@ -30,6 +30,7 @@ from app.ui.connections.dialog import ConnectionDialog
 from app.ui.connections.key_rotation_dialog import KeyRotationDialog
 from app.ui.connections.model import (
     CUSTOMER,
+    HOSTING,
     KEY_AGE,
     NAME,
     STATUS,
@@ -432,6 +433,13 @@ async def test_refresh_status_shows_and_remembers_the_check(
     await until(lambda: (store.get(target.id) or target).last_check == result, "the save")
     saved = load_settings(settings_path()).settings.connection(target.id)
     assert saved is not None and saved.last_check == result and saved.hosting == "3CX-hosted"
+
+
+async def test_a_hosting_guess_of_unknown_reads_as_no_guess(ui: UiContext, qtbot: QtBot) -> None:
+    guessed, unguessed = profile("Guessed", hosting="unknown"), profile("Unguessed")
+    pane = ConnectionsPane(ui, await store_with(guessed, unguessed))
+    qtbot.addWidget(pane)
+    assert row_texts(pane, HOSTING) == ["—", "—"]
 
 
 async def test_demo_connection_is_shown_marked_and_not_editable(

@@ -319,14 +319,14 @@ async def test_cancel_button_asks_once_a_key_is_stored(ui: UiContext, sim: Simul
         box = await until_message_box(wizard)
         assert "removed from the keyring" in box.text()
         stay = box.button(QMessageBox.StandardButton.Cancel)
-        assert stay is not None
+        assert stay is not None and stay.text() == "Keep going"
         stay.click()
         await until(lambda: not box.isVisible(), "the question to close", 5)
         assert not cancelled and await store.staged_key(connection_id) == sim.client_secret
 
         wizard.cancel_button.click()
         box = await until_message_box(wizard)
-        leave = next(b for b in box.buttons() if b.text() == "Cancel setup")
+        leave = next(b for b in box.buttons() if b.text() == "Stop setup")
         leave.click()
         await until(lambda: bool(cancelled), "the wizard to cancel", 10)
     assert await store.staged_key(connection_id) is None

@@ -49,7 +49,7 @@ class VerifyStep(SetupStep):
             ctx,
             "The app signs in with the key and tries what the bridge will do: read the call "
             'history ("Reports User") and list and download a recording ("Recording '
-            "Manager\"). Both ticks must be green. Then it reads the customer's time zone "
+            "Manager\"). Each tick below must be green. Then it reads the customer's time zone "
             "and office hours for you to confirm.",
         )
         self.checklist = CheckList(ctx.ui.presenter)
