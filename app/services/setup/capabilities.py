@@ -32,10 +32,14 @@ from app.domain.causes.roles import (
 )
 from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckResult
+from app.services.certificate_trouble import (
+    CertificateTrouble,
+    certificate_trouble,
+    is_trust_failure,
+)
 from app.services.facts.key_probes import admin_claims, download_newest
 from app.services.facts.outcome import Outcome, attempt, probe_answer
 from app.services.logs.setup import REDACTOR
-from app.services.setup.trust import CertificateTrouble, certificate_trouble, is_trust_failure
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams, open_client
 from app.threecx.errors import ThreeCXError

@@ -14,7 +14,11 @@ from app.domain.addresses import parse_pbx_address
 from app.domain.pbx import HostingMode, guess_hosting_mode, is_3cx_domain
 from app.domain.phones import default_region
 from app.domain.version import PbxVersion
-from app.services.setup.trust import CertificateTrouble, certificate_trouble, is_trust_failure
+from app.services.certificate_trouble import (
+    CertificateTrouble,
+    certificate_trouble,
+    is_trust_failure,
+)
 from app.threecx.client import PbxClient
 from app.threecx.errors import ThreeCXError, Unreachable, UnreachableKind
 from app.threecx.generation import detect_generation

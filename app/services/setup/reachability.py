@@ -22,9 +22,9 @@ from app.domain.causes.reachability import (
 )
 from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckResult
+from app.services.certificate_trouble import CertificateTrouble, certificate_trouble
 from app.services.facts.reachability import gather_reachability
 from app.services.feed import call_control
-from app.services.setup.trust import CertificateTrouble, certificate_trouble
 from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams
 from app.threecx.errors import AuthRejected, ThreeCXError, TokenRevoked, Unsupported

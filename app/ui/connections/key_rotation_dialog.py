@@ -4,7 +4,7 @@ Two ways in: paste a key the engineer generated in the 3CX admin console, or sig
 admin and have the PBX generate one for the connection's API client (the key goes straight to
 the check and the keyring, never on screen). ``ConnectionStore.rotate_key`` verifies the key
 (token, call history, recordings) and only then swaps it in; when the PBX rejects it the old key
-stays and the dialog shows the fix.
+stays and the dialog shows the fix; an untrusted certificate is shown to trust, not blamed on it.
 
 The admin password and security code are used for one sign-in and cleared from their fields
 at once; nothing typed here is stored. Open it with ``app.ui.dialogs.run_dialog``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from html import escape
 from typing import Final
@@ -36,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile, key_age_text, key_age_warning
+from app.services import certificate_trouble as untrusted
 from app.services.connections.store import (
     ConnectionStore,
     ConnectionStoreError,
@@ -49,6 +51,7 @@ from app.services.session import connection_params
 from app.services.setup.capabilities import LABELS, CapabilityCheck, CapabilityReport
 from app.ui.context import UiContext
 from app.ui.theme import FAIL, MUTED, PASS, WARN
+from app.ui.widgets.certificate_trust import CertificateTrustPanel
 from app.ui.widgets.secret_field import SecretField
 
 log = logging.getLogger(__name__)
@@ -72,6 +75,13 @@ def _error_label(object_name: str) -> QLabel:
     label.setWordWrap(True)
     label.setStyleSheet(f"color: {FAIL};")
     label.setVisible(False)
+    return label
+
+
+def _wrapped(object_name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(object_name)
+    label.setWordWrap(True)
     return label
 
 
@@ -124,6 +134,11 @@ class KeyRotationDialog(QDialog):
         self.generate_page.setVisible(False)
         self.paste_choice.toggled.connect(self._on_mode)
         self._build_progress()
+        self.trust_panel = CertificateTrustPanel()
+        self.trust_panel.ca_button.hide()  # the connection's own dialog takes a CA file
+        self.trust_panel.trustRequested.connect(
+            lambda sha: self._ui.tasks.start(self._trust(sha), name="rotation: trust certificate")
+        )
         self._build_buttons()
         self._lay_out()
         ui.presenter.changed.connect(self._on_presenter_changed)
@@ -134,12 +149,8 @@ class KeyRotationDialog(QDialog):
     # ---- building --------------------------------------------------------------------------
     def _build_choices(self, profile: ConnectionProfile) -> None:
         """The intro, the key's age and the choice between pasting and generating a key."""
-        self.intro = QLabel()
-        self.intro.setObjectName("rotationIntro")
-        self.intro.setWordWrap(True)
-        self.age = QLabel()
-        self.age.setObjectName("rotationKeyAge")
-        self.age.setWordWrap(True)
+        self.intro = _wrapped("rotationIntro")
+        self.age = _wrapped("rotationKeyAge")
 
         self.paste_choice = QRadioButton("Paste a key generated in the 3CX admin console")
         self.paste_choice.setObjectName("pasteChoice")
@@ -177,9 +188,7 @@ class KeyRotationDialog(QDialog):
         self._checks_grid.setContentsMargins(0, 4, 0, 4)
         self._checks_grid.setColumnStretch(1, 1)
         self.checks_box.setVisible(False)
-        self.outcome = QLabel()
-        self.outcome.setObjectName("rotationOutcome")
-        self.outcome.setWordWrap(True)
+        self.outcome = _wrapped("rotationOutcome")
         self.outcome.setTextFormat(Qt.TextFormat.RichText)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.outcome.setVisible(False)
@@ -206,6 +215,7 @@ class KeyRotationDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.checks_box)
         layout.addWidget(self.outcome)
+        layout.addWidget(self.trust_panel)
         layout.addStretch(1)
         layout.addWidget(self.buttons)
 
@@ -363,6 +373,7 @@ class KeyRotationDialog(QDialog):
         if self._busy or self.rotation is not None:
             return
         self.outcome.setVisible(False)
+        self.trust_panel.withdraw()
         if self.paste_choice.isChecked():
             try:
                 key = self.key_edit.checked_key()
@@ -400,7 +411,15 @@ class KeyRotationDialog(QDialog):
                 self._set_busy(False)
             raise
         except ThreeCXError as exc:
-            self._admin_problem(" ".join(p for p in (exc.message, exc.next_step) if p))
+            if not untrusted.is_trust_failure(exc):
+                self._admin_problem(" ".join(p for p in (exc.message, exc.next_step) if p))
+                return
+            tls = connection_params(self._profile).tls
+            trouble = await untrusted.certificate_trouble(
+                self._profile.url, tls, timeout_s=10, seen=exc
+            )
+            self._set_busy(False)
+            self._untrusted(trouble)
         except ValueError as exc:  # AddressError: the saved address no longer parses
             self._admin_problem(str(exc))
         except _NoApiClient:
@@ -440,6 +459,9 @@ class KeyRotationDialog(QDialog):
             rotation = await self._store.rotate_key(self._profile.id, key)
         except KeyRotationRejected as exc:
             self._set_busy(False)
+            if exc.report.certificate_trouble is not None:
+                self._untrusted(exc.report.certificate_trouble)
+                return
             self._rejected(exc.report, exc.message, generated=generated)
             if generated and exc.report.key_accepted:
                 await self._keep_generated_key(key)
@@ -476,6 +498,31 @@ class KeyRotationDialog(QDialog):
         )
         self._fit_height()
         self.rotated.emit(saved)
+
+    # ---- an untrusted certificate ----------------------------------------------------------
+    def _untrusted(self, trouble: untrusted.CertificateTrouble | None) -> None:
+        """Nothing was sent to the PBX: show its certificate to trust, never blame the key."""
+        self.checks_box.setVisible(False)
+        fate = self._old_key_fate(generated=False)
+        self._show_result(f"<b>The new key has not been tried yet.</b><br>{fate}", ok=False)
+        if (t := trouble) is not None:  # its words say what happened and what to do
+            self.trust_panel.offer(t.certificate, what=t.what, warnings=t.warnings, details=t.raw)
+        self._fit_height()
+
+    async def _trust(self, pin_sha256: str) -> None:
+        """Pin the certificate on the connection (as its edit dialog would), then check again."""
+        current = self._store.get(self._profile.id) or self._profile
+        changed = dataclasses.replace(current, pin_sha256=pin_sha256)
+        try:
+            self._profile = await self._store.update(changed, None)
+        except ConnectionStoreError as exc:  # a CA file that cannot be read, a locked file
+            return self._show_result(f"<b>Not changed.</b> {_html(exc.message)}", ok=False)
+        self.trust_panel.withdraw()
+        if self.paste_choice.isChecked():
+            self._on_rotate()  # the pasted key, checked again with the certificate trusted
+            return
+        self.outcome.setVisible(False)
+        self._admin_problem("Certificate trusted. Type the admin password again, then sign in.")
 
     # ---- outcomes --------------------------------------------------------------------------
     def _old_key_fate(self, *, generated: bool) -> str:

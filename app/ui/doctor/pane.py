@@ -1,7 +1,9 @@
 """The doctor, in the window: the seven checks in the field docs' order, live as each completes.
 
 Each row shows its state (waiting, running, pass, warn, fail, skip); the selected check's
-finding, fix and evidence are shown below the list. Everything that can hold a number or a
+finding, fix and evidence are shown below the list. When the PBX was not reached because the
+connection does not trust its certificate, the certificate is shown above the list, to trust
+(saved on the connection) and check again at once. Everything that can hold a number or a
 name goes through the presenter. The copy-as-text is the CLI's rendering, redacted, and masked
 in presenter mode.
 """
@@ -20,9 +22,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.domain.clock import utc_now
+from app.domain.connection import ConnectionProfile
 from app.domain.diagnosis import CHECK_ORDER, CheckId, CheckResult, CheckStatus, Diagnosis
 from app.domain.report import Report
-from app.services.connections.store import last_check_of
+from app.services.connections.store import ConnectionStore, last_check_of
 from app.services.doctor import Doctor
 from app.services.doctor.text import render_text
 from app.services.facts.connection_options import options_for_connection
@@ -30,13 +33,14 @@ from app.services.facts.options import DoctorOptions
 from app.services.pbx_access import Timeouts
 from app.services.recordings.watcher import RecordingJourney
 from app.services.reports.meta import report_meta
-from app.services.session import PbxSession
+from app.services.session import PbxSession, connection_params
 from app.services.settings.file import Settings
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
 from app.ui.doctor.banners import NoticeBanner, banner_style, outcome, watch_lines
 from app.ui.doctor.check_details import CheckDetails
 from app.ui.doctor.check_table import CheckTable
+from app.ui.doctor.connection_trust import ConnectionTrust, trouble_for
 from app.ui.doctor.model import CheckTableModel, RowState, present
 from app.ui.doctor.off_thread_certificates import OffThreadCertificates, host_port
 from app.ui.doctor.privacy import names_quoted, without_key
@@ -54,6 +58,7 @@ class DoctorPane(QWidget):
     progressed = Signal(object)  # CheckResult, as each check completes
     runStarted = Signal()
     runEnded = Signal()  # completed, cancelled or failed
+    trustSaved = Signal(object)  # ConnectionProfile, saved with the certificate trusted here
 
     def __init__(
         self,
@@ -61,8 +66,10 @@ class DoctorPane(QWidget):
         known_certificates_path: Path | None = None,
         *,
         timeouts: Timeouts | None = None,
+        store: ConnectionStore | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``store``: where a certificate trusted here is saved (none: it is not offered)."""
         super().__init__(parent)
         self.setObjectName("doctorPane")
         self._ui = ui
@@ -81,7 +88,12 @@ class DoctorPane(QWidget):
         self._failure: str | None = None  # why the last run stopped, when it did not finish
         self._cancelled_after: int | None = None
         self.diagnosis: Diagnosis | None = None
+        self._trusted: ConnectionProfile | None = None  # saved with new trust, for this session
+        self._rerun_for: str | None = None  # the connection to check again once trusted
 
+        self.trust = ConnectionTrust(ui, self)
+        self.trust.store = store
+        self.trust.saved.connect(self._trust_saved)
         self.model = CheckTableModel(ui, self)
         self._build()
         self._countdown = QTimer(self)
@@ -109,6 +121,8 @@ class DoctorPane(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.watch_label)
         layout.addWidget(self.notice)
+        layout.addWidget(self.trust.panel)
+        layout.addWidget(self.trust.problem)
         layout.addWidget(self.table)
         layout.addWidget(self.details, 1)
 
@@ -125,10 +139,16 @@ class DoctorPane(QWidget):
         self._run_id += 1  # a cancelled run still winding down no longer touches the pane
         self._busy = False
         self._session = session
+        self._trusted = None  # a session opened since carries what was saved
+        rerun = session is not None and session.profile.id == self._rerun_for
+        if session is not None and not rerun:
+            self._rerun_for = None
         self._forget_run()
         self._countdown.stop()
         self.table.clearSelection()
         self._render_all()
+        if rerun:
+            self.run()
 
     async def aclose(self) -> None:
         task = self._task
@@ -212,6 +232,8 @@ class DoctorPane(QWidget):
     ) -> Doctor:
         """The doctor for this run, its one known certificate read beforehand."""
         params = session.params
+        if self._trusted is not None:
+            params = replace(params, tls=connection_params(self._trusted).tls)
         if self._timeouts is not None:
             params = replace(params, timeouts=self._timeouts)
         where = host_port(params.url)
@@ -232,6 +254,7 @@ class DoctorPane(QWidget):
         self._failure = None
         self._cancelled_after = None
         self.notice.forget()
+        self.trust.withdraw()
         self._journeys = {}
         self._watch_deadline = None
         self.model.reset()
@@ -258,7 +281,36 @@ class DoctorPane(QWidget):
                 self._select_first_problem(diagnosis)
             self.diagnosed.emit(diagnosis)
             self.checked.emit(last_check_of(diagnosis))
+            self._rerun_for = None
+            if _stopped_at_tls(diagnosis):
+                self._look_at_certificate()
         self.runEnded.emit()
+
+    # ---- an untrusted certificate ----------------------------------------------------------------
+    def _look_at_certificate(self) -> None:
+        session = self._session
+        if session is None or not self.trust.can_offer(session.profile):
+            return
+        profile = self._trusted or session.profile
+        timeout_s = (self._timeouts or session.params.timeouts).connect
+        self._ui.tasks.start(
+            self._offer_trust(self._run_id, profile, timeout_s), name="doctor: read certificate"
+        )
+
+    async def _offer_trust(self, run_id: int, profile: ConnectionProfile, timeout_s: float) -> None:
+        trouble = await trouble_for(profile, timeout_s)
+        if trouble is not None and run_id == self._run_id and not self._busy:
+            self.trust.offer(profile, trouble)
+
+    def _trust_saved(self, saved: ConnectionProfile) -> None:
+        """Check again at once with what was saved; the window may reopen the connection."""
+        session = self._session
+        if session is None or session.profile.id != saved.id:
+            return
+        self._trusted = saved
+        self._rerun_for = saved.id
+        self.trustSaved.emit(saved)
+        self.run()  # should the window reopen the connection, set_session runs it again
 
     def _settle_rows(self, diagnosis: Diagnosis | None) -> None:
         if diagnosis is not None:
@@ -437,6 +489,15 @@ class DoctorPane(QWidget):
             )
         else:
             self.details.show_check(check, self.model.state(check), self.model.result(check))
+
+
+def _stopped_at_tls(diagnosis: Diagnosis) -> bool:
+    """The PBX was not reached because the TLS handshake failed (trust, or otherwise)."""
+    result = diagnosis.result(CheckId.REACHABILITY)
+    steps = result.details.get("steps", ())
+    return result.status is CheckStatus.FAIL and any(
+        step.get("step") == "tls" and step.get("ok") is False for step in steps
+    )
 
 
 def _banner_label(name: str) -> QLabel:

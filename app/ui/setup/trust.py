@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from app.services.setup.trust import CertificateTrouble
+from app.services.certificate_trouble import CertificateTrouble
 from app.ui.setup.context import SetupContext
 from app.ui.setup.files import CERTIFICATE_FILTER, FileChooser
 from app.ui.widgets.certificate_trust import CertificateTrustPanel

@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
         self.feed = FeedPane(ui, history_limit=feed_history_limit)
         self.triggers = TriggersPane(ui)
         self.recordings = RecordingsPane(ui)
-        self.doctor = DoctorPane(ui)
+        self.doctor = DoctorPane(ui, store=store)  # it may save a trusted certificate
         self.doctor.report_settings = lambda: store.settings  # read when a report is built
         self.log_view = LogPane(ui, log_buffer)
         self.panes = [self.feed, self.triggers, self.recordings, self.doctor, self.log_view]
@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self.connections.removed.connect(self._on_removed)
         self.connections.setupRequested.connect(self.show_setup)
         self.doctor.checked.connect(self._on_checked)
+        self.doctor.trustSaved.connect(self._on_trust_saved)
         self.feed.callsSettled.connect(self._preview_triggers)
         self.welcome.setupRequested.connect(self.show_setup)
         self.welcome.demoRequested.connect(
@@ -529,6 +530,11 @@ class MainWindow(QMainWindow):
     def _on_edited(self, connection_id: str) -> None:
         if self._session is not None and self._session.profile.id == connection_id:
             self._on_selected(connection_id)  # reopen with the new address or key
+
+    def _on_trust_saved(self, profile: ConnectionProfile) -> None:
+        """The doctor pinned a certificate: list and reopen the connection with it."""
+        self.connections.reload()
+        self._on_edited(profile.id)
 
     def _on_removed(self, connection_id: str) -> None:
         if self._session is not None and self._session.profile.id == connection_id:

@@ -328,3 +328,44 @@ async def generate_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWi
     dialog.username_edit.setText(sim.admin_username)
     dialog.password_edit.setText(sim.admin_password)
     return dialog
+
+
+async def test_an_untrusted_certificate_is_offered_not_blamed_on_the_key(
+    ui: UiContext, make_sim: SimFactory
+) -> None:
+    """The connection was saved without the simulator's private CA: the new key is never sent,
+    the dialog shows the certificate, and trusting it pins it and rotates the key."""
+    sim = await make_sim(tls=True)
+    host = QWidget()
+    store = await ConnectionStore.open()
+    store.use_session_only()
+    saved = await store.add(profile_for(sim, ca_file=None), sim.client_secret)
+    opened = await open_dialog(ui, store, host)
+    dialog, old_key = opened.dialog, sim.client_secret
+    try:
+        new_key = await generate_in_console(sim)
+        dialog.key_edit.setText(new_key)
+        dialog.rotate_button.click()
+        await finished(dialog)
+        panel = dialog.trust_panel
+        assert panel.isVisibleTo(dialog) and panel.trust_button.isEnabled()
+        assert not panel.ca_button.isVisibleTo(dialog)
+        shown = "\n".join(seen.text for seen in visible_texts(dialog)).lower()
+        for blame in ("rejected the new key", "did not accept the key", "refused the key"):
+            assert blame not in shown, shown
+        assert "certificate_verify_failed" not in shown and "not been tried" in shown
+        assert await store.secret(saved.id) == old_key  # the old key stays
+
+        panel.trust_button.click()
+        await until(lambda: dialog.rotation is not None, "the rotation after the pin", 20)
+        pinned = store.get(saved.id)
+        assert pinned is not None and pinned.pin_sha256 and pinned.ca_file is None
+        assert (
+            dialog.rotation is not None and dialog.rotation.profile.pin_sha256 == pinned.pin_sha256
+        )
+        assert await store.secret(saved.id) == new_key
+        assert not panel.isVisibleTo(dialog)
+    finally:
+        dialog.done(0)
+        await opened.task
+        host.deleteLater()

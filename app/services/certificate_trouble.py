@@ -1,11 +1,12 @@
 """A PBX certificate this connection does not trust yet, described so the engineer can judge it.
 
-Wherever the setup meets a TLS trust failure (detecting the PBX, verifying the key, the
-reachability check), it asks here for the certificate the PBX presents (read without trusting
-it) and for what trusting it by pin would still not get past: a pin replaces the authority,
-not the certificate's dates or names, so an expired certificate or one for another name keeps
-failing in PBX Companion and in the bridge. The library's own words are kept apart (``raw``)
-for a Details disclosure; the main words never carry them and never mention the key.
+Wherever a TLS trust failure stops the engineer (the setup's address, key and reachability
+steps, the doctor's reachability check, a key rotation's check), the caller asks here for the
+certificate the PBX presents (read without trusting it) and for what trusting it by pin would
+still not get past: a pin replaces the authority, not the certificate's dates or names, so an
+expired certificate or one for another name keeps failing in PBX Companion and in the bridge.
+The library's own words are kept apart (``raw``) for a Details disclosure; the main words never
+carry them and never mention the key.
 """
 
 from __future__ import annotations
