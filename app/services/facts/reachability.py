@@ -39,6 +39,7 @@ from app.threecx.probe import CertificateInfo, NetworkProbe, probe_network
 from app.threecx.v20.client import V20Client
 
 log = logging.getLogger(__name__)
+DISCARD_GRACE_S = 1.0  # how long a failing early sign-in is given to fail on its own
 
 _KINDS = {
     UnreachableKind.DNS: FailureKind.DNS,
@@ -81,7 +82,10 @@ async def gather_reachability(
         raise
     facts = _network_facts(probe)
     if probe.failed is not None or probe.http_status not in (401, 403):
-        await _discard(early)  # not reachable, or not a v20 XAPI: detect the generation
+        # Not reachable, or not a v20 XAPI: detect the generation. The early sign-in meets
+        # the same failure as fast as the probe did; it is let finish rather than cancelled
+        # mid-handshake, which leaves its socket unclosed (asyncio's start_tls on 3.11).
+        await _discard(early, grace_s=min(DISCARD_GRACE_S, params.timeouts.connect))
         early = None
     if probe.failed is not None or secret is None:
         return Gathered(facts)
@@ -192,9 +196,11 @@ async def _v20_sign_in(params: ConnectionParams, secret: str) -> PbxClient:
     return client
 
 
-async def _discard(task: asyncio.Task[PbxClient] | None) -> None:
+async def _discard(task: asyncio.Task[PbxClient] | None, grace_s: float = 0.0) -> None:
     if task is None:
         return
+    if grace_s > 0:
+        await asyncio.wait({task}, timeout=grace_s)
     task.cancel()
     results = await asyncio.gather(task, return_exceptions=True)
     if isinstance(results[0], V20Client):
