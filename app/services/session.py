@@ -94,6 +94,17 @@ def connection_params(
     )
 
 
+async def signed_in_client(params: ConnectionParams, secret: str) -> PbxClient:
+    """A client that has signed in (closed again if signing in fails): raises its error."""
+    client = await open_client(params, secret)
+    try:
+        await client.authenticate()
+    except BaseException:
+        await client.aclose()
+        raise
+    return client
+
+
 class PbxSession:
     """The client for one connection, opened on first use and shared by every pane."""
 
@@ -127,13 +138,7 @@ class PbxSession:
         """The signed-in client; raises ``ThreeCXError`` (or ``AddressError``) when it cannot."""
         async with self._client_lock:
             if self._client is None:
-                client = await open_client(self.params, self._secret)
-                try:
-                    await client.authenticate()
-                except BaseException:
-                    await client.aclose()
-                    raise
-                self._client = client
+                self._client = await signed_in_client(self.params, self._secret)
             return self._client
 
     async def region(self) -> str:

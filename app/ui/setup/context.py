@@ -22,7 +22,8 @@ from app.domain.connection import ContactColumns, new_connection_id
 from app.domain.contacts import Contact
 from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.services.facts.options import DoctorOptions
-from app.services.pbx_access import ConnectionParams, PbxClient, Timeouts, TlsOptions, open_client
+from app.services.pbx_access import ConnectionParams, PbxClient, Timeouts, TlsOptions
+from app.services.session import signed_in_client
 from app.services.setup.capabilities import CapabilityReport
 from app.services.setup.detect import PbxDetection
 from app.ui.context import UiContext
@@ -238,13 +239,7 @@ class SetupContext(QObject):
         """A signed-in client on the staged key, shared by steps 7 and 8."""
         async with self._client_lock:
             if self._client is None:
-                client = await open_client(self.params(), await self.secret())
-                try:
-                    await client.authenticate()
-                except BaseException:
-                    await client.aclose()
-                    raise
-                self._client = client
+                self._client = await signed_in_client(self.params(), await self.secret())
             return self._client
 
     async def close_client(self) -> None:
