@@ -156,8 +156,10 @@ def _no_leaked_threads() -> Iterator[None]:
         # module- or session-scoped loop they idle between tests by design.
         and not thread.name.startswith("asyncio_")
     ]
-    for thread in leaked:
-        thread.join(max(0.0, deadline - time.monotonic()))
+    # Polled rather than join(timeout): under libfaketime (make test-clocks) a timed join waits
+    # until the thread ends, so a leaked thread would hang the run instead of failing the test.
+    while any(thread.is_alive() for thread in leaked) and time.monotonic() < deadline:
+        time.sleep(0.02)
     alive = [thread.name for thread in leaked if thread.is_alive()]
     if alive:
         pytest.fail(f"test left threads running: {', '.join(alive)}", pytrace=False)

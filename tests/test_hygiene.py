@@ -122,7 +122,10 @@ def test_leaves_a_qthread_running(qapp):
 
 
 def test_leaves_a_python_thread_running():
-    thread = threading.Thread(target=time.sleep, args=(3.0,), name="sleeper", daemon=True)
+    # Waits on an event nobody sets (a daemon, so the run still ends): left running on any
+    # clock, where a sleep could end inside the check's grace when the clock is shifted.
+    never = threading.Event()
+    thread = threading.Thread(target=never.wait, name="sleeper", daemon=True)
     thread.start()
 
 
