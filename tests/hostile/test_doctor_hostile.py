@@ -249,7 +249,12 @@ def test_two_doctors_with_one_token_per_client_say_the_token_was_withdrawn(
     documents = [_document(run) for run in outcome.runs]
     assert outcome.counts.get("revoked_401", 0) > 0, f"the doctors never collided: {outcome}"
     said = [_said(document) for document in documents]
-    assert any(any(p in text for p in REVOKED) for text in said), "\n---\n".join(said)[:4000]
+    # A doctor says so once its token is taken a second time; a single collision heals with
+    # one re-sign-in (which of the two runs first is the scheduler's), and then both pass
+    # check 2. Either way, never "role missing".
+    withdrawn = any(any(p in text for p in REVOKED) for text in said)
+    healed = all(_status(document, "api_roles") == "pass" for document in documents)
+    assert withdrawn or healed, "\n---\n".join(said)[:4000]
     for document, text in zip(documents, said, strict=True):
         assert "neither role" not in text, text[:3000]
         assert _status(document, "api_roles") != "fail", _said(document, "api_roles")
