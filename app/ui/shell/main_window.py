@@ -254,8 +254,6 @@ class MainWindow(QMainWindow):
 
         if self._receiver is not None:
             await self._receiver.stop()
-        if self._demo is not None:
-            await self._demo.stop()
         receiver = WebhookReceiver(
             host,
             port,
@@ -586,4 +584,6 @@ class MainWindow(QMainWindow):
         if self._session is not None:
             await self._session.aclose()
             self._session = None
+        if self._demo is not None:  # after the session that talks to it
+            await self._demo.stop()
         await self.ui.tasks.aclose()

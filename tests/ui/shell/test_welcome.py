@@ -61,6 +61,15 @@ async def test_the_demo_from_the_welcome_page_opens_on_live_calls(
         assert window.session is not None and window.session.profile.demo
         assert window.right.currentWidget() is window.tabs
         assert window.tabs.currentWidget() is window.feed
+        # The demo PBX keeps running: the live feed connects to it and stays connected.
+        await until(
+            lambda: (
+                window.feed.feed is not None
+                and window.feed.feed.status.source == "Call Control websocket"
+            ),
+            "the live feed to reach the demo PBX",
+            20,
+        )
         assert not window.connections.keyring_banner.isVisible()
 
         window.connections.select(None)
