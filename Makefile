@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-clocks lint types imports unit workflows contract bench package clean
+.PHONY: demo test test-clocks lint types imports unit workflows contract bench package screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ test-clocks: $(VENV)/.installed-test
 # and written to build/bench.json (value, unit, baseline, ratio) for scripts to read.
 bench: $(VENV)/.installed-test
 	$(BIN)/python build/bench.py
+
+# The README's two pictures, rendered again from the demo under Xvfb (light, and dark mode).
+SHOTS := $(or $(PBX_TEST_ARTIFACTS),test-artifacts)/screenshots
+screenshots: $(VENV)/.installed-test
+	$(BIN)/pytest -q tests/ui/shell/test_main_window.py::test_the_readme_screenshot_fits_a_laptop_screen tests/ui/test_theme.py::test_the_window_in_dark_mode
+	mkdir -p docs/screenshots
+	cp $(SHOTS)/main-window-1366.png $(SHOTS)/main-window-dark.png docs/screenshots/
 
 # Regenerate the trimmed XAPI contract from 3CX's full spec (needs ../shared).
 contract: $(VENV)/.installed-test

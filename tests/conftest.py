@@ -111,9 +111,9 @@ def keyring_backend(secret_service: SecretServiceBus) -> Iterator[KeyringBackend
 
 @pytest.fixture(scope="session")
 def xvfb_display() -> Iterator[XvfbDisplay]:
-    """A private Xvfb server (1280x800x24) on a free display number."""
+    """A private Xvfb server (1440x900x24, room for a 1366 x 768 window) on a free display."""
     require_programs("Xvfb", packages="xvfb", purpose="Screenshot tests")
-    with Xvfb() as display:
+    with Xvfb(1440, 900) as display:
         yield display
 
 

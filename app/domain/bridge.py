@@ -52,7 +52,17 @@ class NumberMatch(enum.StrEnum):
         """The choice as the guided setup offers it to the customer."""
         return _PLAIN_WORDS[self]
 
+    @property
+    def short_words(self) -> str:
+        """The choice in a few words, for a list; ``plain_words`` explains it."""
+        return _SHORT_WORDS[self]
 
+
+_SHORT_WORDS = {
+    NumberMatch.E164: "Exact E.164 number (most bridges)",
+    NumberMatch.PHONEBOOK: "3CX's own CRM integration (its phonebook)",
+    NumberMatch.NORMALISED: "Both numbers normalised first",
+}
 _PLAIN_WORDS = {
     NumberMatch.E164: (
         "A CRM bridge that looks the caller up by the exact E.164 number (+ and the country "

@@ -311,7 +311,7 @@ async def test_v18_offers_the_regions_zone_for_the_engineer_to_confirm(
         hours = wizard.ctx.customer_hours
         assert hours is not None and hours.source is HoursSource.REGION
         assert hours.timezone == "Pacific/Auckland"
-        assert clock.summary.property("tone") == "warn"
+        assert clock.summary.property("box") == "warn"
         assert "the region's usual zone, not read from the PBX" in clock.summary.text()
         assert "does not offer its office hours" in clock.summary.text()
         assert clock.source_label.text() == "(the region's usual zone — confirm)"

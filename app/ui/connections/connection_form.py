@@ -27,8 +27,9 @@ from app.domain.business_hours import BusinessHours, BusinessHoursError
 from app.domain.connection import ConnectionProfile
 from app.services.connections.store import FIELD_LABELS
 from app.ui.connections.did_sources_editor import DidSourcesEditor
-from app.ui.connections.form_labels import HINT_STYLE, WARN_STYLE, hint_label, message_label
+from app.ui.connections.form_labels import HINT_TONE, WARN_TONE, hint_label, message_label
 from app.ui.presenter import Presenter
+from app.ui.theme import set_tone
 from app.ui.widgets.hours_editor import HoursEditor, hours_source_text
 from app.ui.widgets.presenter_fields import hide_while_presenting
 from app.ui.widgets.secret_field import SecretField
@@ -322,7 +323,7 @@ class ConnectionForm(QTabWidget):
         warning = plain_http_warning(address)
         preview = f"Connects to {address.base_url}"
         self.url_preview.setText(f"{preview}. {warning}" if warning else preview)
-        self.url_preview.setStyleSheet(WARN_STYLE if warning else HINT_STYLE)
+        set_tone(self.url_preview, WARN_TONE if warning else HINT_TONE)
         self.url_preview.setVisible(True)
 
     # ---- choosing files --------------------------------------------------------------------

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.connection import CheckStatusSummary
 from app.ui.connections.model import STATUS_LOOKS, STATUS_ROLE, StatusLook
+from app.ui.theme import colours
 
 
 class RoomyDelegate(QStyledItemDelegate):
@@ -67,14 +68,15 @@ class StatusPillDelegate(QStyledItemDelegate):
             min(width, cell.width() - 12),
             height,
         )
+        tint = colours().tints[look.tint]
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(look.background))
+        painter.setBrush(QColor(tint.background))
         painter.drawRoundedRect(pill, height / 2, height / 2)
-        painter.setBrush(QColor(look.foreground))
+        painter.setBrush(QColor(tint.text))
         painter.drawEllipse(QRectF(pill.x() + self.PADDING, pill.center().y() - dot / 2, dot, dot))
-        painter.setPen(QColor(look.foreground))
+        painter.setPen(QColor(tint.text))
         text_rect = pill.adjusted(self.PADDING + dot + 6, 0, -self.PADDING, 0)
         painter.drawText(
             text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), look.label

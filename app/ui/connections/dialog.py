@@ -38,13 +38,14 @@ from app.services.connections.store import (
 from app.ui.connections.connection_form import REQUIRED, ConnectionForm
 from app.ui.connections.did_sources_editor import did_sources_problem
 from app.ui.connections.form_labels import (
-    ERROR_STYLE,
-    HINT_STYLE,
-    WARN_STYLE,
+    ERROR_TONE,
+    HINT_TONE,
+    WARN_TONE,
     hint_label,
     message_label,
 )
 from app.ui.context import UiContext
+from app.ui.theme import set_tone
 
 Submit = Callable[[ConnectionProfile, str | None], Awaitable[ConnectionProfile]]
 
@@ -52,26 +53,26 @@ Submit = Callable[[ConnectionProfile, str | None], Awaitable[ConnectionProfile]]
 def _key_place_note(
     backend: str | None, existing: ConnectionProfile | None, by_rotation: bool
 ) -> tuple[str, str]:
-    """Where the key goes, and its style."""
+    """Where the key goes, and its tone."""
     if backend is None:
         return (
             "No OS keyring is available, so the key cannot be stored. Close this dialog and "
             'choose "Hold keys in memory for this session" in the connections list.'
-        ), ERROR_STYLE
+        ), ERROR_TONE
     if by_rotation:
         return (
             f"A key is stored in {backend}. To replace it, use Rotate key… in the connections "
             "list: it checks the new key against the PBX before the old one is let go."
-        ), HINT_STYLE
+        ), HINT_TONE
     if existing is not None:
         return (
             f"No key is stored for this connection: paste the key (it goes to {backend}).",
-            HINT_STYLE,
+            HINT_TONE,
         )
     return (
         f"Shown once by 3CX when the API client is created. Stored in {backend}, never in the "
         "settings file."
-    ), HINT_STYLE
+    ), HINT_TONE
 
 
 def _key_note(
@@ -80,17 +81,17 @@ def _key_note(
     by_rotation: bool,
     warn_days: int,
 ) -> tuple[str, str]:
-    """The note under the key field and its style: where the key goes, and how old it is."""
-    text, style = _key_place_note(backend, existing, by_rotation)
+    """The note under the key field and its tone: where the key goes, and how old it is."""
+    text, tone = _key_place_note(backend, existing, by_rotation)
     if existing is None or existing.key_rotated_at is None:
-        return text, style
+        return text, tone
     now = utc_now()
     when = f"{existing.key_rotated_at.astimezone():%d %b %Y}"
     text += f" Key {key_age_text(existing, now=now)} ({when})."
     if key_age_warning(existing, now=now, warn_days=warn_days):
         text += " Consider generating a new key and rotating it."
-        style = WARN_STYLE if style == HINT_STYLE else style
-    return text, style
+        tone = WARN_TONE if tone == HINT_TONE else tone
+    return text, tone
 
 
 class ConnectionDialog(QDialog):
@@ -187,9 +188,9 @@ class ConnectionDialog(QDialog):
         key_edit = self.form.key_edit
         key_edit.setEnabled(not by_rotation)
         key_edit.setPlaceholderText("Rotate key… replaces it" if by_rotation else "")
-        text, style = _key_note(backend, self._existing, by_rotation, self._key_age_warning_days)
+        text, tone = _key_note(backend, self._existing, by_rotation, self._key_age_warning_days)
         self.form.key_note.setText(text)
-        self.form.key_note.setStyleSheet(style)
+        set_tone(self.form.key_note, tone)
 
     def _key_required(self) -> bool:
         return self._existing is None or not self._key_stored
@@ -330,11 +331,11 @@ class ConnectionDialog(QDialog):
             cancel.setEnabled(not busy)
         self._ok_button.setEnabled(not busy and self._candidate is not None)
         if busy:
-            self._status.setStyleSheet(HINT_STYLE)
+            set_tone(self._status, HINT_TONE)
             self._status.setText("Saving…")
             self._status.setVisible(True)
         else:
-            self._status.setStyleSheet(ERROR_STYLE)
+            set_tone(self._status, ERROR_TONE)
             if self._status.text() == "Saving…":
                 self._status.setVisible(False)
 

@@ -7,16 +7,19 @@ from typing import Final
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-ERROR_STYLE: Final = "color: #b42318;"
-HINT_STYLE: Final = "color: #5a6472;"
-WARN_STYLE: Final = "color: #8a5a00;"
+from app.ui.theme import set_tone
+
+# The tones (see ``app.ui.theme.set_tone``) the form's small print is shown in.
+ERROR_TONE: Final = "fail"
+HINT_TONE: Final = "muted"
+WARN_TONE: Final = "warn"
 
 
 def message_label() -> QLabel:
     """A message in red, hidden until there is something to say."""
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
+    set_tone(label, ERROR_TONE)
     label.setVisible(False)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -25,5 +28,5 @@ def message_label() -> QLabel:
 def hint_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet(HINT_STYLE)
+    set_tone(label, HINT_TONE)
     return label

@@ -50,7 +50,7 @@ from app.services.pbx_access import ThreeCXError, admin_sign_in
 from app.services.session import connection_params
 from app.services.setup.capabilities import LABELS, CapabilityCheck, CapabilityReport
 from app.ui.context import UiContext
-from app.ui.theme import FAIL, MUTED, PASS, WARN
+from app.ui.theme import Mark, colours, mark_icon, set_box, set_tone
 from app.ui.widgets.certificate_trust import CertificateTrustPanel
 from app.ui.widgets.secret_field import SecretField
 
@@ -73,7 +73,7 @@ def _error_label(object_name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(object_name)
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {FAIL};")
+    set_tone(label, "fail")
     label.setVisible(False)
     return label
 
@@ -88,16 +88,16 @@ def _wrapped(object_name: str) -> QLabel:
 def _note(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {MUTED};")
+    set_tone(label, "muted")
     return label
 
 
-def _mark(ok: bool | None) -> tuple[str, str]:
+def _mark(ok: bool | None) -> Mark:
     if ok is True:
-        return "✓", PASS
+        return Mark.PASS
     if ok is False:
-        return "✗", FAIL
-    return "–", MUTED
+        return Mark.FAIL
+    return Mark.IDLE
 
 
 class KeyRotationDialog(QDialog):
@@ -191,6 +191,8 @@ class KeyRotationDialog(QDialog):
         self.outcome = _wrapped("rotationOutcome")
         self.outcome.setTextFormat(Qt.TextFormat.RichText)
         self.outcome.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A box before the first show: its padding counts in the label's height only from then.
+        set_box(self.outcome, "fail")
         self.outcome.setVisible(False)
 
     def _build_buttons(self) -> None:
@@ -289,7 +291,7 @@ class KeyRotationDialog(QDialog):
         if warning:
             text += f" ⚠ {warning}"
         self.age.setText(text)
-        self.age.setStyleSheet(f"color: {WARN if warning else MUTED};")
+        set_tone(self.age, "warn" if warning else "muted")
 
     def _on_mode(self) -> None:
         paste = self.paste_choice.isChecked()
@@ -329,15 +331,17 @@ class KeyRotationDialog(QDialog):
             if widget is not None:
                 widget.hide()
                 widget.deleteLater()
-        rows: list[tuple[str, str, str, str]]
+        rows: list[tuple[Mark, str, str]]
         if checks is None:
-            rows = [("…", MUTED, label, "checking…") for label in LABELS.values()]
+            rows = [(Mark.RUNNING, label, "checking…") for label in LABELS.values()]
         else:
-            rows = [(*_mark(c.ok), c.label, self._ui.presenter.text(c.detail)) for c in checks]
-        for row, (mark, colour, label, detail) in enumerate(rows):
-            mark_label = QLabel(mark)
-            mark_label.setStyleSheet(f"color: {colour}; font-weight: 600;")
-            text = QLabel(f"{_html(label)}<br><span style='color: {MUTED};'>{_html(detail)}</span>")
+            rows = [(_mark(c.ok), c.label, self._ui.presenter.text(c.detail)) for c in checks]
+        muted = colours().muted
+        for row, (mark, label, detail) in enumerate(rows):
+            mark_label = QLabel()
+            mark_label.setPixmap(mark_icon(mark).pixmap(14, 14))
+            mark_label.setAccessibleName(mark.value)
+            text = QLabel(f"{_html(label)}<br><span style='color: {muted};'>{_html(detail)}</span>")
             text.setTextFormat(Qt.TextFormat.RichText)
             text.setWordWrap(True)
             self._checks_grid.addWidget(mark_label, row, 0, Qt.AlignmentFlag.AlignTop)
@@ -359,11 +363,7 @@ class KeyRotationDialog(QDialog):
         self.resize(self.width(), min(needed, screen - 80))
 
     def _show_result(self, text: str, *, ok: bool) -> None:
-        colour = PASS if ok else FAIL
-        self.outcome.setStyleSheet(
-            f"QLabel#rotationOutcome {{ border-left: 4px solid {colour}; padding: 6px 10px; "
-            "background: #ffffff; }"
-        )
+        set_box(self.outcome, "pass" if ok else "fail")
         self.outcome.setText(text)
         self.outcome.setVisible(True)
         self._fit_height()

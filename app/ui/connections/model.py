@@ -28,7 +28,7 @@ from app.domain.connection import (
     key_age_warning,
 )
 from app.ui.presenter import Presenter
-from app.ui.theme import WARN
+from app.ui.theme import colours
 
 ID_ROLE: Final = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE: Final = Qt.ItemDataRole.UserRole + 2
@@ -42,17 +42,16 @@ DEFAULT_KEY_AGE_WARNING_DAYS: Final = 180
 @dataclasses.dataclass(frozen=True)
 class StatusLook:
     label: str
-    background: str
-    foreground: str
+    tint: str  # a name in ``Colours.tints``, read when painting (light or dark)
     severity: int  # for sorting: worst first when descending
 
 
 STATUS_LOOKS: Final[dict[CheckStatusSummary, StatusLook]] = {
-    CheckStatusSummary.NEVER: StatusLook("Not checked", "#eceff3", "#4b5563", 0),
-    CheckStatusSummary.PASS: StatusLook("Pass", "#dcf2e3", "#17603a", 1),
-    CheckStatusSummary.WARN: StatusLook("Warnings", "#fdf1d6", "#8a5300", 2),
-    CheckStatusSummary.FAIL: StatusLook("Failing", "#fde0de", "#a3231b", 3),
-    CheckStatusSummary.UNREACHABLE: StatusLook("Unreachable", "#efe4fa", "#5b2a91", 4),
+    CheckStatusSummary.NEVER: StatusLook("Not checked", "neutral", 0),
+    CheckStatusSummary.PASS: StatusLook("Pass", "pass", 1),
+    CheckStatusSummary.WARN: StatusLook("Warnings", "warn", 2),
+    CheckStatusSummary.FAIL: StatusLook("Failing", "fail", 3),
+    CheckStatusSummary.UNREACHABLE: StatusLook("Unreachable", "purple", 4),
 }
 
 
@@ -212,10 +211,10 @@ class ConnectionsModel(QAbstractTableModel):
             font.setItalic(True)
             return font
         if role == Qt.ItemDataRole.ForegroundRole and column == KEY_AGE:
-            return QBrush(QColor(WARN)) if self.key_warning(profile) else None
+            return QBrush(QColor(colours().warn)) if self.key_warning(profile) else None
         if role == Qt.ItemDataRole.ForegroundRole and column in (VERSION, HOSTING, REGION):
             # A placeholder ("—", "auto") reads quieter than a detected value.
-            return None if self._display_value(profile, column) else QBrush(QColor("#8a94a3"))
+            return None if self._display_value(profile, column) else QBrush(QColor(colours().faint))
         return None
 
     def _masked(self, profile: ConnectionProfile) -> bool:
@@ -270,7 +269,8 @@ class ConnectionsModel(QAbstractTableModel):
                 else f"Keys older than {self._key_age_warning_days} days are marked (Settings)."
             )
         if column == NAME and profile.demo:
-            return "Demo: a simulated PBX running inside PBX Companion. It is not saved."
+            name = self._display(profile, NAME)
+            return f"{name}\nA simulated PBX running inside PBX Companion. It is not saved."
         if column == NAME and not self._masked(profile):
             return f"{profile.name}\n{profile.url}"
         if column == REGION and not profile.region:

@@ -38,6 +38,7 @@ from app.ui.connections.store_banners import StoreBanners
 from app.ui.connections.table_view import ConnectionsTable
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm, inform
+from app.ui.theme import mark_empty_state, mark_heading
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,7 @@ class ConnectionsPane(QWidget):
     def _build_header_row(self) -> QHBoxLayout:
         title = QLabel("Connections")
         title.setObjectName("connectionsTitle")
-        font = title.font()
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        title.setFont(font)
+        mark_heading(title)
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("connectionsFilter")
         self.filter_edit.setPlaceholderText("Filter by name or customer")
@@ -148,7 +146,7 @@ class ConnectionsPane(QWidget):
         self.empty_label.setObjectName("connectionsEmpty")
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color: #5a6472; padding: 24px;")
+        mark_empty_state(self.empty_label)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty_label)

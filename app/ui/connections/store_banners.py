@@ -8,13 +8,13 @@ where keys go.
 from __future__ import annotations
 
 import logging
-from typing import Final
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.presenter import Presenter
+from app.ui.theme import set_box, set_tone
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +22,7 @@ log = logging.getLogger(__name__)
 class Banner(QFrame):
     """A calm, coloured strip across the top of the pane with a message and optional actions."""
 
-    STYLES: Final = {
-        "warning": ("#fff7e6", "#e8c27a", "#5c3d00"),
-        "info": ("#eaf2fd", "#a9c6ef", "#1d3c6e"),
-    }
-
-    def __init__(self, object_name: str, kind: str = "warning") -> None:
+    def __init__(self, object_name: str, tint: str = "warn") -> None:
         super().__init__()
         self.setObjectName(object_name)
         self.text = QLabel()
@@ -40,16 +35,12 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addWidget(self.text)
         layout.addLayout(self.buttons)
-        self.set_kind(kind)
+        self.set_tint(tint)
         self.setVisible(False)
 
-    def set_kind(self, kind: str) -> None:
-        background, border, text = self.STYLES[kind]
-        name = self.objectName()
-        self.setStyleSheet(
-            f"QFrame#{name} {{ background: {background}; border: 1px solid {border}; "
-            f"border-radius: 6px; }} QFrame#{name} QLabel {{ color: {text}; }}"
-        )
+    def set_tint(self, tint: str) -> None:
+        """The banner's tint: "warn" for a problem, "info" for a choice the engineer made."""
+        set_box(self, tint)
 
     def add_button(self, text: str, object_name: str) -> QPushButton:
         button = QPushButton(text)
@@ -79,7 +70,7 @@ class StoreBanners(QObject):
         dismiss.clicked.connect(self._dismiss_settings_problem)
         self.key_place = QLabel()
         self.key_place.setObjectName("keyPlace")
-        self.key_place.setStyleSheet("color: #5a6472;")
+        set_tone(self.key_place, "muted")
         presenter.changed.connect(self.render)
 
     def render(self) -> None:
@@ -99,14 +90,14 @@ class StoreBanners(QObject):
             self.key_place.setText("Keys: the demo's, in memory")
             return
         if self._store.session_only:
-            self.keyring.set_kind("info")
+            self.keyring.set_tint("info")
             self.keyring.text.setText(
                 "Keys are held in memory for this session only: PBX Companion forgets them when "
                 "it quits, so paste each key again next time.\n" + status.reason + "."
             )
             self.key_place.setText("Keys: memory, this session only")
         else:
-            self.keyring.set_kind("warning")
+            self.keyring.set_tint("warn")
             self.keyring.text.setText(
                 f"<b>Keys cannot be stored.</b> {_html(status.reason)}. Keys are never "
                 "written to a file instead."

@@ -17,7 +17,7 @@ from app.ui.connections.model import (
 )
 from app.ui.widgets.table_fit import ColumnFitter
 
-WHOLE_COLUMNS = frozenset({NAME, VERSION, HOSTING, REGION, KEY_AGE, STATUS})
+WHOLE_COLUMNS = frozenset({VERSION, HOSTING, REGION, KEY_AGE, STATUS})
 
 
 class ConnectionsTable(QTableView):
@@ -45,10 +45,16 @@ class ConnectionsTable(QTableView):
         self._size_columns()
 
     def _size_columns(self) -> None:
-        """Every column fits its header and cells, the name never cut; the customer takes the
-        spare width (a narrow sidebar scrolls sideways rather than cut a name)."""
+        """Every column fits its header and cells. In a narrow sidebar (a laptop screen) the
+        least needed columns step aside, region first, and the name takes what is left,
+        ending in "…" only with its tooltip and the status bar saying it whole."""
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setMinimumSectionSize(48)
-        self.column_fitter = ColumnFitter(self, free=CUSTOMER, uncapped=WHOLE_COLUMNS)
+        self.column_fitter = ColumnFitter(
+            self,
+            free=NAME,
+            uncapped=WHOLE_COLUMNS,
+            droppable=(REGION, VERSION, HOSTING, KEY_AGE, CUSTOMER),
+        )

@@ -10,17 +10,14 @@ from PySide6.QtWidgets import QLabel
 from app.domain.diagnosis import CheckStatus, Diagnosis
 from app.services.doctor.text import summary_line
 from app.services.recordings.watcher import RecordingJourney
-from app.ui.doctor.model import TINTS, RowState, checked_at_text, clock_line, present
+from app.ui.doctor.model import RowState, checked_at_text, clock_line, present, state_tint
 from app.ui.presenter import Presenter
-from app.ui.theme import MUTED, WARN
+from app.ui.theme import set_box, set_tone
 
 
-def banner_style(tone: RowState) -> str:
-    background, border, text = TINTS[tone]
-    return (
-        f"QLabel {{ background: {background}; border: 1px solid {border}; border-radius: 4px; "
-        f"padding: 8px 10px; color: {text}; }}"
-    )
+def show_banner(label: QLabel, tone: RowState) -> None:
+    """The outcome banner tinted by how the run went."""
+    set_box(label, state_tint(tone))
 
 
 def outcome(presenter: Presenter, diagnosis: Diagnosis) -> tuple[str, RowState]:
@@ -85,5 +82,5 @@ class NoticeBanner(QLabel):
         text = "\n".join(present(self._presenter, n) for n, _ in self._notices)
         self.setText(text)
         warning = any(not info for _, info in self._notices)
-        self.setStyleSheet(f"color: {WARN if warning else MUTED};")
+        set_tone(self, "warn" if warning else "muted")
         self.setVisible(bool(text))

@@ -8,8 +8,15 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QVBox
 
 from app.domain.diagnosis import TITLES, CheckId, CheckResult, CheckStatus
 from app.ui.context import UiContext
-from app.ui.doctor.model import STATE_COLOURS, STATE_LABELS, TINTS, RowState, present, seconds_text
-from app.ui.theme import MUTED
+from app.ui.doctor.model import (
+    STATE_LABELS,
+    STATE_MARKS,
+    RowState,
+    present,
+    seconds_text,
+    state_tint,
+)
+from app.ui.theme import mark_heading, set_box, set_chip, set_tone
 
 
 class CheckDetails(QFrame):
@@ -36,10 +43,7 @@ class CheckDetails(QFrame):
     def _build_heading(self) -> None:
         self.title = QLabel()
         self.title.setObjectName("doctorDetailsTitle")
-        font = QFont(self.title.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.15)
-        self.title.setFont(font)
+        mark_heading(self.title, "title")
         self.title.setWordWrap(True)
         self.state = QLabel()
         self.state.setObjectName("doctorDetailsState")
@@ -47,12 +51,10 @@ class CheckDetails(QFrame):
     def _build_body(self) -> None:
         self.finding = _selectable_label("doctorFinding")
         self.fix_caption = QLabel("Fix")
-        caption_font = QFont(self.fix_caption.font())
-        caption_font.setBold(True)
-        self.fix_caption.setFont(caption_font)
+        mark_heading(self.fix_caption, "strong")
         self.fix = _selectable_label("doctorFix")
         self.evidence_caption = QLabel("Evidence")
-        self.evidence_caption.setFont(caption_font)
+        mark_heading(self.evidence_caption, "strong")
         self.evidence = QPlainTextEdit()
         self.evidence.setObjectName("doctorEvidence")
         self.evidence.setReadOnly(True)
@@ -63,7 +65,7 @@ class CheckDetails(QFrame):
         self.hint = QLabel()
         self.hint.setObjectName("doctorDetailsHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setStyleSheet(f"color: {MUTED};")
+        set_tone(self.hint, "muted")
         self.hint.setWordWrap(True)
 
     def _lay_out(self) -> None:
@@ -110,22 +112,14 @@ class CheckDetails(QFrame):
         if result is not None and result.duration_ms is not None:
             took = f" · {seconds_text(result.duration_ms)}"
         self.state.setText(f"{STATE_LABELS[state]}{took}")
-        self.state.setStyleSheet(
-            f"QLabel {{ color: white; background: {STATE_COLOURS[state]}; border-radius: 3px; "
-            "padding: 2px 8px; font-weight: 600; }"
-        )
+        set_chip(self.state, STATE_MARKS[state])
 
     def _show_fix(self, state: RowState, result: CheckResult) -> None:
         # A passing check's fix wording would only distract: it is not shown.
         has_fix = bool(result.fix) and result.status is not CheckStatus.PASS
         self.fix.setText(present(self._ui.presenter, result.fix) if has_fix else "")
         tone = state if state in (RowState.FAIL, RowState.WARN) else RowState.SKIP
-        background, border, text = TINTS[tone]
-        self.fix.setStyleSheet(
-            f"QLabel {{ background: {background}; border: 1px solid {border}; "
-            f"border-left: 4px solid {STATE_COLOURS[tone]}; border-radius: 3px; "
-            f"padding: 8px 10px; color: {text}; }}"
-        )
+        set_box(self.fix, state_tint(tone))
         self.fix_caption.setVisible(has_fix)
         self.fix.setVisible(has_fix)
 

@@ -21,7 +21,7 @@ from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.services.session import connection_params
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
-from app.ui.theme import FAIL
+from app.ui.theme import set_tone
 from app.ui.widgets.certificate_trust import CertificateTrustPanel
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class ConnectionTrust(QObject):
         self.problem = QLabel()
         self.problem.setObjectName("doctorTrustProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet(f"color: {FAIL};")
+        set_tone(self.problem, "fail")
         self.problem.hide()
 
     def can_offer(self, profile: ConnectionProfile) -> bool:

@@ -15,11 +15,9 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QPointF,
-    QRectF,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from app.domain.diagnosis import (
     CHECK_ORDER,
@@ -32,7 +30,7 @@ from app.domain.diagnosis import (
 from app.domain.report import on_customer_clock
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
-from app.ui.theme import FAIL, MUTED, PASS, RUNNING, SKIP, WARN
+from app.ui.theme import Mark, colours, mark_colour, mark_icon
 
 
 def present(presenter: Presenter, text: str | None) -> str:
@@ -67,78 +65,36 @@ STATE_LABELS = {
     RowState.FAIL: "Fail",
     RowState.SKIP: "Not checked",
 }
-STATE_COLOURS = {
-    RowState.NOT_RUN: "#c2c8cf",
-    RowState.WAITING: "#9aa3ad",
-    RowState.RUNNING: RUNNING,
-    RowState.PASS: PASS,
-    RowState.WARN: WARN,
-    RowState.FAIL: FAIL,
-    RowState.SKIP: SKIP,
+# How each state is drawn: the theme's mark (tick, !, cross…) and its tinted box.
+STATE_MARKS = {
+    RowState.NOT_RUN: Mark.IDLE,
+    RowState.WAITING: Mark.IDLE,
+    RowState.RUNNING: Mark.RUNNING,
+    RowState.PASS: Mark.PASS,
+    RowState.WARN: Mark.WARN,
+    RowState.FAIL: Mark.FAIL,
+    RowState.SKIP: Mark.SKIP,
 }
-# Tinted backgrounds for the fix box and the summary banner, by outcome.
-TINTS = {
-    RowState.FAIL: ("#fdecea", "#f3b8b3", "#7f1d1d"),
-    RowState.WARN: ("#fff4e5", "#f0c36d", "#5c3b00"),
-    RowState.PASS: ("#eaf6ec", "#a9d5b0", "#1b4d20"),
-    RowState.SKIP: ("#f1f3f5", "#d5d9de", "#374151"),
-    RowState.RUNNING: ("#e8f0f7", "#b5cde0", "#163e5c"),
-    RowState.WAITING: ("#f1f3f5", "#d5d9de", "#374151"),
-    RowState.NOT_RUN: ("#f1f3f5", "#d5d9de", "#374151"),
+STATE_TINTS = {
+    RowState.FAIL: "fail",
+    RowState.WARN: "warn",
+    RowState.PASS: "pass",
+    RowState.RUNNING: "info",
 }
 
 
-# ---- icons -------------------------------------------------------------------------------------
-_ICONS: dict[RowState, QIcon] = {}
+def state_tint(state: RowState) -> str:
+    """The tinted box (``theme.set_box``) for a banner or fix in this state."""
+    return STATE_TINTS.get(state, "neutral")
+
+
+def state_colour(state: RowState) -> QColor:
+    return QColor(mark_colour(STATE_MARKS[state]))
 
 
 def state_icon(state: RowState) -> QIcon:
     """A small disc in the state's colour with a drawn glyph (no font needed for ✓ or ✕)."""
-    if state not in _ICONS:
-        _ICONS[state] = QIcon(_paint_icon(state, 32))
-    return _ICONS[state]
-
-
-def _paint_icon(state: RowState, size: int) -> QPixmap:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor(STATE_COLOURS[state])
-    box = QRectF(2, 2, size - 4, size - 4)
-    if state in (RowState.WAITING, RowState.NOT_RUN):
-        painter.setPen(QPen(colour, size / 10))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawEllipse(box.adjusted(2, 2, -2, -2))
-        painter.end()
-        return pixmap
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(colour)
-    painter.drawEllipse(box)
-    pen = QPen(QColor("white"), size / 9)
-    pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-    pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-    painter.setPen(pen)
-    painter.setBrush(Qt.BrushStyle.NoBrush)
-    s = size / 32
-    if state is RowState.PASS:
-        path = QPainterPath(QPointF(10 * s, 16.5 * s))
-        path.lineTo(14 * s, 20.5 * s)
-        path.lineTo(22 * s, 11.5 * s)
-        painter.drawPath(path)
-    elif state is RowState.FAIL:
-        painter.drawLine(QPointF(11 * s, 11 * s), QPointF(21 * s, 21 * s))
-        painter.drawLine(QPointF(21 * s, 11 * s), QPointF(11 * s, 21 * s))
-    elif state is RowState.WARN:
-        painter.drawLine(QPointF(16 * s, 9 * s), QPointF(16 * s, 17.5 * s))
-        painter.drawPoint(QPointF(16 * s, 22.5 * s))
-    elif state is RowState.SKIP:
-        painter.drawLine(QPointF(10.5 * s, 16 * s), QPointF(21.5 * s, 16 * s))
-    else:  # running: three dots
-        for x in (10.5, 16, 21.5):
-            painter.drawPoint(QPointF(x * s, 16 * s))
-    painter.end()
-    return pixmap
+    return mark_icon(STATE_MARKS[state], 16)
 
 
 # ---- the table of seven checks -----------------------------------------------------------------
@@ -204,9 +160,9 @@ class CheckTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == self.RESULT:
             return state_icon(row.state)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.RESULT:
-            return QBrush(QColor(STATE_COLOURS[row.state]))
+            return QBrush(state_colour(row.state))
         if role == Qt.ItemDataRole.ForegroundRole and column in (self.NUMBER, self.TIME):
-            return QBrush(QColor(MUTED))
+            return QBrush(QColor(colours().muted))
         if role == Qt.ItemDataRole.FontRole and column == self.RESULT and row.state.done:
             font = QFont()
             font.setBold(True)

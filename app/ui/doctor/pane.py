@@ -37,7 +37,7 @@ from app.services.session import PbxSession, connection_params
 from app.services.settings.file import Settings
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
-from app.ui.doctor.banners import NoticeBanner, banner_style, outcome, watch_lines
+from app.ui.doctor.banners import NoticeBanner, outcome, show_banner, watch_lines
 from app.ui.doctor.check_details import CheckDetails
 from app.ui.doctor.check_table import CheckTable
 from app.ui.doctor.connection_trust import ConnectionTrust, trouble_for
@@ -441,7 +441,7 @@ class DoctorPane(QWidget):
     def _render_summary(self) -> None:
         text, tone = self._summary()
         self.summary.setText(text)
-        self.summary.setStyleSheet(banner_style(tone))
+        show_banner(self.summary, tone)
         # The live-PBX shapes the client met, for the engineer who wonders why (hover).
         diagnosis = self.diagnosis
         wire = diagnosis.pbx.wire if diagnosis is not None and not self.running else ()

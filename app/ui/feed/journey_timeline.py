@@ -18,20 +18,14 @@ from app.domain.clock import utc_now
 from app.domain.live import LiveState
 from app.services.feed.live_feed import DEFAULT_BRIDGE_WINDOW_S, FeedCall
 from app.services.recordings.watcher import JourneyState, RecordingJourney
-from app.ui.feed.model import JOURNEY_COLOURS
+from app.ui.feed.model import journey_colour
 from app.ui.feed.text import journey_summary, seconds_text
 from app.ui.presenter import Presenter
+from app.ui.theme import colours
 
 EMPTY_TEXT = "Select an ended call to see its recording's journey"
 LEGEND = "looked, not there yet · downloadable · where the bridge gives up"
 _AXIS_TICKS = (0.0, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
-_INK = QColor("#1f2937")
-_MUTED = QColor("#6b7280")
-_RULE = QColor("#d1d5db")
-_LOOK = QColor(JOURNEY_COLOURS[JourneyState.POLLING])
-_READY = QColor(JOURNEY_COLOURS[JourneyState.READY])
-_MISSING = QColor(JOURNEY_COLOURS[JourneyState.MISSING])
-_WINDOW = QColor("#2563eb")
 _PAD = 16
 
 
@@ -42,6 +36,32 @@ def _legend_width(metrics: QFontMetrics) -> float:
     labels = LEGEND.split(" · ")
     marks = sum(metrics.horizontalAdvance(t) + _LEGEND_MARK for t in labels)
     return marks + _LEGEND_GAP * (len(labels) - 1)
+
+
+@dataclass(frozen=True)
+class _Inks:
+    """The colours of one paint, read from the theme then (dark mode changes them)."""
+
+    ink: QColor
+    muted: QColor
+    rule: QColor
+    look: QColor
+    ready: QColor
+    missing: QColor
+    window: QColor
+
+    @classmethod
+    def now(cls) -> _Inks:
+        c = colours()
+        return cls(
+            ink=QColor(c.text),
+            muted=QColor(c.muted),
+            rule=QColor(c.border),
+            look=QColor(journey_colour(JourneyState.POLLING)),
+            ready=QColor(journey_colour(JourneyState.READY)),
+            missing=QColor(journey_colour(JourneyState.MISSING)),
+            window=QColor(c.accent),
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,7 @@ class JourneyTimeline(QWidget):
         self._call: FeedCall | None = None
         self.hours = BusinessHours()  # the customer's clock, for the hang-up time
         self._lines: list[str] = [EMPTY_TEXT]
+        self._inks = _Inks.now()  # read again at each paint
         self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Recording journey")
@@ -174,35 +195,38 @@ class JourneyTimeline(QWidget):
 
     # ---- painting --------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
+        self._inks = _Inks.now()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         frame = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        painter.setPen(QPen(_RULE, 1))
+        painter.setPen(QPen(self._inks.rule, 1))
         painter.setBrush(self.palette().base())
         painter.drawRoundedRect(frame, 6, 6)
         call = self._call
         if call is None or call.journey is None:
             self._paint_message(painter)
         else:
+            if len(self._lines) < 4:  # the journey began since the last refresh()
+                self._lines = self._texts()
             self._paint_journey(painter, call, call.journey)
         painter.end()
 
     def _paint_message(self, painter: QPainter) -> None:
         area = QRectF(self.rect()).adjusted(_PAD, _PAD, -_PAD, -_PAD)
         if len(self._lines) == 1:
-            painter.setPen(_MUTED)
+            painter.setPen(self._inks.muted)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self._lines[0])
             return
         bold = QFont(self.font())
         bold.setBold(True)
         painter.setFont(bold)
-        painter.setPen(_INK)
+        painter.setPen(self._inks.ink)
         line = QFontMetrics(bold).height()
         painter.drawText(
             area, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self._lines[0]
         )
         painter.setFont(self.font())
-        painter.setPen(_MUTED)
+        painter.setPen(self._inks.muted)
         painter.drawText(
             area.adjusted(0, line + 8, 0, 0),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
@@ -219,17 +243,17 @@ class JourneyTimeline(QWidget):
         for n, label in enumerate(labels):
             centre = QPointF(x + 5, mid)
             if n == 0:
-                painter.setPen(QPen(_LOOK, 2))
+                painter.setPen(QPen(self._inks.look, 2))
                 painter.setBrush(self.palette().base())
                 painter.drawEllipse(centre, 4, 4)
             elif n == 1:
                 painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(_READY)
+                painter.setBrush(self._inks.ready)
                 painter.drawEllipse(centre, 5, 5)
             else:
-                painter.setPen(QPen(_WINDOW, 1.5, Qt.PenStyle.DashLine))
+                painter.setPen(QPen(self._inks.window, 1.5, Qt.PenStyle.DashLine))
                 painter.drawLine(QPointF(x + 5, mid - 7), QPointF(x + 5, mid + 7))
-            painter.setPen(_MUTED)
+            painter.setPen(self._inks.muted)
             painter.drawText(QPointF(x + mark, y), label)
             x += mark + metrics.horizontalAdvance(label) + gap
 
@@ -258,14 +282,14 @@ class JourneyTimeline(QWidget):
         labels_right = self._paint_hang_up(painter, metrics, axis)
         if open_ended:
             now_x = axis.x_of(elapsed)
-            painter.setPen(QPen(_MUTED, 1, Qt.PenStyle.DotLine))
+            painter.setPen(QPen(self._inks.muted, 1, Qt.PenStyle.DotLine))
             painter.drawLine(QPointF(now_x, axis.y - 8), QPointF(now_x, axis.y + 8))
         self._paint_looks(painter, journey, axis, (font, bold), labels_right)
         if journey.state in (JourneyState.MISSING, JourneyState.BLOCKED):
             x = axis.x_of(
                 max(last, self.window_s if journey.state is JourneyState.MISSING else last)
             )
-            painter.setPen(QPen(_MISSING, 2.5))
+            painter.setPen(QPen(self._inks.missing, 2.5))
             painter.drawLine(QPointF(x - 6, axis.y - 6), QPointF(x + 6, axis.y + 6))
             painter.drawLine(QPointF(x - 6, axis.y + 6), QPointF(x + 6, axis.y - 6))
 
@@ -274,12 +298,12 @@ class JourneyTimeline(QWidget):
     ) -> None:
         """Title left, summary right (the summary wins the space: it is the answer)."""
         summary = self._lines[1]
-        summary_colour = QColor(JOURNEY_COLOURS[journey.state])
+        summary_colour = QColor(journey_colour(journey.state))
         painter.setFont(bold)
         summary_width = QFontMetrics(bold).horizontalAdvance(summary)
         painter.setPen(summary_colour)
         painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, summary)
-        painter.setPen(_INK)
+        painter.setPen(self._inks.ink)
         title_rect = area.adjusted(0, 0, -(summary_width + 24), 0)
         title = QFontMetrics(bold).elidedText(
             self._lines[0], Qt.TextElideMode.ElideRight, int(title_rect.width())
@@ -290,9 +314,9 @@ class JourneyTimeline(QWidget):
         self, painter: QPainter, metrics: QFontMetrics, area: QRectF, axis: _Axis
     ) -> None:
         """The axis with a few round ticks below it, and its caption at the bottom left."""
-        painter.setPen(QPen(_RULE, 2))
+        painter.setPen(QPen(self._inks.rule, 2))
         painter.drawLine(QPointF(axis.left, axis.y), QPointF(axis.right, axis.y))
-        painter.setPen(_MUTED)
+        painter.setPen(self._inks.muted)
         tick_labels_right = -1e9
         for tick in _AXIS_TICKS:
             if tick > axis.span:
@@ -317,9 +341,9 @@ class JourneyTimeline(QWidget):
         """The bridge window: where a bridge that gives up stops looking."""
         line = metrics.height()
         window_x = axis.x_of(self.window_s)
-        painter.setPen(QPen(_WINDOW, 1.5, Qt.PenStyle.DashLine))
+        painter.setPen(QPen(self._inks.window, 1.5, Qt.PenStyle.DashLine))
         painter.drawLine(QPointF(window_x, axis.y - line - 14), QPointF(window_x, axis.y + 10))
-        painter.setPen(_WINDOW)
+        painter.setPen(self._inks.window)
         window_label = self._lines[-3]
         width = metrics.horizontalAdvance(window_label)
         painter.drawText(
@@ -330,13 +354,12 @@ class JourneyTimeline(QWidget):
             window_label,
         )
 
-    @staticmethod
-    def _paint_hang_up(painter: QPainter, metrics: QFontMetrics, axis: _Axis) -> float:
+    def _paint_hang_up(self, painter: QPainter, metrics: QFontMetrics, axis: _Axis) -> float:
         """Hang-up at zero; returns where its label ends, so the looks' labels start after it."""
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(_INK)
+        painter.setBrush(self._inks.ink)
         painter.drawEllipse(QPointF(axis.x_of(0), axis.y), 5, 5)
-        painter.setPen(_INK)
+        painter.setPen(self._inks.ink)
         painter.drawText(QPointF(axis.x_of(0) - 4, axis.y - 12), "hang-up")
         return axis.x_of(0) - 4 + metrics.horizontalAdvance("hang-up")
 
@@ -355,7 +378,7 @@ class JourneyTimeline(QWidget):
         found_left = self._found_label_left(journey, axis, bold_metrics)
         for n, attempt in enumerate(journey.attempts):
             x = axis.x_of(attempt.after_s)
-            colour = _READY if attempt.found else _LOOK
+            colour = self._inks.ready if attempt.found else self._inks.look
             painter.setPen(QPen(colour, 2))
             painter.setBrush(colour if attempt.found else self.palette().base())
             radius = 6.0 if attempt.found else 4.0

@@ -47,7 +47,7 @@ from app.ui.feed.text import (
     time_header,
 )
 from app.ui.presenter import Presenter
-from app.ui.theme import dot_icon
+from app.ui.theme import colours, dot_icon
 
 FLUSH_INTERVAL_MS = 150
 TICK_INTERVAL_MS = 1000  # talking calls' running duration
@@ -73,7 +73,7 @@ HEADERS = {
     Column.DIRECTION: "Direction",
     Column.CALLER: "Caller",
     Column.CONTACT: "Contact",
-    Column.EXTENSION: "Extension",
+    Column.EXTENSION: "Ext.",  # short: on a laptop screen every column must fit
     Column.DURATION: "Duration",
     Column.STATE: "State",
     Column.RECORDING: "Recording",
@@ -100,21 +100,36 @@ STATE_LABELS = {
     LiveState.VOICEMAIL: "Voicemail",
 }
 STATE_ORDER = {state: n for n, state in enumerate(STATE_LABELS)}
+# Names of ``Colours`` fields, read when shown: the colours change with dark mode.
 STATE_COLOURS = {
-    LiveState.RINGING: "#b45309",
-    LiveState.CONNECTED: "#15803d",
-    LiveState.ENDED: "#4b5563",
-    LiveState.MISSED: "#b91c1c",
-    LiveState.VOICEMAIL: "#6d28d9",
+    LiveState.RINGING: "warn",
+    LiveState.CONNECTED: "passed",
+    LiveState.ENDED: "muted",
+    LiveState.MISSED: "fail",
+    LiveState.VOICEMAIL: "purple",
 }
 JOURNEY_COLOURS = {
-    JourneyState.PENDING: "#92400e",
-    JourneyState.POLLING: "#92400e",
-    JourneyState.READY: "#15803d",
-    JourneyState.MISSING: "#b91c1c",
-    JourneyState.BLOCKED: "#b91c1c",
+    JourneyState.PENDING: "warn",
+    JourneyState.POLLING: "warn",
+    JourneyState.READY: "passed",
+    JourneyState.MISSING: "fail",
+    JourneyState.BLOCKED: "fail",
 }
-NOT_FOLLOWED_COLOUR = "#6b7280"
+NOT_FOLLOWED_COLOUR = "skip"
+
+
+def named_colour(name: str) -> str:
+    """The current scheme's colour of that name ("passed", "fail", … a ``Colours`` field)."""
+    colour: str = getattr(colours(), name)
+    return colour
+
+
+def state_colour(state: LiveState) -> str:
+    return named_colour(STATE_COLOURS[state])
+
+
+def journey_colour(state: JourneyState) -> str:
+    return named_colour(JOURNEY_COLOURS[state])
 
 
 def _span_clusters(rows: list[int]) -> list[tuple[int, int]]:
@@ -170,9 +185,7 @@ class CallFeedModel(QAbstractTableModel):
         self._talking: set[str] = set()
         # Filtering reads every row; building its text once per change keeps retyping cheap.
         self._filter_cache: dict[str, str] = {}
-        self._brushes = {key: QBrush(QColor(c)) for key, c in STATE_COLOURS.items()}
-        self._journey_brushes = {key: QBrush(QColor(c)) for key, c in JOURNEY_COLOURS.items()}
-        self._grey = QBrush(QColor(NOT_FOLLOWED_COLOUR))
+        self._brushes: dict[str, QBrush] = {}  # by colour: dark mode brings other colours
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(flush_interval_ms)
@@ -339,6 +352,8 @@ class CallFeedModel(QAbstractTableModel):
             return self._time_header if section == Column.TIME else HEADERS[Column(section)]
         if role == TOOLTIP and section == Column.TIME:
             return f"Times in {self.hours.timezone}, the customer's clock ({self.hours.source})"
+        if role == TOOLTIP and section == Column.EXTENSION:
+            return "The extension that took (or missed) the call"
         if role == ALIGNMENT:
             side = (
                 Qt.AlignmentFlag.AlignRight
@@ -412,12 +427,18 @@ class CallFeedModel(QAbstractTableModel):
 
     def foreground(self, call: FeedCall, column: int) -> QBrush | None:
         if column == Column.STATE:
-            return self._brushes[call.state]
+            return self._brush(state_colour(call.state))
         if column == Column.RECORDING:
             if call.journey is not None:
-                return self._journey_brushes[call.journey.state]
-            return self._grey
+                return self._brush(journey_colour(call.journey.state))
+            return self._brush(named_colour(NOT_FOLLOWED_COLOUR))
         return None
+
+    def _brush(self, colour: str) -> QBrush:
+        brush = self._brushes.get(colour)
+        if brush is None:
+            brush = self._brushes[colour] = QBrush(QColor(colour))
+        return brush
 
     def display(self, call: FeedCall, column: int) -> str:
         return self._display(call, column)
@@ -481,7 +502,7 @@ class CallFeedModel(QAbstractTableModel):
         return None
 
     def icon(self, state: LiveState) -> QIcon:
-        return dot_icon(STATE_COLOURS[state])
+        return dot_icon(state_colour(state))
 
 
 class StateFilter(enum.Enum):

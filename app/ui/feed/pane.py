@@ -35,6 +35,7 @@ from app.ui.context import UiContext
 from app.ui.feed.call_table import CallTable
 from app.ui.feed.journey_timeline import JourneyTimeline
 from app.ui.feed.model import CallFeedFilter, CallFeedModel, Column, StateFilter
+from app.ui.theme import mark_empty_state, set_tone
 from app.ui.widgets.presenter_fields import hide_while_presenting
 from app.ui.widgets.table_fit import ColumnFitter
 
@@ -48,8 +49,6 @@ SETTLED_DELAY_MS = 150
 LARGE_TYPE_STEP = 3  # points added in presenter mode's larger type
 # Never elided: a cut number or time reads as a different one.
 WHOLE_COLUMNS = frozenset({Column.TIME, Column.CALLER, Column.DURATION})
-_ERROR_STYLE = "color: #b91c1c;"
-_STATUS_STYLE = "color: #4b5563;"
 
 
 class FeedPane(QWidget):
@@ -108,16 +107,16 @@ class FeedPane(QWidget):
         self.message = QLabel(NO_SESSION_TEXT)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color: #6b7280; padding: 24px;")
+        mark_empty_state(self.message)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.message)
         self.timeline = JourneyTimeline(self._presenter, window_s=window_s)
         self.status_label = QLabel()
-        self.status_label.setStyleSheet(_STATUS_STYLE)
+        set_tone(self.status_label, "muted")
         self.status_label.setWordWrap(True)  # a long status would set the window's width
         self.error_label = QLabel()
-        self.error_label.setStyleSheet(_ERROR_STYLE)
+        set_tone(self.error_label, "fail")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
 

@@ -23,13 +23,11 @@ from PySide6.QtWidgets import (
 from app.services.recordings.lookup import RecordingRow
 from app.ui.presenter import Presenter
 from app.ui.recordings.model import RecordingResultsModel
-from app.ui.recordings.text import STATUS_COLOURS, STATUS_LABELS, age_text, duration_text
-from app.ui.theme import FAIL, MUTED
+from app.ui.recordings.text import STATUS_LABELS, age_text, duration_text, status_colour_of
+from app.ui.theme import colours, set_panel, set_tone
 
 SHOWN_LINES = 6  # of the details, before they scroll (they wrap, never cut)
-NOTHING_SELECTED = (
-    f"<span style='color:{MUTED}'>Select a call to see where its recording stands.</span>"
-)
+NOTHING_SELECTED = "Select a call to see where its recording stands."
 
 
 def _button(text: str, name: str, tooltip: str) -> QPushButton:
@@ -90,9 +88,7 @@ class RecordingDetails(QFrame):
         actions.addWidget(self.action_label, 1)
         self.setObjectName("recordingsDetailsBox")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet(
-            "QFrame#recordingsDetailsBox { background: #ffffff; border: 1px solid #dde1e6; }"
-        )
+        set_panel(self)
         box = QVBoxLayout(self)
         box.setContentsMargins(12, 10, 12, 10)
         box.addWidget(self.details_scroll, 1)
@@ -113,16 +109,17 @@ class RecordingDetails(QFrame):
         self.save_button.setEnabled(row is not None and row.playable)
         self.verify_button.setEnabled(row is not None and row.recording_id is not None)
         if row is None:
-            self.details.setText(NOTHING_SELECTED)
+            self.details.setText(f"<span style='color:{colours().muted}'>{NOTHING_SELECTED}</span>")
             return
         self.details.setText(self._details_html(row, zone))
 
     def _details_html(self, row: RecordingRow, zone: tzinfo) -> str:
         p = self._presenter
-        colour = STATUS_COLOURS[row.status]
+        colour = status_colour_of(row.status)
+        muted = colours().muted
         lines = [
-            f"<span style='color:{colour}; font-weight:600'>"
-            f"{html.escape(STATUS_LABELS[row.status])}</span>"
+            f"<span style='color:{colour}'><b>"
+            f"{html.escape(STATUS_LABELS[row.status])}</b></span>"
             f" &nbsp;{html.escape(p.text(row.explanation))}"
         ]
         if row.fix:
@@ -132,7 +129,7 @@ class RecordingDetails(QFrame):
             facts.append(p.text(row.retention_text))
         lines.append(html.escape(" · ".join(facts)))
         call = " · ".join(self._call_facts(row, zone))
-        lines.append(f"<span style='color:{MUTED}'>{html.escape(call)}</span>")
+        lines.append(f"<span style='color:{muted}'>{html.escape(call)}</span>")
         if row.check:
             lines.append(f"<b>Download check:</b> {html.escape(p.text(row.check))}")
         return "<br>".join(lines)
@@ -175,4 +172,4 @@ class RecordingDetails(QFrame):
 
     def render_action(self) -> None:
         self.action_label.setText(self._presenter.text(self._action_message))
-        self.action_label.setStyleSheet(f"color: {FAIL};" if self._action_is_error else "")
+        set_tone(self.action_label, "fail" if self._action_is_error else None)

@@ -23,13 +23,14 @@ from app.services.session import ContactMatcher
 from app.ui.presenter import Presenter
 from app.ui.recordings.text import (
     DASH,
-    STATUS_COLOURS,
     STATUS_LABELS,
+    STATUS_MARKS,
     STATUS_ORDER,
     age_text,
     duration_text,
+    status_colour_of,
 )
-from app.ui.theme import MUTED, WARN, dot_icon
+from app.ui.theme import colours, dot_icon, mark_icon
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 # The contact has the number, in another format: the bridge's whole sentence is the tooltip's.
@@ -181,13 +182,15 @@ class RecordingResultsModel(QAbstractTableModel):
 
     def _foreground(self, row: RecordingRow, column: int) -> QBrush | None:
         if column == self.RECORDING:
-            return QBrush(QColor(STATUS_COLOURS[row.status]))
+            return QBrush(QColor(status_colour_of(row.status)))
         if column == self.CONTACT:
             found = self._matches.get(row.key)
             if found is not None and found.kind is MatchKind.NORMALISED:
-                return QBrush(QColor(WARN))  # the bridge misses a contact that has the number
+                return QBrush(
+                    QColor(colours().warn)
+                )  # the bridge misses a contact that has the number
             if found is None or found.kind in (MatchKind.ORPHAN, MatchKind.UNUSABLE):
-                return QBrush(QColor(MUTED))
+                return QBrush(QColor(colours().muted))
         return None
 
     def text(self, row: RecordingRow, column: int) -> str:
@@ -262,4 +265,5 @@ class RecordingResultsModel(QAbstractTableModel):
         return self.text(row, column).lower()
 
     def _icon(self, status: RecordingStatus) -> QIcon:
-        return dot_icon(STATUS_COLOURS[status], 8)
+        mark = STATUS_MARKS.get(status)
+        return mark_icon(mark, 12) if mark is not None else dot_icon(status_colour_of(status), 8)

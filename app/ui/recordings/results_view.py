@@ -24,7 +24,7 @@ from app.ui.presenter import Presenter
 from app.ui.recordings.details import RecordingDetails
 from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.text import summary_html, zone_phrase
-from app.ui.theme import MUTED
+from app.ui.theme import mark_empty_state, set_tone
 from app.ui.widgets.table_fit import ColumnFitter
 
 # Never elided: a cut number, time or id reads as a different one.
@@ -104,7 +104,7 @@ class RecordingResultsView(QWidget):
     def _build_empty_label(self) -> QLabel:
         label = _word_wrapped("recordingsEmpty")
         label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet(f"color: {MUTED}; padding: 40px;")
+        mark_empty_state(label)
         return label
 
     def _splitter(self) -> QSplitter:
@@ -180,11 +180,11 @@ class RecordingResultsView(QWidget):
     # ---- the summary -----------------------------------------------------------------------
     def say_busy(self, text: str) -> None:
         self.summary_label.setText(text)
-        self.summary_label.setStyleSheet(f"color: {MUTED};")
+        set_tone(self.summary_label, "muted")
 
     def render_summary(self, result: SearchResult | None, *, connected: bool) -> None:
         """The last search's counts and notes; with none, which clock the times are on."""
-        self.summary_label.setStyleSheet("")
+        set_tone(self.summary_label, None)
         if result is None:
             self.summary_label.setText(zone_phrase(self.hours) if connected else "")
             self.summary_label.setVisible(connected)

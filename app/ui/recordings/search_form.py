@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.domain.clock import utc_now
 from app.services.recordings.lookup import RecordingQuery
 from app.ui.presenter import Presenter
-from app.ui.theme import FAIL, MUTED
+from app.ui.theme import set_invalid, set_tone
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 DEFAULT_DAYS = 30
@@ -118,7 +118,7 @@ class RecordingSearchForm(QWidget):
         self.error_label = QLabel()
         self.error_label.setObjectName("recordingsError")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(f"color: {FAIL};")
+        set_tone(self.error_label, "fail")
         # No margins of its own: the fields line up with the rest of the pane.
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -140,7 +140,7 @@ class RecordingSearchForm(QWidget):
         for column, (title, widget, stretch) in enumerate(fields):
             label = QLabel(title)
             label.setBuddy(widget)
-            label.setStyleSheet(f"color: {MUTED};")
+            set_tone(label, "muted")
             form.addWidget(label, 0, column)
             form.addWidget(widget, 1, column)
             form.setColumnStretch(column, stretch)
@@ -240,6 +240,6 @@ class RecordingSearchForm(QWidget):
             self.from_date,
             self.to_date,
         ):
-            widget.setStyleSheet(f"border: 1px solid {FAIL};" if widget in marked else "")
+            set_invalid(widget, widget in marked)
         if marked:
             marked[0].setFocus()

@@ -14,22 +14,18 @@ from datetime import timedelta, tzinfo
 from app.domain.business_hours import BusinessHours, HoursSource
 from app.services.recordings.lookup import RecordingRow, RecordingStatus, SearchResult
 from app.ui.presenter import Presenter
-from app.ui.theme import ACCENT, FAIL, MUTED, PASS, WARN
+from app.ui.theme import Mark, colours
 
 DASH = "—"
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 STATUS_LABELS = {status: status.value[0].upper() + status.value[1:] for status in RecordingStatus}
-STATUS_COLOURS = {
-    RecordingStatus.READY: PASS,
-    RecordingStatus.ARCHIVED: ACCENT,
-    RecordingStatus.DELETED_BY_RETENTION: "#7b4f9d",
-    RecordingStatus.MISSING: FAIL,
-    RecordingStatus.PENDING: "#00796b",
-    RecordingStatus.NOT_RECORDED: WARN,
-    RecordingStatus.NO_AUDIO: MUTED,
-    RecordingStatus.NO_ACCESS: FAIL,
-    RecordingStatus.UNKNOWN: MUTED,
+# The statuses that are a verdict on the recording, shown with a drawn mark; the rest get a dot.
+STATUS_MARKS = {
+    RecordingStatus.READY: Mark.PASS,
+    RecordingStatus.MISSING: Mark.FAIL,
+    RecordingStatus.NO_ACCESS: Mark.FAIL,
+    RecordingStatus.NOT_RECORDED: Mark.WARN,
 }
 # Statuses that need the engineer's attention sort before the rest on the Recording column.
 STATUS_ORDER = {
@@ -43,6 +39,22 @@ STATUS_ORDER = {
     RecordingStatus.READY: 7,
     RecordingStatus.NO_AUDIO: 8,
 }
+
+
+def status_colour_of(status: RecordingStatus) -> str:
+    """The status's colour in the current scheme (read when shown: dark mode changes it)."""
+    c = colours()
+    return {
+        RecordingStatus.READY: c.passed,
+        RecordingStatus.ARCHIVED: c.accent,
+        RecordingStatus.DELETED_BY_RETENTION: c.purple,
+        RecordingStatus.MISSING: c.fail,
+        RecordingStatus.PENDING: c.teal,  # waiting for 3CX to finish the file
+        RecordingStatus.NOT_RECORDED: c.warn,
+        RecordingStatus.NO_AUDIO: c.muted,
+        RecordingStatus.NO_ACCESS: c.fail,
+        RecordingStatus.UNKNOWN: c.muted,
+    }[status]
 
 
 def zone_phrase(hours: BusinessHours) -> str:
@@ -124,7 +136,7 @@ def summary_html(
         f"times in {hours.timezone} ({hours.source})",
     ]
     return (
-        f"<b>{html.escape(', '.join(parts))}</b><br><span style='color:{MUTED}'>"
+        f"<b>{html.escape(', '.join(parts))}</b><br><span style='color:{colours().muted}'>"
         + html.escape(" · ".join(fact for fact in facts if fact))
         + "</span>"
     )

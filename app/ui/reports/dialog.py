@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextOption
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -41,10 +42,11 @@ from app.services.reports.export import (
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
 from app.ui.reports.pdf import render_pdf
+from app.ui.theme import set_paper, set_tone
 
 log = logging.getLogger(__name__)
 
-PREPARING = "<p style='color:#5b6b78'>Preparing the preview…</p>"
+PREPARING = "<p>Preparing the preview…</p>"
 
 
 class ReportPreviewDialog(QDialog):
@@ -98,9 +100,15 @@ class ReportPreviewDialog(QDialog):
         self.presenter_note = QLabel(
             "Presenter mode is on: the preview stays masked; the saved file follows the box."
         )
-        self.presenter_note.setStyleSheet("color: #7a4f00;")
+        set_tone(self.presenter_note, "warn")
         self.preview = QTextBrowser()
         self.preview.setOpenLinks(False)
+        # The page is the report as printed: paper-coloured in dark mode too, and as wide as
+        # the window (a long token breaks anywhere rather than push a sideways scroll bar;
+        # a 100%-wide table can overhang its frame by one pixel, which is not worth a bar).
+        set_paper(self.preview)
+        self.preview.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.preview.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.preview.setHtml(PREPARING)
         self.status = QLabel("")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -202,7 +210,7 @@ class ReportPreviewDialog(QDialog):
             fmt = self.chosen_format()
             path = path.with_name(path.name + fmt.suffix)
         self.save_button.setEnabled(False)
-        self.status.setStyleSheet("")
+        set_tone(self.status, None)
         self.status.setText(f"Saving {fmt.label}…")
         try:
             if not self._ready:
@@ -230,7 +238,7 @@ class ReportPreviewDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         log.warning("%s", text)
-        self.status.setStyleSheet("color: #a61b1b;")
+        set_tone(self.status, "fail")
         self.status.setText(text)
 
     def _disconnect(self) -> None:

@@ -1,4 +1,4 @@
-"""A short list of checks with a tick each: dot, name, what was found, and the fix under it.
+"""A short list of checks with a mark each: tick or cross, name, what was found, and the fix under it.
 
 Steps 2, 5 and 6 show a handful of checks whose details and fixes are sentences, so this is a
 grid of wrapping labels rather than a table (a table would clip the fix).
@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from app.ui.presenter import Presenter
-from app.ui.setup.step import bold, box_style, text_label
-from app.ui.theme import FAIL, PASS, SKIP, dot_icon
+from app.ui.setup.step import bold, text_label
+from app.ui.theme import Mark, mark_icon, set_box, set_tone
 
 RESULT_WORDS = {True: "Pass", False: "Fail", None: "Not checked"}
 
@@ -31,8 +31,8 @@ class CheckRow:
     word: str | None = None  # replaces Pass / Fail / Not checked
 
 
-def _colour(ok: bool | None) -> str:
-    return {True: PASS, False: FAIL, None: SKIP}[ok]
+MARKS = {True: Mark.PASS, False: Mark.FAIL, None: Mark.SKIP}
+TONES = {True: "pass", False: "fail", None: "muted"}
 
 
 class CheckList(QWidget):
@@ -66,14 +66,14 @@ class CheckList(QWidget):
         self.results, self.details, self.fixes = {}, {}, {}
         line = 0
         for row in self._rows:
-            dot = QLabel()
-            dot.setPixmap(dot_icon(_colour(row.ok)).pixmap(12, 12))
+            mark = QLabel()
+            mark.setPixmap(mark_icon(MARKS[row.ok]).pixmap(14, 14))
             name = bold(QLabel(row.label))
-            result = QLabel(row.word or RESULT_WORDS[row.ok])
+            result = bold(QLabel(row.word or RESULT_WORDS[row.ok]))
             result.setObjectName(f"result_{row.key}")
-            result.setStyleSheet(f"color: {_colour(row.ok)}; font-weight: 600;")
+            set_tone(result, TONES[row.ok])
             top = Qt.AlignmentFlag.AlignTop
-            self._grid.addWidget(dot, line, 0, top)
+            self._grid.addWidget(mark, line, 0, top)
             self._grid.addWidget(name, line, 1, top)
             self._grid.addWidget(result, line, 3, top)
             detail = text_label(self._presenter.text(row.detail), object_name=f"detail_{row.key}")
@@ -84,7 +84,7 @@ class CheckList(QWidget):
             show_fix = row.fix and (row.ok is False or (row.ok is None and row.fix_when_unknown))
             if show_fix:
                 fix = text_label(self._presenter.text(row.fix), object_name=f"fix_{row.key}")
-                fix.setStyleSheet(box_style("fail" if row.ok is False else "warn"))
+                set_box(fix, "fail" if row.ok is False else "warn")
                 self._grid.addWidget(fix, line, 1, 1, 3)
                 self.fixes[row.key] = fix
                 line += 1

@@ -20,8 +20,8 @@ from app.domain.business_hours import (
 )
 from app.domain.clock import utc_now
 from app.ui.setup.context import SetupContext
-from app.ui.setup.step import bold, box_style, hint_label, text_label
-from app.ui.theme import FAIL
+from app.ui.setup.step import bold, hint_label, text_label
+from app.ui.theme import set_box, set_tone
 from app.ui.widgets.hours_editor import HoursEditor
 
 SOURCE_WORDS = {
@@ -51,10 +51,10 @@ def clock_summary(hours: BusinessHours, problem: str | None) -> tuple[str, str]:
         return (
             f"{zone}, read from the PBX: {described}. {clock_now_text(hours)} Missed calls, "
             "times on every tab and the reports use this clock.",
-            "ok",
+            "pass",
         )
     if hours.source is HoursSource.ENGINEER:
-        return f"{zone}, set by you: {described}. {clock_now_text(hours)}", "ok"
+        return f"{zone}, set by you: {described}. {clock_now_text(hours)}", "pass"
     why = f" {problem}" if problem else ""
     if hours.source is HoursSource.REGION:
         return (
@@ -95,7 +95,7 @@ class CustomerClockBox(QFrame):
         self.editor.setObjectName("customerHours")
         self.editor.edited.connect(self._edited)
         self.error_label = text_label(object_name="customerClockError")
-        self.error_label.setStyleSheet(f"color: {FAIL};")
+        set_tone(self.error_label, "fail")
         self.error_label.hide()
         self.confirm_button = QPushButton("Confirm zone and hours")
         self.confirm_button.setObjectName("confirmHours")
@@ -132,8 +132,7 @@ class CustomerClockBox(QFrame):
             self.error_label.hide()
         text, tone = clock_summary(hours, self.ctx.hours_problem)
         self.summary.setText(text)
-        self.summary.setStyleSheet(box_style(tone))
-        self.summary.setProperty("tone", tone)
+        set_box(self.summary, tone)
         self.source_label.setText(f"({SOURCE_WORDS[hours.source]})")
         self.confirm_button.setVisible(hours.source in (HoursSource.REGION, HoursSource.UNSET))
         if not self._zones_loading:

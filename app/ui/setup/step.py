@@ -2,7 +2,7 @@
 
 A step runs its network work as a task on the window's TaskKeeper, always with an outer time
 limit, shows "Checking…" with a Cancel button meanwhile, and reports what it found in a tinted
-box: what happened and what to do. Its ``status`` is the dot in the wizard's step list.
+box: what happened and what to do. Its ``status`` is the mark in the wizard's step list.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QIcon, QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import ThreeCXError
 from app.ui.setup.context import SetupContext
-from app.ui.theme import FAIL, MUTED, PASS, RUNNING, WARN
+from app.ui.theme import Mark, mark_heading, mark_icon, set_box, set_tone
 
 log = logging.getLogger(__name__)
 
@@ -46,35 +46,25 @@ class StepStatus(enum.Enum):
     FAIL = "needs attention (blocking)"
 
 
-STATUS_COLOURS = {
-    StepStatus.NOT_STARTED: "#9aa3ad",
-    StepStatus.WORKING: RUNNING,
-    StepStatus.OK: PASS,
-    StepStatus.WARN: WARN,
-    StepStatus.FAIL: FAIL,
-}
-
-# Tinted boxes for messages: (background, border, text).
-TONES = {
-    "info": ("#e8f0f7", "#b5cde0", "#163e5c"),
-    "ok": ("#eaf6ec", "#a9d5b0", "#1b4d20"),
-    "warn": ("#fff4e5", "#f0c36d", "#5c3b00"),
-    "fail": ("#fdecea", "#f3b8b3", "#7f1d1d"),
+# The mark each status shows in the step list and on the Finish step.
+STATUS_MARKS = {
+    StepStatus.NOT_STARTED: Mark.IDLE,
+    StepStatus.WORKING: Mark.RUNNING,
+    StepStatus.OK: Mark.PASS,
+    StepStatus.WARN: Mark.WARN,
+    StepStatus.FAIL: Mark.FAIL,
 }
 
 
-def box_style(tone: str) -> str:
-    background, border, text = TONES[tone]
-    return (
-        f"QLabel {{ background: {background}; border: 1px solid {border}; border-radius: 4px; "
-        f"padding: 8px 10px; color: {text}; }}"
-    )
+def status_icon(status: StepStatus) -> QIcon:
+    """The step's status as a drawn mark in the current colours."""
+    return mark_icon(STATUS_MARKS[status])
 
 
 def hint_label(text: str = "", *, object_name: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {MUTED};")
+    set_tone(label, "muted")
     if object_name:
         label.setObjectName(object_name)
     return label
@@ -89,12 +79,18 @@ def text_label(text: str = "", *, object_name: str = "") -> QLabel:
     return label
 
 
-def bold(label: QLabel, scale: float = 1.0) -> QLabel:
+def bold(label: QLabel) -> QLabel:
     font = QFont(label.font())
     font.setBold(True)
-    if scale != 1.0:
-        font.setPointSizeF(font.pointSizeF() * scale)
     label.setFont(font)
+    return label
+
+
+def heading_label(text: str, *, object_name: str) -> QLabel:
+    """A title: the sheet makes it bigger and bold, and scales it with Larger type."""
+    label = QLabel(text)
+    label.setObjectName(object_name)
+    mark_heading(label)
     return label
 
 
@@ -162,13 +158,12 @@ class SetupStep(QWidget):
         self._working = False
         self._stopped_by_engineer = False
 
-        # A white page: the labels are transparent, the buttons keep their style.
+        # The page is the palette's Base (white, or the dark surface), as the frame around it.
         self.setObjectName(f"setupStep{type(self).__name__}")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet(f"#{self.objectName()} {{ background: #ffffff; }}")
+        self.setAutoFillBackground(True)
+        self.setBackgroundRole(QPalette.ColorRole.Base)
 
-        self.heading = bold(QLabel(self.title), 1.35)
-        self.heading.setObjectName("stepTitle")
+        self.heading = heading_label(self.title, object_name="stepTitle")
         self.intro = text_label(intro, object_name="stepIntro")
         self.body = QVBoxLayout()
         self.body.setSpacing(8)
@@ -263,16 +258,16 @@ class SetupStep(QWidget):
         self.rerender()
 
     def show_message(self, text: str, tone: str = "info") -> None:
+        """``text`` in a tinted box; ``tone`` is a theme tint ("info", "pass", "warn", "fail")."""
         self._message_text, self._message_tone = text, tone
         self.message.setText(self.ctx.ui.presenter.text(text))
-        self.message.setStyleSheet(box_style(tone))
-        self.message.setProperty("tone", tone)
+        set_box(self.message, tone)
         self.message.setVisible(bool(text))
 
     def clear_message(self) -> None:
         self._message_text = ""
         self.message.setText("")
-        self.message.setProperty("tone", "")
+        set_box(self.message, None)
         self.message.hide()
 
     # ---- running work --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from app.ui.presenter import Presenter
+from app.ui.theme import colours
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
@@ -83,7 +84,7 @@ class ResultTableModel(QAbstractTableModel, Generic[R]):
             return column.tooltip(row, self._presenter)
         marked = self._marked is not None and self._marked(row)
         if role == Qt.ItemDataRole.BackgroundRole and marked:
-            return QBrush(QColor("#fdecea"))
+            return QBrush(QColor(colours().tints["fail"].background))
         if role == Qt.ItemDataRole.FontRole and marked:
             font = QFont()
             font.setBold(True)

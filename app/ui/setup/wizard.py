@@ -1,7 +1,7 @@
 """Guided setup: the nine steps a VAR engineer walks through with the customer watching.
 
 A widget for the main window's central area (no dialog, no nested event loop): the steps on
-the left, each with a status dot, the current step on the right, Back / Next / Cancel below.
+the left, each with a status mark, the current step on the right, Back / Next / Cancel below.
 Next stays disabled until the current step's must-haves are green (the address parses, a key
 is stored, both capabilities are proven); the informational steps (reachability, recording
 audit, contact preview) only warn. The connection's id is made at the start so the key can go
@@ -30,7 +30,7 @@ from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.ui.context import UiContext
 from app.ui.dialogs import confirm
 from app.ui.setup.context import SetupContext, SetupTimeouts
-from app.ui.setup.step import STATUS_COLOURS, SetupStep, StepStatus, bold, hint_label
+from app.ui.setup.step import SetupStep, StepStatus, heading_label, hint_label, status_icon
 from app.ui.setup.steps.address import AddressStep
 from app.ui.setup.steps.api_user import ApiUserStep
 from app.ui.setup.steps.contacts import ContactsStep
@@ -40,7 +40,7 @@ from app.ui.setup.steps.prerequisites import PrerequisitesStep
 from app.ui.setup.steps.reachability import ReachabilityStep
 from app.ui.setup.steps.recording_audit import RecordingAuditStep
 from app.ui.setup.steps.verify import VerifyStep
-from app.ui.theme import MUTED, dot_icon
+from app.ui.theme import set_panel, set_tone
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,7 @@ class SetupWizard(QWidget):
 
     # ---- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
-        title = bold(QLabel("Set up a PBX"), 1.2)
-        title.setObjectName("setupTitle")
+        title = heading_label("Set up a PBX", object_name="setupTitle")
         self.subtitle = hint_label(object_name="setupSubtitle")
         self._build_step_list()
         page_frame = self._build_pages()
@@ -109,14 +108,9 @@ class SetupWizard(QWidget):
         self.step_list = QListWidget()
         self.step_list.setObjectName("setupSteps")
         self.step_list.setFixedWidth(STEP_LIST_WIDTH)
-        self.step_list.setIconSize(QSize(12, 12))
+        self.step_list.setIconSize(QSize(14, 14))
         self.step_list.setSpacing(2)
         self.step_list.setFrameShape(QFrame.Shape.NoFrame)
-        self.step_list.setStyleSheet(
-            "QListWidget { background: transparent; } "
-            "QListWidget::item { padding: 6px 4px; border-radius: 4px; } "
-            "QListWidget::item:selected { background: #dbe8f3; color: #111827; }"
-        )
         for number, step in enumerate(self.steps, start=1):
             QListWidgetItem(f"{number}. {step.title}", self.step_list)
         self.step_list.currentRowChanged.connect(self._list_clicked)
@@ -133,10 +127,7 @@ class SetupWizard(QWidget):
             self.pages.addWidget(scroll)
         page_frame = QFrame()
         page_frame.setObjectName("setupPageFrame")
-        page_frame.setStyleSheet(
-            "QFrame#setupPageFrame { background: #ffffff; border: 1px solid #dde1e6; "
-            "border-radius: 4px; }"
-        )
+        set_panel(page_frame)
         frame_layout = QVBoxLayout(page_frame)
         frame_layout.setContentsMargins(1, 1, 1, 1)
         frame_layout.addWidget(self.pages)
@@ -147,7 +138,7 @@ class SetupWizard(QWidget):
         self.blocked_label = QLabel()
         self.blocked_label.setObjectName("setupBlocked")
         self.blocked_label.setWordWrap(True)
-        self.blocked_label.setStyleSheet(f"color: {MUTED};")
+        set_tone(self.blocked_label, "muted")
         self.cancel_button = QPushButton("Cancel setup")
         self.cancel_button.setObjectName("setupCancel")
         self.back_button = QPushButton("Back")
@@ -239,7 +230,7 @@ class SetupWizard(QWidget):
         try:
             for index, step in enumerate(self.steps):
                 item = self.step_list.item(index)
-                item.setIcon(dot_icon(STATUS_COLOURS[step.status]))
+                item.setIcon(status_icon(step.status))
                 item.setToolTip(step.status.value.capitalize())
                 # Once saved the list stays readable; go_to() refuses to move.
                 flags = Qt.ItemFlag.ItemIsSelectable

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -38,7 +38,7 @@ from app.services import paths
 from app.services.logs.buffer import LogBuffer, LogLine
 from app.services.session import PbxSession
 from app.ui.context import UiContext
-from app.ui.theme import FAIL, MUTED, WARN
+from app.ui.theme import Colours, colours, set_tone
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 FLUSH_INTERVAL_MS = 200
@@ -68,20 +68,33 @@ class _LevelHighlighter(QSyntaxHighlighter):
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
+        self._colours: Colours | None = None
         self._formats: dict[int, QTextCharFormat] = {}
-        for state, colour, bold in ((1, MUTED, False), (3, WARN, False), (4, FAIL, True)):
-            fmt = QTextCharFormat()
-            fmt.setForeground(QColor(colour))
-            if bold:
-                fmt.setFontWeight(QFont.Weight.DemiBold)
-            self._formats[state] = fmt
+
+    def restyle(self) -> None:
+        """Re-colour every line when the colours changed (the OS switched light/dark)."""
+        if self._colours is not colours():
+            self.rehighlight()
+
+    def _current_formats(self) -> dict[int, QTextCharFormat]:
+        c = colours()
+        if self._colours is not c:
+            self._colours = c
+            self._formats = {}
+            for state, colour, bold in ((1, c.muted, False), (3, c.warn, False), (4, c.fail, True)):
+                fmt = QTextCharFormat()
+                fmt.setForeground(QColor(colour))
+                if bold:
+                    fmt.setFontWeight(QFont.Weight.DemiBold)
+                self._formats[state] = fmt
+        return self._formats
 
     def highlightBlock(self, text: str) -> None:
         match = _LEVEL.match(text)
         # A line without a time stamp continues the record above (a traceback).
         state = _LEVEL_STATES[match.group(1)] if match else max(self.previousBlockState(), 0)
         self.setCurrentBlockState(state)
-        fmt = self._formats.get(state)
+        fmt = self._current_formats().get(state)
         if fmt is not None:
             self.setFormat(0, len(text), fmt)
 
@@ -140,7 +153,7 @@ class LogPane(QWidget):
         self.open_button.setToolTip("Show the rotating log files in the file manager")
         self.status = QLabel()
         self.status.setObjectName("logStatus")
-        self.status.setStyleSheet(f"color: {MUTED};")
+        set_tone(self.status, "muted")
 
     def _build_view(self, max_blocks: int) -> None:
         self.view = QPlainTextEdit()
@@ -270,6 +283,12 @@ class LogPane(QWidget):
             f"{shown:,} lines shown. The last {self._buffer.capacity:,} records are kept here; "
             "the log folder has the full log."
         )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        highlighter: _LevelHighlighter | None = getattr(self, "_highlighter", None)
+        if highlighter is not None and event.type() == QEvent.Type.PaletteChange:
+            highlighter.restyle()  # the OS switched light/dark
 
     def _presenter_changed(self) -> None:
         self._apply_font()

@@ -19,22 +19,19 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPaintEvent
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
-    QStyle,
     QTabWidget,
-    QToolBar,
-    QWidget,
 )
 
 from app import __version__
 from app.ui.dialogs import run_dialog
+from app.ui.shell.toolbar import MainToolbar
 from app.ui.shell.welcome import WelcomePage
 
 # Only the frame's imports are at the top: the panes, the store and the session (httpx, the
@@ -60,8 +57,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PRESENTER_SHORTCUT = "Ctrl+Shift+P"
-LARGE_TYPE_SHORTCUT = "Ctrl+Shift+L"
+WIDE_ENOUGH_FOR_SIDEBAR = 1600  # px: below this, Larger type hides the connections list
+SIDEBAR_SHARE = 0.22  # of the window's width, between these bounds (px)
+SIDEBAR_WIDTHS = (260, 400)
 
 
 def _initial_size() -> QSize:
@@ -132,6 +130,7 @@ class MainWindow(QMainWindow):
         self.panes: list[SessionPane] = []  # handed the session; empty until populate()
         self._demo: DemoPbx | None = None  # the in-process demo PBX, once started
         self.populated = False
+        self._sidebar_hidden_for_type = False  # Larger type hid the connections list
 
         self._build_frame()
         if ui is not None and store is not None and log_buffer is not None:
@@ -216,7 +215,9 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([400, 1040])
+        low, high = SIDEBAR_WIDTHS
+        sidebar = max(low, min(high, round(self.width() * SIDEBAR_SHARE)))
+        splitter.setSizes([sidebar, max(self.width() - sidebar, 1)])
         self.work_page = splitter
         self.central.insertWidget(0, self.work_page)
         self.central.setCurrentWidget(self.work_page)
@@ -282,73 +283,39 @@ class MainWindow(QMainWindow):
     # ---- toolbar -----------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
         """The actions, shown at once but off until populate() wires them."""
-        bar = QToolBar("Main")
-        bar.setObjectName("mainToolbar")
-        bar.setMovable(False)
-        self.addToolBar(bar)
-        self.presenter_action = QAction("Presenter mode", self)
-        self.presenter_action.setCheckable(True)
-        self.presenter_action.setShortcut(QKeySequence(PRESENTER_SHORTCUT))
-        self.presenter_action.setToolTip(
-            f"Mask phone numbers, contact names and secrets for screen-share ({PRESENTER_SHORTCUT})"
-        )
-        self.large_type_action = QAction("Larger type", self)
-        self.large_type_action.setCheckable(True)
-        self.large_type_action.setShortcut(QKeySequence(LARGE_TYPE_SHORTCUT))
-        self.large_type_action.setToolTip(f"Larger text for screen-share ({LARGE_TYPE_SHORTCUT})")
-        self.setup_action = QAction("Set up a PBX…", self)
-        self.setup_action.setToolTip(
-            "Guided setup of a new customer PBX, from its address to a verified key"
-        )
-        self.doctor_action = QAction("Run doctor", self)
-        self.doctor_action.setToolTip("Check the seven causes for the selected connection")
-        self.settings_action = QAction("Settings…", self)
-        self.settings_action.setToolTip(
-            "Your name and logo for setup reports, the webhook receiver"
-        )
-        self._give_icons()
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        bar.addActions([self.presenter_action, self.large_type_action])
-        bar.addSeparator()
-        bar.addActions([self.setup_action, self.doctor_action, self.settings_action])
-        for action in bar.actions():
-            action.setEnabled(False)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(spacer)
-        self._presenter_badge = QLabel("PRESENTER MODE")
-        self._presenter_badge.setObjectName("presenterBadge")
-        self._presenter_badge_action = bar.addWidget(self._presenter_badge)
-        self._presenter_badge_action.setVisible(False)
-
-    def _give_icons(self) -> None:
-        """Qt's own standard icons (drawn by the style, so no image files to license)."""
-        pixmap = QStyle.StandardPixmap
-        for action, which in (
-            (self.presenter_action, pixmap.SP_DesktopIcon),
-            (self.large_type_action, pixmap.SP_TitleBarMaxButton),
-            (self.setup_action, pixmap.SP_FileDialogNewFolder),
-            (self.doctor_action, pixmap.SP_MediaPlay),
-            (self.settings_action, pixmap.SP_FileDialogDetailedView),
-        ):
-            action.setIcon(self.style().standardIcon(which))
+        self.toolbar = MainToolbar(self)
+        self.addToolBar(self.toolbar)
+        self.presenter_action = self.toolbar.presenter
+        self.large_type_action = self.toolbar.large_type
+        self.sidebar_action = self.toolbar.sidebar
+        self.setup_action = self.toolbar.setup
+        self.doctor_action = self.toolbar.doctor
+        self.settings_action = self.toolbar.settings
 
     def _connect_toolbar(self) -> None:
         self.presenter_action.setChecked(self.ui.presenter.enabled)
         self.presenter_action.toggled.connect(self._set_presenter)
         self.large_type_action.setChecked(self.ui.presenter.large_type)
         self.large_type_action.toggled.connect(self._set_large_type)
+        self.sidebar_action.toggled.connect(self._show_sidebar)
         self.setup_action.triggered.connect(self.show_setup)
         self.doctor_action.triggered.connect(self._run_doctor)
         self.settings_action.triggered.connect(self.edit_preferences)
-        for action in (
-            self.presenter_action,
-            self.large_type_action,
-            self.setup_action,
-            self.doctor_action,
-            self.settings_action,
-        ):
-            action.setEnabled(True)
+        self.toolbar.enable()
+
+    def _show_sidebar(self, on: bool) -> None:
+        self.connections.setVisible(on)
+        self._sidebar_hidden_for_type = False  # the engineer's own choice from now on
+
+    def _fit_sidebar(self) -> None:
+        """Larger type on a laptop screen: the calls need the width more than the list does.
+        The list comes back when Larger type goes off, unless the engineer chose otherwise."""
+        large = self.ui.presenter.large_type
+        if large and self.width() < WIDE_ENOUGH_FOR_SIDEBAR and self.sidebar_action.isChecked():
+            self.sidebar_action.setChecked(False)
+            self._sidebar_hidden_for_type = True
+        elif not large and self._sidebar_hidden_for_type:
+            self.sidebar_action.setChecked(True)
 
     def _set_presenter(self, on: bool) -> None:
         self.ui.presenter.set_enabled(on)
@@ -371,7 +338,8 @@ class MainWindow(QMainWindow):
 
     def _on_presenter_changed(self) -> None:
         on = self.ui.presenter.enabled
-        self._presenter_badge_action.setVisible(on)
+        self.toolbar.presenter_badge.setVisible(on)
+        self._fit_sidebar()
         if self.presenter_action.isChecked() != on:
             self.presenter_action.setChecked(on)
         if self.large_type_action.isChecked() != self.ui.presenter.large_type:

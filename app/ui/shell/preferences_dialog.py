@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.settings.file import Settings, parse_listen_address
-from app.ui.theme import FAIL, MUTED
+from app.ui.theme import set_tone
 
 LOGO_TYPES = "Images (*.png *.jpg *.jpeg *.svg)"
 
@@ -57,10 +57,10 @@ class PreferencesDialog(QDialog):
         self.webhook.setPlaceholderText("off; e.g. 127.0.0.1:8765 for the 3CX webhook add-on")
         self.error = QLabel()
         self.error.setObjectName("preferencesError")
-        self.error.setStyleSheet(f"color: {FAIL};")
+        set_tone(self.error, "fail")
         self.error.setWordWrap(True)
         note = QLabel("The webhook receiver starts with the app: restart after changing it.")
-        note.setStyleSheet(f"color: {MUTED};")
+        set_tone(note, "muted")
         note.setWordWrap(True)
 
         form = QFormLayout()

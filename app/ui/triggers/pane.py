@@ -51,6 +51,7 @@ from app.domain.triggers import (
 from app.services.session import PbxSession
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
+from app.ui.theme import colours, mark_empty_state, mark_heading, set_box, set_panel, set_tone
 from app.ui.widgets.table_fit import ColumnFitter
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -71,14 +72,15 @@ MAX_ROWS = 2_000
 FLUSH_MS = 150
 PreviewRole = Qt.ItemDataRole.UserRole + 1
 
-# (background, text) per branch: soft tints that read on a shared screen.
-BRANCH_COLOURS: dict[TriggerBranch, tuple[str | None, str]] = {
-    TriggerBranch.IN_HOURS: ("#e1effb", "#174a78"),
-    TriggerBranch.AFTER_HOURS: ("#ebe7f7", "#45367f"),
-    TriggerBranch.ESCALATED: ("#fdebd3", "#84460a"),
-    TriggerBranch.VOICEMAIL: ("#dff2ec", "#1b5e50"),
-    TriggerBranch.RATE_LIMITED: ("#f1e6ec", "#6d3455"),
-    TriggerBranch.NO_TRIGGER: (None, "#6b7280"),
+# The tint (a name in ``Colours.tints``) per branch: soft tints that read on a shared screen.
+# None: no background, the quiet grey text. Read when shown, so dark mode applies.
+BRANCH_TINTS: dict[TriggerBranch, str | None] = {
+    TriggerBranch.IN_HOURS: "info",
+    TriggerBranch.AFTER_HOURS: "purple",
+    TriggerBranch.ESCALATED: "orange",
+    TriggerBranch.VOICEMAIL: "teal",
+    TriggerBranch.RATE_LIMITED: "rose",
+    TriggerBranch.NO_TRIGGER: None,
 }
 NO_SESSION_TEXT = "Select a connection to preview its missed-call triggers."
 READING_HOURS_TEXT = "Reading the customer's time zone and office hours from the PBX…"
@@ -207,11 +209,12 @@ class TriggerPreviewModel(QAbstractTableModel):
         if role == PreviewRole:
             return preview
         if column == COL_BRANCH:
-            background, text = BRANCH_COLOURS[preview.branch]
-            if role == Qt.ItemDataRole.BackgroundRole and background:
-                return QColor(background)
+            name = BRANCH_TINTS[preview.branch]
+            tint = colours().tints[name] if name is not None else None
+            if role == Qt.ItemDataRole.BackgroundRole and tint is not None:
+                return QColor(tint.background)
             if role == Qt.ItemDataRole.ForegroundRole:
-                return QColor(text)
+                return QColor(tint.text if tint is not None else colours().skip)
             if role == Qt.ItemDataRole.FontRole:
                 font = QFont()
                 font.setBold(preview.fires)
@@ -219,7 +222,7 @@ class TriggerPreviewModel(QAbstractTableModel):
         elif role == Qt.ItemDataRole.ForegroundRole and (
             not preview.fires or (column == COL_CONTACT and not preview.call.contact_name)
         ):
-            return QColor("#6b7280")
+            return QColor(colours().skip)
         return None
 
     def _display(self, preview: TriggerPreview, column: int) -> str:
@@ -352,20 +355,17 @@ class TriggersPane(QWidget):
         """The title and intro (returned), the hours, the receiver's status and the toggle."""
         title = QLabel("Missed-call trigger preview")
         title.setObjectName("paneTitle")
-        title.setStyleSheet("font-size: 15px; font-weight: 600;")
+        mark_heading(title)
         intro = QLabel(INTRO_TEXT)
         intro.setWordWrap(True)
-        intro.setStyleSheet("color: #4b5563;")
+        set_tone(intro, "muted")
         self.hours_label = QLabel()
         self.hours_label.setWordWrap(True)
         self.hours_label.setTextFormat(Qt.TextFormat.RichText)
         self.receiver_label = QLabel()
         self.receiver_label.setWordWrap(True)
         self.receiver_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.receiver_label.setStyleSheet(
-            "background: #f3f4f6; border: 1px solid #e5e7eb; border-radius: 4px; "
-            "padding: 4px 8px; color: #374151;"
-        )
+        set_box(self.receiver_label, "neutral")
         self.receiver_label.hide()
         self._receiver_text: str | None = None
         self.show_quiet = QCheckBox()
@@ -395,8 +395,9 @@ class TriggersPane(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.details.setStyleSheet("background: white; padding: 6px 10px; color: #1f2937;")
+        self.details.setContentsMargins(10, 6, 10, 6)
         details_scroll = QScrollArea()
+        set_panel(details_scroll)
         details_scroll.setWidget(self.details)
         details_scroll.setWidgetResizable(True)
         details_scroll.setFrameShape(QFrame.Shape.StyledPanel)
@@ -414,7 +415,7 @@ class TriggersPane(QWidget):
         self.empty_label = QLabel(NO_SESSION_TEXT)
         self.empty_label.setWordWrap(True)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color: #6b7280; font-size: 14px; padding: 40px;")
+        mark_empty_state(self.empty_label)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty_label)
         self.stack.addWidget(self.splitter)

@@ -27,16 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.clock import system_clock
 from app.services.pbx_access import CertificateInfo
-from app.ui.theme import MUTED
-
-PANEL_STYLE = (
-    "QFrame#certificateTrust { background: #fffaf0; border: 1px solid #f0c36d; "
-    "border-radius: 4px; } QFrame#certificateTrust QLabel { background: transparent; }"
-)
-WARNING_STYLE = (
-    "QLabel { background: #fdecea; border: 1px solid #f3b8b3; border-radius: 4px; "
-    "padding: 6px 8px; color: #7f1d1d; }"
-)
+from app.ui.theme import set_box, set_tone
 
 
 def fingerprint_text(hex_digest: str) -> str:
@@ -71,7 +62,7 @@ class CertificateTrustPanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("certificateTrust")
-        self.setStyleSheet(PANEL_STYLE)
+        set_box(self, "warn")
         self._sha256: str | None = None
         self.heading = QLabel("Check the PBX's certificate")
         font = QFont(self.heading.font())
@@ -85,7 +76,7 @@ class CertificateTrustPanel(QFrame):
         self.fingerprint = _value("certificateFingerprint")
         self.fingerprint.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.warnings = _value("certificateWarnings")
-        self.warnings.setStyleSheet(WARNING_STYLE)
+        set_box(self.warnings, "fail")
         self.trust_button = QPushButton("Trust this certificate")
         self.trust_button.setObjectName("trustCertificate")
         self.trust_button.clicked.connect(self._trust_clicked)
@@ -104,7 +95,7 @@ class CertificateTrustPanel(QFrame):
         self.details_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.details_toggle.toggled.connect(self._details_toggled)
         self.details = _value("trustDetails")
-        self.details.setStyleSheet(f"color: {MUTED};")
+        set_tone(self.details, "muted")
         self._lay_out()
         self.hide()
 

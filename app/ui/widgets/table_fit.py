@@ -28,8 +28,12 @@ class ColumnFitter(QObject):
         free: int,
         max_width: int = MAX_COLUMN_WIDTH,
         uncapped: frozenset[int] = frozenset(),
+        droppable: tuple[int, ...] = (),
     ) -> None:
+        """``droppable`` columns, least needed first, are hidden while the view is too narrow
+        for every column (a sidebar on a laptop screen) rather than scroll it sideways."""
         super().__init__(view)
+        self._droppable = droppable
         self._view = view
         self._free = free
         self._max_width = max_width
@@ -73,6 +77,23 @@ class ColumnFitter(QObject):
             self.schedule()
         return False
 
+    def _drop_what_does_not_fit(self, count: int) -> None:
+        view = self._view
+        room = view.viewport().width()
+        needed = {
+            column: max(self._widths.get(column, 0), self.needed_width(column))
+            for column in range(count)
+        }
+        needed[self._free] = FREE_MIN_WIDTH
+        shown = set(range(count))
+        for column in self._droppable:
+            if sum(needed[c] for c in shown) <= room:
+                break
+            shown.discard(column)
+        for column in self._droppable:
+            if view.isColumnHidden(column) == (column in shown):
+                view.setColumnHidden(column, column not in shown)
+
     def needed_width(self, column: int) -> int:
         """What ``column``'s header and measured cells need, capped unless it is uncapped."""
         view = self._view
@@ -87,6 +108,8 @@ class ColumnFitter(QObject):
         view = self._view
         header = view.horizontalHeader()
         count = header.count()
+        if self._droppable:
+            self._drop_what_does_not_fit(count)
         used = 0
         for column in range(count):
             if header.isSectionHidden(column):
@@ -99,6 +122,9 @@ class ColumnFitter(QObject):
                     view.setColumnWidth(column, width)
         if 0 <= self._free < count and not header.isSectionHidden(self._free):
             spare = view.viewport().width() - used
-            free = max(self._widths[self._free], FREE_MIN_WIDTH, spare)
+            # A table that drops columns (a sidebar) lets its free column end in "…", its
+            # tooltip saying it all, before a column steps aside; others keep what it needs.
+            floor = 0 if self._droppable else self._widths[self._free]
+            free = max(floor, FREE_MIN_WIDTH, spare)
             if view.columnWidth(self._free) != free:
                 view.setColumnWidth(self._free, free)

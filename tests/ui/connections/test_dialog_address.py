@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from app.ui.connections.dialog import ConnectionDialog
-from app.ui.connections.form_labels import HINT_STYLE, WARN_STYLE
+from app.ui.connections.form_labels import HINT_TONE, WARN_TONE
 from app.ui.context import UiContext
 
 
@@ -40,7 +40,7 @@ async def test_ipv6_addresses_are_accepted(
     dialog = typed(ui, qtbot, address)
     assert url_error(dialog) == ""
     assert dialog.form.url_preview.text() == f"Connects to {connects_to}"
-    assert dialog.form.url_preview.styleSheet() == HINT_STYLE
+    assert dialog.form.url_preview.property("tone") == HINT_TONE
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ async def test_plain_http_to_the_https_port_is_allowed_with_a_warning(
         "Connects to http://pbx.example.com:5001. 3CX serves its API over HTTPS on port 5001, "
         "and this address says http:// — did you mean https://pbx.example.com:5001?"
     )
-    assert dialog.form.url_preview.styleSheet() == WARN_STYLE
+    assert dialog.form.url_preview.property("tone") == WARN_TONE
     dialog.form.url_edit.setText("https://pbx.example.com:5001")
     assert dialog.form.url_preview.text() == "Connects to https://pbx.example.com:5001"
-    assert dialog.form.url_preview.styleSheet() == HINT_STYLE
+    assert dialog.form.url_preview.property("tone") == HINT_TONE

@@ -40,7 +40,7 @@ from app.ui.connections.model import (
 from app.ui.connections.pane import ConnectionsPane
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
-from app.ui.theme import WARN
+from app.ui.theme import colours
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
@@ -174,7 +174,7 @@ def test_key_age_column_warns_past_the_chosen_limit() -> None:
         return model.data(model.index(row, KEY_AGE), role)
 
     assert cell(2) == "⚠ set 400 days ago"  # Bayview Motors
-    assert cell(2, Qt.ItemDataRole.ForegroundRole) == QBrush(QColor(WARN))
+    assert cell(2, Qt.ItemDataRole.ForegroundRole) == QBrush(QColor(colours().warn))
     tooltip = str(cell(2, Qt.ItemDataRole.ToolTipRole))
     assert "400 days ago, past the 180 days" in tooltip and "Rotate key" in tooltip
     assert cell(0) == "set 12 days ago" and cell(0, Qt.ItemDataRole.ForegroundRole) is None

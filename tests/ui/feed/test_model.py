@@ -27,6 +27,7 @@ from app.ui.feed.model import (
     StateFilter,
 )
 from app.ui.presenter import Presenter
+from app.ui.theme import colours
 from tests.support.waiting import until
 
 NOW = datetime(2026, 3, 2, 1, 15, tzinfo=UTC)
@@ -203,7 +204,7 @@ async def test_rows_show_state_contact_and_recording_journey() -> None:
     assert text(model, missed, Column.TIME, CALL_ID_ROLE) == "call-4"
     assert text(model, ended, Column.DURATION, SORT_ROLE) == 60.0
     colour = text(model, missed, Column.STATE, int(Qt.ItemDataRole.ForegroundRole))
-    assert colour.color().name() == "#b91c1c"
+    assert colour.color().name() == colours().fail
     model.call_at(ended).journey = None
     model.call_at(ended).journey_note = "not followed: 25 recordings already being followed"
     assert (
@@ -322,11 +323,13 @@ def test_header_names_the_columns() -> None:
         "Direction",
         "Caller",
         "Contact",
-        "Extension",
+        "Ext.",
         "Duration",
         "State",
         "Recording",
     ]
+    tip = model.headerData(Column.EXTENSION, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "extension" in tip
     assert model.rowCount(model.index(0, 0)) == 0 and model.columnCount(QModelIndex()) == 8
     model.set_hours(BusinessHours(timezone="Pacific/Auckland", source=HoursSource.PBX))
     # The pinned clock is in November: New Zealand daylight time.

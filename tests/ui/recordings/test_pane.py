@@ -173,11 +173,12 @@ async def test_bad_input_is_named_and_the_form_keeps_it(
     assert pane.error_label.isVisible()
     assert "Number: '12ab' is not a phone number" in pane.error_label.text()
     assert pane.number_edit.text() == "12ab" and pane.extension_edit.text() == "101"
-    assert "border" in pane.number_edit.styleSheet()
+    assert pane.number_edit.property("invalid") == "true"
     assert pane.result is None
 
     qtbot.keyClicks(pane.number_edit, "c")  # typing again clears the message
     assert not pane.error_label.isVisible()
+    assert pane.number_edit.property("invalid") is None
 
     pane.number_edit.clear()
     pane.from_date.setDate(QDate(2026, 5, 10))

@@ -23,7 +23,7 @@ from app.ui.context import UiContext
 from app.ui.setup.wizard import SetupWizard
 from app.ui.shell.main_window import MainWindow
 from tests.conftest import SimFactory
-from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.screenshots import distinct_colours, png_size, render_fitting, render_scene
 from tests.support.waiting import until
 from tests.support.widget_text import SeenText, digit_runs, visible_texts
 from tests.support.xvfb import XvfbDisplay
@@ -254,11 +254,30 @@ async def presenter_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QW
     return await demo_scene(stack, ui)
 
 
+async def readme_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
+    """The README's picture: the demo on a 1366 x 768 laptop, a call's recording followed."""
+    opened = await open_window(stack, ui)
+    opened.window.resize(1366, 768)
+    await _place_calls(opened)
+    feed = opened.window.feed
+    feed.select_call(feed.model.call_at(0).call_id)
+    return opened.window
+
+
 @pytest.mark.display
 def test_main_window_screenshots(xvfb_display: XvfbDisplay) -> None:
     for scene, name in ((demo_scene, "main-window"), (presenter_scene, "main-window-presenter")):
         png = render_scene(xvfb_display, f"{__name__}:{scene.__name__}", name)
         assert distinct_colours(png) > 20
+
+
+@pytest.mark.display
+def test_the_readme_screenshot_fits_a_laptop_screen(xvfb_display: XvfbDisplay) -> None:
+    png = render_fitting(
+        xvfb_display, f"{__name__}:readme_scene", "main-window-1366", size="native"
+    )
+    assert png_size(png) == (1366, 768)
+    assert distinct_colours(png) > 20
 
 
 async def test_settings_give_reports_the_engineer_and_reject_a_bad_webhook_address(

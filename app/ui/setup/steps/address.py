@@ -21,7 +21,7 @@ from app.ui.setup.context import SetupContext
 from app.ui.setup.files import CERTIFICATE_FILTER, FileChooser
 from app.ui.setup.step import FieldGrid, SetupStep, StepStatus, hint_label, text_label
 from app.ui.setup.trust import TrustOffer
-from app.ui.theme import FAIL
+from app.ui.theme import set_tone
 
 HOSTING_WORDS = {HOSTED: "3CX-hosted", SELF_HOSTED: "self-managed", UNKNOWN: "not sure"}
 
@@ -137,10 +137,10 @@ class AddressStep(SetupStep):
         except AddressError as exc:
             url = None
             self.preview.setText(str(exc) if text.strip() else "")
-            self.preview.setStyleSheet(f"color: {FAIL};")
+            set_tone(self.preview, "fail")
         else:
             self.preview.setText(f"Connects to {url}")
-            self.preview.setStyleSheet("")
+            set_tone(self.preview, None)
         if not self._current():
             self._forget()
         self.check_button.setEnabled(url is not None)
@@ -270,5 +270,5 @@ class AddressStep(SetupStep):
             self.show_message(detection.problem, "fail")
         else:
             self.show_message(
-                f"The PBX at {detection.url} answered. Press Next for the prerequisites.", "ok"
+                f"The PBX at {detection.url} answered. Press Next for the prerequisites.", "pass"
             )

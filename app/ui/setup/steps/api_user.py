@@ -348,7 +348,7 @@ class ApiUserStep(SetupStep):
         self.show_message(
             f"API client {client_id} created on the PBX; its key went straight into {backend} "
             f"and was never shown. Signed out of the admin account. {follow_up} Then press Next.",
-            "ok",
+            "pass",
         )
         self.set_status(StepStatus.OK)
 

@@ -12,21 +12,21 @@ from datetime import datetime
 from app.domain.business_hours import BusinessHours, customer_time
 from app.services.setup.contact_preview import AttachPreviewRow
 from app.ui.setup.table import Column
-from app.ui.theme import FAIL, PASS, SKIP, dot_icon
+from app.ui.theme import Mark, mark_icon
 
 OUTCOMES = {
-    "attaches": ("Attaches", PASS),
+    "attaches": ("Attaches", Mark.PASS),
     # The bridge misses these: the contact exists, but its number is stored in a local format.
-    "attaches-after-normalising": ("Missed: number stored locally", FAIL),
-    "orphan": ("Orphan (no contact)", FAIL),
-    "ambiguous": ("Ambiguous", FAIL),
-    "invalid-number": ("Not a phone number", SKIP),
-    "internal": ("Internal call", SKIP),
+    "attaches-after-normalising": ("Missed: number stored locally", Mark.FAIL),
+    "orphan": ("Orphan (no contact)", Mark.FAIL),
+    "ambiguous": ("Ambiguous", Mark.FAIL),
+    "invalid-number": ("Not a phone number", Mark.SKIP),
+    "internal": ("Internal call", Mark.SKIP),
 }
 
 
 def outcome_words(outcome: str) -> str:
-    return OUTCOMES.get(outcome, (outcome, SKIP))[0]
+    return OUTCOMES.get(outcome, (outcome, Mark.SKIP))[0]
 
 
 def preview_columns(clock: Callable[[], BusinessHours]) -> tuple[Column[AttachPreviewRow], ...]:
@@ -56,7 +56,7 @@ COLUMNS: tuple[Column[AttachPreviewRow], ...] = (
     Column(
         "Outcome",
         lambda r, p: outcome_words(r.outcome),
-        icon=lambda r: dot_icon(OUTCOMES.get(r.outcome, ("", SKIP))[1]),
+        icon=lambda r: mark_icon(OUTCOMES.get(r.outcome, ("", Mark.SKIP))[1]),
     ),
     Column("Contact", lambda r, p: p.name(r.contact) if r.contact else "—"),
     Column("Why", lambda r, p: p.text(r.reason), tooltip=lambda r, p: p.text(r.reason)),

@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 
 # The verdict's status as the step shows it (an informational step: nothing here blocks Next).
 VERDICT_STATUS = {
-    CheckStatus.PASS: (StepStatus.OK, "ok"),
+    CheckStatus.PASS: (StepStatus.OK, "pass"),
     CheckStatus.WARN: (StepStatus.WARN, "warn"),
     CheckStatus.FAIL: (StepStatus.FAIL, "fail"),
     CheckStatus.SKIP: (StepStatus.WARN, "warn"),
@@ -131,18 +131,18 @@ class ContactsStep(SetupStep):
         """The bridge, asked in plain words; the hint says which contacts it searches."""
         self.bridge_box = QComboBox()
         self.bridge_box.setObjectName("bridgeChoice")
-        self.bridge_box.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.bridge_box.setMinimumContentsLength(48)
+        # Short names in the list (they fit at Larger type), the whole story in the hint below.
         for match in NumberMatch:
-            self.bridge_box.addItem(match.plain_words, match.value)
+            self.bridge_box.addItem(match.short_words, match.value)
             self.bridge_box.setItemData(
                 self.bridge_box.count() - 1, match.plain_words, Qt.ItemDataRole.ToolTipRole
             )
         self.bridge_box.currentIndexChanged.connect(self._bridge_changed)
         self.bridge_hint = hint_label(object_name="bridgeHint")
-        self.bridge_hint.setText(STORE_HINTS[self.ctx.bridge.store])
+        self._show_bridge_hint(self.ctx.bridge)
+
+    def _show_bridge_hint(self, bridge: Bridge) -> None:
+        self.bridge_hint.setText(f"{bridge.match.plain_words}. {STORE_HINTS[bridge.store]}")
 
     def _build_csv_row(self) -> QHBoxLayout:
         """The export's path, typed or browsed to, and a line saying what was read from it."""
@@ -277,7 +277,7 @@ class ContactsStep(SetupStep):
         if bridge == self.ctx.bridge:
             return
         self.ctx.bridge = bridge  # the connection keeps it (saved at Finish)
-        self.bridge_hint.setText(STORE_HINTS[bridge.store])
+        self._show_bridge_hint(bridge)
         self._done = False
         if self.index is not None and not self.busy:
             self.preview()
@@ -504,7 +504,7 @@ class ContactsStep(SetupStep):
                 ". The export has no record id or email column, so the CRM cannot find the "
                 "records by itself: export the contacts again with the record id column."
             )
-        self.show_message(text, "ok" if columns.record_id or columns.email else "warn")
+        self.show_message(text, "pass" if columns.record_id or columns.email else "warn")
         return written
 
     def _searched_store(self) -> ContactStore:

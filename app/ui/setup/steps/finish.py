@@ -30,16 +30,15 @@ from app.ui.dialogs import run_dialog
 from app.ui.reports.dialog import ReportPreviewDialog
 from app.ui.setup.context import SetupContext
 from app.ui.setup.step import (
-    STATUS_COLOURS,
     FieldGrid,
     SetupStep,
     StepStatus,
     bold,
-    box_style,
     hint_label,
+    status_icon,
     text_label,
 )
-from app.ui.theme import FAIL, dot_icon
+from app.ui.theme import set_box, set_tone
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 log = logging.getLogger(__name__)
@@ -81,7 +80,7 @@ class FinishStep(SetupStep):
         self.verified_grid.setColumnStretch(2, 1)
         self.body.addLayout(self.verified_grid)
         self.waived_warning = text_label(object_name="waivedWarning")
-        self.waived_warning.setStyleSheet(box_style("fail"))
+        set_box(self.waived_warning, "fail")
         self.waived_warning.hide()
         self.body.addWidget(self.waived_warning)
 
@@ -108,7 +107,7 @@ class FinishStep(SetupStep):
     @staticmethod
     def _error_label(name: str) -> QLabel:
         label = text_label(object_name=name)
-        label.setStyleSheet(f"color: {FAIL};")
+        set_tone(label, "fail")
         label.hide()
         return label
 
@@ -129,10 +128,10 @@ class FinishStep(SetupStep):
             if widget is not None:
                 widget.deleteLater()
         for row, (title, status, summary) in enumerate(self._summaries()):
-            dot = QLabel()
-            dot.setPixmap(dot_icon(STATUS_COLOURS[status]).pixmap(12, 12))
+            mark = QLabel()
+            mark.setPixmap(status_icon(status).pixmap(14, 14))
             top = Qt.AlignmentFlag.AlignTop
-            self.verified_grid.addWidget(dot, row, 0, top)
+            self.verified_grid.addWidget(mark, row, 0, top)
             self.verified_grid.addWidget(bold(QLabel(f"{row + 1}. {title}")), row, 1, top)
             self.verified_grid.addWidget(text_label(presenter.text(summary)), row, 2, top)
         waived = self.ctx.capabilities_waived and not self.ctx.capabilities_green
@@ -207,7 +206,7 @@ class FinishStep(SetupStep):
         self.show_message(
             f"Saved as {saved.name}. The key is in {backend}; the settings file holds no "
             "secret. Create the setup report for the customer, or press Done.",
-            "ok",
+            "pass",
         )
         self.after_save.setText(
             "The report runs the doctor's seven checks on the new connection first (a few seconds)."
@@ -278,7 +277,7 @@ class FinishStep(SetupStep):
         dialog = ReportPreviewDialog(self, Report.build(diagnosis, meta), ctx.ui, secrets=(secret,))
         del secret
         self.report_dialog = dialog
-        self.show_message(f"Doctor: {last_check_of(diagnosis).summary}", "ok")
+        self.show_message(f"Doctor: {last_check_of(diagnosis).summary}", "pass")
         self.set_status(StepStatus.OK)
         # The dialog is awaited outside the time limit of the doctor run.
         ctx.start(self._show_report(dialog), name="setup: report preview")

@@ -176,7 +176,7 @@ class KeyStep(SetupStep):
         backend = self.ctx.store.key_backend
         self.show_message(
             f"Key stored in {backend}. Press Next to check what it can do.",
-            "ok",
+            "pass",
         )
         self.set_status(StepStatus.OK)
         self._render_state()

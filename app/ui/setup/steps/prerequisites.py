@@ -7,7 +7,7 @@ again by itself (its dot changes even when it is not on screen).
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton
 
 from app.domain.diagnosis import CheckStatus
@@ -17,12 +17,14 @@ from app.services.setup.prerequisites import Prerequisite, check_prerequisites
 from app.ui.setup.checklist import CheckList, CheckRow
 from app.ui.setup.context import SetupContext
 from app.ui.setup.step import SetupStep, StepStatus, bold, error_text, hint_label
+from app.ui.theme import colours
 
 # From the field docs (seeds/001): what each generation allows a bridge.
-GENERATIONS_TABLE = """
-<table cellspacing="0" cellpadding="4" style="border-collapse: collapse;">
-<tr style="background:#f1f3f5;"><th align="left">Capability</th>
-<th align="left">v18 build 11 or later</th><th align="left">v20</th></tr>
+GENERATIONS_HEADER = (
+    '<th align="left">Capability</th><th align="left">v18 build 11 or later</th>'
+    '<th align="left">v20</th>'
+)
+GENERATIONS_ROWS = """
 <tr><td>Call Control API access</td><td>Available</td><td>Available</td></tr>
 <tr><td>Call recording fetch</td><td>Available with the right roles</td>
 <td>Available with the right roles</td></tr>
@@ -31,8 +33,16 @@ GENERATIONS_TABLE = """
 <td>Available on the higher tier</td></tr>
 <tr><td>Long-term support</td><td>Maintenance only</td>
 <td>Current, recommended for new builds</td></tr>
-</table>
 """
+
+
+def generations_table() -> str:
+    """The table as rich text, its header row shaded in the current colours."""
+    return (
+        '<table cellspacing="0" cellpadding="4" style="border-collapse: collapse;">'
+        f'<tr style="background:{colours().surface_alt};">{GENERATIONS_HEADER}</tr>'
+        f"{GENERATIONS_ROWS}</table>"
+    )
 
 
 def _row(item: Prerequisite) -> CheckRow:
@@ -78,10 +88,10 @@ class PrerequisitesStep(SetupStep):
         row.addStretch(1)
         self.body.addLayout(row)
         self.body.addWidget(bold(QLabel("What v18 and v20 each allow")))
-        table = QLabel(GENERATIONS_TABLE)
-        table.setTextFormat(Qt.TextFormat.RichText)
-        table.setObjectName("generationsTable")
-        self.body.addWidget(table)
+        self.generations = QLabel(generations_table())
+        self.generations.setTextFormat(Qt.TextFormat.RichText)
+        self.generations.setObjectName("generationsTable")
+        self.body.addWidget(self.generations)
         self.body.addWidget(
             hint_label(
                 "Older than v18 build 11: upgrade 3CX first (plan about an hour of downtime and "
@@ -92,6 +102,12 @@ class PrerequisitesStep(SetupStep):
         ctx.addressChanged.connect(self._stale)
         ctx.detectionRefined.connect(self._stale)  # asked again once the PBX answers
         ctx.verified.connect(self._key_verified)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        table: QLabel | None = getattr(self, "generations", None)  # None during __init__
+        if table is not None and event.type() == QEvent.Type.PaletteChange:
+            table.setText(generations_table())  # the OS switched light/dark
 
     def _stale(self) -> None:
         self.stop_work(quietly=True)
@@ -158,7 +174,7 @@ class PrerequisitesStep(SetupStep):
                 "warn",
             )
         else:
-            self.show_message("Every prerequisite is met.", "ok")
+            self.show_message("Every prerequisite is met.", "pass")
         if failed:
             self.set_status(StepStatus.FAIL)
         else:

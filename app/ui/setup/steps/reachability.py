@@ -144,7 +144,7 @@ class ReachabilityStep(SetupStep):
             self.set_status(StepStatus.WARN)
         else:
             latency = f" in {report.latency_ms:.0f} ms" if report.latency_ms is not None else ""
-            self.show_message(f"The PBX is reachable from this machine{latency}.", "ok")
+            self.show_message(f"The PBX is reachable from this machine{latency}.", "pass")
             self.set_status(StepStatus.OK)
 
     def _render_certificate(self) -> None:

@@ -12,9 +12,9 @@ from app.services.connections.store import ConnectionStoreError
 from app.services.pbx_access import ThreeCXError
 from app.services.setup.recording_audit import RecordingAuditRow, audit_recording
 from app.ui.setup.context import SetupContext
-from app.ui.setup.step import SetupStep, StepStatus, box_style, error_text, text_label
+from app.ui.setup.step import SetupStep, StepStatus, error_text, text_label
 from app.ui.setup.table import Column, ResultTableModel
-from app.ui.theme import FAIL, PASS, dot_icon
+from app.ui.theme import Mark, mark_icon, set_box
 
 COLUMNS: tuple[Column[RecordingAuditRow], ...] = (
     Column("Number", lambda r, p: p.number(r.number)),
@@ -24,7 +24,7 @@ COLUMNS: tuple[Column[RecordingAuditRow], ...] = (
     Column(
         "Records",
         lambda r, p: "Yes" if r.will_record else "No",
-        icon=lambda r: dot_icon(PASS if r.will_record else FAIL),
+        icon=lambda r: mark_icon(Mark.PASS if r.will_record else Mark.FAIL),
     ),
     Column(
         "Calls without audio",
@@ -65,7 +65,7 @@ class RecordingAuditStep(SetupStep):
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.body.addWidget(self.table, 1)
         self.fix_label = text_label(object_name="auditFix")
-        self.fix_label.setStyleSheet(box_style("warn"))
+        set_box(self.fix_label, "warn")
         self.fix_label.hide()
         self.body.addWidget(self.fix_label)
         self.table.selectionModel().currentRowChanged.connect(self._show_fix)
@@ -145,7 +145,7 @@ class RecordingAuditStep(SetupStep):
             )
             self.set_status(StepStatus.WARN)
         else:
-            self.show_message(f"All {len(self.rows)} extensions and queues record calls.", "ok")
+            self.show_message(f"All {len(self.rows)} extensions and queues record calls.", "pass")
             self.set_status(StepStatus.OK)
 
     def rerender(self) -> None:

@@ -232,7 +232,7 @@ class VerifyStep(SetupStep):
             self.show_message(f"{report.verdict.finding} {report.verdict.fix}", "warn")
             self.set_status(StepStatus.WARN)
         else:
-            self.show_message(f"{report.verdict.finding} Press Next.", "ok")
+            self.show_message(f"{report.verdict.finding} Press Next.", "pass")
             self.set_status(StepStatus.OK)
 
     def _show_untrusted(self) -> None:

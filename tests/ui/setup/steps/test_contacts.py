@@ -64,9 +64,10 @@ async def test_the_preview_says_what_the_doctor_says_for_the_bridge_chosen(
         await settled(step)
         box = step.bridge_box
         assert [box.itemText(i) for i in range(box.count())] == [
-            match.plain_words for match in NumberMatch
+            match.short_words for match in NumberMatch
         ]
         assert box.currentData() == NumberMatch.E164.value
+        assert step.bridge_hint.text().startswith(NumberMatch.E164.plain_words)
 
         step.csv_edit.setText(str(export))
         step.load_csv()
@@ -94,6 +95,7 @@ async def test_the_preview_says_what_the_doctor_says_for_the_bridge_chosen(
         box.setCurrentIndex(box.findData(NumberMatch.PHONEBOOK.value))
         assert wizard.ctx.bridge == Bridge.for_match(NumberMatch.PHONEBOOK)
         assert "3CX phonebook" in step.bridge_hint.text()
+        assert NumberMatch.PHONEBOOK.plain_words in step.bridge_hint.text()
         await settled(step)
         own = await doctor_says(sim, wizard.ctx.doctor_options())
         assert own.status is CheckStatus.PASS

@@ -1,0 +1,102 @@
+"""The main window's toolbar: screen-share switches, the sidebar, and the work actions.
+
+Built with the window's frame (Qt only, so it is in the first paint); every action stays off
+until the window's panes exist and ``enable()`` is called.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QToolBar, QWidget
+
+PRESENTER_SHORTCUT = "Ctrl+Shift+P"
+LARGE_TYPE_SHORTCUT = "Ctrl+Shift+L"
+SIDEBAR_SHORTCUT = "Ctrl+Shift+K"
+
+
+class MainToolbar(QToolBar):
+    """Presenter mode, Larger type, Connections (the sidebar), setup, doctor and settings."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__("Main", parent)
+        self.setObjectName("mainToolbar")
+        self.setMovable(False)
+        self.presenter = self._action(
+            "Presenter mode",
+            f"Mask phone numbers, contact names and secrets for screen-share ({PRESENTER_SHORTCUT})",
+            shortcut=PRESENTER_SHORTCUT,
+            checkable=True,
+        )
+        self.large_type = self._action(
+            "Larger type",
+            f"Larger text for screen-share ({LARGE_TYPE_SHORTCUT})",
+            shortcut=LARGE_TYPE_SHORTCUT,
+            checkable=True,
+        )
+        self.sidebar = self._action(
+            "Connections",
+            "Show or hide the connections list, to give the calls the whole width "
+            f"({SIDEBAR_SHORTCUT})",
+            shortcut=SIDEBAR_SHORTCUT,
+            checkable=True,
+        )
+        self.sidebar.setChecked(True)
+        self.setup = self._action(
+            "Set up a PBX…",
+            "Guided setup of a new customer PBX, from its address to a verified key",
+        )
+        self.doctor = self._action(
+            "Run doctor", "Check the seven causes for the selected connection"
+        )
+        self.settings = self._action(
+            "Settings…", "Your name and logo for setup reports, the webhook receiver"
+        )
+        self._give_icons()
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addActions([self.presenter, self.large_type, self.sidebar])
+        self.addSeparator()
+        self.addActions([self.setup, self.doctor, self.settings])
+        for action in self.actions():
+            action.setEnabled(False)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.addWidget(spacer)
+        badge = QLabel("PRESENTER MODE")
+        badge.setObjectName("presenterBadge")
+        self.presenter_badge = self.addWidget(badge)
+        self.presenter_badge.setVisible(False)
+
+    def _action(
+        self, text: str, tip: str, *, shortcut: str = "", checkable: bool = False
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setToolTip(tip)
+        action.setCheckable(checkable)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        return action
+
+    def _give_icons(self) -> None:
+        """Qt's own standard icons (drawn by the style, so no image files to license)."""
+        pixmap = QStyle.StandardPixmap
+        for action, which in (
+            (self.presenter, pixmap.SP_DesktopIcon),
+            (self.large_type, pixmap.SP_TitleBarMaxButton),
+            (self.sidebar, pixmap.SP_FileDialogListView),
+            (self.setup, pixmap.SP_FileDialogNewFolder),
+            (self.doctor, pixmap.SP_MediaPlay),
+            (self.settings, pixmap.SP_FileDialogDetailedView),
+        ):
+            action.setIcon(self.style().standardIcon(which))
+
+    def enable(self) -> None:
+        for action in (
+            self.presenter,
+            self.large_type,
+            self.sidebar,
+            self.setup,
+            self.doctor,
+            self.settings,
+        ):
+            action.setEnabled(True)
