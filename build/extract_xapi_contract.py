@@ -46,7 +46,9 @@ ENDPOINTS: list[tuple[str, str, str, str]] = [
     ("GET /Contacts", "get", "/Contacts", "200"),
     ("GET /ActiveCalls", "get", "/ActiveCalls", "200"),
     ("GET /InboundRules", "get", "/InboundRules", "200"),
+    ("GET /Groups", "get", "/Groups", "200"),
     ("GET /ServicePrincipals", "get", "/ServicePrincipals", "200"),
+    ("GET /ServicePrincipals({Id})", "get", "/ServicePrincipals({Id})", "200"),
     ("POST /ServicePrincipals", "post", "/ServicePrincipals", "201"),
     (
         "POST /ServicePrincipals({Id})/Pbx.GenerateAppToken",

@@ -73,6 +73,11 @@ KNOBS: dict[str, str | None] = {
     "phonebook-resolving": "MatchExact",
     # Two different people at one company line: numbers several contacts share.
     "shared-numbers": None,
+    # Named departments of these sizes, filled in extension order; the rest stay in DEFAULT.
+    "departments": "Sales:6,Support:4",
+    # The admin may create API clients but the PBX refuses these of their settings: the
+    # department (groups), the System Owner role (role), the Extensions to Monitor (peers).
+    "api-client-settings-refused": "groups",
 }
 
 # One line each for `pbx-companion sim --help`.
@@ -122,6 +127,14 @@ DESCRIPTIONS: dict[str, str] = {
     "phonebook-resolving": (
         "=NotResolve|MatchExact|MatchLength:N: how 3CX matches callers to phonebook contacts"
     ),
+    "departments": (
+        "=NAME:N,NAME:N: departments of N extensions each (in number order); the rest stay in "
+        "DEFAULT"
+    ),
+    "api-client-settings-refused": (
+        "=groups|role|peers: an admin setting a new API client's department (403), System "
+        "Owner role (403) or Extensions to Monitor (400) is refused"
+    ),
 }
 
 # Fault-free presets. Every fault is also a preset of the same name.
@@ -141,6 +154,7 @@ STARTUP_ONLY = {
     "shared-numbers",
     "extension-not-recording",
     "on-demand-recording",
+    "departments",
 }
 
 

@@ -251,8 +251,10 @@ def collection(
     context: str,
     fields: set[str] | None = None,
     max_top: int | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Apply $filter/$orderby/$count/$skip/$top/$select; return the OData collection body."""
+    """Apply $filter/$orderby/$count/$skip/$top/$select; return the OData collection body.
+    ``keep`` names the expanded navigation properties, which $select does not drop."""
     data = list(rows)
     if query.get("$filter"):
         pred = parse_filter(query["$filter"], fields)
@@ -273,7 +275,7 @@ def collection(
     sel = select_fields(query, fields)
     ctx = context
     if sel is not None:
-        data = [{k: r.get(k) for k in sel} for r in data]
+        data = [_selected(r, sel, keep) for r in data]
         ctx = f"{context}({','.join(sel)})"
     body: dict[str, Any] = {"@odata.context": ctx}
     count_raw = query.get("$count", "").lower()
@@ -285,12 +287,22 @@ def collection(
     return body
 
 
+def _selected(row: Row, sel: list[str], keep: frozenset[str]) -> Row:
+    """The $select'ed fields of a row, and its expanded navigation properties."""
+    return {k: row.get(k) for k in sel} | {k: row[k] for k in keep if k in row}
+
+
 def entity(
-    row: Row, query: Mapping[str, str], *, context: str, singleton: bool = True
+    row: Row,
+    query: Mapping[str, str],
+    *,
+    context: str,
+    singleton: bool = True,
+    keep: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A single entity; singletons (`SystemStatus`, `Defs`) carry no `/$entity` suffix."""
     sel = select_fields(query, set(row))
     suffix = "" if singleton else "/$entity"
     if sel is None:
         return {"@odata.context": f"{context}{suffix}", **row}
-    return {"@odata.context": f"{context}({','.join(sel)}){suffix}", **{k: row[k] for k in sel}}
+    return {"@odata.context": f"{context}({','.join(sel)}){suffix}", **_selected(row, sel, keep)}

@@ -17,11 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from app.domain.clock import Clock, RunningClock, utc_now
-from app.sim import wire_v20
+from app.sim import principals, wire_v20
 from app.sim.auth import TokenStore
 from app.sim.calls import generate_history
 from app.sim.config import SimConfig
 from app.sim.crm import export_csv
+from app.sim.departments import Department, of_extension
+from app.sim.departments import build as build_departments
 from app.sim.engine import Engine
 from app.sim.faults import FaultSet, expand_scenarios
 from app.sim.records import CallRecord
@@ -35,6 +37,8 @@ from app.sim.wire_v20 import CallLogShape
 
 DEFAULT_V18 = "18.0.11.200"
 OLD_V18 = "18.0.10.5"
+# The fault that takes each capability from a role the faults decide (the built-in client's).
+ROLE_FAULTS = {"history": "missing-history-role", "recordings": "missing-recording-role"}
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -281,12 +285,26 @@ class Simulator:
         stamp = rec.start.strftime("%Y%m%d%H%M%S")
         return f"[{rec.src.name or rec.src.caller_id}]_{rec.src.caller_id}-{rec.dst.dn}_{stamp}({rec.id}).wav"
 
+    def departments(self) -> list[Department]:
+        layout = self.faults.value("departments") if "departments" in self.faults else None
+        return build_departments(self.tenant.extensions, layout)
+
     def users(self, *, expand_groups: bool) -> list[dict[str, Any]]:
         nrf = self.faults.active("extension-not-recording")
-        return [
-            wire_v20.user(self.tenant, e, not_recording=nrf, expand_groups=expand_groups)
-            for e in self.tenant.extensions
-        ]
+        depts = self.departments()
+        rows = []
+        for e in self.tenant.extensions:
+            d = of_extension(depts, e.number)
+            rows.append(
+                wire_v20.user(
+                    self.tenant,
+                    e,
+                    not_recording=nrf,
+                    expand_groups=expand_groups,
+                    group=(d.id, d.name),
+                )
+            )
+        return rows
 
     def system_status(self) -> dict[str, Any]:
         used = sum(int(r.seconds * 16000) for r in self.tenant.recordings.values())
@@ -344,7 +362,13 @@ class Simulator:
 
     # ---- service principals ----------------------------------------------------------------
     def add_principal(
-        self, number: str, xapi: bool, cc: bool, *, secret: str | None = None
+        self,
+        number: str,
+        xapi: bool,
+        cc: bool,
+        *,
+        secret: str | None = None,
+        settings: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         p = {
             "Id": 9000 + len(self._principals) + 1,
@@ -355,9 +379,35 @@ class Simulator:
             "IsSystem": False,
             "LastUsed": None,
             "_secret": secret or secrets.token_urlsafe(24),
+            "_groups": [],
+            "_peers": [],
         }
+        p.update(settings or {})
         self._principals.append(p)
         return p
+
+    def principal_settings(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The department, role and Extensions to Monitor an admin's body sets, checked as
+        the PBX checks them; raises ``principals.SettingsRefused``."""
+        tenant = self.tenant
+        dns = {e.number for e in tenant.extensions} | {q.number for q in tenant.queues}
+        refused = (
+            principals.refused_settings(self.faults.value("api-client-settings-refused"))
+            if "api-client-settings-refused" in self.faults
+            else frozenset()
+        )
+        return principals.read_settings(body, self.departments(), dns, refused)
+
+    def role_refuses(self, token: Any, capability: str) -> bool:
+        """Whether the token may not read call history ("history") or recordings
+        ("recordings"). An API client an admin gave a role has that role's rights: System
+        Owner both, any other neither (API-NOTES §3). Any other token is refused by the
+        missing-*-role faults."""
+        principal = None if token.admin else self.principal_by_number(token.subject)
+        role = principals.role_of(principal) if principal is not None else None
+        if role is not None:
+            return role != principals.SYSTEM_OWNER
+        return self.faults.active(ROLE_FAULTS[capability])
 
     def principal_by_number(self, number: str) -> dict[str, Any] | None:
         return next((p for p in self._principals if p["Number"] == number), None)
@@ -381,11 +431,18 @@ class Simulator:
     def principal_by_id(self, pid: int) -> dict[str, Any] | None:
         return next((p for p in self._principals if p["Id"] == pid), None)
 
-    @staticmethod
-    def principal_json(p: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in p.items() if not k.startswith("_")} | {
-            "TranscriptionMode": "Nothing"
-        }
+    def principal_json(
+        self, p: dict[str, Any], expand: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
+        """A ``Pbx.ServicePrincipal``; ``Groups`` and ``Peers`` (navigation properties) only
+        when expanded."""
+        row = {k: v for k, v in p.items() if not k.startswith("_")}
+        row["TranscriptionMode"] = "Nothing"
+        if "Groups" in expand:
+            row["Groups"] = principals.groups_rows(p, self.departments())
+        if "Peers" in expand:
+            row["Peers"] = principals.peers_rows(p, self.tenant.extensions)
+        return row
 
-    def principals_json(self) -> list[dict[str, Any]]:
-        return [self.principal_json(p) for p in self._principals]
+    def principals_json(self, expand: frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+        return [self.principal_json(p, expand) for p in self._principals]

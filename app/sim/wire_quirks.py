@@ -35,6 +35,8 @@ class WireQuirk(StrEnum):
     # §9.9: v18 /api/activeCalls as {Now, list}; older SystemStatus bodies carry no
     # LicenseActive, a null expiry and times with 7 fractional digits and the PBX's offset.
     V18_OLD_BODIES = "v18-old-bodies"
+    # /Groups lists each user's speed dials as "___FAVORITES___…" groups beside the departments.
+    FAVORITES_GROUPS = "favorites-groups"
 
 
 ALL_QUIRKS: frozenset[WireQuirk] = frozenset(WireQuirk)

@@ -68,7 +68,31 @@ def rights(role: str) -> Row:
     }
 
 
-def user(t: Tenant, e: Extension, *, not_recording: bool, expand_groups: bool) -> Row:
+def membership(e: Extension, group_id: int, group_name: str) -> Row:
+    """One user's place in a department (``Pbx.UserGroup``): in the user's ``Groups`` and in
+    the department's ``Members`` alike."""
+    return {
+        "GroupId": group_id,
+        "Id": 100 + e.id,
+        "Name": group_name,
+        "MemberName": e.display_name,
+        "Number": e.number,
+        "CanDelete": False,
+        "Type": "Extension",
+        "Rights": rights(e.role),
+        "Tags": [],
+    }
+
+
+def user(
+    t: Tenant,
+    e: Extension,
+    *,
+    not_recording: bool,
+    expand_groups: bool,
+    group: tuple[int, str] = (28, "DEFAULT"),
+) -> Row:
+    """A ``Pbx.User``; ``group`` is the (Id, Name) of the department the user sits in."""
     rec = t.effective_record(e, not_recording) if not e.forbid_recording else False
     row: Row = {
         "Id": e.id,
@@ -94,25 +118,13 @@ def user(t: Tenant, e: Extension, *, not_recording: bool, expand_groups: bool) -
         "SendEmailMissedCalls": True,
         "VMEnabled": True,
         "Language": "EN",
-        "PrimaryGroupId": 28,
+        "PrimaryGroupId": group[0],
         "TranscriptionMode": "Nothing",
         "ClickToCallId": e.email.split("@")[0].replace(".", ""),
         "Tags": [],
     }
     if expand_groups:
-        row["Groups"] = [
-            {
-                "GroupId": 28,
-                "Id": 100 + e.id,
-                "Name": "DEFAULT",
-                "MemberName": e.display_name,
-                "Number": e.number,
-                "CanDelete": False,
-                "Type": "Extension",
-                "Rights": rights(e.role),
-                "Tags": [],
-            }
-        ]
+        row["Groups"] = [membership(e, *group)]
     return row
 
 

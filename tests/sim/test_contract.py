@@ -30,7 +30,12 @@ COMBOS = [
     {},
     {"scenarios": ["licence-expired", "recording-stopped"]},
     {
-        "faults": ["unnormalised-contacts", "extension-not-recording", "retention-deleted=20"],
+        "faults": [
+            "unnormalised-contacts",
+            "extension-not-recording",
+            "retention-deleted=20",
+            "departments=Main office:5,Support:3",
+        ],
         "scenarios": ["us"],
     },
     {"tls": True, "scenarios": ["gb"], "faults": ["over-privileged"]},
@@ -92,7 +97,16 @@ async def test_every_endpoint_matches_the_spec(make_sim, api_for, combo) -> None
         "GET /Contacts": ["Contacts", "Contacts?$top=3&$select=Id,PhoneNumber&$count=true"],
         "GET /ActiveCalls": ["ActiveCalls"],
         "GET /InboundRules": ["InboundRules"],
-        "GET /ServicePrincipals": ["ServicePrincipals"],
+        "GET /Groups": [
+            "Groups",
+            "Groups?$expand=Members&$count=true",
+            "Groups?$select=Id,Name&$expand=Members($select=Number,Type)",
+        ],
+        "GET /ServicePrincipals": ["ServicePrincipals", "ServicePrincipals?$expand=Groups,Peers"],
+        "GET /ServicePrincipals({Id})": [
+            "ServicePrincipals(9001)",
+            "ServicePrincipals(9001)?$select=Id,Number&$expand=Groups,Peers",
+        ],
         "GET /ReportCallLogData/Pbx.GetCallLogData(...)": [
             recent_call_log_path(sim) + "?$top=50&$count=true",
             recent_call_log_path(sim) + "?$top=5&$skip=5&$orderby=StartTime asc",
@@ -118,6 +132,8 @@ async def test_every_endpoint_matches_the_spec(make_sim, api_for, combo) -> None
         "Users?$filter=Number eq 101 or Number eq 102",
         "Users?$select=NoSuchField",
         "Recordings(1)",
+        "ServicePrincipals(1)",
+        "Groups?$select=NoSuchField",
         "NoSuchEntity",
         "Recordings/Pbx.DownloadRecording(recId=999999)",
         "ReportCallLogData/Pbx.GetCallLogData(periodFrom=2026-01-01T00:00:00Z)",
@@ -138,14 +154,33 @@ async def test_service_principal_actions_match_the_spec(make_sim, http) -> None:
         login = await r.json()
     assert login["Status"] == "AuthSuccess"
     headers = {"Authorization": f"Bearer {login['Token']['access_token']}"}
+    department = sim.departments()[0].id
     async with http.post(
         f"{sim.url}/xapi/v1/ServicePrincipals",
         headers=headers,
-        json={"Number": "901", "XAPIEnabled": True},
+        json={
+            "Number": "901",
+            "XAPIEnabled": True,
+            "Groups": [{"GroupId": department, "Rights": {"RoleName": "system_owners"}}],
+            "Peers": [{"Number": "101", "Type": "Extension"}],
+        },
     ) as r:
         assert r.status == 201
         created = await r.json()
     validate("POST /ServicePrincipals", created)
+    async with http.patch(
+        f"{sim.url}/xapi/v1/ServicePrincipals({created['Id']})",
+        headers=headers,
+        json={"Peers": [{"Number": "101"}, {"Number": "102"}]},
+    ) as r:
+        assert r.status == 204  # the spec's answer to an update: no body
+    async with http.get(
+        f"{sim.url}/xapi/v1/ServicePrincipals({created['Id']})?$expand=Groups,Peers",
+        headers=headers,
+    ) as r:
+        stored = await r.json()
+    validate("GET /ServicePrincipals({Id})", stored)
+    assert [p["Number"] for p in stored["Peers"]] == ["101", "102"]
     async with http.post(
         f"{sim.url}/xapi/v1/ServicePrincipals({created['Id']})/Pbx.GenerateAppToken",
         headers=headers,

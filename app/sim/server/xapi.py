@@ -1,28 +1,29 @@
-"""The v20 XAPI (/xapi/v1/...): settings, people, call history, recordings, API clients."""
+"""The v20 XAPI (/xapi/v1/...): settings, people, departments, call history, recordings, API
+clients (``api_clients``)."""
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from app.sim import office_hours, wire_v20
+from app.sim import departments, office_hours, wire_v20
 from app.sim.audio import tone_wav
 from app.sim.odata import ODataQueryError, collection, entity, expanded
 from app.sim.phonebook import phonebook_settings
+from app.sim.server.api_clients import ApiClientRoutes
 from app.sim.server.call_log import CALL_LOG_FUNCTION, call_log, rec_visible
 from app.sim.server.pbx import Pbx
 from app.sim.server.responses import json_response, not_found, odata_error, row_keys
 from app.sim.server.tokens import bearer, unauthorized
+from app.sim.wire_quirks import WireQuirk
 
 # A GET of one exact path: (query, $metadata base) -> answer.
 Getter = Callable[[Any, str], web.StreamResponse]
 DOWNLOAD = re.compile(r"Recordings/Pbx\.DownloadRecording\(recId=(-?\d+)\)")
 USER = re.compile(r"Users\((\d+)\)")
-GENERATE_APP_TOKEN = re.compile(r"ServicePrincipals\((\d+)\)/Pbx\.GenerateAppToken")
 
 
 def _rows(rows: list[dict[str, Any]], q: Any, context: str) -> web.Response:
@@ -34,9 +35,19 @@ def _unknown(tail: str) -> web.Response:
     return not_found(tail.split("(")[0].split("/")[0])
 
 
+def _capability(tail: str) -> str | None:
+    """What a GET needs of the API user's role (API-NOTES §3), if anything."""
+    if tail == "CallHistoryView" or tail.startswith(CALL_LOG_FUNCTION):
+        return "history"
+    if tail == "Recordings" or DOWNLOAD.fullmatch(tail):
+        return "recordings"
+    return None
+
+
 class XapiRoutes:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
+        self.api_clients = ApiClientRoutes(pbx)
         self._gets: dict[str, Getter] = {
             "Defs": lambda q, base: json_response(entity({"Id": 0}, q, context=f"{base}Defs")),
             "SystemStatus": self._system_status,
@@ -51,7 +62,7 @@ class XapiRoutes:
             "Contacts": self._contacts,
             "InboundRules": self._inbound_rules,
             "ActiveCalls": self._active_calls,
-            "ServicePrincipals": self._principals,
+            "Groups": self._groups,
             "CallHistoryView": self._call_history,
             "Recordings/Pbx.GetRecordingRepositorySettings()": self._repository_settings,
             "Recordings": self._recordings,
@@ -66,11 +77,21 @@ class XapiRoutes:
             return web.Response(status=403)  # "XAPI Access" not ticked (status UNCONFIRMED)
         base = f"{pbx.url}/xapi/v1/$metadata#"
         q = request.query
+        clients = self.api_clients
         try:
             if request.method == "POST":
-                return await self._post(request, tail, token)
+                if clients.handles(tail):
+                    return await clients.post(request, tail, token, base)
+                return _unknown(tail)
+            if request.method == "PATCH" and clients.handles(tail):
+                return await clients.patch(request, tail, token)
             if request.method != "GET":
                 return odata_error(405, "Method not allowed")
+            need = _capability(tail)
+            if need is not None and pbx.role_refuses(token, need):
+                return web.Response(status=403)
+            if clients.handles(tail):
+                return clients.get(tail, q, base)
             return self._get(tail, q, base)
         except ODataQueryError as exc:
             return odata_error(400, str(exc), "WARNINGS.XAPI.INVALID_QUERY", "$filter")
@@ -83,8 +104,6 @@ class XapiRoutes:
         if m:
             return self._user(int(m.group(1)), q, base)
         if tail.startswith(CALL_LOG_FUNCTION):
-            if self.pbx.faults.active("missing-history-role"):
-                return web.Response(status=403)
             return call_log(self.pbx, tail, q, base)
         m = DOWNLOAD.fullmatch(tail)
         if m:
@@ -173,15 +192,27 @@ class XapiRoutes:
         rows = self.pbx.active_calls_v20()
         return _rows(rows, q, f"{base}ActiveCalls")
 
-    def _principals(self, q: Any, base: str) -> web.Response:
-        rows = self.pbx.principals_json()
-        return _rows(rows, q, f"{base}ServicePrincipals")
+    def _groups(self, q: Any, base: str) -> web.Response:
+        """The departments; their ``Members`` (a navigation property) when expanded."""
+        pbx = self.pbx
+        extensions = pbx.tenant.extensions
+        expand = frozenset(expanded(q)) & {"Members"}
+        rows = []
+        for d in pbx.departments():
+            row = departments.group_row(d)
+            if expand:
+                row["Members"] = departments.member_rows(d, extensions)
+            rows.append(row)
+        if WireQuirk.FAVORITES_GROUPS in pbx.wire:
+            favorites = departments.favorites_row(extensions[0])
+            rows.insert(0, favorites | ({"Members": []} if expand else {}))
+        fields = set(rows[0]) | {"Members"}
+        body = collection(rows, q, context=f"{base}Groups", fields=fields, keep=expand)
+        return json_response(body)
 
     # ---- call history and recordings -------------------------------------------------------
     def _call_history(self, q: Any, base: str) -> web.Response:
         pbx = self.pbx
-        if pbx.faults.active("missing-history-role"):
-            return web.Response(status=403)
         visible = pbx.visible_recording_ids()
         rows = [
             wire_v20.call_history_row(s, rec_visible(s, visible))
@@ -191,8 +222,6 @@ class XapiRoutes:
 
     def _recordings(self, q: Any, base: str) -> web.Response:
         pbx = self.pbx
-        if pbx.faults.active("missing-recording-role"):
-            return web.Response(status=403)
         visible = pbx.visible_recording_ids()
         rows = [
             wire_v20.recording(r, pbx.archive_base)
@@ -203,8 +232,6 @@ class XapiRoutes:
 
     def _download(self, rid: int) -> web.Response:
         pbx = self.pbx
-        if pbx.faults.active("missing-recording-role"):
-            return web.Response(status=403)
         rec = pbx.tenant.recordings.get(rid)
         if rec is None or rec.archived or rid not in pbx.visible_recording_ids():
             if pbx.faults.active("file-not-found-404"):
@@ -217,49 +244,3 @@ class XapiRoutes:
                 "Content-Disposition": f'attachment; filename="{pbx.recording_filename(rid)}"'
             },
         )
-
-    # ---- API clients (admin tokens only) ---------------------------------------------------
-    async def _post(self, request: web.Request, tail: str, token: Any) -> web.Response:
-        base = f"{self.pbx.url}/xapi/v1/$metadata#"
-        if tail == "ServicePrincipals":
-            if not token.admin:
-                return web.Response(status=403)
-            try:
-                body = await request.json()
-            except ValueError:
-                return odata_error(400, "Invalid request body")
-            return self._add_principal(body, base)
-        m = GENERATE_APP_TOKEN.fullmatch(tail)
-        if m:
-            if not token.admin:
-                return web.Response(status=403)
-            return self._generate_app_token(int(m.group(1)), base)
-        return _unknown(tail)
-
-    def _add_principal(self, body: Any, base: str) -> web.Response:
-        pbx = self.pbx
-        number = str(body.get("Number") or "").strip()
-        if not number:
-            return odata_error(400, "Number is required", "WARNINGS.XAPI.REQUIRED", "Number")
-        if pbx.number_in_use(number):
-            return odata_error(
-                400, "Number already in use", "WARNINGS.XAPI.ALREADY_IN_USE", "Number"
-            )
-        p = pbx.add_principal(
-            number,
-            bool(body.get("XAPIEnabled", True)),
-            bool(body.get("CallControlEnabled", False)),
-        )
-        row = {"@odata.context": f"{base}ServicePrincipals/$entity", **pbx.principal_json(p)}
-        return json_response(row, 201)
-
-    def _generate_app_token(self, principal_id: int, base: str) -> web.Response:
-        pbx = self.pbx
-        principal = pbx.principal_by_id(principal_id)
-        if principal is None:
-            return not_found("ServicePrincipals")
-        principal["_secret"] = secrets.token_urlsafe(24)
-        pbx.tokens.revoke_subject(principal["Number"])
-        if principal["Number"] == pbx.client_id:
-            pbx.client_secret = principal["_secret"]
-        return json_response({"@odata.context": f"{base}Edm.String", "value": principal["_secret"]})

@@ -2,7 +2,8 @@
 
 The engineer signs in once with an admin account (``/webclient/api/Login/GetAccessToken``);
 the password goes into that one request and is never kept. The session holds only the bearer
-token, in memory, for the few calls that create the API client (``ServicePrincipals``) and
+token, in memory, for the few calls that read the departments (``Groups``), create the API
+client (``ServicePrincipals``), set its department, role and Extensions to Monitor, and
 generate its key (``Pbx.GenerateAppToken``). The new key is returned to the caller and never
 logged or put into an error message.
 """
@@ -10,7 +11,7 @@ logged or put into an error message.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -30,13 +31,14 @@ from app.threecx.errors import (
     Unsupported,
 )
 from app.threecx.generation import detect_generation
+from app.threecx.paging import PageLedger
 from app.threecx.tls import (
     TlsOptions,
     certificate_fingerprint,
     fetch_peer_certificate,
     normalise_fingerprint,
 )
-from app.threecx.tolerant_fields import boolean, identity_integer, identity_text, rows
+from app.threecx.tolerant_fields import boolean, identity_integer, identity_text, rows, text
 from app.threecx.transport import RetryPolicy, Timeouts, Transport, parse_json
 from app.threecx.v20.tokens import jwt_lifetime_s, sane_lifetime
 
@@ -46,6 +48,12 @@ TOKEN_PATH = "/connect/token"
 # renewal as integrators describe it; the password is never kept to sign in again).
 WEB_CLIENT_ID = "Webclient"
 PRINCIPALS_PATH = "/xapi/v1/ServicePrincipals"
+GROUPS_PATH = "/xapi/v1/Groups"
+# The one role with both capabilities the bridge needs (API-NOTES §3): "System Owner".
+SYSTEM_OWNER = "system_owners"
+# Live PBXs list each user's speed dials in /Groups as "___FAVORITES___…" groups; 3CX's console
+# and integrators leave them out: they are not departments.
+FAVORITES_PREFIX = "___FAVORITES___"
 
 
 class AdminLoginRejected(AuthRejected):
@@ -101,6 +109,31 @@ def principal_from_row(row: Mapping[str, Any]) -> ServicePrincipal | None:
         call_control=bool(boolean(row, "CallControlEnabled")),
         is_system=bool(boolean(row, "IsSystem")),
     )
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department (``/Groups``) and the user extensions in it, by number."""
+
+    id: int
+    name: str
+    extensions: tuple[str, ...]
+
+
+def department_from_row(row: Mapping[str, Any]) -> Department | None:
+    """A department, or None for a row without Id or Name and for a favourites group."""
+    group_id = identity_integer(row, "Id")
+    name = identity_text(row, "Name")
+    if group_id is None or name is None or name.startswith(FAVORITES_PREFIX):
+        return None
+    # Members are every DN in the department; users are the "Extension" ones (a member without
+    # a Type is read as one: the field is the spec's, not confirmed on every build).
+    numbers = {
+        number
+        for member in rows(row, "Members")
+        if member.get("Type") in (None, "Extension") and (number := text(member, "Number"))
+    }
+    return Department(group_id, name, tuple(sorted(numbers, key=lambda n: (len(n), n))))
 
 
 async def open_transport(
@@ -218,14 +251,69 @@ class AdminSession:
 
     async def service_principals(self) -> list[ServicePrincipal]:
         """Every API client on the PBX."""
-        response = await self._request("GET", PRINCIPALS_PATH, label="/ServicePrincipals")
-        body = parse_json(response, "/ServicePrincipals")
-        if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
-            raise MalformedResponse("Expected an OData collection.", endpoint="/ServicePrincipals")
+        found = await self._collection(PRINCIPALS_PATH, {}, "/ServicePrincipals")
         try:
-            return [p for row in rows(body) if (p := principal_from_row(row)) is not None]
+            return [p for row in found if (p := principal_from_row(row)) is not None]
         except UnreadableAnswer as exc:
             raise UnreadableAnswer(exc.detail, endpoint="/ServicePrincipals") from exc
+
+    async def departments(self) -> list[Department]:
+        """The PBX's departments, each with its user extensions."""
+        params = {"$select": "Id,Name", "$expand": "Members($select=Number,Type)"}
+        found = await self._collection(GROUPS_PATH, params, "/Groups")
+        try:
+            return [d for row in found if (d := department_from_row(row)) is not None]
+        except UnreadableAnswer as exc:
+            raise UnreadableAnswer(exc.detail, endpoint="/Groups") from exc
+
+    async def set_department(self, principal_id: int, group_id: int, role: str | None) -> None:
+        """Put the API client in a department with ``role`` (None: the PBX's default role),
+        the way 3CX's own examples set a DN's department (``Groups`` in a PATCH)."""
+        group: dict[str, Any] = {"GroupId": group_id}
+        if role is not None:
+            group["Rights"] = {"RoleName": role}
+        await self._patch_principal(principal_id, {"Groups": [group]})
+
+    async def set_monitored(self, principal_id: int, numbers: Sequence[str]) -> None:
+        """Set the API client's Extensions to Monitor (``Peers``): Call Control sees only these."""
+        peers = [{"Number": number, "Type": "Extension"} for number in numbers]
+        await self._patch_principal(principal_id, {"Peers": peers})
+
+    async def _patch_principal(self, principal_id: int, body: Mapping[str, Any]) -> None:
+        path = f"{PRINCIPALS_PATH}({int(principal_id)})"
+        await self._request("PATCH", path, json_body=body, label="/ServicePrincipals(…)")
+
+    async def _collection(
+        self, path: str, params: Mapping[str, str], label: str
+    ) -> list[Mapping[str, Any]]:
+        """Every row of a collection, following ``@odata.nextLink``; paging always ends."""
+        ledger = PageLedger(label)
+        found: list[Mapping[str, Any]] = []
+        target, query, link = path, dict(params), None
+        while True:
+            response = await self._request("GET", target, label=label, params=query or None)
+            body = parse_json(response, label)
+            if not isinstance(body, Mapping) or not isinstance(body.get("value"), list):
+                raise MalformedResponse("Expected an OData collection.", endpoint=label)
+            page = rows(body)
+            ledger.page(page, link=link)
+            found.extend(page)
+            link = body.get("@odata.nextLink")
+            if not isinstance(link, str) or not link:
+                return found
+            target, query = self._on_this_pbx(link, label), {}
+            ledger.follow(target)
+
+    def _on_this_pbx(self, link: str, label: str) -> str:
+        """A next-page link as a path on this PBX: the admin's token goes with it."""
+        base = httpx.URL(self._transport.base_url + "/")
+        url = base.join(link)
+        if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port):
+            raise MalformedResponse(
+                "The PBX pointed the next page at another host; not following it.",
+                endpoint=label,
+            )
+        return url.raw_path.decode("ascii")
 
     async def create_service_principal(
         self, number: str, *, xapi: bool = True, call_control: bool = True
@@ -278,7 +366,13 @@ class AdminSession:
         return key
 
     async def _request(
-        self, method: str, path: str, *, label: str, json_body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        label: str,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if not self._token:
             raise AdminSessionExpired("The session was closed.", endpoint=label)
@@ -289,6 +383,7 @@ class AdminSession:
                 return await self._transport.request(
                     method,
                     path,
+                    params=params,
                     headers={"Authorization": f"Bearer {self._token}"},
                     json_body=json_body,
                     label=label,

@@ -97,8 +97,7 @@ async def test_automatic_setup_creates_a_working_client_without_showing_the_key(
     assert created.secret not in repr(created)
     assert "secret" not in repr(created)
     assert REDACTOR.redact(f"key={created.secret}") != f"key={created.secret}"
-    assert "Extensions to Monitor" in created.follow_up
-    assert "Department and Role" in created.follow_up
+    assert created.secret not in created.follow_up
     client = await open_client(params_for(sim, client_id="910"), created.secret)
     try:
         await client.authenticate()
@@ -113,7 +112,12 @@ async def test_without_call_control_there_is_nothing_to_monitor(make_sim: SimFac
     ) as session:
         created = await create_api_user(session, "911", call_control=False)
     assert created.call_control is False
+    assert created.follow_up == (
+        "Done: client 911 in department DEFAULT, role System Owner. The key check in the next "
+        "step proves both capabilities."
+    )
     assert "Monitor" not in created.follow_up
+    assert (created.monitored, created.left) == (0, ())
 
 
 @pytest.mark.parametrize("taken", ["900", "101"], ids=["api-client", "extension"])

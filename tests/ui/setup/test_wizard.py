@@ -25,6 +25,8 @@ from tests.support.waiting import until
 from tests.support.widget_text import digit_runs, visible_texts
 from tests.ui.setup.test_wizard_driver import (
     STEP_S,
+    admin_sign_in,
+    at_admin_sign_in,
     checklist_text,
     enter_address,
     line_edit_texts,
@@ -117,12 +119,7 @@ async def test_automatic_path_creates_the_api_client_and_never_shows_its_key(
         await press_next(wizard, wizard.api_user)
         step = wizard.api_user
         assert step.automatic_radio.isEnabled()
-        step.automatic_radio.setChecked(True)
-        step.username_edit.setText(sim.admin_username)
-        step.password_edit.setText(sim.admin_password)
-        step.sign_in_button.click()
-        assert step.password_edit.text() == ""  # gone from the widget at once
-        await settled(step)
+        await admin_sign_in(wizard, sim)
         assert step.signed_in, message(step)
         assert step.client_id_edit.text() == "901"  # 900 is taken by the existing client
         assert sim.admin_password not in " ".join(line_edit_texts(wizard))
@@ -130,6 +127,10 @@ async def test_automatic_path_creates_the_api_client_and_never_shows_its_key(
         step.create_button.click()
         await settled(step)
         assert step.status is StepStatus.OK, message(step)
+        # The app finished the job: department, role and the extensions to monitor.
+        assert message(step).startswith("Done: client 901 in department ")
+        assert "role System Owner, monitoring " in message(step)
+        assert "Left by hand" not in message(step)
         assert wizard.ctx.key_origin == "created" and wizard.ctx.client_id == "901"
         assert not step.signed_in  # signed out once the key was stored
         key = await store.staged_key(wizard.ctx.connection_id)
@@ -154,17 +155,34 @@ async def test_automatic_path_creates_the_api_client_and_never_shows_its_key(
     assert sim.admin_password not in settings_text
 
 
+async def test_a_refused_role_is_named_as_left_by_hand_and_the_key_is_kept(
+    ui: UiContext, make_sim: SimFactory
+) -> None:
+    sim = await make_sim(
+        tls=True,
+        faults=["departments=Main office:12,Support:3", "api-client-settings-refused=role"],
+    )
+    store = await session_store()
+    async with wizard_on(ui, store) as wizard:
+        await at_admin_sign_in(wizard, sim)
+        step = wizard.api_user
+        step.create_button.click()
+        await settled(step)
+        said = message(step)
+        assert step.status is StepStatus.WARN, said
+        assert "Done: client 901 in department Main office" in said
+        assert "Left by hand: Role (refused by the PBX: HTTP 403)" in said
+        assert "set Role to System Owner" in said
+        assert "9 extensions in other departments (6 in DEFAULT and 3 in Support)" in said
+        assert step.summary() == "API client 901 created automatically; left by hand: Role."
+        assert wizard.ctx.key_staged  # the key is kept: the role is one edit away
+
+
 async def test_wrong_admin_password_is_named_and_not_kept(ui: UiContext, sim: Simulator) -> None:
     store = await session_store()
     async with wizard_on(ui, store) as wizard:
-        await enter_address(wizard, sim)
-        await press_next(wizard, wizard.api_user)
+        await at_admin_sign_in(wizard, sim, password="not-the-password")
         step = wizard.api_user
-        step.automatic_radio.setChecked(True)
-        step.username_edit.setText(sim.admin_username)
-        step.password_edit.setText("not-the-password")
-        step.sign_in_button.click()
-        await settled(step)
         assert not step.signed_in
         assert step.status is StepStatus.FAIL
         assert "rejected the admin sign-in" in message(step)
@@ -174,14 +192,8 @@ async def test_wrong_admin_password_is_named_and_not_kept(ui: UiContext, sim: Si
 async def test_a_taken_client_id_gets_a_clear_message(ui: UiContext, sim: Simulator) -> None:
     store = await session_store()
     async with wizard_on(ui, store) as wizard:
-        await enter_address(wizard, sim)
-        await press_next(wizard, wizard.api_user)
+        await at_admin_sign_in(wizard, sim)
         step = wizard.api_user
-        step.automatic_radio.setChecked(True)
-        step.username_edit.setText(sim.admin_username)
-        step.password_edit.setText(sim.admin_password)
-        step.sign_in_button.click()
-        await settled(step)
         step.client_id_edit.setText(sim.client_id)  # 900: the existing client's
         step.create_button.click()
         await settled(step)

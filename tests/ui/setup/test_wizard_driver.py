@@ -101,3 +101,23 @@ async def session_store() -> ConnectionStore:
     store = await ConnectionStore.open()
     store.use_session_only()
     return store
+
+
+async def admin_sign_in(wizard: SetupWizard, sim: Simulator, password: str | None = None) -> None:
+    """Step 3's automatic path: sign in as the simulator's admin (or with ``password``)."""
+    step = wizard.api_user
+    step.automatic_radio.setChecked(True)
+    step.username_edit.setText(sim.admin_username)
+    step.password_edit.setText(sim.admin_password if password is None else password)
+    step.sign_in_button.click()
+    assert step.password_edit.text() == ""  # gone from the widget at once
+    await settled(step)
+
+
+async def at_admin_sign_in(
+    wizard: SetupWizard, sim: Simulator, password: str | None = None
+) -> None:
+    """Steps 1 and 2, then step 3's admin sign-in."""
+    await enter_address(wizard, sim)
+    await press_next(wizard, wizard.api_user)
+    await admin_sign_in(wizard, sim, password)

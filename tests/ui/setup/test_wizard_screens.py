@@ -18,6 +18,7 @@ from tests.support.screenshots import distinct_colours, render_fitting
 from tests.support.xvfb import XvfbDisplay
 from tests.ui.setup.test_wizard_driver import (
     QUICK,
+    admin_sign_in,
     enter_address,
     press_next,
     settled,
@@ -56,12 +57,7 @@ async def _guided(wizard: SetupWizard, sim: Simulator) -> None:
 
 async def _automatic(wizard: SetupWizard, sim: Simulator) -> None:
     await _guided(wizard, sim)
-    step = wizard.api_user
-    step.automatic_radio.setChecked(True)
-    step.username_edit.setText(sim.admin_username)
-    step.password_edit.setText(sim.admin_password)
-    step.sign_in_button.click()
-    await settled(step)
+    await admin_sign_in(wizard, sim)
 
 
 async def _key(wizard: SetupWizard, sim: Simulator) -> None:

@@ -64,6 +64,7 @@ class ApiUserStep(SetupStep):
             'Manager" (recording fetch). Create it by hand, or let the app create it.',
         )
         self._admin: AdminSession | None = None
+        self._left: tuple[str, ...] = ()  # settings the PBX refused, left by hand
 
         self.guided_radio = QRadioButton("Guided: I create it in the 3CX admin console")
         self.guided_radio.setObjectName("guidedPath")
@@ -330,7 +331,7 @@ class ApiUserStep(SetupStep):
             self.set_status(StepStatus.FAIL)
             return
         self.ctx.created_client_id = created.client_id
-        follow_up = created.follow_up
+        self._left = created.left
         try:
             await self.ctx.stage_key(created.client_id, created.secret, origin="created")
         except ConnectionStoreError as exc:
@@ -345,12 +346,14 @@ class ApiUserStep(SetupStep):
         await self._close_admin_now()
         self._render_forms()
         backend = self.ctx.store.key_backend or "the keyring"
+        # The follow-up says what was set and, exactly, what is left by hand (if anything):
+        # the key works either way, so a setting left is worth a look, not a stop.
         self.show_message(
-            f"API client {client_id} created on the PBX; its key went straight into {backend} "
-            f"and was never shown. Signed out of the admin account. {follow_up} Then press Next.",
-            "pass",
+            f"{created.follow_up} Its key went straight into {backend} and was never shown; "
+            "signed out of the admin account. Then press Next.",
+            "warn" if created.left else "pass",
         )
-        self.set_status(StepStatus.OK)
+        self.set_status(StepStatus.WARN if created.left else StepStatus.OK)
 
     def left(self) -> None:
         # The admin's token is not kept once the engineer moves on.
@@ -374,7 +377,10 @@ class ApiUserStep(SetupStep):
 
     def summary(self) -> str:
         if self.ctx.key_origin == "created":
-            return f"API client {self.ctx.client_id} created automatically."
+            done = f"API client {self.ctx.client_id} created automatically"
+            if self._left:
+                return f"{done}; left by hand: {', '.join(self._left)}."
+            return f"{done}, in its department as System Owner."
         return "Created by hand in the admin console (guided)."
 
     async def aclose(self) -> None:
