@@ -46,7 +46,6 @@ async def _render(scene: Scene, out: Path, args: argparse.Namespace) -> None:
     apply_theme(app, large_type=args.large)
     async with contextlib.AsyncExitStack() as stack:
         widget = await asyncio.wait_for(scene(stack, ui), timeout=60)
-        apply_theme(app, large_type=args.large)  # a scene may have themed it for itself
         if args.size != "native" and widget.parent() is None:
             width, _, height = args.size.partition("x")
             widget.resize(int(width), int(height))

@@ -173,7 +173,6 @@ class ConnectionsPane(QWidget):
         new_row.addWidget(self.setup_button)
         new_row.addWidget(self.add_button)
         new_row.addStretch(1)
-        new_row.addWidget(self.key_place)
         selected_row = QHBoxLayout()
         selected_row.addWidget(self.edit_button)
         selected_row.addWidget(self.rotate_button)
@@ -187,6 +186,7 @@ class ConnectionsPane(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addLayout(selected_row)
         layout.addLayout(new_row)
+        layout.addWidget(self.key_place)  # a line of its own: the sidebar stays narrow
 
     # ---- what the window calls -------------------------------------------------------------
     @property

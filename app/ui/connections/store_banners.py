@@ -70,6 +70,7 @@ class StoreBanners(QObject):
         dismiss.clicked.connect(self._dismiss_settings_problem)
         self.key_place = QLabel()
         self.key_place.setObjectName("keyPlace")
+        self.key_place.setWordWrap(True)
         set_tone(self.key_place, "muted")
         presenter.changed.connect(self.render)
 

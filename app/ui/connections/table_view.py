@@ -18,6 +18,7 @@ from app.ui.connections.model import (
 from app.ui.widgets.table_fit import ColumnFitter
 
 WHOLE_COLUMNS = frozenset({VERSION, HOSTING, REGION, KEY_AGE, STATUS})
+NAME_MIN_WIDTH = 110  # px: beside the status in a laptop's sidebar, the start of a name
 
 
 class ConnectionsTable(QTableView):
@@ -57,4 +58,5 @@ class ConnectionsTable(QTableView):
             free=NAME,
             uncapped=WHOLE_COLUMNS,
             droppable=(REGION, VERSION, HOSTING, KEY_AGE, CUSTOMER),
+            free_min=NAME_MIN_WIDTH,
         )

@@ -486,7 +486,10 @@ class CallFeedModel(QAbstractTableModel):
             e164 = presenter.number(call.e164) if call.e164 else "not a phone number"
             return f"As the PBX sent it: {presenter.number(call.number)}\nE.164: {e164}"
         if column == Column.CONTACT and call.match is not None:
-            return contact_tooltip(call.match, presenter)
+            # The cell's own words are in it: a narrow column may end them in "…".
+            tip = contact_tooltip(call.match, presenter)
+            shown = contact_text(call, presenter, contacts_loading=self.contacts_loading)
+            return tip if shown in tip else f"{shown}\n{tip}"
         if column == Column.RECORDING:
             if call.journey is not None:
                 return presenter.text(call.journey.describe())

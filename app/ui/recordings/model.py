@@ -246,9 +246,11 @@ class RecordingResultsModel(QAbstractTableModel):
             if found is None:
                 return None
             reason = self._presenter.text(found.reason)
-            if found.kind is MatchKind.NORMALISED:
-                return f"{found.summary(self._presenter.name, self._presenter.number)}\n{reason}"
-            return reason
+            summary = found.summary(self._presenter.name, self._presenter.number)
+            tip = f"{summary}\n{reason}" if found.kind is MatchKind.NORMALISED else reason
+            # The cell's own words are in it: a narrow column may end them in "…".
+            shown = self._contact_text(row)
+            return tip if shown in tip else f"{shown}\n{tip}"
         return None
 
     def _sort_key(self, row: RecordingRow, column: int) -> Any:

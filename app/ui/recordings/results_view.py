@@ -93,9 +93,14 @@ class RecordingResultsView(QWidget):
         table.verticalHeader().setVisible(False)
         header = table.horizontalHeader()
         header.setHighlightSections(False)
-        # Every column fits its header and cells; the contact takes what is left.
+        # Every column fits its header and cells; the contact takes what is left. On a laptop
+        # screen the call id, the age and the direction step aside: the details below say them.
+        model = RecordingResultsModel
         self.column_fitter = ColumnFitter(
-            table, free=RecordingResultsModel.CONTACT, uncapped=_WHOLE_COLUMNS
+            table,
+            free=model.CONTACT,
+            uncapped=_WHOLE_COLUMNS,
+            droppable=(model.CALL_ID, model.AGE, model.DIRECTION),
         )
         table.sortByColumn(RecordingResultsModel.TIME, Qt.SortOrder.DescendingOrder)
         self._fit_rows(table)

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WIDE_ENOUGH_FOR_SIDEBAR = 1600  # px: below this, Larger type hides the connections list
-SIDEBAR_SHARE = 0.22  # of the window's width, between these bounds (px)
+SIDEBAR_SHARE = 0.2  # of the window's width, between these bounds (px)
 SIDEBAR_WIDTHS = (260, 400)
 
 

@@ -259,7 +259,9 @@ class TriggerPreviewModel(QAbstractTableModel):
         if column == COL_ACTIONS:
             if not preview.actions:
                 return "The workflow fires nothing for this call."
-            return "\n".join(f"• {p.text(a.text)}" for a in preview.actions)
+            # Led by the cell's own words: a narrow column may end them in "…".
+            shown = self._display(preview, column)
+            return shown + "\n" + "\n".join(f"• {p.text(a.text)}" for a in preview.actions)
         if column == COL_WHY:
             return "\n".join(f"• {p.text(r)}" for r in preview.reasons)
         match = preview.call.caller_match
@@ -385,7 +387,11 @@ class TriggersPane(QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         # Every column fits its header and cells; "Why" takes what is left.
-        self.column_fitter = ColumnFitter(self.table, free=COL_WHY, uncapped=WHOLE_COLUMNS)
+        # What the CRM would fire takes the spare width; on a laptop screen the reasons and
+        # the DID's list step aside (the details below say both in full).
+        self.column_fitter = ColumnFitter(
+            self.table, free=COL_ACTIONS, uncapped=WHOLE_COLUMNS, droppable=(COL_WHY, COL_SOURCE)
+        )
         self.table.selectionModel().currentRowChanged.connect(self._update_details)
 
     def _build_details(self) -> QScrollArea:

@@ -29,11 +29,13 @@ class ColumnFitter(QObject):
         max_width: int = MAX_COLUMN_WIDTH,
         uncapped: frozenset[int] = frozenset(),
         droppable: tuple[int, ...] = (),
+        free_min: int = FREE_MIN_WIDTH,
     ) -> None:
         """``droppable`` columns, least needed first, are hidden while the view is too narrow
         for every column (a sidebar on a laptop screen) rather than scroll it sideways."""
         super().__init__(view)
         self._droppable = droppable
+        self._free_min = free_min
         self._view = view
         self._free = free
         self._max_width = max_width
@@ -84,7 +86,7 @@ class ColumnFitter(QObject):
             column: max(self._widths.get(column, 0), self.needed_width(column))
             for column in range(count)
         }
-        needed[self._free] = FREE_MIN_WIDTH
+        needed[self._free] = self._free_min
         shown = set(range(count))
         for column in self._droppable:
             if sum(needed[c] for c in shown) <= room:
@@ -122,9 +124,8 @@ class ColumnFitter(QObject):
                     view.setColumnWidth(column, width)
         if 0 <= self._free < count and not header.isSectionHidden(self._free):
             spare = view.viewport().width() - used
-            # A table that drops columns (a sidebar) lets its free column end in "…", its
-            # tooltip saying it all, before a column steps aside; others keep what it needs.
-            floor = 0 if self._droppable else self._widths[self._free]
-            free = max(floor, FREE_MIN_WIDTH, spare)
+            # The free column gives way first: it may end in "…" (its tooltip leads with the
+            # whole text) rather than push the other columns off the side.
+            free = max(self._free_min, spare)
             if view.columnWidth(self._free) != free:
                 view.setColumnWidth(self._free, free)

@@ -21,7 +21,7 @@ from app.ui.doctor.model import CheckTableModel
 from app.ui.feed.model import Column
 from app.ui.recordings.model import RecordingResultsModel
 from app.ui.theme import apply_theme
-from app.ui.triggers.pane import COL_WHY
+from app.ui.triggers.pane import COL_ACTIONS
 from tests.support.screenshots import distinct_colours, png_size, render_fitting
 from tests.support.waiting import until
 from tests.support.xvfb import Xvfb, XvfbDisplay
@@ -59,7 +59,7 @@ def _sideways(table: QTableView) -> list[str]:
 async def _show_tab(opened: Opened, pane: QWidget, table: QTableView, free: int) -> QWidget:
     opened.window.tabs.setCurrentWidget(pane)
     await asyncio.sleep(0.5)
-    problems = cut_cells(table, free=free)
+    problems = cut_cells(table, free=free) + _sideways(table)
     connections = opened.window.connections
     if connections.isVisible():  # Larger type on a laptop screen hides the list
         problems += cut_cells(connections.view, free=NAME) + _sideways(connections.view)
@@ -77,7 +77,7 @@ async def _feed(stack: contextlib.AsyncExitStack, ui: UiContext, large: bool) ->
 async def _triggers(stack: contextlib.AsyncExitStack, ui: UiContext, large: bool) -> QWidget:
     opened = await _window(stack, ui, large=large)
     triggers = opened.window.triggers
-    return await _show_tab(opened, triggers, triggers.table, COL_WHY)
+    return await _show_tab(opened, triggers, triggers.table, COL_ACTIONS)
 
 
 async def _recordings(stack: contextlib.AsyncExitStack, ui: UiContext, large: bool) -> QWidget:

@@ -192,7 +192,7 @@ async def test_rows_show_state_contact_and_recording_journey() -> None:
     assert text(model, ended, Column.CALLER) == "+61412345678"
     assert text(model, ended, Column.CONTACT) == "New contact · normalised"
     assert text(model, ended, Column.CONTACT, int(Qt.ItemDataRole.ToolTipRole)).startswith(
-        NOT_E164 + "\n"
+        "New contact · normalised\n" + NOT_E164 + "\n"
     )
     assert text(model, ended, Column.DURATION) == "1:00"
     assert text(model, ended, Column.RECORDING) == "ready at +2.4 s"
@@ -227,7 +227,7 @@ async def test_the_contact_column_says_what_the_customers_bridge_does() -> None:
     assert text(model, missed_row, Column.CONTACT) == "New contact · normalised"
     assert local.contact_name is None
     assert text(model, missed_row, Column.CONTACT, tooltip) == (
-        NOT_E164 + "\n"
+        "New contact · normalised\n" + NOT_E164 + "\n"
         "Jane Citizen has this number stored as '0412 345 678', not in E.164: a bridge that "
         "compares E.164 will miss the contact and create a new one."
     )
@@ -251,7 +251,7 @@ async def test_presenter_mode_masks_numbers_and_names_in_data() -> None:
     assert text(model, row, Column.CALLER) == "+••••••••678"
     assert text(model, row, Column.CONTACT) == "New contact · normalised"
     assert str(text(model, row, Column.CONTACT, tooltip)).startswith(
-        "New contact would be created (stored as •••• ••• 678, not E.164)\n"
+        "New contact · normalised\nNew contact would be created (stored as •••• ••• 678, not E.164)\n"
     )
     shown = [
         str(text(model, r, column, role) or "")

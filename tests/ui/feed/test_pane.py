@@ -143,10 +143,10 @@ async def test_the_contact_column_says_what_the_customers_bridge_does(
         whole = f"New contact would be created (stored as {stored}, not E.164)"
         assert shown == (name if attaches else "New contact · normalised")
         # Its tooltip is the doctor's reason (cause 5) for the same call, word for word, after
-        # the whole sentence the badge stands for.
+        # the badge and the whole sentence it stands for.
         reason = await doctors_reason(session, number)
         tooltip = pane.model.data(index, Qt.ItemDataRole.ToolTipRole)
-        assert tooltip == (reason if attaches else f"{whole}\n{reason}")
+        assert tooltip == (reason if attaches else f"{shown}\n{whole}\n{reason}")
     finally:
         await pane.aclose()
         await session.aclose()

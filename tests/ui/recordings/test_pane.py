@@ -366,7 +366,8 @@ async def test_the_contact_column_follows_the_customers_bridge(
         assert at is not None
         tooltip = pane.model.data(pane.model.index(at, contact), Qt.ItemDataRole.ToolTipRole)
         whole = f"new contact would be created (stored as {stored}, not E.164)"
-        assert tooltip == (reason if attaches else f"{whole}\n{reason}")
+        badge = "new contact · normalised"
+        assert tooltip == (reason if attaches else f"{badge}\n{whole}\n{reason}")
     finally:
         await pane.aclose()
         await session.aclose()
