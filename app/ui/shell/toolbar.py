@@ -6,9 +6,12 @@ until the window's panes exist and ``enable()`` is called.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QSizePolicy, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QToolBar, QWidget
+
+from app.ui.shell.toolbar_icons import ToolIcon, tool_icon
+from app.ui.theme import colours
 
 PRESENTER_SHORTCUT = "Ctrl+Shift+P"
 LARGE_TYPE_SHORTCUT = "Ctrl+Shift+L"
@@ -52,6 +55,14 @@ class MainToolbar(QToolBar):
         self.settings = self._action(
             "Settings…", "Your name and logo for setup reports, the webhook receiver"
         )
+        self._drawn = {
+            self.presenter: ToolIcon.PRESENTER,
+            self.large_type: ToolIcon.LARGER_TYPE,
+            self.sidebar: ToolIcon.SIDEBAR,
+            self.setup: ToolIcon.SETUP,
+            self.doctor: ToolIcon.DOCTOR,
+            self.settings: ToolIcon.SETTINGS,
+        }
         self._give_icons()
         self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.addActions([self.presenter, self.large_type, self.sidebar])
@@ -77,26 +88,18 @@ class MainToolbar(QToolBar):
             action.setShortcut(QKeySequence(shortcut))
         return action
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # light or dark: ink the icons again
+            self._give_icons()
+
     def _give_icons(self) -> None:
-        """Qt's own standard icons (drawn by the style, so no image files to license)."""
-        pixmap = QStyle.StandardPixmap
-        for action, which in (
-            (self.presenter, pixmap.SP_DesktopIcon),
-            (self.large_type, pixmap.SP_TitleBarMaxButton),
-            (self.sidebar, pixmap.SP_FileDialogListView),
-            (self.setup, pixmap.SP_FileDialogNewFolder),
-            (self.doctor, pixmap.SP_MediaPlay),
-            (self.settings, pixmap.SP_FileDialogDetailedView),
-        ):
-            action.setIcon(self.style().standardIcon(which))
+        """Line art drawn by the app in the text's colour (toolbar_icons.py), so the icons
+        read on a light or a dark toolbar and on a checked button."""
+        ink, on_accent = colours().text, colours().on_accent
+        for action, which in self._drawn.items():
+            action.setIcon(tool_icon(which, ink, on_accent))
 
     def enable(self) -> None:
-        for action in (
-            self.presenter,
-            self.large_type,
-            self.sidebar,
-            self.setup,
-            self.doctor,
-            self.settings,
-        ):
+        for action in self._drawn:
             action.setEnabled(True)
