@@ -1,5 +1,6 @@
-"""Text a window cuts off: labels and buttons narrower than their text, and scroll areas that
-scroll sideways. The screenshot tests at 1366 x 768 ask this of every window they render.
+"""Text a window cuts off: labels and buttons narrower than their text, wrapped labels shorter
+than their lines, and scroll areas that scroll sideways. The screenshot tests at 1366 x 768 ask
+this of every window they render.
 
 Tables have their own check (``tests/ui/feed/fit_checks.py``): their cells are measured there.
 """
@@ -28,8 +29,10 @@ def _name(widget: QWidget) -> str:
 
 
 def _label_cut(label: QLabel) -> bool:
-    if label.wordWrap() or not label.text() or (label.pixmap() is not None and not label.text()):
+    if not label.text():
         return False
+    if label.wordWrap():  # wrapped text is cut when its lines need more height than it has
+        return label.heightForWidth(label.width()) > label.height() + SLACK
     if label.textFormat() == Qt.TextFormat.RichText or GuiQt.mightBeRichText(label.text()):
         return False  # rich text lays itself out; its hint is not its need
     return label.minimumSizeHint().width() > label.width() + SLACK

@@ -59,6 +59,8 @@ class CheckDetails(QFrame):
         self.evidence.setObjectName("doctorEvidence")
         self.evidence.setReadOnly(True)
         self.evidence.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        # In the pane's scroll area: at least a few lines of evidence before it scrolls.
+        self.evidence.setMinimumHeight(self.evidence.fontMetrics().lineSpacing() * 5 + 12)
         mono = QFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         mono.setPointSizeF(max(QFont().pointSizeF() - 0.5, 8.0))
         self.evidence.setFont(mono)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
@@ -103,6 +103,17 @@ class DoctorPane(QWidget):
         self._render_all()
 
     # ---- layout --------------------------------------------------------------------------------
+    @staticmethod
+    def _scrolling(details: QWidget) -> QScrollArea:
+        """The details scroll up and down on a short screen, so a long fix is never cut."""
+        area = QScrollArea()
+        area.setObjectName("doctorDetailsScroll")
+        area.setWidget(details)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        return area
+
     def _build(self) -> None:
         self.controls = RunControls()
         self.summary = _banner_label("doctorSummary")
@@ -124,7 +135,7 @@ class DoctorPane(QWidget):
         layout.addWidget(self.trust.panel)
         layout.addWidget(self.trust.problem)
         layout.addWidget(self.table)
-        layout.addWidget(self.details, 1)
+        layout.addWidget(self._scrolling(self.details), 1)
 
         self.controls.run_button.clicked.connect(self.run)
         self.controls.cancel_button.clicked.connect(self.cancel)
