@@ -64,7 +64,7 @@ class SavedConnection:
 
 
 async def run_doctor(args: argparse.Namespace) -> int:
-    saved = await _saved_connection(args) if args.url is None and args.connection else None
+    saved = await saved_connection(args) if args.url is None and args.connection else None
     options = await _options_from_args(args, saved.profile if saved else None)
     conn = saved.conn if saved else connection_from_args(args)
     target = report_target(args, "--report", args.report)
@@ -105,7 +105,7 @@ async def run_doctor(args: argparse.Namespace) -> int:
     return code
 
 
-async def _saved_connection(args: argparse.Namespace) -> SavedConnection:
+async def saved_connection(args: argparse.Namespace) -> SavedConnection:
     """``--connection NAME``: the saved profile and its key from the OS keyring."""
     given = [option for option, attr in _FROM_PROFILE if getattr(args, attr)]
     if given:

@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim_cli.add_arguments(sim)
 
     _add_doctor_command(commands)
+    from app.cli.reconcile_args import add_reconcile_command
+
+    add_reconcile_command(commands)
 
     report = commands.add_parser(
         "report",
@@ -178,6 +181,10 @@ def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         from app.cli.doctor import run_doctor
 
         return asyncio.run(run_doctor(args))
+    if args.command == "reconcile":
+        from app.cli.reconcile import run_reconcile_command
+
+        return asyncio.run(run_reconcile_command(args))
     if args.command in ("connections", "keys"):
         from app.cli.connections import run_connections, run_keys
 

@@ -89,6 +89,7 @@ RUN_SECONDS = NumberRange("seconds", 0, 86400, above_low=True)
 DEADLINE_S = NumberRange("seconds", 1, 3600)
 
 # The simulator's own knobs.
+RECONCILE_DAYS = NumberRange("days", 1, 92, whole=True)  # a quarter: one ledger at a time
 PORT_OR_FREE = NumberRange("", 0, 65535, whole=True)  # 0: pick a free port
 LATENCY_MS = NumberRange("milliseconds", 0, 60000, whole=True)  # a minute: past any timeout
 # The feed benchmark drives about 13,600 a minute (1,000 Call Control events a second); the cap

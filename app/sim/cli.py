@@ -10,7 +10,9 @@ import signal
 import sys
 
 from app.domain.cli_ranges import (
+    BRIDGE_WINDOW_S,
     CALLS_PER_MINUTE,
+    HISTORY_DAYS,
     LATENCY_MS,
     PORT_OR_FREE,
     RECORDING_DELAY_S,
@@ -19,6 +21,9 @@ from app.domain.cli_ranges import (
     ranged_int,
 )
 from app.domain.clock import CLOCK_ENV, parse_pinned_instant
+from app.sim.bridge_faults import BRIDGE_FAULTS, BRIDGE_PRESETS
+from app.sim.bridge_formats import LOG_FORMATS
+from app.sim.bridge_playback import CRM_FILE, LOG_FILE, TRUTH_FILE
 from app.sim.config import SimConfig
 from app.sim.faults import DESCRIPTIONS, FAULTS, KNOBS, PRESETS, UnknownFault
 from app.sim.simulator import Simulator
@@ -39,6 +44,18 @@ def _epilog() -> str:
         + f"\n\nother presets: {presets}"
         + "\n\nwire quirks (live-PBX shapes, all on unless --clean-wire; API-NOTES §9):\n"
         + "\n".join(f"  {quirk.value}" for quirk in WireQuirk)
+        + _bridge_epilog()
+    )
+
+
+def _bridge_epilog() -> str:
+    rows = "\n".join(f"  {name:<24} {text}" for name, text in BRIDGE_FAULTS.items())
+    presets = "; ".join(f"{name}: {' '.join(specs)}" for name, specs in BRIDGE_PRESETS.items())
+    return (
+        "\n\nbridge faults (--bridge-fault NAME[=VALUE], repeatable, with --bridge-out; N: the "
+        "first N calls in time order that can take it (default 1), ID: MainCallHistoryIds):\n"
+        + rows
+        + f"\n  presets: {presets}"
     )
 
 
@@ -49,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_traffic_arguments(parser)
     _add_clock_arguments(parser)
     _add_wire_arguments(parser)
+    _add_bridge_arguments(parser)
 
 
 def _add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,6 +144,64 @@ def _add_wire_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_bridge_arguments(parser: argparse.ArgumentParser) -> None:
+    """Play a customer's bridge and CRM over the call history (issue 21's reconciliation)."""
+    parser.add_argument(
+        "--bridge-out",
+        default=None,
+        metavar="DIR",
+        help=f"once the call history is built, write DIR/{LOG_FILE} (the log a customer's "
+        f"bridge wrote while handling every external call), DIR/{CRM_FILE} (the CRM's "
+        f"activity export, HubSpot's calls shape) and DIR/{TRUTH_FILE} (each call's expected "
+        "reconcile state and cause), then serve as usual",
+    )
+    parser.add_argument(
+        "--bridge-fault",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="a bridge or CRM fault for --bridge-out (listed below)",
+    )
+    parser.add_argument(
+        "--bridge-log-format",
+        choices=LOG_FORMATS,
+        default="json",
+        help="JSON lines (default), logfmt, plain text, or the three mixed",
+    )
+    numbers = (
+        ("--bridge-days", HISTORY_DAYS, "N", "play only the last N days of the history"),
+        ("--bridge-window", BRIDGE_WINDOW_S, "S", "retry a recording S s after hang-up (120)"),
+    )
+    for flag, bounds, metavar, words in numbers:
+        parser.add_argument(flag, type=ranged(bounds), default=None, metavar=metavar, help=words)
+    parser.add_argument(
+        "--crm-zone",
+        default=None,
+        metavar="IANA",
+        help="write the CRM's times zone-less in this zone (default: UTC with Z)",
+    )
+
+
+def _write_bridge_files(sim: Simulator, args: argparse.Namespace) -> None:
+    """Raises ValueError for a bridge fault or option that cannot be applied."""
+    if args.bridge_out is None:
+        asked = (args.bridge_days, args.bridge_window, args.crm_zone)
+        if args.bridge_fault or any(value is not None for value in asked):
+            raise ValueError(
+                "--bridge-fault, --bridge-days, --bridge-window and --crm-zone need "
+                "--bridge-out DIR"
+            )
+        return
+    playback = sim.bridge_playback(
+        args.bridge_fault,
+        fmt=args.bridge_log_format,
+        crm_zone=args.crm_zone,
+        days=args.bridge_days,
+        retry_window_s=args.bridge_window,
+    )
+    playback.write(args.bridge_out)
+
+
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     return SimConfig(
         host=args.host,
@@ -179,8 +255,10 @@ async def _serve(config: SimConfig) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
-        Simulator(config)  # validate faults and scenarios before binding a port
-    except (UnknownFault, WebhookTargetError, ValueError) as exc:
+        # Validates faults and scenarios before binding a port; the same seed and clock give
+        # the served PBX this very history, so its bridge files are written from here.
+        _write_bridge_files(Simulator(config), args)
+    except (UnknownFault, WebhookTargetError, ValueError, OSError) as exc:
         print(f"pbx-companion sim: {exc}", file=sys.stderr)
         return 2
     with contextlib.suppress(KeyboardInterrupt):

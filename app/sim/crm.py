@@ -6,6 +6,8 @@ import csv
 import io
 from collections.abc import Callable
 
+from app.domain.contacts import Contact as CrmContact
+from app.domain.contacts import ContactSource, PhoneEntry
 from app.sim.countries import national_format
 from app.sim.records import Contact
 from app.sim.tenant import Tenant
@@ -61,14 +63,40 @@ def export_csv(tenant: Tenant, flavour: str = "hubspot", *, unnormalised: bool =
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FLAVOURS[flavour])
-    code = tenant.country.code
     row = _ROWS[flavour]
     for i, c in enumerate(tenant.contacts):
-        phone = c.e164
-        if unnormalised and i % 3 != 2:
-            phone = national_format(code, c.e164)
-        writer.writerow(row(c, i, phone))
+        writer.writerow(row(c, i, crm_phone(tenant, i, c, unnormalised=unnormalised)))
     return out.getvalue()
+
+
+def crm_phone(tenant: Tenant, i: int, c: Contact, *, unnormalised: bool) -> str:
+    """The ``i``-th contact's phone as the CRM stores it: two in three typed by hand when the
+    numbers are unnormalised (cause 5)."""
+    if unnormalised and i % 3 != 2:
+        return national_format(tenant.country.code, c.e164)
+    return c.e164
+
+
+def crm_contacts(tenant: Tenant, *, unnormalised: bool = False) -> list[CrmContact]:
+    """The HubSpot export's contacts as the customer's bridge searches them: the same stored
+    numbers, record ids and names the export shows, so the bridge and the reconciler agree."""
+    contacts = []
+    for i, c in enumerate(tenant.contacts):
+        phones = [PhoneEntry("Phone Number", crm_phone(tenant, i, c, unnormalised=unnormalised))]
+        if c.mobile:
+            phones.append(PhoneEntry("Mobile Phone Number", c.mobile))
+        name = f"{c.first_name} {c.last_name}"
+        contacts.append(
+            CrmContact(
+                _record_id(c),
+                name,
+                c.company or None,
+                tuple(phones),
+                ContactSource.CRM_EXPORT,
+                email=c.email,
+            )
+        )
+    return contacts
 
 
 def _created(i: int) -> str:

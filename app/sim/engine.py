@@ -289,12 +289,9 @@ class Engine:
             self.tenant.add_segment(s)
         self.tenant.calls.append(rec)
         if live.rec_seg is not None and not self.faults.active("recording-stopped"):
-            delay = self.recording_delay_s
-            late = self.faults.value("late-recording") if "late-recording" in self.faults else None
-            if late is not None:
-                if late.strip().lower() == "never":
-                    return
-                delay = self.faults.float_value("late-recording", delay)
+            delay = self.faults.recording_delay_s(self.recording_delay_s)
+            if delay is None:
+                return
             self.spawn(self._write_recording(rec, live.rec_seg, live.rec_on_src, delay))
         elif live.rec_seg is not None:
             rec.recorded = False

@@ -236,6 +236,15 @@ class FaultSet:
         raw = self._active.get(name) or ""
         return tuple(n.strip() for n in raw.split(",") if n.strip())
 
+    def recording_delay_s(self, default_s: float) -> float | None:
+        """How long after hang-up 3CX writes a recording: late-recording's delay when on, None
+        when it never does."""
+        if "late-recording" not in self._active:
+            return default_s
+        if (self._active["late-recording"] or "").strip().lower() == "never":
+            return None
+        return self.float_value("late-recording", default_s)
+
     def take_flaky(self) -> bool:
         """True while the current 503 burst lasts; the burst then ends by itself."""
         if "flaky-5xx" not in self._active or self._flaky_left <= 0:

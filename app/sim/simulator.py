@@ -11,6 +11,7 @@ import shutil
 import ssl
 import string
 import tempfile
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -19,6 +20,7 @@ from aiohttp import web
 from app.domain.clock import Clock, RunningClock, utc_now
 from app.sim import principals, wire_v20
 from app.sim.auth import TokenStore
+from app.sim.bridge_playback import BridgePlayback, replay_history
 from app.sim.calls import generate_history
 from app.sim.config import SimConfig
 from app.sim.crm import export_csv
@@ -253,6 +255,33 @@ class Simulator:
     def crm_export_csv(self, flavour: str = "hubspot") -> str:
         return export_csv(
             self.tenant, flavour, unnormalised=self.faults.active("unnormalised-contacts")
+        )
+
+    def bridge_playback(
+        self,
+        faults: Iterable[str] = (),
+        *,
+        fmt: str = "json",
+        crm_zone: str | None = None,
+        days: float | None = None,
+        retry_window_s: float | None = None,
+    ) -> BridgePlayback:
+        """A customer's bridge and CRM played over this PBX's call history (the last ``days``
+        of it): its log in ``fmt`` (json, logfmt, text, mixed), the CRM's activity export
+        (times in UTC, or zone-less in ``crm_zone``) and the truth per call, with the bridge
+        ``faults`` (app/sim/bridge_faults.py); the bridge retries a recording for
+        ``retry_window_s`` (default 120). Raises ValueError for a bad fault or option."""
+        return replay_history(
+            self.tenant,
+            self.faults,
+            seed=self.config.seed,
+            recording_delay_s=self.config.recording_delay_s,
+            visible_recordings=self.visible_recording_ids(),
+            bridge_faults=faults,
+            fmt=fmt,
+            crm_zone=crm_zone,
+            days=days,
+            retry_window_s=retry_window_s,
         )
 
     def token_lifetime_s(self) -> float:

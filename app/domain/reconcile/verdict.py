@@ -84,6 +84,18 @@ def _missed(
             bridge,
             (f"The missed-call workflow fired: {kinds}.",),
         )
+    if any(e.status == 401 for e in bridge):
+        return LedgerEntry(
+            call,
+            CallState.MISSED_NOT_TRIGGERED,
+            CheckId.REACHABILITY,
+            crm,
+            bridge,
+            (
+                "Nothing fired: the bridge was refused with 401 (the API key was rotated or "
+                "revoked), so it never saw this missed call.",
+            ),
+        )
     match = call.bridge_match
     if match is not None and match.kind is MatchKind.NORMALISED:
         return LedgerEntry(
@@ -139,7 +151,11 @@ def _wrong_contact(call: PbxCall, logged: CrmMatch) -> str | None:
     owner = display_name(match.contacts[0])
     if match.kind is MatchKind.NORMALISED:
         return f"Logged on {landed}, not on {owner}: {match.reason}"
-    return f"Logged on {landed}, although the number belongs to {owner} ({match.reason})"
+    stored = ", ".join(sorted({entry.raw for entry in match.stored}))
+    return (
+        f"Logged on {landed}, although {owner} has this number (stored as {stored}) and the "
+        "bridge's own match finds them: the activity went astray in the bridge or the CRM."
+    )
 
 
 def _recording(
@@ -177,7 +193,8 @@ def _logged_words(logged: CrmMatch) -> str:
 def _why_no_recording(
     call: PbxCall, bridge: tuple[BridgeEvent, ...]
 ) -> tuple[CheckId | None, tuple[str, ...]]:
-    asks = [e for e in bridge if e.asks_for_recording]
+    # A try is a request with an answer; "fetching recording…" lines only narrate.
+    asks = [e for e in bridge if e.asks_for_recording and e.status is not None]
     denied = [e for e in asks if e.status in DENIED]
     if denied:
         return CheckId.API_ROLES, (
@@ -195,12 +212,13 @@ def _why_no_recording(
 
 def _late_words(call: PbxCall, asks: list[BridgeEvent]) -> str:
     hung_up = call.hung_up_at
-    tries = [f"{e.status or '?'} at {_after(e.at, hung_up)}" for e in asks]
+    tries = [f"{e.status} at {_after(e.at, hung_up)}" for e in asks]
     last = _after(asks[-1].at, hung_up)
     ready = call.recording_ready_after_s
     wrote = f"; 3CX wrote the file at +{ready:g} s" if ready is not None else ""
     return (
-        f"The bridge asked {len(asks)} time(s) ({', '.join(tries)}) and gave up; its last try "
+        f"The bridge asked {len(asks)} {'time' if len(asks) == 1 else 'times'} "
+        f"({', '.join(tries)}) and gave up; its last try "
         f"was at {last}{wrote}. Retry for at least two minutes after hang-up."
     )
 

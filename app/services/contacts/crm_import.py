@@ -19,7 +19,7 @@ import enum
 import io
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from app.domain.connection import ContactColumns
@@ -29,6 +29,7 @@ from app.services.contacts.csv_stream import (
     CsvFileError,
     CsvLines,
     csv_records,
+    field_count_problem,
     open_csv,
     sniff_delimiter,
 )
@@ -229,7 +230,7 @@ def detect_columns(headers: Sequence[str]) -> ColumnMapping:
     headers = [h.strip() for h in headers]
     by_key: dict[str, str] = {}
     for header in headers:
-        by_key.setdefault(_squash(header), header)
+        by_key.setdefault(squash_header(header), header)
 
     def first(keys: Sequence[str]) -> str | None:
         return next((by_key[k] for k in keys if k in by_key), None)
@@ -247,7 +248,7 @@ def detect_columns(headers: Sequence[str]) -> ColumnMapping:
         full = first(_FULL_NAME_HEADERS)
         names = (full,) if full is not None else ()
     return ColumnMapping(
-        flavour=_flavour(by_key),
+        flavour=crm_flavour(by_key),
         id_column=first(_ID_HEADERS),
         name_columns=names,
         company_column=first(_COMPANY_HEADERS),
@@ -335,16 +336,11 @@ def preview_contacts_csv(text: str, *, sample: int = 5) -> ContactsPreview:
     Raises ``ContactsFileError`` only when the file has no header row at all; a header row
     without a recognisable phone column is a ``problem`` the engineer corrects by mapping.
     """
-    return _preview(_Table(CsvLines(io.StringIO(text, newline=""))), sample)
+    return _preview(CsvTable(CsvLines(io.StringIO(text, newline=""))), sample)
 
 
-def _preview(table: _Table, sample: int) -> ContactsPreview:
-    rows: list[tuple[str, ...]] = []
-    for _, fields, broken in table.rows:
-        if len(rows) >= sample:
-            break
-        if broken is None and any(f.strip() for f in fields):
-            rows.append(tuple(_clamp(f) for f in fields))
+def _preview(table: CsvTable, sample: int) -> ContactsPreview:
+    rows = table.sample_rows(sample)
     try:
         detected: ColumnMapping | None = detect_columns(table.headers)
         problem = None
@@ -391,16 +387,18 @@ def build_mapping(
         name_columns=tuple(c for h in name_columns if (c := column(h, "name")) is not None),
         company_column=column(company_column, "company"),
         email_column=column(email_column, "email"),
-        phone_columns=tuple((h, _PHONE_LABELS.get(_squash(h), h)) for h in dict.fromkeys(phones)),
+        phone_columns=tuple(
+            (h, _PHONE_LABELS.get(squash_header(h), h)) for h in dict.fromkeys(phones)
+        ),
     )
 
 
 def parse_contacts_csv(text: str, mapping: ColumnMapping | None = None) -> ContactsImport:
     """Contacts from the text of a CSV export; ``mapping`` overrides the detected columns."""
-    return _import(_Table(CsvLines(io.StringIO(text, newline=""))), mapping)
+    return _import(CsvTable(CsvLines(io.StringIO(text, newline=""))), mapping)
 
 
-def _import(table: _Table, mapping: ColumnMapping | None) -> ContactsImport:
+def _import(table: CsvTable, mapping: ColumnMapping | None) -> ContactsImport:
     if mapping is None:
         mapping = detect_columns(table.headers)
     reader = _RowReader(table.headers, mapping)
@@ -436,9 +434,9 @@ def _import(table: _Table, mapping: ColumnMapping | None) -> ContactsImport:
 
 
 @contextlib.contextmanager
-def _open_table(path: str | os.PathLike[str]) -> Iterator[_Table]:
+def _open_table(path: str | os.PathLike[str]) -> Iterator[CsvTable]:
     with _open_lines(path) as lines:
-        yield _Table(lines)
+        yield CsvTable(lines)
 
 
 @contextlib.contextmanager
@@ -450,10 +448,14 @@ def _open_lines(path: str | os.PathLike[str]) -> Iterator[CsvLines]:
         raise ContactsFileError(str(exc)) from exc
 
 
-class _Table:
-    """A CSV export split into its header row and an iterator over the rows after it."""
+class CsvTable:
+    """A CSV export split into its header row and an iterator over the rows after it.
 
-    def __init__(self, lines: CsvLines) -> None:
+    ``what`` names the export's rows in the message for an empty file ("contacts",
+    "activities"); every problem raises ``ContactsFileError``.
+    """
+
+    def __init__(self, lines: CsvLines, what: str = "contacts") -> None:
         self.lines = lines
         delimiter = lines.excel_separator()
         if delimiter is None:
@@ -462,7 +464,7 @@ class _Table:
         header = next(((fields, broken) for _, fields, broken in self.rows if any(fields)), None)
         if header is None:
             raise ContactsFileError(
-                "The file is empty: export the contacts again, with the header row."
+                f"The file is empty: export the {what} again, with the header row."
             )
         fields, broken = header
         if broken is not None:
@@ -471,6 +473,16 @@ class _Table:
                 "file (save it from the CRM or Excel as CSV UTF-8)."
             )
         self.headers = [h.strip() for h in fields]
+
+    def sample_rows(self, count: int) -> list[tuple[str, ...]]:
+        """The next ``count`` readable, non-blank rows, each cell clamped for showing."""
+        rows: list[tuple[str, ...]] = []
+        for _, fields, broken in self.rows:
+            if len(rows) >= count:
+                break
+            if broken is None and any(f.strip() for f in fields):
+                rows.append(tuple(clamp_cell(f) for f in fields))
+        return rows
 
 
 class _RowReader:
@@ -501,13 +513,9 @@ class _RowReader:
 
     def contact(self, line: int, fields: list[str]) -> tuple[Contact | None, BrokenRow | None]:
         """The row's contact, or None and what is wrong with the row."""
-        if len(fields) != self._width and not (
-            len(fields) > self._width and not any(f.strip() for f in fields[self._width :])
-        ):
-            return None, BrokenRow(
-                f"wrong number of fields ({len(fields)}, expected {self._width})",
-                "wrong number of fields",
-            )
+        wrong_width = field_count_problem(fields, self._width)
+        if wrong_width is not None:
+            return None, wrong_width
         for i in self._kept:
             if len(fields[i]) > MAX_CELL_CHARS:
                 return None, BrokenRow(
@@ -553,12 +561,12 @@ class _RowReader:
         return (fields[index].strip() or None) if index is not None else None
 
 
-def _clamp(cell: str) -> str:
+def clamp_cell(cell: str) -> str:
     """A preview cell as shown: a pasted essay is cut, marked with an ellipsis."""
     return cell if len(cell) <= MAX_CELL_CHARS else cell[:MAX_CELL_CHARS] + "…"
 
 
-def _squash(header: str) -> str:
+def squash_header(header: str) -> str:
     return _SQUASH.sub("", header.lower())
 
 
@@ -567,7 +575,7 @@ def _phone_columns(headers: Sequence[str]) -> tuple[tuple[str, str], ...]:
     for header in headers:
         if not header or header in columns:
             continue
-        key = _squash(header)
+        key = squash_header(header)
         if key in _PHONE_LABELS:
             columns[header] = _PHONE_LABELS[key]
             continue
@@ -577,10 +585,14 @@ def _phone_columns(headers: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(columns.items())
 
 
-def _flavour(by_key: dict[str, str]) -> CrmFlavour:
+def crm_flavour(
+    by_key: Mapping[str, str],
+    signatures: Mapping[CrmFlavour, Mapping[str, int]] = _SIGNATURES,
+) -> CrmFlavour:
+    """The CRM whose headers (squashed, see ``squash_header``) score best in ``signatures``."""
     scores = {
         flavour: sum(weight for key, weight in signature.items() if key in by_key)
-        for flavour, signature in _SIGNATURES.items()
+        for flavour, signature in signatures.items()
     }
     best = max(scores, key=lambda f: scores[f])
     return best if scores[best] >= _MIN_SIGNATURE else CrmFlavour.GENERIC

@@ -240,6 +240,18 @@ def _runaway(record: list[str], width: int, delimiter: str, fields: list[str]) -
     return any(line.count(delimiter) >= whole_row for line in record[1:])
 
 
+def field_count_problem(fields: list[str], width: int) -> BrokenRow | None:
+    """Why a row does not fit a header of ``width`` columns (None when it does).
+
+    Empty cells past the header are forgiven: Excel pads rows with trailing delimiters.
+    """
+    if len(fields) == width or (len(fields) > width and not any(f.strip() for f in fields[width:])):
+        return None
+    return BrokenRow(
+        f"wrong number of fields ({len(fields)}, expected {width})", "wrong number of fields"
+    )
+
+
 def sniff_delimiter(sample: list[str]) -> str:
     """The delimiter that splits the first rows into as many fields as the header."""
 

@@ -6,8 +6,11 @@ verdict and its words; the summary always adds up to the PBX's own call count.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from app.domain.bridge import Bridge, BridgeIndex
@@ -25,6 +28,11 @@ from app.domain.reconcile.records import (
     PbxRecording,
 )
 
+SCHEMA = json.loads(
+    (
+        Path(__file__).parents[3] / "resources/schemas/pbx-companion-reconcile-1.schema.json"
+    ).read_text()
+)
 T0 = datetime(2026, 11, 18, 0, 30, tzinfo=UTC)  # 11:00 in Adelaide
 REC = "/xapi/v1/Recordings({}/Pbx.DownloadRecording()"
 GRACE = Contact(
@@ -119,7 +127,7 @@ def test_a_404_then_giving_up_before_3cx_wrote_the_file_is_late_recording() -> N
         ledger([c], [activity(c, 1, recording_link=None)], [fetch(c, 4, 2, 404)])
     )
     assert (state, cause) == (CallState.NO_RECORDING, CheckId.LATE_RECORDING)
-    assert "404 at +2 s" in words and "last try was at +2 s" in words
+    assert "asked 1 time (404 at +2 s)" in words and "last try was at +2 s" in words
     assert "3CX wrote the file at +35 s" in words
 
 
@@ -167,7 +175,7 @@ def test_a_call_logged_on_another_contact_is_wrong_contact() -> None:
     c = call(1)
     state, cause, words = only(ledger([c], [activity(c, 1, contact="Grace Hopper")]))
     assert (state, cause) == (CallState.WRONG_CONTACT, CheckId.CONTACT_MATCH)
-    assert "belongs to Alan Turing" in words
+    assert "although Alan Turing has this number (stored as +61498765432)" in words
 
 
 def test_two_activities_for_one_call_are_a_duplicate() -> None:
@@ -203,6 +211,21 @@ def test_every_call_missing_after_a_moment_with_401s_is_the_key() -> None:
     assert states[:2] == [(CallState.LOGGED, None)] * 2
     assert states[2:] == [(CallState.MISSING, CheckId.REACHABILITY)] * 3
     assert "the API key was rotated or revoked" in result.entries[4].evidence[0]
+
+
+def test_a_missed_call_the_bridge_was_refused_for_is_the_key() -> None:
+    c = call(1, answered=False, recording=PbxRecording.NONE)
+    refused = BridgeEvent(
+        line=3,
+        at=c.hung_up_at,
+        call_id=c.call_id,
+        method="GET",
+        path="/xapi/v1/ReportCallLogData",
+        status=401,
+    )
+    state, cause, words = only(ledger([c], [], [refused]))
+    assert (state, cause) == (CallState.MISSED_NOT_TRIGGERED, CheckId.REACHABILITY)
+    assert "401" in words
 
 
 def test_missing_calls_without_401s_are_not_blamed_on_the_key() -> None:
@@ -272,6 +295,7 @@ def test_the_summary_adds_up_to_the_pbx_count_and_the_json_names_each_call() -> 
     assert sum(s.by_state.values()) == s.calls == len(calls)
     assert s.unmatched_crm == 1 and s.matched == 3 and not s.all_fine
     document = ledger_json(result)
+    jsonschema.validate(document, SCHEMA)
     assert document["schema"] == "pbx-companion/reconcile/1"
     assert [c["state"] for c in document["calls"]] == [
         "logged",

@@ -1,0 +1,153 @@
+"""``pbx-companion reconcile``: did every call land? The PBX's calls of a period against the CRM's
+activity export and the bridge's logs, each call with one state and its cause.
+
+Exit codes: 0 every call is ``logged`` or ``missed_triggered``; 1 some call needs a fix, or the
+PBX failed; 2 a bad argument (a missing file, columns that cannot be read, a bad date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from app.cli.args import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    connection_from_args,
+)
+from app.cli.reconcile_text import render_ledger
+from app.domain.business_hours import BusinessHours
+from app.domain.cli_ranges import RECONCILE_DAYS
+from app.domain.clock import utc_now
+from app.domain.connection import ConnectionProfile
+from app.domain.masking import Masker
+from app.domain.reconcile.ledger import ledger_json
+from app.services.reconcile.activity_columns import ActivityColumnsError
+from app.services.reconcile.bridge_log import BridgeLogError
+from app.services.reconcile.crm_activities import ActivitiesFileError
+from app.services.reconcile.run import ReconcileInputs, ReconcileResult, run_reconcile
+from app.services.session import PbxSession
+
+MAX_DAYS = int(RECONCILE_DAYS.high)
+
+
+async def run_reconcile_command(args: argparse.Namespace) -> int:
+    inputs = _inputs(args)
+    profile, secret = await _profile(args)
+    session = PbxSession(profile, secret)
+    try:
+        hours = await session.customer_hours()
+        since, until = _period(args, hours)
+        live = sys.stderr.isatty() and not args.json
+        result = await run_reconcile(
+            session, since, until, inputs, progress=_progress if live else None
+        )
+    except (ActivitiesFileError, ActivityColumnsError, BridgeLogError) as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        await session.aclose()
+    _print(result, hours, args)
+    return EXIT_OK if result.exit_fine else EXIT_FAILED
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _print(result: ReconcileResult, hours: BusinessHours, args: argparse.Namespace) -> None:
+    masker = Masker(enabled=True) if args.mask else None
+    if args.json:
+        document = ledger_json(result.ledger, masked=masker)
+        document["notes"] = list(result.notes)
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(render_ledger(result, hours, masker=masker))
+
+
+def _inputs(args: argparse.Namespace) -> ReconcileInputs:
+    crm = _readable(args.crm_activities, "--crm-activities")
+    logs = tuple(_readable(value, "--bridge-log") for value in args.bridge_log)
+    return ReconcileInputs(
+        crm,
+        logs,
+        crm_zone=_zone(args.crm_zone, "--crm-zone"),
+        bridge_zone=_zone(args.bridge_zone, "--bridge-zone"),
+    )
+
+
+def _readable(value: str, option: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise UsageError(f"{option}: {value} is not a file that exists")
+    return path
+
+
+def _zone(value: str | None, option: str) -> ZoneInfo | None:
+    if not value:
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"{option}: {value!r} is not a time zone (e.g. Australia/Adelaide)"
+        ) from exc
+
+
+def _period(args: argparse.Namespace, hours: BusinessHours) -> tuple[datetime, datetime]:
+    """The days asked for, on the customer's clock: --days N up to now, or --from/--to whole
+    days (the first day's 00:00 to the last day's 24:00 there)."""
+    if args.date_to and not args.date_from:
+        raise UsageError("--to: give --from too (or --days N)")
+    now = utc_now()
+    if not args.date_from:
+        days = 7 if args.days is None else args.days  # range-checked by the parser
+        return now - timedelta(days=days), now
+    first = _day(args.date_from, "--from")
+    last = _day(args.date_to, "--to") if args.date_to else now.astimezone(hours.zone).date()
+    if last < first:
+        raise UsageError(f"--to: {last} is before --from {first}")
+    if (last - first).days >= MAX_DAYS:
+        raise UsageError(f"--from/--to: at most {MAX_DAYS} days at a time")
+    since = datetime.combine(first, time(), hours.zone)
+    until = datetime.combine(last + timedelta(days=1), time(), hours.zone)
+    return since, min(until, now)
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise UsageError(f"{option}: {value!r} is not a date like 2026-11-18") from exc
+
+
+async def _profile(args: argparse.Namespace) -> tuple[ConnectionProfile, str]:
+    """A saved connection (its key from the keyring), or the one the arguments describe."""
+    if args.url is None and args.connection:
+        from app.cli.doctor import saved_connection
+
+        saved = await saved_connection(args)
+        profile = saved.profile
+        secret = saved.conn.secret
+    else:
+        conn = connection_from_args(args)
+        params = conn.params
+        profile = ConnectionProfile(
+            id="cli-reconcile",
+            name=args.connection or params.url,
+            url=params.url,
+            client_id=params.client_id,
+            ca_file=args.ca_file,
+            pin_sha256=params.tls.pin_sha256,
+        )
+        secret = conn.secret
+    if args.contacts:
+        profile = replace(profile, contacts_csv=str(_readable(args.contacts, "--contacts")))
+    if args.region:
+        profile = replace(profile, region=args.region.upper())
+    return profile, secret

@@ -1,0 +1,269 @@
+"""One bridge log line read into the facts reconciliation needs, whatever its format.
+
+Three formats, mixed freely in one file: JSON lines, logfmt (``key=value`` pairs) and plain
+text. Structured lines are read by their keys (with the aliases loggers use: ``ts``,
+``@timestamp``, ``callId``, ``status_code`` ...); what their keys leave out is looked for in
+their message the way a plain text line is searched, so ``{"msg": "GET /x -> 404"}`` still
+gives the request and its status.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from urllib.parse import urlsplit
+
+from app.services.contacts.crm_import import squash_header
+from app.services.reconcile.call_ids import (
+    call_id_value,
+    find_call_id,
+    find_recording_id,
+    match_at_words,
+)
+from app.services.reconcile.timestamps import ISO_TIMESTAMP, iso_time, parse_log_time
+
+
+class LogFormat(enum.StrEnum):
+    JSON = "JSON lines"
+    LOGFMT = "logfmt"
+    TEXT = "plain text"
+
+
+@dataclass(slots=True)
+class LineFacts:
+    """What one line says about a call; every field None when the line does not say."""
+
+    at: datetime | None = None
+    call_id: str | None = None
+    recording_id: int | None = None
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    attempt: int | None = None
+
+    @property
+    def about_a_call(self) -> bool:
+        """Whether the line names a call, a recording or an HTTP exchange: a bridge event."""
+        return (
+            self.call_id is not None
+            or self.recording_id is not None
+            or self.path is not None
+            or self.status is not None
+        )
+
+    @property
+    def readable(self) -> bool:
+        return self.at is not None or self.about_a_call
+
+
+# Keys as squashed by ``squash_header`` ("@timestamp" and "callId" become "timestamp" and
+# "callid"), and the fact each one gives.
+_KEYS: dict[str, str] = {
+    **dict.fromkeys(("ts", "time", "timestamp", "datetime", "asctime", "t"), "at"),
+    **dict.fromkeys(
+        ("callid", "call", "callhistoryid", "maincallhistoryid", "cdrid", "callobject"),
+        "call_id",
+    ),
+    **dict.fromkeys(("recordingid", "recording"), "recording_id"),
+    **dict.fromkeys(("status", "statuscode", "httpstatus", "responsestatus"), "status"),
+    **dict.fromkeys(("attempt", "try", "retry", "attemptnumber", "retrycount"), "attempt"),
+    **dict.fromkeys(("method", "httpmethod", "verb"), "method"),
+    **dict.fromkeys(("path", "url", "uri", "endpoint", "requesturl", "requestpath"), "path"),
+    **dict.fromkeys(("msg", "message", "text", "event", "error", "err"), "message"),
+}
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+_LEADING_TIME = re.compile(rf"\s*[\[(]?(?:{ISO_TIMESTAMP.pattern})")
+_LOGFMT_START = re.compile(r"\s*[\w.@/-]+=")
+_LOGFMT_PAIR = re.compile(r"([\w.@/-]+)=(\"(?:[^\"\\]|\\.)*\"?|\S*)")
+# Methods are upper case and the path keeps its case: this one runs on the line as written.
+# The others run on the lowered line, each from literal text (see ``call_ids``).
+_REQUEST = re.compile(
+    r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) +[\"']?"
+    r"((?:https?://[^\s/\"'<>]+)?/[^\s\"<>]*|https?://[^\s\"<>]+)"
+)
+_END = r"(?![\w.:/-])"
+# Where a status is written, each cue with its pattern, in the order they are believed.
+_STATUS_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("->", re.compile(rf"->\s*[\"']?([1-5]\d\d){_END}")),
+    ("=>", re.compile(rf"=>\s*[\"']?([1-5]\d\d){_END}")),
+    ("status", re.compile(rf"status(?:[ _-]?code)?[\"']?\s*[:=]?\s*[\"']?([1-5]\d\d){_END}")),
+    ("http", re.compile(rf"http(?:/\d(?:\.\d)?)?[\"']?\s*[\"']?([1-5]\d\d){_END}")),
+    (" - ", re.compile(rf" - \s*([1-5]\d\d){_END}")),
+    (" error", re.compile(r"([1-5]\d\d) (?:client|server) error")),
+    ("returned", re.compile(rf"returned\s+([1-5]\d\d){_END}")),
+    ("got", re.compile(rf"got\s+([1-5]\d\d){_END}")),
+    ("responded", re.compile(rf"responded(?: with)?\s+([1-5]\d\d){_END}")),
+)
+_ATTEMPT_WORDS = ("attempt", "try", "retry")
+_ATTEMPT = re.compile(
+    r"(?:attempt|try|retry)(?:[ _-]?(?:no|number|count))?\b\s*[#:=]?\s*(\d{1,4})(?![\w.])"
+)
+_STATUS_PREFIX = re.compile(r"\s*([1-5]\d\d)(?!\d)")
+_PATH_END = ",;\"'"
+
+
+def read_line(text: str, zone: tzinfo) -> tuple[LogFormat, LineFacts]:
+    """The line's format and facts (never raises: an unreadable line has no facts)."""
+    start = text.lstrip()[:1]
+    if start == "{":
+        fields = _json_fields(text)
+        if fields is not None:
+            return LogFormat.JSON, _structured(fields, zone)
+    elif start != "[" and _LOGFMT_START.match(text):
+        return LogFormat.LOGFMT, _structured(_logfmt_fields(text), zone)
+    return LogFormat.TEXT, _plain(text, zone)
+
+
+def _json_fields(text: str) -> Iterator[tuple[str, object]] | None:
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):  # cut short, not JSON after all, or absurdly deep
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    return _flattened(parsed)
+
+
+def _flattened(entry: dict[str, object]) -> Iterator[tuple[str, object]]:
+    """The top level's keys, then one level of nested objects' ({"res": {"statusCode": 404}})."""
+    nested: list[dict[str, object]] = []
+    for key, value in entry.items():
+        if isinstance(value, dict):
+            nested.append(value)
+        else:
+            yield key, value
+    for inner in nested:
+        yield from ((k, v) for k, v in inner.items() if not isinstance(v, dict))
+
+
+def _logfmt_fields(text: str) -> Iterator[tuple[str, object]]:
+    for found in _LOGFMT_PAIR.finditer(text):
+        key, value = found.groups()
+        yield key, _unquoted(value)
+
+
+def _unquoted(value: str) -> str:
+    if not value.startswith('"'):
+        return value
+    try:
+        text = json.loads(value)
+    except ValueError:
+        return value.strip('"')
+    return text if isinstance(text, str) else value
+
+
+def _structured(fields: Iterable[tuple[str, object]], zone: tzinfo) -> LineFacts:
+    facts = LineFacts()
+    message: str | None = None
+    for key, value in fields:
+        fact = _fact_named(key)
+        if fact is None or value is None:
+            continue
+        if fact == "message":
+            message = message or (value if isinstance(value, str) else None)
+        else:
+            _set(facts, fact, value, zone)
+    if facts.recording_id is None and facts.path is not None:
+        facts.recording_id = find_recording_id(facts.path)
+    if message:
+        _search(message, facts)
+    return facts
+
+
+@functools.lru_cache(maxsize=1024)
+def _fact_named(key: str) -> str | None:
+    """The fact a key gives (a log repeats its keys on every line: each is squashed once)."""
+    return _KEYS.get(squash_header(key))
+
+
+def _set(facts: LineFacts, fact: str, value: object, zone: tzinfo) -> None:
+    """The first readable value for each fact wins (top-level keys come first)."""
+    if fact == "at" and facts.at is None:
+        facts.at = parse_log_time(value, zone)
+    elif fact == "call_id" and facts.call_id is None:
+        facts.call_id = call_id_value(value)
+    elif fact == "recording_id" and facts.recording_id is None:
+        facts.recording_id = _number(value)
+    elif fact == "status" and facts.status is None:
+        facts.status = _status(value)
+    elif fact == "attempt" and facts.attempt is None:
+        facts.attempt = _number(value)
+    elif fact == "method" and facts.method is None and isinstance(value, str):
+        facts.method = value.strip().upper() if value.strip().upper() in _METHODS else None
+    elif fact == "path" and facts.path is None and isinstance(value, str):
+        facts.path = _path(value)
+
+
+def _plain(text: str, zone: tzinfo) -> LineFacts:
+    facts = LineFacts()
+    leading = _LEADING_TIME.match(text)
+    if leading is not None:
+        facts.at = iso_time(leading, zone)
+        text = text[leading.end() :]
+    _search(text, facts)
+    return facts
+
+
+def _search(text: str, facts: LineFacts) -> None:
+    """Fill in what ``facts`` lacks from free text (a plain line, or a structured message)."""
+    if facts.path is None:
+        request = _REQUEST.search(text)
+        if request is not None and not text[request.start() - 1 : request.start()].isalnum():
+            facts.method = facts.method or request.group(1)
+            facts.path = _path(request.group(2))
+    if facts.call_id is None:
+        facts.call_id = find_call_id(text)
+    if facts.recording_id is None:
+        facts.recording_id = find_recording_id(text)
+    low = text.lower()
+    if facts.status is None:
+        facts.status = _status_in(low)
+    if facts.attempt is None:
+        attempt = match_at_words(low, _ATTEMPT_WORDS, _ATTEMPT)
+        if attempt is not None:
+            facts.attempt = int(attempt.group(1))
+
+
+def _status_in(low: str) -> int | None:
+    for cue, pattern in _STATUS_CUES:
+        if cue in low:
+            found = pattern.search(low)
+            if found is not None:
+                return int(found.group(1))
+    return None
+
+
+def _path(target: str) -> str | None:
+    """The request's path and query, without the scheme and host (the host adds nothing)."""
+    target = target.strip().rstrip(_PATH_END)
+    if target.lower().startswith(("http://", "https://")):
+        parts = urlsplit(target)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    return target or None
+
+
+def _status(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 100 <= value <= 599 else None
+    if isinstance(value, str):
+        found = _STATUS_PREFIX.match(value)
+        return int(found.group(1)) if found else None
+    return None
+
+
+def _number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
+        return int(value)
+    return None

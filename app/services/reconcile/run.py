@@ -1,0 +1,124 @@
+"""One reconciliation of a period: the PBX's calls, the CRM's activities and the bridge's logs,
+read (files off the event loop, streamed) and decided by the domain's one set of rules.
+
+The customer's clock (issue 8) reads times written without a zone, unless the engineer says the
+CRM or the bridge host keeps another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from app.domain.reconcile.ledger import Ledger, reconcile
+from app.domain.reconcile.records import BridgeEvent, PbxCall
+from app.services.reconcile.activity_columns import ActivityColumns
+from app.services.reconcile.bridge_log import BridgeLogCounts, read_bridge_log
+from app.services.reconcile.crm_activities import ActivityCounts, read_crm_activities
+from app.services.reconcile.pbx_calls import read_pbx_calls
+from app.services.session import ContactMatcher, PbxSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReconcileInputs:
+    crm_activities: Path
+    bridge_logs: tuple[Path, ...] = ()
+    crm_columns: ActivityColumns | None = None  # None: detected from the headers
+    crm_zone: tzinfo | None = None  # None: the customer's
+    bridge_zone: tzinfo | None = None  # None: the customer's
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    ledger: Ledger
+    crm: ActivityCounts
+    bridge: tuple[BridgeLogCounts, ...]
+    notes: tuple[str, ...] = field(default=())  # limits hit, rows and lines not read
+
+    @property
+    def exit_fine(self) -> bool:
+        return self.ledger.summary.all_fine
+
+
+async def run_reconcile(
+    session: PbxSession,
+    since: datetime,
+    until: datetime,
+    inputs: ReconcileInputs,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> ReconcileResult:
+    """The ledger of [since, until]; file errors (``ActivitiesFileError``, ``BridgeLogError``,
+    ``ActivityColumnsError``) and the PBX's (``ThreeCXError``) propagate with their messages."""
+    say = progress or (lambda _text: None)
+    zone = (await session.customer_hours()).zone
+    matcher = await _matcher(session)
+    say("Reading the PBX's calls…")
+    pbx = await read_pbx_calls(session, since, until, matcher=matcher)
+    say(f"{len(pbx.calls):,} external calls; reading the CRM export…")
+    region = await session.region()
+    crm = await asyncio.to_thread(
+        read_crm_activities,
+        inputs.crm_activities,
+        zone=inputs.crm_zone or zone,
+        region=region,
+        columns=inputs.crm_columns,
+    )
+    keep = _about_these_calls(pbx.calls)
+    events: list[BridgeEvent] = []
+    counts: list[BridgeLogCounts] = []
+    for path in inputs.bridge_logs:
+        say(f"Reading the bridge log {path.name}…")
+        read = await asyncio.to_thread(
+            read_bridge_log, path, zone=inputs.bridge_zone or zone, keep=keep
+        )
+        events.extend(read.events)
+        counts.append(read.counts)
+    say("Reconciling…")
+    unreadable = sum(c.unreadable for c in counts)
+    ledger = await asyncio.to_thread(
+        reconcile,
+        pbx.calls,
+        crm.activities,
+        events,
+        period=(since, until),
+        unreadable_bridge_lines=unreadable,
+    )
+    notes = [*pbx.notes]
+    notes += [s for s in (crm.counts.problem_summary(),) if s]
+    notes += [s for c in counts if (s := c.unreadable_summary())]
+    log.info(
+        "Reconciled %d calls against %d CRM activities and %d bridge lines",
+        ledger.summary.calls,
+        len(crm.activities),
+        len(events),
+    )
+    return ReconcileResult(ledger, crm.counts, tuple(counts), tuple(notes))
+
+
+async def _matcher(session: PbxSession) -> ContactMatcher | None:
+    """Which contact each number belongs to; without it, wrong contacts cannot be told."""
+    try:
+        return await session.contact_matcher()
+    except Exception:  # the contacts are optional evidence: the ledger stands without them
+        log.warning("Reconcile: the contacts could not be read; wrong contacts are not judged")
+        return None
+
+
+def _about_these_calls(calls: list[PbxCall]) -> Callable[[BridgeEvent], bool]:
+    """Keep only the log lines about this period's calls: a 1 GB log holds months."""
+    ids = {i.lower() for call in calls for i in call.ids}
+    recordings = {r for call in calls for r in call.recording_ids}
+
+    def keep(event: BridgeEvent) -> bool:
+        if event.call_id is not None and event.call_id.lower() in ids:
+            return True
+        return event.recording_id is not None and event.recording_id in recordings
+
+    return keep

@@ -1,0 +1,113 @@
+"""``pbx-companion reconcile`` against a simulator process playing the customer's bridge and CRM
+with the issue's faults: each call's state and cause, the exit code, the JSON and its schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from app.cli.entry import main
+from tests.cli.test_pbx import connection
+from tests.support.sim_process import sim_process
+
+SCHEMA = json.loads(
+    (
+        Path(__file__).parents[2] / "resources/schemas/pbx-companion-reconcile-1.schema.json"
+    ).read_text()
+)
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Path]]:
+    folder = tmp_path_factory.mktemp("bridge")
+    options = ("--bridge-out", str(folder), "--bridge-fault", "demo", "--bridge-days", "7")
+    with sim_process(*options) as info:
+        yield info, folder
+
+
+@pytest.fixture
+def args(played: tuple[dict[str, Any], Path], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    info, folder = played
+    monkeypatch.setenv("PBX_KEY", info["client_secret"])
+    return [
+        "reconcile",
+        *connection(info),
+        "--days",
+        "7",
+        "--crm-activities",
+        str(folder / "crm-activities.csv"),
+        "--bridge-log",
+        str(folder / "bridge.log"),
+    ]
+
+
+def test_the_json_names_every_calls_state_and_cause_as_the_faults_imply(
+    args: list[str], played: tuple[dict[str, Any], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([*args, "--json"])
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.validate(document, SCHEMA)
+    assert code == 1  # some calls need a fix
+    truth = json.loads((played[1] / "truth.json").read_text())["calls"]
+    got = {c["call_id"]: (c["state"], c["cause"]) for c in document["calls"]}
+    assert got == {cid: (t["state"], t["cause"]) for cid, t in truth.items()}
+    summary = document["summary"]
+    assert summary["calls"] == len(truth) == sum(summary["by_state"].values())
+    assert summary["by_state"]["duplicated"] == summary["by_state"]["missing"] == 1
+    assert summary["missed_in_pbx"] - summary["missed_triggers_fired"] == summary["missed_gap"]
+
+
+def test_the_text_adds_up_and_names_each_call_to_fix(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "= the PBX's count" in out
+    assert "no_recording [late_recording]: The bridge asked 1 time (404 at" in out
+    assert "no_recording [api_roles]: The bridge was refused the recording (403" in out
+    assert "duplicated: 2 CRM activities for this one call" in out
+    assert "missed_not_triggered: Nothing fired" in out
+
+
+def test_masked_output_keeps_only_the_last_digits(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    main([*args, "--json", "--mask"])
+    document = json.loads(capsys.readouterr().out)
+    numbers = [c["external_number"] for c in document["calls"] if c["external_number"]]
+    assert numbers and all("•" in n and n[-3:].isdigit() for n in numbers)
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--days", "0"], "'0' is out of range (1 to 92 days)"),
+        (["--from", "2026-11-18", "--to", "2026-11-01"], "is before --from"),
+        (["--from", "18/11/2026"], "is not a date like 2026-11-18"),
+        (["--crm-zone", "Mars/Olympus"], "is not a time zone"),
+    ],
+)
+def test_bad_arguments_exit_2_and_say_why(
+    args: list[str], extra: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [a for a in args if a not in ("--days", "7")]
+    try:
+        code = main([*base, *extra])
+    except SystemExit as exc:  # argparse's own range check exits before the command runs
+        code = int(exc.code or 0)
+    assert code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_a_missing_export_is_a_bad_argument(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    at = args.index("--crm-activities") + 1
+    changed = [*args[:at], str(tmp_path / "nope.csv"), *args[at + 1 :]]
+    assert main(changed) == 2
+    assert "--crm-activities:" in capsys.readouterr().err
