@@ -151,11 +151,13 @@ async def main_async(args: argparse.Namespace) -> None:
     from bench_contacts import bench_contacts
     from bench_feed import bench_feed
     from bench_hostile import bench_hostile
+    from bench_reconcile import bench_reconcile
     from bench_report import bench_report
 
     figures += await bench_feed()
     figures += await asyncio.to_thread(bench_contacts)
     figures += await asyncio.to_thread(bench_hostile)
+    figures += await asyncio.to_thread(bench_reconcile)
     figures += await bench_report(args.repeats)
     figures.append(bench_bundle())
     print_table(figures)

@@ -44,7 +44,9 @@ class FirstPaint(QObject):
         if not self.painted:
             self.painted = True
             print("painted", flush=True)
-        if not self.ready_too or isinstance(obj, QTabBar):
+        # The panes are on screen: the tabs, or on a first start the welcome page beside
+        # the connections list (no connection is open yet).
+        if not self.ready_too or isinstance(obj, QTabBar) or obj.objectName() == "welcomePage":
             self.done = True
             if self.ready_too:
                 print("ready", flush=True)
