@@ -43,7 +43,7 @@ class PbxRecording(enum.StrEnum):
     UNKNOWN = "unknown"  # the recordings could not be read (no right, an error)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PbxCall:
     """One external call from the PBX's call log, legs folded (issue 10)."""
 
@@ -89,7 +89,7 @@ class ActivityKind(enum.StrEnum):
         return self in (ActivityKind.TASK, ActivityKind.SMS, ActivityKind.EMAIL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CrmActivity:
     """One row of the CRM's activity export, its columns read through the mapping."""
 
@@ -110,7 +110,7 @@ class BridgeSource(enum.StrEnum):
     WEBHOOK = "webhook add-on"  # the app's own receiver saw the add-on's event
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BridgeEvent:
     """One readable line of the bridge's log (or one webhook event) about a call."""
 
@@ -139,14 +139,14 @@ class Confidence(enum.StrEnum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CrmMatch:
     activity: CrmActivity
     confidence: Confidence
     seconds_apart: float | None = None  # for a number-and-time match
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     """One call's decided state, its cause in the doctor's check ids, and the evidence."""
 
