@@ -32,13 +32,14 @@ from app.services.reconcile.activity_columns import ActivityColumnsError
 from app.services.reconcile.bridge_log import BridgeLogError
 from app.services.reconcile.crm_activities import ActivitiesFileError
 from app.services.reconcile.run import ReconcileInputs, ReconcileResult, run_reconcile
-from app.services.session import PbxSession
+from app.services.session import PbxSession, connection_params
 
 MAX_DAYS = int(RECONCILE_DAYS.high)
 
 
 async def run_reconcile_command(args: argparse.Namespace) -> int:
     inputs = _inputs(args)
+    pack = _pack_target(args.support_pack)
     profile, secret = await _profile(args)
     session = PbxSession(profile, secret)
     try:
@@ -53,7 +54,59 @@ async def run_reconcile_command(args: argparse.Namespace) -> int:
     finally:
         await session.aclose()
     _print(result, hours, args)
-    return EXIT_OK if result.exit_fine else EXIT_FAILED
+    code = EXIT_OK if result.exit_fine else EXIT_FAILED
+    if pack is not None and not await _support_pack(pack, profile, secret, result, args):
+        code = EXIT_FAILED
+    return code
+
+
+def _pack_target(value: str | None) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    if path.suffix.lower() != ".zip":
+        raise UsageError(f"--support-pack: {value}: end the file name in .zip")
+    if not path.parent.is_dir():
+        raise UsageError(f"--support-pack: the folder {path.parent} does not exist")
+    return path
+
+
+async def _support_pack(
+    path: Path,
+    profile: ConnectionProfile,
+    secret: str,
+    result: ReconcileResult,
+    args: argparse.Namespace,
+) -> bool:
+    """The doctor's seven checks run too (a few seconds), then one masked zip is written."""
+    import asyncio
+
+    from app.cli.report import meta_from_args
+    from app.services.doctor import Doctor
+    from app.services.facts.connection_options import options_for_connection
+    from app.services.logs.buffer import log_file_path
+    from app.services.paths import log_dir
+    from app.services.reconcile.support_pack import SupportPackError, write_support_pack
+
+    built = await options_for_connection(profile)
+    diagnosis = await Doctor(connection_params(profile), secret, built.options).run()
+    try:
+        written = await asyncio.to_thread(
+            write_support_pack,
+            path,
+            ledger=result.ledger,
+            diagnosis=diagnosis,
+            meta=meta_from_args(args),
+            log_file=log_file_path(log_dir()),
+            secrets=(secret,),
+            now=utc_now(),
+        )
+    except SupportPackError as exc:
+        print(f"pbx-companion: {exc}", file=sys.stderr)
+        return False
+    stream = sys.stderr if args.json else sys.stdout
+    print(f"Support pack written to {written.path} ({', '.join(written.files)})", file=stream)
+    return True
 
 
 def _progress(text: str) -> None:

@@ -64,4 +64,10 @@ def add_reconcile_command(commands: Any) -> None:
     parser.add_argument(
         "--mask", action="store_true", help="mask numbers (last 3 digits kept) and names (initials)"
     )
+    parser.add_argument(
+        "--support-pack",
+        metavar="FILE.zip",
+        help="also write one file for a support ticket: the setup report, the doctor result, "
+        "the ledger, the app's log and the versions, masked, with no secret in it",
+    )
     parser.set_defaults(customer="")

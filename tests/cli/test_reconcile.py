@@ -4,6 +4,7 @@ with the issue's faults: each call's state and cause, the exit code, the JSON an
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,3 +112,29 @@ def test_a_missing_export_is_a_bad_argument(
     changed = [*args[:at], str(tmp_path / "nope.csv"), *args[at + 1 :]]
     assert main(changed) == 2
     assert "--crm-activities:" in capsys.readouterr().err
+
+
+def test_the_support_pack_holds_the_report_doctor_ledger_log_and_versions_and_no_secret(
+    args: list[str],
+    played: tuple[dict[str, Any], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pack = tmp_path / "ticket.zip"
+    main([*args, "--support-pack", str(pack)])
+    assert f"Support pack written to {pack}" in capsys.readouterr().out
+    with zipfile.ZipFile(pack) as opened:
+        names = set(opened.namelist())
+        texts = {name: opened.read(name).decode("utf-8") for name in names}
+    assert {"versions.json", "ledger.json", "doctor.json", "setup-report.html"} <= names
+    secret = played[0]["client_secret"]
+    assert all(secret not in text for text in texts.values())
+    ledger = json.loads(texts["ledger.json"])
+    numbers = [c["external_number"] for c in ledger["calls"] if c["external_number"]]
+    assert numbers and all("•" in n for n in numbers)  # masked: last 3 digits only
+    assert json.loads(texts["doctor.json"])["schema"] == "pbx-companion/report/1"
+
+
+def test_a_support_pack_must_be_a_zip(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*args, "--support-pack", "ticket.tar"]) == 2
+    assert "end the file name in .zip" in capsys.readouterr().err
