@@ -142,10 +142,11 @@ def _wrong_contact(call: PbxCall, logged: CrmMatch) -> str | None:
     activity = logged.activity
     if match is None or not match.contacts:
         return None  # no contact owns this number: a new contact is the expected landing
-    owners = {display_name(c).casefold() for c in match.contacts}
+    owners = {_name_key(display_name(c)) for c in match.contacts}
+    owners |= {_name_key(c.name) for c in match.contacts}
     owners |= {c.id.casefold() for c in match.contacts if c.id}
     on = (activity.contact or "").strip()
-    if not activity.new_contact and on.casefold() in owners:
+    if not activity.new_contact and (_name_key(on) in owners or on.casefold() in owners):
         return None
     landed = "a new contact the bridge created" if activity.new_contact or not on else on
     owner = display_name(match.contacts[0])
@@ -156,6 +157,12 @@ def _wrong_contact(call: PbxCall, logged: CrmMatch) -> str | None:
         f"Logged on {landed}, although {owner} has this number (stored as {stored}) and the "
         "bridge's own match finds them: the activity went astray in the bridge or the CRM."
     )
+
+
+def _name_key(name: str) -> str:
+    """A name as compared across systems: 3CX writes "Nguyen, Archie", a CRM "Archie Nguyen"."""
+    words = "".join(ch if ch.isalnum() else " " for ch in name.casefold()).split()
+    return " ".join(sorted(words))
 
 
 def _recording(

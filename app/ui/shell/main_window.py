@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from app.ui.context import SessionPane, UiContext
     from app.ui.doctor.pane import DoctorPane
     from app.ui.feed.pane import FeedPane
+    from app.ui.reconcile.pane import ReconcilePane
     from app.ui.recordings.pane import RecordingsPane
     from app.ui.setup.wizard import SetupWizard
     from app.ui.shell.log_pane import LogPane
@@ -88,7 +89,7 @@ class _StartingPage(QLabel):
 
 
 class MainWindow(QMainWindow):
-    """Connections, live calls, missed-call triggers, recordings, doctor and log."""
+    """Connections, live calls, missed-call triggers, recordings, doctor, reconcile and log."""
 
     closed = Signal()
     sessionChanged = Signal(object)  # PbxSession | None, once every pane has it
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
     triggers: TriggersPane
     recordings: RecordingsPane
     doctor: DoctorPane
+    reconcile: ReconcilePane
     log_view: LogPane
     tabs: QTabWidget
     work_page: QSplitter
@@ -182,6 +184,7 @@ class MainWindow(QMainWindow):
         from app.ui.connections.pane import ConnectionsPane
         from app.ui.doctor.pane import DoctorPane
         from app.ui.feed.pane import FeedPane
+        from app.ui.reconcile.pane import ReconcilePane
         from app.ui.recordings.pane import RecordingsPane
         from app.ui.shell.log_pane import LogPane
         from app.ui.triggers.pane import TriggersPane
@@ -193,8 +196,16 @@ class MainWindow(QMainWindow):
         self.recordings = RecordingsPane(ui)
         self.doctor = DoctorPane(ui, store=store)  # it may save a trusted certificate
         self.doctor.report_settings = lambda: store.settings  # read when a report is built
+        self.reconcile = ReconcilePane(ui)
         self.log_view = LogPane(ui, log_buffer)
-        self.panes = [self.feed, self.triggers, self.recordings, self.doctor, self.log_view]
+        self.panes = [
+            self.feed,
+            self.triggers,
+            self.recordings,
+            self.doctor,
+            self.reconcile,
+            self.log_view,
+        ]
 
     def _build_work_page(self) -> None:
         """Connections beside the tabs: the work page, first in the central stack."""
@@ -204,6 +215,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.triggers, "Missed-call triggers")
         self.tabs.addTab(self.recordings, "Recordings")
         self.tabs.addTab(self.doctor, "Doctor")
+        self.tabs.addTab(self.reconcile, "Reconcile")
         self.tabs.addTab(self.log_view, "Log")
 
         self.welcome = WelcomePage()

@@ -171,6 +171,13 @@ def test_a_call_logged_on_a_new_contact_names_the_stored_number_that_failed() ->
     assert "0412 345 678" in words
 
 
+@pytest.mark.parametrize("written", ["Turing, Alan", "ALAN TURING", "c2"])
+def test_the_same_contact_written_another_way_is_the_right_contact(written: str) -> None:
+    c = call(1)
+    state, _cause, _words = only(ledger([c], [activity(c, 1, contact=written)]))
+    assert state is CallState.LOGGED
+
+
 def test_a_call_logged_on_another_contact_is_wrong_contact() -> None:
     c = call(1)
     state, cause, words = only(ledger([c], [activity(c, 1, contact="Grace Hopper")]))

@@ -52,7 +52,7 @@ async def test_the_frame_paints_with_no_pane_built_and_populate_builds_them(
         assert not window.setup_action.isEnabled() and not window.doctor_action.isEnabled()
 
         window.populate(ui, await ConnectionStore.open(), LogBuffer())
-        assert window.populated and len(window.panes) == 5
+        assert window.populated and len(window.panes) == 6
         assert window.central.currentWidget() is window.work_page
         assert window.tabs.currentWidget() is window.feed
         assert window.setup_action.isEnabled() and window.doctor_action.isEnabled()

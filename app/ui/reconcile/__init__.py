@@ -1,0 +1,1 @@
+"""The Reconcile pane: did every call of a period land in the CRM, with its recording."""
