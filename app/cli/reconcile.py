@@ -54,10 +54,45 @@ async def run_reconcile_command(args: argparse.Namespace) -> int:
     finally:
         await session.aclose()
     _print(result, hours, args)
+    await _remember(profile, inputs, result, args)
     code = EXIT_OK if result.exit_fine else EXIT_FAILED
     if pack is not None and not await _support_pack(pack, profile, secret, result, args):
         code = EXIT_FAILED
     return code
+
+
+async def _remember(
+    profile: ConnectionProfile,
+    inputs: ReconcileInputs,
+    result: ReconcileResult,
+    args: argparse.Namespace,
+) -> None:
+    """Keep the run in the ledger database; after a fix, the same period's earlier run shows
+    what changed. A ledger that cannot be kept is said, and the run's answer still stands."""
+    import asyncio
+
+    from app.cli.reconcile_text import render_comparison
+    from app.services.reconcile.ledger_store import LedgerStore, LedgerStoreError
+
+    ledger = result.ledger
+    contacts = Path(profile.contacts_csv) if profile.contacts_csv else None
+
+    def keep() -> tuple[int, str | None]:
+        with LedgerStore.open() as store:
+            before = store.latest_for_period(profile.id, ledger.period_from, ledger.period_to)
+            run = store.save(result, connection_id=profile.id, inputs=inputs, contacts=contacts)
+            compared = store.compare(before.id, run) if before is not None else None
+        return run, render_comparison(compared) if compared is not None else None
+
+    try:
+        run, changes = await asyncio.to_thread(keep)
+    except LedgerStoreError as exc:
+        print(f"pbx-companion: the run was not kept: {exc}", file=sys.stderr)
+        return
+    stream = sys.stderr if args.json else sys.stdout
+    print(f"Kept as run {run} in the ledger.", file=stream)
+    if changes:
+        print(changes, file=stream)
 
 
 def _pack_target(value: str | None) -> Path | None:
@@ -191,7 +226,7 @@ async def _profile(args: argparse.Namespace) -> tuple[ConnectionProfile, str]:
         conn = connection_from_args(args)
         params = conn.params
         profile = ConnectionProfile(
-            id="cli-reconcile",
+            id=f"cli:{params.url}",  # one ledger history per PBX address
             name=args.connection or params.url,
             url=params.url,
             client_id=params.client_id,

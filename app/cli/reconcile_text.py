@@ -7,6 +7,7 @@ from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.diagnosis import TITLES
 from app.domain.masking import Masker
 from app.domain.reconcile.records import CallState, LedgerEntry
+from app.services.reconcile.ledger_store_compare import Change, Comparison
 from app.services.reconcile.run import ReconcileResult
 
 STATE_WORDS = {
@@ -84,3 +85,19 @@ def _cause_words(cause: str) -> str:
 
 def _plural(n: int, word: str) -> str:
     return word if n == 1 else f"{word}s"
+
+
+def render_comparison(compared: Comparison) -> str:
+    """Before and after for the same period: what the fix changed, call by call."""
+    changes = compared.by_change()
+    before = compared.before
+    lines = [
+        f"Against run {before.id} of the same period ({before.ran_at:%Y-%m-%d %H:%M} UTC): "
+        f"{changes[Change.FIXED]:,} fixed, {changes[Change.STILL_BROKEN]:,} still to fix, "
+        f"{changes[Change.NEWLY_BROKEN]:,} newly broken."
+    ]
+    for state in CallState:
+        was, now = compared.counts_before.get(state, 0), compared.counts_after.get(state, 0)
+        if was != now:
+            lines.append(f"  {state.value}: {was:,} -> {now:,}")
+    return "\n".join(lines)

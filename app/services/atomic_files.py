@@ -123,3 +123,14 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def free_sibling(path: Path, tag: str, stamp: str) -> Path:
+    """A name beside ``path`` that is not taken: ``name.tag-stamp`` (then ``-1``, ``-2``…), for
+    setting a damaged file aside without ever overwriting an earlier one."""
+    target = path.with_name(f"{path.name}.{tag}-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.{tag}-{stamp}-{counter}")
+        counter += 1
+    return target

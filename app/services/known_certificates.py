@@ -16,7 +16,7 @@ from typing import Any
 
 from app.domain.clock import utc_now
 from app.services import paths
-from app.services.atomic_files import write_text_atomically
+from app.services.atomic_files import free_sibling, write_text_atomically
 from app.threecx.probe import CertificateInfo
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,7 @@ class KnownCertificates:
 
     @staticmethod
     def _set_aside(path: Path, why: str) -> None:
-        stamp = utc_now().strftime("%Y%m%dT%H%M%SZ")
-        target = path.with_name(f"{path.name}.corrupt-{stamp}")
-        counter = 1
-        while target.exists():
-            target = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
-            counter += 1
+        target = free_sibling(path, "corrupt", utc_now().strftime("%Y%m%dT%H%M%SZ"))
         try:
             path.rename(target)
         except OSError as exc:

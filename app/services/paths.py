@@ -31,6 +31,12 @@ def state_dir() -> Path:
     return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME, False))
 
 
+def data_dir() -> Path:
+    """The app's own data (the reconciliation ledger): kept, not a cache or a log."""
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME, False))
+
+
 def log_dir() -> Path:
     home = _home()
     return home / "logs" if home else Path(platformdirs.user_log_dir(APP_NAME, False))

@@ -138,3 +138,17 @@ def test_the_support_pack_holds_the_report_doctor_ledger_log_and_versions_and_no
 def test_a_support_pack_must_be_a_zip(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*args, "--support-pack", "ticket.tar"]) == 2
     assert "end the file name in .zip" in capsys.readouterr().err
+
+
+def test_each_run_is_kept_and_a_rerun_of_the_period_shows_before_and_after(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = [a for a in args if a not in ("--days", "7")]
+    period = ["--from", "2026-11-12", "--to", "2026-11-17"]
+    main([*base, *period])
+    first = capsys.readouterr().out
+    assert "Kept as run " in first
+    main([*base, *period])
+    again = capsys.readouterr().out
+    assert "of the same period" in again
+    assert "0 fixed, " in again and "0 newly broken" in again  # nothing changed in between

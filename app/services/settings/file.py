@@ -34,7 +34,7 @@ from app.domain.business_hours import BusinessHours
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.phones import NumberError, validate_region
 from app.services import paths
-from app.services.atomic_files import write_text_atomically
+from app.services.atomic_files import free_sibling, write_text_atomically
 from app.services.settings.contacts import (
     ContactsEntryError,
     decode_bridge,
@@ -450,13 +450,7 @@ def _stamp() -> str:
 
 
 def _free_name(path: Path, tag: str) -> Path:
-    stamp = _stamp()
-    target = path.with_name(f"{path.name}.{tag}-{stamp}")
-    counter = 1
-    while target.exists():
-        target = path.with_name(f"{path.name}.{tag}-{stamp}-{counter}")
-        counter += 1
-    return target
+    return free_sibling(path, tag, _stamp())
 
 
 def _set_aside(path: Path, why: str) -> SettingsProblem:
