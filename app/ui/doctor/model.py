@@ -10,13 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon
 
 from app.domain.diagnosis import (
@@ -31,6 +25,7 @@ from app.domain.report import on_customer_clock
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.theme import Mark, colours, mark_colour, mark_icon
+from app.ui.widgets.table_model import RowsTableModel
 
 
 def present(presenter: Presenter, text: str | None) -> str:
@@ -105,54 +100,23 @@ class _Row:
     result: CheckResult | None = None
 
 
-class CheckTableModel(QAbstractTableModel):
+class CheckTableModel(RowsTableModel[_Row]):
     """Always the seven checks, in seed order; a row's state changes as its result arrives."""
 
     NUMBER, CHECK, RESULT, FINDING, TIME = range(5)
     HEADERS = ("#", "Check", "Result", "Finding", "Time")
 
     def __init__(self, ui: UiContext, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(
+            self.HEADERS, right=(self.NUMBER, self.TIME), align_headers_left=True, parent=parent
+        )
         self._ui = ui
         self._rows = [_Row(check) for check in CHECK_ORDER]
         self._index = {row.check: i for i, row in enumerate(self._rows)}
         ui.presenter.changed.connect(self._refresh_all)
 
     # Qt's model interface
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        # PySide6 makes QAbstractTableModel.hasChildren private; tools that walk models need it.
-        return not parent.isValid() and bool(self._rows)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self.HEADERS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole:
-                side = (
-                    Qt.AlignmentFlag.AlignRight
-                    if section in (self.NUMBER, self.TIME)
-                    else Qt.AlignmentFlag.AlignLeft
-                )
-                return int(side | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def data(
-        self,
-        index: QModelIndex | QPersistentModelIndex,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
+    def cell(self, row: _Row, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
         if role == Qt.ItemDataRole.ToolTipRole and column in (self.CHECK, self.FINDING):
@@ -167,8 +131,6 @@ class CheckTableModel(QAbstractTableModel):
             font = QFont()
             font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (self.NUMBER, self.TIME):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
             return row.check.value
         return None

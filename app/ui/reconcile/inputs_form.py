@@ -7,12 +7,11 @@ the customer's (folder names often are): hidden while presenter mode is on.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDateEdit,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.domain.clock import utc_now
 from app.ui.presenter import Presenter
 from app.ui.theme import set_invalid, set_tone
+from app.ui.widgets.date_range import DateRange, date_edit
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 DEFAULT_DAYS = 7
@@ -35,14 +35,6 @@ CSV_FILES = "CSV files (*.csv *.txt);;All files (*)"
 LOG_FILES = "Logs (*.log *.txt *.jsonl *.json);;All files (*)"
 HIDDEN_PATH = "hidden while presenting"
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _date_edit(name: str) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setObjectName(name)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    return edit
 
 
 def _button(text: str, name: str) -> QPushButton:
@@ -73,8 +65,9 @@ class ReconcileInputsForm(QWidget):
 
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        self.from_date = _date_edit("reconcileFrom")
-        self.to_date = _date_edit("reconcileTo")
+        self.from_date = date_edit("reconcileFrom")
+        self.to_date = date_edit("reconcileTo")
+        self.date_range = DateRange(self.from_date, self.to_date, DEFAULT_DAYS)
         self.crm_edit = QLineEdit()
         self.crm_edit.setObjectName("reconcileCrmFile")
         self.crm_edit.setPlaceholderText("The CRM's call activity export (CSV)")
@@ -138,22 +131,11 @@ class ReconcileInputsForm(QWidget):
         layout.addWidget(self.error_label)
 
     # ---- the period on the customer's clock ------------------------------------------------
-    def _default_dates(self, zone: tzinfo) -> tuple[date, date]:
-        today = utc_now().astimezone(zone).date()  # the customer's today
-        return today - timedelta(days=DEFAULT_DAYS), today
-
     def reset_dates(self, zone: tzinfo) -> None:
-        start, today = self._default_dates(zone)
-        self.from_date.setDate(QDate(start.year, start.month, start.day))
-        self.to_date.setDate(QDate(today.year, today.month, today.day))
+        self.date_range.reset(zone)
 
     def dates_are_default(self, zone: tzinfo) -> bool:
-        return self._dates() == self._default_dates(zone)
-
-    def _dates(self) -> tuple[date, date]:
-        first: date = self.from_date.date().toPython()  # type: ignore[assignment]
-        last: date = self.to_date.date().toPython()  # type: ignore[assignment]
-        return first, last
+        return self.date_range.is_default(zone)
 
     def period(self, zone: tzinfo) -> tuple[datetime, datetime] | None:
         """The period to reconcile, or None (and the error shown). Untouched dates are the last
@@ -161,7 +143,7 @@ class ReconcileInputsForm(QWidget):
         now = utc_now()
         if self.dates_are_default(zone):
             return now - timedelta(days=DEFAULT_DAYS), now
-        first, last = self._dates()
+        first, last = self.date_range.dates()
         if last < first:
             self.show_error(
                 f"Dates: 'To' ({last:%Y-%m-%d}) is before 'From' ({first:%Y-%m-%d}). Swap them.",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -32,6 +31,7 @@ from app.ui.reconcile.text import (
 )
 from app.ui.theme import colours, mark_empty_state, mark_icon, set_panel, set_tone
 from app.ui.widgets.table_fit import ColumnFitter
+from app.ui.widgets.tables import fit_rows, read_only_table
 
 NOTHING_SELECTED = "Select a call to see its timeline: the PBX, the bridge's attempts, the CRM."
 EVIDENCE_MIN_WIDTH = 320  # px: below it, the direction and extension give way to the evidence
@@ -93,17 +93,7 @@ class LedgerView(QWidget):
         layout.addWidget(self.stack, 1)
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("reconcileTable")
-        table.setModel(self.proxy)
-        table.setSortingEnabled(True)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        table.horizontalHeader().setHighlightSections(False)
+        table = read_only_table("reconcileTable", self.proxy)
         # The evidence takes what is left (its tooltip and the timeline have it whole); on a
         # laptop screen the direction and the extension step aside: the timeline says them.
         self.column_fitter = ColumnFitter(
@@ -152,8 +142,7 @@ class LedgerView(QWidget):
         return splitter
 
     def _fit_rows(self, table: QTableView) -> None:
-        """Rows as tall as the text needs (the style's default leaves a lot of air)."""
-        table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        fit_rows(table, self)
 
     def _fit_timeline(self) -> None:
         self.timeline_scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * TIMELINE_LINES)

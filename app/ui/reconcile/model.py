@@ -8,14 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QIcon
 
 from app.domain.business_hours import BusinessHours
@@ -32,22 +25,22 @@ from app.ui.reconcile.text import (
     when_text,
 )
 from app.ui.theme import mark_icon
+from app.ui.widgets.table_model import RowsTableModel
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 NEEDS_A_FIX = "fix"  # the filter's "Needs a fix": every state that is not fine
 StateFilter = CallState | str | None  # None: every call
 
 
-class LedgerModel(QAbstractTableModel):
+class LedgerModel(RowsTableModel[LedgerEntry]):
     """One row per ledger entry, in start order."""
 
     TIME, DIRECTION, NUMBER, EXTENSION, STATE, CAUSE, EVIDENCE = range(7)
     HEADERS = ("Time", "Direction", "Number", "Extension", "State", "Cause", "Evidence")
 
     def __init__(self, presenter: Presenter, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(self.HEADERS, parent=parent)
         self._presenter = presenter
-        self._entries: list[LedgerEntry] = []
         self._index: dict[str, int] = {}  # call id -> row
         self.hours = BusinessHours()
         presenter.changed.connect(self.refresh)
@@ -55,58 +48,32 @@ class LedgerModel(QAbstractTableModel):
     # ---- content ---------------------------------------------------------------------------
     def set_entries(self, entries: tuple[LedgerEntry, ...] | list[LedgerEntry]) -> None:
         self.beginResetModel()
-        self._entries = list(entries)
-        self._index = {e.call.call_id: i for i, e in enumerate(self._entries)}
+        self._rows = list(entries)
+        self._index = {e.call.call_id: i for i, e in enumerate(self._rows)}
         self.endResetModel()
 
     def set_hours(self, hours: BusinessHours) -> None:
         self.hours = hours
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, self.TIME, self.TIME)
+        self.refresh_header(self.TIME)
         self.refresh()
 
-    def refresh(self) -> None:
-        """Re-render every cell (presenter mode toggled, another clock)."""
-        if self._entries:
-            last = self.index(len(self._entries) - 1, self.columnCount() - 1)
-            self.dataChanged.emit(self.index(0, 0), last)
-
     def entry_at(self, row: int) -> LedgerEntry:
-        return self._entries[row]
+        return self._rows[row]
 
     def position(self, call_id: str) -> int | None:
         return self._index.get(call_id)
 
     @property
     def entries(self) -> list[LedgerEntry]:
-        return list(self._entries)
+        return list(self._rows)
 
     # ---- Qt --------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is not Qt.Orientation.Horizontal or not 0 <= section < len(self.HEADERS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section]
+    def header(self, section: int, role: int) -> Any:
         if role == Qt.ItemDataRole.ToolTipRole and section == self.TIME:
             return f"The customer's clock ({self.hours.timezone})"
-        return None
+        return super().header(section, role)
 
-    def data(
-        self,
-        index: QModelIndex | QPersistentModelIndex,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._entries):
-            return None
-        entry = self._entries[index.row()]
-        column = index.column()
+    def cell(self, entry: LedgerEntry, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(entry, column)
         if role == SORT_ROLE:

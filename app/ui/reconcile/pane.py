@@ -30,6 +30,7 @@ from app.ui.context import UiContext
 from app.ui.reconcile.inputs_form import ReconcileInputsForm
 from app.ui.reconcile.ledger_view import LedgerView
 from app.ui.reconcile.model import LedgerModel
+from app.ui.widgets.pane_tasks import PaneTasks
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class ReconcilePane(QWidget):
         self._ui = ui
         self._presenter = ui.presenter
         self._session: PbxSession | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = PaneTasks(ui.tasks, self._finished)
         self._run_task: asyncio.Task[ReconcileResult | None] | None = None
         self.hours_task: asyncio.Task[BusinessHours] | None = None  # the customer's clock read
         self.result: ReconcileResult | None = None
@@ -113,20 +114,14 @@ class ReconcilePane(QWidget):
 
     # ---- tasks -----------------------------------------------------------------------------
     def _cancel_all(self) -> list[asyncio.Task[Any]]:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        tasks = self._tasks.cancel_all()
         self._run_task = None
         return tasks
 
     def _start(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
-        task = self._ui.tasks.start(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
+        return self._tasks.start(coro, name)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
         if task is self._run_task:
             self._run_task = None
             if task.cancelled():

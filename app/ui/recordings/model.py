@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon
 
 from app.domain.bridge import BridgeMatch
@@ -31,13 +31,14 @@ from app.ui.recordings.text import (
     status_colour_of,
 )
 from app.ui.theme import colours, dot_icon, mark_icon
+from app.ui.widgets.table_model import RowsTableModel
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 # The contact has the number, in another format: the bridge's whole sentence is the tooltip's.
 NORMALISED_TEXT = "new contact · normalised"
 
 
-class RecordingResultsModel(QAbstractTableModel):
+class RecordingResultsModel(RowsTableModel[RecordingRow]):
     """One row per call found, in the order the search gave (newest first)."""
 
     (
@@ -67,9 +68,8 @@ class RecordingResultsModel(QAbstractTableModel):
     _RIGHT = frozenset({DURATION, AGE})
 
     def __init__(self, presenter: Presenter, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(self.HEADERS, right=self._RIGHT, parent=parent)
         self._presenter = presenter
-        self._rows: list[RecordingRow] = []
         self._index: dict[str, int] = {}  # call id -> row
         self._contacts: ContactMatcher | None = None
         self._matches: dict[str, BridgeMatch] = {}
@@ -103,14 +103,8 @@ class RecordingResultsModel(QAbstractTableModel):
 
     def set_zone(self, zone: tzinfo) -> None:
         self._zone = zone
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, self.TIME, self.TIME)
+        self.refresh_header(self.TIME)
         self.refresh()
-
-    def refresh(self) -> None:
-        """Re-render every cell (presenter mode toggled)."""
-        if self._rows:
-            last = self.index(len(self._rows) - 1, self.columnCount() - 1)
-            self.dataChanged.emit(self.index(0, 0), last)
 
     def row_at(self, row: int) -> RecordingRow:
         return self._rows[row]
@@ -139,33 +133,13 @@ class RecordingResultsModel(QAbstractTableModel):
         self._presenter.masker.learn_names(names)
 
     # ---- Qt --------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def header(self, section: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and section == self.TIME:
+            # the customer's zone, named: "Time (NZDT)"
+            return f"Time ({utc_now().astimezone(self._zone).tzname()})"
+        return super().header(section, role)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation is Qt.Orientation.Horizontal and 0 <= section < len(self.HEADERS):
-            if role == Qt.ItemDataRole.DisplayRole:
-                if section == self.TIME:  # the customer's zone, named: "Time (NZDT)"
-                    return f"Time ({utc_now().astimezone(self._zone).tzname()})"
-                return self.HEADERS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in self._RIGHT:
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def data(
-        self,
-        index: QModelIndex | QPersistentModelIndex,
-        role: int = Qt.ItemDataRole.DisplayRole,
-    ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row = self._rows[index.row()]
-        column = index.column()
+    def cell(self, row: RecordingRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self.text(row, column)
         if role == SORT_ROLE:
@@ -176,8 +150,6 @@ class RecordingResultsModel(QAbstractTableModel):
             return self._foreground(row, column)
         if role == Qt.ItemDataRole.DecorationRole and column == self.RECORDING:
             return self._icon(row.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in self._RIGHT:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _foreground(self, row: RecordingRow, column: int) -> QBrush | None:

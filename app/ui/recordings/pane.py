@@ -40,6 +40,7 @@ from app.ui.recordings.model import SORT_ROLE, RecordingResultsModel
 from app.ui.recordings.results_view import RecordingResultsView
 from app.ui.recordings.search_form import RecordingSearchForm
 from app.ui.recordings.text import nothing_found_text
+from app.ui.widgets.pane_tasks import PaneTasks
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class RecordingsPane(QWidget):
         self._session: PbxSession | None = None
         self.lookup: RecordingLookup | None = None
         self._lookups: list[RecordingLookup] = []  # every one opened, closed in aclose()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = PaneTasks(ui.tasks, self._finished)
         self._search_task: asyncio.Task[SearchResult | None] | None = None
         self._contacts_task: asyncio.Task[None] | None = None
         self.result: SearchResult | None = None
@@ -183,21 +184,15 @@ class RecordingsPane(QWidget):
 
     # ---- tasks -----------------------------------------------------------------------------
     def _cancel_all(self) -> list[asyncio.Task[Any]]:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        tasks = self._tasks.cancel_all()
         self._search_task = None
         self._contacts_task = None
         return tasks
 
     def _start(self, coro: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
-        task = self._ui.tasks.start(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
+        return self._tasks.start(coro, name)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
         if task is self._search_task:
             self._search_task = None
             self._render_form_state()

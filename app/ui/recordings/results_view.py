@@ -9,7 +9,6 @@ from datetime import tzinfo
 
 from PySide6.QtCore import QEvent, QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QLabel,
     QSplitter,
     QStackedWidget,
@@ -26,6 +25,7 @@ from app.ui.recordings.model import RecordingResultsModel
 from app.ui.recordings.text import summary_html, zone_phrase
 from app.ui.theme import mark_empty_state, set_tone
 from app.ui.widgets.table_fit import ColumnFitter
+from app.ui.widgets.tables import fit_rows, read_only_table
 
 # Never elided: a cut number, time or id reads as a different one.
 _WHOLE_COLUMNS = frozenset(
@@ -81,18 +81,7 @@ class RecordingResultsView(QWidget):
 
     # ---- layout ----------------------------------------------------------------------------
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setObjectName("recordingsTable")
-        table.setModel(self._proxy)
-        table.setSortingEnabled(True)
-        table.setAlternatingRowColors(True)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        header = table.horizontalHeader()
-        header.setHighlightSections(False)
+        table = read_only_table("recordingsTable", self._proxy)
         # Every column fits its header and cells; the contact takes what is left. On a laptop
         # screen the call id, the age and the direction step aside: the details below say them.
         model = RecordingResultsModel
@@ -122,9 +111,7 @@ class RecordingResultsView(QWidget):
         return splitter
 
     def _fit_rows(self, table: QTableView) -> None:
-        """Rows as tall as the text needs (the style's default leaves a lot of air)."""
-        height = self.fontMetrics().height() + 8  # the table inherits this widget's font
-        table.verticalHeader().setDefaultSectionSize(height)
+        fit_rows(table, self)  # the table inherits this widget's font
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -8,12 +8,11 @@ The dates are the customer's days, so the form is told which clock they are on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, tzinfo
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QDateEdit,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -24,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.clock import utc_now
 from app.services.recordings.lookup import RecordingQuery
 from app.ui.presenter import Presenter
 from app.ui.theme import set_invalid, set_tone
+from app.ui.widgets.date_range import DateRange, date_edit
 from app.ui.widgets.presenter_fields import hide_while_presenting
 
 DEFAULT_DAYS = 30
@@ -58,14 +57,6 @@ def _line_edit(name: str, placeholder: str) -> QLineEdit:
     return edit
 
 
-def _date_edit(name: str) -> QDateEdit:
-    edit = QDateEdit()
-    edit.setObjectName(name)
-    edit.setCalendarPopup(True)
-    edit.setDisplayFormat("yyyy-MM-dd")
-    return edit
-
-
 class RecordingSearchForm(QWidget):
     """The fields and buttons above the results; Enter in any field or Search asks to search."""
 
@@ -84,8 +75,9 @@ class RecordingSearchForm(QWidget):
     def _build_fields(self) -> None:
         self.number_edit = _line_edit("recordingsNumber", "any format, e.g. 0412 345 678")
         self.extension_edit = _line_edit("recordingsExtension", "e.g. 101")
-        self.from_date = _date_edit("recordingsFrom")
-        self.to_date = _date_edit("recordingsTo")
+        self.from_date = date_edit("recordingsFrom")
+        self.to_date = date_edit("recordingsTo")
+        self.date_range = DateRange(self.from_date, self.to_date, DEFAULT_DAYS)
         self.call_id_edit = _line_edit("recordingsCallId", "from the CRM event")
         # What is typed here is the customer's: a caller's number, an extension, a call.
         hide_while_presenting(
@@ -110,9 +102,9 @@ class RecordingSearchForm(QWidget):
             edit.returnPressed.connect(self._request_search)
             edit.textEdited.connect(self._clear_error)
         enter = _EnterSearches(self.searchRequested.emit, self)
-        for date_edit in (self.from_date, self.to_date):
-            date_edit.installEventFilter(enter)
-            date_edit.dateChanged.connect(self._clear_error)
+        for day in (self.from_date, self.to_date):
+            day.installEventFilter(enter)
+            day.dateChanged.connect(self._clear_error)
 
     def _lay_out(self) -> None:
         self.error_label = QLabel()
@@ -159,28 +151,16 @@ class RecordingSearchForm(QWidget):
         self.cancelRequested.emit()
 
     # ---- dates on the customer's clock -----------------------------------------------------
-    def _default_dates(self, zone: tzinfo) -> tuple[date, date]:
-        today = utc_now().astimezone(zone).date()  # the customer's today
-        return today - timedelta(days=DEFAULT_DAYS), today
-
     def reset_dates(self, zone: tzinfo) -> None:
-        start, today = self._default_dates(zone)
-        self.from_date.setDate(QDate(start.year, start.month, start.day))
-        self.to_date.setDate(QDate(today.year, today.month, today.day))
+        self.date_range.reset(zone)
 
     def dates_are_default(self, zone: tzinfo) -> bool:
-        """True while the engineer has not changed the dates the form started with."""
-        return self._dates() == self._default_dates(zone)
-
-    def _dates(self) -> tuple[date, date]:
-        first: date = self.from_date.date().toPython()  # type: ignore[assignment]
-        last: date = self.to_date.date().toPython()  # type: ignore[assignment]
-        return first, last
+        return self.date_range.is_default(zone)
 
     # ---- the query -------------------------------------------------------------------------
     def query(self, zone: tzinfo) -> RecordingQuery | None:
         """What the form asks for, its days on ``zone``; None (and the error shown) if wrong."""
-        first, last = self._dates()
+        first, last = self.date_range.dates()
         if last < first:
             self.show_error(
                 f"Dates: 'To' ({last:%Y-%m-%d}) is before 'From' ({first:%Y-%m-%d}). Swap them "
