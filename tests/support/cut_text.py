@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QComboBox,
     QLabel,
+    QLineEdit,
     QStyle,
     QStyleOptionComboBox,
     QTableView,
@@ -40,6 +41,15 @@ def _label_cut(label: QLabel) -> bool:
 
 def _button_cut(button: QAbstractButton) -> bool:
     return bool(button.text()) and button.sizeHint().width() > button.width() + SLACK
+
+
+def _placeholder_cut(edit: QLineEdit) -> bool:
+    """An empty field whose grey hint is wider than the field shows it."""
+    hint = edit.placeholderText()
+    if edit.text() or not hint:
+        return False
+    room = edit.contentsRect().width() - 8  # the style's text margins
+    return edit.fontMetrics().horizontalAdvance(hint) > room + SLACK
 
 
 def _combo_cut(combo: QComboBox) -> bool:
@@ -71,6 +81,8 @@ def cut_text(window: QWidget) -> list[str]:
             problems.append(f"cut label {_name(widget)}: {widget.width()} px")
         elif isinstance(widget, QAbstractButton) and _button_cut(widget):
             problems.append(f"cut button {_name(widget)}: {widget.width()} px")
+        elif isinstance(widget, QLineEdit) and _placeholder_cut(widget):
+            problems.append(f"cut hint in {_name(widget)} {widget.placeholderText()[:60]!r}")
         elif isinstance(widget, QComboBox) and _combo_cut(widget):
             problems.append(f"cut choice {_name(widget)} {widget.currentText()[:60]!r}")
         elif isinstance(widget, QAbstractScrollArea) and _scrolls_sideways(widget):

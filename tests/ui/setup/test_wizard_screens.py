@@ -60,6 +60,12 @@ async def _automatic(wizard: SetupWizard, sim: Simulator) -> None:
     await admin_sign_in(wizard, sim)
 
 
+async def _created(wizard: SetupWizard, sim: Simulator) -> None:
+    await _automatic(wizard, sim)
+    wizard.api_user.create_button.click()
+    await settled(wizard.api_user)
+
+
 async def _key(wizard: SetupWizard, sim: Simulator) -> None:
     await _guided(wizard, sim)
     await press_next(wizard, wizard.key)
@@ -130,6 +136,10 @@ async def automatic_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QW
     return await _scene(stack, ui, [], _automatic)
 
 
+async def created_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
+    return await _scene(stack, ui, ["departments=Main office:12,Support:3"], _created)
+
+
 async def key_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWidget:
     return await _scene(stack, ui, [], _key)
 
@@ -159,6 +169,7 @@ SCENES = (
     ("setup-2-prerequisites", "prerequisites_scene"),
     ("setup-3-guided", "guided_scene"),
     ("setup-3-automatic", "automatic_scene"),
+    ("setup-3-automatic-created", "created_scene"),
     ("setup-4-key", "key_scene"),
     ("setup-5-verify-missing-role", "verify_scene"),
     ("setup-6-reachability", "reachability_scene"),

@@ -142,10 +142,7 @@ class ApiUserStep(SetupStep):
         hide_while_presenting(self.ctx.ui.presenter, self.username_edit)  # often a person's name
         self.password_edit = SecretField.password("adminPassword")
         self.password_edit.returnPressed.connect(self.sign_in)
-        self.code_edit = SecretField.code(
-            "adminCode", "Only when the account uses two-factor sign-in"
-        )
-        self.code_edit.setMaximumWidth(260)
+        self.code_edit = SecretField.code("adminCode", "Only with two-factor sign-in")
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setObjectName("adminSignIn")
         self.sign_in_button.clicked.connect(self.sign_in)
@@ -182,9 +179,10 @@ class ApiUserStep(SetupStep):
         buttons.addWidget(self.sign_out_button)
         buttons.addStretch(1)
         access_hint = hint_label(
-            "XAPI access is always given (it reads call history and recordings). After "
-            "creating, choose the department, role and the extensions to monitor in the admin "
-            "console (Integrations > API), as the guided steps describe."
+            "XAPI access is always given (it reads call history and recordings). The app then "
+            "puts the client in the department with most extensions, with the Role System "
+            "Owner, monitoring that department's extensions; anything the PBX refuses is named "
+            "as left to do by hand."
         )
         client_row = QHBoxLayout()
         client_row.addWidget(self.client_id_edit)
