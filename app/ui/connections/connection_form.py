@@ -210,6 +210,7 @@ class ConnectionForm(QTabWidget):
         self.closes_edit = self.hours_editor.closes_edit
         self.hours_source = hint_label()
         self.hours_source.setObjectName("hoursSource")
+        self.hours_source.setWordWrap(True)  # the PBX's hours, breaks and holidays are long
         hours = QWidget()
         hours_layout = QVBoxLayout(hours)
         hours_layout.setContentsMargins(0, 0, 0, 0)

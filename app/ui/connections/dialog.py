@@ -350,6 +350,12 @@ class ConnectionDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        # Larger type makes the wrapped hints taller: open tall enough that none is cut.
+        layout = self.layout()
+        if layout is not None:
+            needed = layout.totalHeightForWidth(self.width())
+            if needed > self.height():
+                self.resize(self.width(), needed)
         if not self._zones_loaded:
             self._zones_loaded = True
             self._ui.tasks.start(self.form.hours_editor.load_all_zones(), name="time zones")

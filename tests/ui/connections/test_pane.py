@@ -41,7 +41,7 @@ from app.ui.connections.pane import ConnectionsPane
 from app.ui.context import UiContext
 from app.ui.presenter import Presenter
 from app.ui.theme import colours
-from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.screenshots import distinct_colours, render_fitting, render_scene
 from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
@@ -871,14 +871,23 @@ def test_screenshot_without_a_keyring(xvfb_display: XvfbDisplay) -> None:
 
 
 @pytest.mark.display
-def test_screenshot_of_the_dialog(xvfb_display: XvfbDisplay) -> None:
-    first = render_scene(
-        xvfb_display, "tests.ui.connections.test_pane:dialog_scene", "connection-dialog"
+@pytest.mark.parametrize("large", [False, True])
+def test_screenshot_of_the_dialog(xvfb_display: XvfbDisplay, large: bool) -> None:
+    """At its own size, in both type sizes, with no hint or label cut."""
+    tail = "-large" if large else ""
+    first = render_fitting(
+        xvfb_display,
+        "tests.ui.connections.test_pane:dialog_scene",
+        "connection-dialog" + tail,
+        large=large,
+        size="native",
     )
-    numbers = render_scene(
+    numbers = render_fitting(
         xvfb_display,
         "tests.ui.connections.test_pane:dialog_numbers_scene",
-        "connection-dialog-numbers",
+        "connection-dialog-numbers" + tail,
         presenter=True,
+        large=large,
+        size="native",
     )
     assert distinct_colours(first) > 10 and distinct_colours(numbers) > 10

@@ -310,8 +310,13 @@ async def preferences_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> 
 
 
 @pytest.mark.display
-def test_preferences_dialog_screenshot(xvfb_display: XvfbDisplay) -> None:
-    png = render_scene(xvfb_display, f"{__name__}:preferences_scene", "preferences-dialog")
+@pytest.mark.parametrize("large", [False, True])
+def test_preferences_dialog_screenshot(xvfb_display: XvfbDisplay, large: bool) -> None:
+    """At its own size, in both type sizes, with no hint or label cut."""
+    name = "preferences-dialog" + ("-large" if large else "")
+    png = render_fitting(
+        xvfb_display, f"{__name__}:preferences_scene", name, large=large, size="640x420"
+    )
     assert distinct_colours(png) > 5
 
 
