@@ -46,6 +46,7 @@ from app.ui.connections.form_labels import (
 )
 from app.ui.context import UiContext
 from app.ui.theme import set_tone
+from app.ui.widgets.dialog_fit import grow_to_fit
 
 Submit = Callable[[ConnectionProfile, str | None], Awaitable[ConnectionProfile]]
 
@@ -351,11 +352,7 @@ class ConnectionDialog(QDialog):
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         # Larger type makes the wrapped hints taller: open tall enough that none is cut.
-        layout = self.layout()
-        if layout is not None:
-            needed = layout.totalHeightForWidth(self.width())
-            if needed > self.height():
-                self.resize(self.width(), needed)
+        grow_to_fit(self)
         if not self._zones_loaded:
             self._zones_loaded = True
             self._ui.tasks.start(self.form.hours_editor.load_all_zones(), name="time zones")

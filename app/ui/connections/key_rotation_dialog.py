@@ -52,6 +52,7 @@ from app.services.setup.capabilities import LABELS, CapabilityCheck, CapabilityR
 from app.ui.context import UiContext
 from app.ui.theme import Mark, colours, mark_icon, set_box, set_tone
 from app.ui.widgets.certificate_trust import CertificateTrustPanel
+from app.ui.widgets.dialog_fit import grow_to_fit, scrolling_body
 from app.ui.widgets.secret_field import SecretField
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,7 @@ class KeyRotationDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
     def _lay_out(self) -> None:
-        layout = QVBoxLayout(self)
+        outer, layout, self._body = scrolling_body(self)
         layout.addWidget(self.intro)
         layout.addWidget(self.age)
         layout.addWidget(self.paste_choice)
@@ -219,7 +220,7 @@ class KeyRotationDialog(QDialog):
         layout.addWidget(self.outcome)
         layout.addWidget(self.trust_panel)
         layout.addStretch(1)
-        layout.addWidget(self.buttons)
+        outer.addWidget(self.buttons)
 
     def _build_paste_page(self) -> QWidget:
         page = QWidget()
@@ -254,9 +255,7 @@ class KeyRotationDialog(QDialog):
         self.username_edit.setObjectName("adminUsername")
         self.username_edit.setPlaceholderText("a System Owner or System Administrator")
         self.password_edit = SecretField.password("adminPassword")
-        self.code_edit = SecretField.code(
-            "adminSecurityCode", "only if the admin uses two-factor sign-in"
-        )
+        self.code_edit = SecretField.code("adminSecurityCode", "Only with two-factor sign-in")
         self.code_edit.setMaximumWidth(280)
         form.addRow("Admin user:", self.username_edit)
         form.addRow("Password:", self.password_edit)
@@ -353,14 +352,8 @@ class KeyRotationDialog(QDialog):
         self._fit_height()
 
     def _fit_height(self) -> None:
-        """Grow to show what was just added; wrapped labels need the height for our width."""
-        layout = self.layout()
-        if layout is None or not self.isVisible():
-            return
-        layout.activate()
-        needed = layout.totalHeightForWidth(self.width())
-        screen = self.screen().availableGeometry().height()
-        self.resize(self.width(), min(needed, screen - 80))
+        """Grow to show what was just added (past the screen's height, the body scrolls)."""
+        grow_to_fit(self, self._body)
 
     def _show_result(self, text: str, *, ok: bool) -> None:
         set_box(self.outcome, "pass" if ok else "fail")

@@ -32,7 +32,7 @@ from app.ui.connections.key_rotation_dialog import KeyRotationDialog
 from app.ui.context import UiContext
 from app.ui.dialogs import run_dialog
 from tests.conftest import SimFactory
-from tests.support.screenshots import distinct_colours, render_scene
+from tests.support.screenshots import distinct_colours, render_fitting
 from tests.support.waiting import until
 from tests.support.widget_text import visible_texts
 from tests.support.xvfb import XvfbDisplay
@@ -307,10 +307,21 @@ async def rotated_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> QWid
 
 
 @pytest.mark.display
+@pytest.mark.parametrize("large", [False, True])
 @pytest.mark.parametrize("scene", ["rejected_scene", "rotated_scene", "generate_scene"])
-def test_screenshots_of_the_rotation_dialog(xvfb_display: XvfbDisplay, scene: str) -> None:
-    name = "key-rotation-" + scene.removesuffix("_scene")
-    png = render_scene(xvfb_display, f"tests.ui.connections.test_key_rotation_dialog:{scene}", name)
+def test_screenshots_of_the_rotation_dialog(
+    xvfb_display: XvfbDisplay, scene: str, large: bool
+) -> None:
+    """At its own size, in both type sizes: it grows, and past the screen it scrolls, so no
+    check, outcome or hint is cut."""
+    name = "key-rotation-" + scene.removesuffix("_scene") + ("-large" if large else "")
+    png = render_fitting(
+        xvfb_display,
+        f"tests.ui.connections.test_key_rotation_dialog:{scene}",
+        name,
+        large=large,
+        size="native",
+    )
     assert distinct_colours(png) > 10
 
 
