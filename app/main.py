@@ -7,8 +7,6 @@ asyncio share the qasync loop; blocking work goes through ``asyncio.to_thread``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -36,19 +34,22 @@ class GuiOptions:
 
 def run_gui(options: GuiOptions) -> int:
     """Open the main window and run until it closes; returns the process exit code."""
-    import qasync  # type: ignore[import-untyped]
     from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    window = open_frame(app)
+    # Everything else loads after the first paint: asyncio and qasync, the app's logging,
+    # the services, the keyring, the settings and the panes.
+    import asyncio
+
+    import qasync  # type: ignore[import-untyped]
 
     from app.services.logs.buffer import configure_app_logging
     from app.ui.qt_logging import install_qt_message_handler
     from app.ui.shell.gui_gc import collect_on_gui_thread
     from app.ui.theme import app_icon
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("PBX Companion")
-    app.setOrganizationName("PBX Companion")
-    app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(app_icon())
     buffer = configure_app_logging(logging.DEBUG if options.verbose else logging.INFO)
     install_qt_message_handler()
@@ -57,26 +58,52 @@ def run_gui(options: GuiOptions) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            code: int = loop.run_until_complete(_run(app, buffer, options))
+            code: int = loop.run_until_complete(_run(app, window, buffer, options))
             return code
     finally:
         asyncio.set_event_loop(None)
 
 
-async def _run(app: object, buffer: object, options: GuiOptions) -> int:
-    from PySide6.QtWidgets import QApplication
+def open_frame(app: QApplication) -> MainWindow:
+    """The window's frame, shown and painted before anything else loads (start-up time).
 
-    from app.services.logs.buffer import LogBuffer
+    Qt's own loop runs until the first paint (or FIRST_PAINT_WAIT_S, when the platform paints
+    nothing, e.g. a minimised start). No asyncio loop exists yet, so this loop nests in
+    nothing; the panes are built once qasync's loop runs."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
     from app.ui.shell.main_window import MainWindow
     from app.ui.theme import apply_theme
 
-    assert isinstance(app, QApplication) and isinstance(buffer, LogBuffer)
+    app.setApplicationName("PBX Companion")
+    app.setOrganizationName("PBX Companion")
+    app.setQuitOnLastWindowClosed(False)
     apply_theme(app)  # normal type until the settings say otherwise, after the first paint
     window = MainWindow()  # the frame alone: Qt only, so it paints at once
+
+    waiting = QEventLoop()
+    give_up = QTimer(waiting, singleShot=True, interval=int(FIRST_PAINT_WAIT_S * 1000))
+    give_up.timeout.connect(waiting.quit)
+    window.firstPainted.connect(waiting.quit)
+    give_up.start()
+    window.show()
+    waiting.exec()
+    give_up.stop()
+    window.firstPainted.disconnect(waiting.quit)
+    return window
+
+
+async def _run(app: object, window: MainWindow, buffer: object, options: GuiOptions) -> int:
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.logs.buffer import LogBuffer
+
+    assert isinstance(app, QApplication) and isinstance(buffer, LogBuffer)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
-    await _show_and_paint(window)
-    # Everything else (the services, the keyring, the settings, the panes) loads from here.
+    # The services, the keyring, the settings and the panes load from here.
     if not await _populate(app, window, buffer) or closed.is_set():
         return 0
     demo = await _start_work(window, options)
@@ -85,16 +112,6 @@ async def _run(app: object, buffer: object, options: GuiOptions) -> int:
         asyncio.get_running_loop().call_later(options.quit_after_s, window.close)
     await closed.wait()  # the window stops the demo PBX as it closes
     return 0
-
-
-async def _show_and_paint(window: MainWindow) -> None:
-    """Show the window and wait for its first paint (or FIRST_PAINT_WAIT_S, when the platform
-    paints nothing, e.g. a minimised start): the panes are built on the turn after it."""
-    painted = asyncio.Event()
-    window.firstPainted.connect(painted.set)
-    window.show()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(painted.wait(), FIRST_PAINT_WAIT_S)
 
 
 async def _populate(app: QApplication, window: MainWindow, buffer: LogBuffer) -> bool:

@@ -6,7 +6,6 @@ Exit codes: 0 success, 1 the PBX check failed, 2 usage or configuration error.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -151,6 +150,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         return run_self_test()
     if args.demo and args.headless:
+        import asyncio  # not at the top: the window paints its frame before asyncio loads
+
         from app.cli.demo import run_demo
 
         return asyncio.run(run_demo(args.demo_seconds))
@@ -163,6 +164,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import asyncio
+
     from app.cli.args import EXIT_USAGE
 
     if args.command == "sim":

@@ -14,7 +14,6 @@ paint. ``MainWindow(ui, store, log_buffer)`` does both at once (tests, the self-
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -30,13 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
-from app.ui.dialogs import run_dialog
 from app.ui.shell.toolbar import MainToolbar
 from app.ui.shell.welcome import WelcomePage
 
 # Only the frame's imports are at the top: the panes, the store and the session (httpx, the
 # keyring, phone numbers...) load in populate(), after the first paint (startup time).
 if TYPE_CHECKING:
+    import asyncio
+
     from app.domain.connection import ConnectionProfile, LastCheck
     from app.domain.live import CallEvent
     from app.domain.triggers import SettledCall
@@ -365,6 +365,8 @@ class MainWindow(QMainWindow):
         return self.ui.tasks.start(self._edit_preferences(dialog), name="settings")
 
     async def _edit_preferences(self, dialog: PreferencesDialog) -> None:
+        from app.ui.dialogs import run_dialog
+
         try:
             if await run_dialog(dialog) != QDialog.DialogCode.Accepted:
                 return
@@ -531,8 +533,15 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         event.ignore()
+        import asyncio  # not at the top: the frame paints before asyncio loads (startup)
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # closed while start-up waited for the first paint: no loop yet
+            event.accept()
+            return
         self._closing = True
-        self._shutdown = asyncio.get_running_loop().create_task(self._shut_down())
+        self._shutdown = loop.create_task(self._shut_down())
 
     async def _shut_down(self) -> None:
         try:
@@ -543,6 +552,8 @@ class MainWindow(QMainWindow):
             self.closed.emit()
 
     async def _close_work(self) -> None:
+        import asyncio
+
         if self.preferences_dialog is not None:
             self.preferences_dialog.reject()
         if self.wizard is not None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QObject
@@ -77,7 +82,7 @@ def test_the_window_takes_its_context_store_and_log_together_or_not_at_all(
         MainWindow(ui)
 
 
-async def test_start_up_paints_the_window_before_it_builds_the_panes(
+async def test_start_up_builds_the_panes_on_a_painted_frame(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = QApplication.instance()
@@ -93,9 +98,52 @@ async def test_start_up_paints_the_window_before_it_builds_the_panes(
 
     monkeypatch.setattr(MainWindow, "populate", recording_populate)
     app.installEventFilter(watcher)
+    window = MainWindow()
     try:
-        code = await app_main._run(app, LogBuffer(), app_main.GuiOptions())
+        window.show()
+        await until(lambda: watcher.painted, "the frame's first paint")
+        code = await app_main._run(app, window, LogBuffer(), app_main.GuiOptions())
     finally:
         app.removeEventFilter(watcher)
     assert code == 0
-    assert painted_before_populate == [True]
+    assert painted_before_populate == [True] and window.populated
+
+
+# A child process starts the app as ``pbx-companion`` does and, at the main window's first
+# paint, says which of the heavy modules were already loaded (start-up defers them all).
+_CHILD = r"""
+import json, os, sys
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+app = QApplication(sys.argv[:1])
+HEAVY = ("asyncio", "qasync", "httpx", "keyring", "phonenumbers", "platformdirs",
+         "app.services.connections.store", "app.ui.feed.pane", "app.ui.doctor.pane")
+
+class FirstPaint(QObject):
+    def eventFilter(self, obj, event):
+        if (event.type() == QEvent.Type.Paint and obj.isWidgetType()
+                and obj.window().objectName() == "mainWindow"):
+            print(json.dumps({name: name in sys.modules for name in HEAVY}), flush=True)
+            os._exit(0)
+        return False
+
+watcher = FirstPaint()
+app.installEventFilter(watcher)
+from app.cli.entry import main
+main(["--demo-seconds", "5"])
+"""
+
+
+def test_the_first_paint_comes_before_asyncio_the_services_and_the_panes_load(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PBX_COMPANION_HOME": str(tmp_path)}
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == dict.fromkeys(loaded, False)
+    assert len(loaded) == 9
