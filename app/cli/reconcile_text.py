@@ -10,15 +10,6 @@ from app.domain.reconcile.records import CallState, LedgerEntry
 from app.services.reconcile.ledger_store_compare import Change, Comparison
 from app.services.reconcile.run import ReconcileResult
 
-STATE_WORDS = {
-    CallState.LOGGED: "logged with everything",
-    CallState.NO_RECORDING: "in the CRM without its recording",
-    CallState.WRONG_CONTACT: "on the wrong or a new contact",
-    CallState.DUPLICATED: "logged more than once",
-    CallState.MISSING: "not in the CRM",
-    CallState.MISSED_TRIGGERED: "missed, workflow fired",
-    CallState.MISSED_NOT_TRIGGERED: "missed, nothing fired",
-}
 SHOWN_TO_FIX = 50  # the rest are in --json
 
 
@@ -35,7 +26,7 @@ def render_ledger(result: ReconcileResult, hours: BusinessHours, *, masker: Mask
     width = max(len(state.value) for state in CallState)
     for state in CallState:
         n = s.by_state.get(state, 0)
-        lines.append(f"  {state.value.ljust(width)}  {n:>6,}  {STATE_WORDS[state]}")
+        lines.append(f"  {state.value.ljust(width)}  {n:>6,}  {state.meaning}")
     lines.append(f"  {'total'.ljust(width)}  {sum(s.by_state.values()):>6,}  = the PBX's count")
     lines.append("")
     lines.append(

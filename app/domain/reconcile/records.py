@@ -32,6 +32,33 @@ class CallState(enum.StrEnum):
         """Nothing to fix for this call (the CLI's exit code 0)."""
         return self in (CallState.LOGGED, CallState.MISSED_TRIGGERED)
 
+    @property
+    def label(self) -> str:
+        """A column's word for it: "No recording"."""
+        return _STATE_WORDS[self][0]
+
+    @property
+    def meaning(self) -> str:
+        """What it says about the call, for a summary line or a report: "not in the CRM"."""
+        return _STATE_WORDS[self][1]
+
+    @property
+    def urgency(self) -> int:
+        """0 for the worst (nothing in the CRM) to 6 (logged): the order to fix in."""
+        return list(_STATE_WORDS).index(self)
+
+
+# Every pane, the CLI and the report say a state with these words, worst first.
+_STATE_WORDS: dict[CallState, tuple[str, str]] = {
+    CallState.MISSING: ("Missing", "not in the CRM"),
+    CallState.NO_RECORDING: ("No recording", "in the CRM without its recording"),
+    CallState.WRONG_CONTACT: ("Wrong contact", "on the wrong or a new contact"),
+    CallState.DUPLICATED: ("Duplicated", "logged more than once"),
+    CallState.MISSED_NOT_TRIGGERED: ("Missed, not fired", "missed, and nothing fired"),
+    CallState.MISSED_TRIGGERED: ("Missed, fired", "missed, and the workflow fired"),
+    CallState.LOGGED: ("Logged", "logged with everything"),
+}
+
 
 class PbxRecording(enum.StrEnum):
     """What the PBX holds for a call's recording."""

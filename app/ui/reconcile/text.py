@@ -21,15 +21,7 @@ from app.ui.theme import Mark, colours
 DASH = "—"
 LONG_PATH = 60  # characters: a call-log query's arguments run to hundreds, with no space to wrap
 _ARGUMENTS = re.compile(r"\(([^()]*)\)|\?.*$")
-STATE_LABELS = {
-    CallState.LOGGED: "Logged",
-    CallState.NO_RECORDING: "No recording",
-    CallState.WRONG_CONTACT: "Wrong contact",
-    CallState.DUPLICATED: "Duplicated",
-    CallState.MISSING: "Missing",
-    CallState.MISSED_TRIGGERED: "Missed, fired",
-    CallState.MISSED_NOT_TRIGGERED: "Missed, not fired",
-}
+STATE_LABELS = {state: state.label for state in CallState}
 # Every state has a drawn mark, so the column reads without colour (screen-share, colour-blind).
 STATE_MARKS = {
     CallState.LOGGED: Mark.PASS,
@@ -41,15 +33,7 @@ STATE_MARKS = {
     CallState.MISSED_NOT_TRIGGERED: Mark.WARN,
 }
 # Calls that need a fix sort first on the State column, the worst first.
-STATE_ORDER = {
-    CallState.MISSING: 0,
-    CallState.NO_RECORDING: 1,
-    CallState.WRONG_CONTACT: 2,
-    CallState.DUPLICATED: 3,
-    CallState.MISSED_NOT_TRIGGERED: 4,
-    CallState.MISSED_TRIGGERED: 5,
-    CallState.LOGGED: 6,
-}
+STATE_ORDER = {state: state.urgency for state in CallState}
 
 
 def cause_short(cause: CheckId | None) -> str:
