@@ -66,6 +66,7 @@ class PbxRecording(enum.StrEnum):
     PRESENT = "present"  # a file the bridge can fetch
     NOT_RECORDED = "not_recorded"  # answered, but the extension (or rule) does not record
     DELETED = "deleted"  # retention removed it
+    LOST = "lost"  # the call log points at a file the PBX no longer has, and not by retention
     NONE = "none"  # nothing to record: unanswered, voicemail, or not asked for
     UNKNOWN = "unknown"  # the recordings could not be read (no right, an error)
 

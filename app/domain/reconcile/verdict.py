@@ -175,6 +175,18 @@ def _recording(
         else:
             why = "Retention deleted the recording on the PBX before the bridge fetched it."
         return LedgerEntry(call, CallState.NO_RECORDING, CheckId.RETENTION, crm, bridge, (why,))
+    if call.recording is PbxRecording.LOST:
+        # Cause 6's family (the file is gone), but retention did not take it: say so.
+        why = (
+            "The PBX's call log points at a recording the PBX no longer has, and retention did "
+            "not delete it: it was deleted by hand or lost from storage"
+            + (
+                ", so the CRM's link to it answers 404."
+                if linked
+                else ", before the bridge fetched it."
+            )
+        )
+        return LedgerEntry(call, CallState.NO_RECORDING, CheckId.RETENTION, crm, bridge, (why,))
     if call.recording is PbxRecording.NOT_RECORDED:
         why = (
             f"The PBX has no recording: extension {call.extension or '?'} is not set to "

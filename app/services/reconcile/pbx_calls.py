@@ -28,7 +28,7 @@ _RECORDING = {
     RecordingStatus.DELETED_BY_RETENTION: PbxRecording.DELETED,
     RecordingStatus.NOT_RECORDED: PbxRecording.NOT_RECORDED,
     RecordingStatus.NO_AUDIO: PbxRecording.NONE,
-    RecordingStatus.MISSING: PbxRecording.UNKNOWN,
+    RecordingStatus.MISSING: PbxRecording.LOST,  # deleted by hand or lost from storage
     RecordingStatus.NO_ACCESS: PbxRecording.UNKNOWN,
     RecordingStatus.UNKNOWN: PbxRecording.UNKNOWN,
 }

@@ -162,6 +162,19 @@ def test_a_deleted_file_behind_a_crm_link_is_retention() -> None:
     assert "retention has since deleted" in words
 
 
+@pytest.mark.parametrize("linked", [True, False])
+def test_a_file_lost_from_the_pbx_is_no_recording_and_not_blamed_on_retention(
+    linked: bool,
+) -> None:
+    # The Recordings tab's "missing": the call log points at a file the PBX no longer has.
+    c = call(1, recording=PbxRecording.LOST)
+    row = activity(c, 1) if linked else activity(c, 1, recording_link=None)
+    state, cause, words = only(ledger([c], [row]))
+    assert (state, cause) == (CallState.NO_RECORDING, CheckId.RETENTION)
+    assert "retention did not delete it: it was deleted by hand or lost from storage" in words
+    assert ("answers 404" in words) is linked
+
+
 def test_a_call_logged_on_a_new_contact_names_the_stored_number_that_failed() -> None:
     c = call(1, number="+61412345678")  # Grace, stored as 0412 345 678
     row = activity(c, 1, contact="+61412345678", new_contact=True)
