@@ -1,10 +1,15 @@
 """A bridge's log, pasted or as a file, read into the events reconciliation joins to calls.
 
-The log is streamed: a file is read one line at a time (a 1 GB log costs one line and the
-events the caller keeps), gzip-compressed rotations are read as they are, and a line longer
-than ``MAX_LINE_CHARS`` is read in pieces of which only the first is kept. Nothing in the
-content is fatal: bad UTF-8 is replaced, a line that says nothing readable is counted and the
-first few are kept as examples. Only a file that cannot be opened raises ``BridgeLogError``.
+The log is streamed: a file is read in binary blocks split into lines here (a 1 GB log costs
+one block and the events the caller keeps), gzip-compressed rotations are read as they are,
+and a line longer than ``MAX_LINE_CHARS`` keeps only its start (``bridge_log_blocks``). Given
+the period's ``CallFilter``, a line that cannot name one of its calls is only classified for
+the counts, not read in full (``bridge_log_filter``): the events and counts are the same. An
+ASCII block (most) is searched for the period's ids in one pass, and its other lines are
+classified by shape in one pass too (``bridge_log_bulk``); only the rest are read one by one.
+A request's event keeps its method and path, not its line: only a narrating line keeps text.
+Nothing in the content is fatal: bad UTF-8 is replaced, a line that says nothing readable is
+counted and the first few are kept as examples. Only a file that cannot be opened raises ``BridgeLogError``.
 Every kept text is shortened and has its secrets removed (``redaction``).
 """
 
@@ -13,17 +18,22 @@ from __future__ import annotations
 import gzip
 import io
 import os
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from itertools import compress
 from typing import BinaryIO
 
 from app.domain.reconcile.records import BridgeEvent
-from app.services.reconcile.bridge_log_lines import LineFacts, LogFormat, read_line
+from app.services.reconcile.bridge_log_blocks import MAX_LINE_CHARS as MAX_LINE_CHARS
+from app.services.reconcile.bridge_log_blocks import block_lines, line_text
+from app.services.reconcile.bridge_log_bulk import REST, SETTLED, outcomes
+from app.services.reconcile.bridge_log_filter import CallFilter as CallFilter
+from app.services.reconcile.bridge_log_lines import LineFacts, LogFormat, line_kind, read_line
 from app.services.reconcile.redaction import redact, shown
 from app.services.reconcile.streams import ClosingStream
 
-MAX_LINE_CHARS = 64 * 1024  # longer lines are a dump, not a log line: only this much is read
 TEXT_CHARS = 300  # an event's text, as the timeline shows it
 MAX_PATH_CHARS = 500
 EXAMPLES_KEPT = 5
@@ -31,7 +41,8 @@ EXAMPLE_CHARS = 160
 PASTED = "pasted log"
 _GZIP = b"\x1f\x8b"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_PROGRESS_LINES = 4096  # how often the bytes read are brought up to date
+_SHARED_STRINGS = 200_000  # a recording's path repeats on each retry and in each rotation
+_PROGRESS_LINES = 4096  # how often the bytes read are brought up to date (UTF-16 files)
 
 BridgeLogSource = str | os.PathLike[str] | Iterable[str]
 
@@ -112,11 +123,119 @@ def read_bridge_log(
     """Every event of the log (or those ``keep`` accepts), and the counts (blocking).
 
     For a large log pass ``keep`` (the period's call and recording ids) so only the events
-    that matter are held, or read ``iter_bridge_events`` directly.
+    that matter are held, or read ``iter_bridge_events`` directly. A ``CallFilter`` as ``keep``
+    also spares the full reading of lines that cannot name one of its calls (the counts are
+    the same: each such line is still classified).
     """
+    if isinstance(keep, CallFilter) and isinstance(source, str | os.PathLike):
+        file, name = _open(source)
+        with file:
+            counts = BridgeLogCounts(name, size=_size(file))
+            raw = _raw_blocks(file, counts)
+            if raw is not None:
+                return BridgeLogRead(tuple(_filtered(raw, zone, counts, keep)), counts)
+            # UTF-16: the rare case, read through the text path below.
+            file.seek(0)
+            events = BridgeEvents(_events(_file_lines(file, counts), zone, counts), counts, file)
+            with events:
+                return BridgeLogRead(tuple(e for e in events if keep(e)), counts)
     with iter_bridge_events(source, zone=zone) as events:
         kept = tuple(event for event in events if keep is None or keep(event))
         return BridgeLogRead(kept, events.counts)
+
+
+def _filtered(
+    blocks: Iterator[list[bytes]], zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter
+) -> list[BridgeEvent]:
+    """``_events`` with ``keep``, reading in full only the lines ``keep`` may want."""
+    read = _FilteredRead(zone, counts, keep)
+    for lines in blocks:
+        text = _ascii_text(lines)
+        if text is None:
+            for raw in lines:
+                read.line(line_text(raw))
+        else:
+            read.block(text, len(lines))
+        counts.lines = read.number
+    return read.kept
+
+
+def _ascii_text(lines: list[bytes]) -> str | None:
+    """A block's lines as one text, when all are ASCII and none is cut (most blocks)."""
+    joined = b"\n".join(lines)
+    if not joined.isascii():
+        return None
+    if len(joined) > MAX_LINE_CHARS and max(map(len, lines)) > MAX_LINE_CHARS:
+        return None
+    return joined.decode("ascii")
+
+
+class _FilteredRead:
+    """One filtered read's state: lines go through ``line`` one by one, or a block at a
+    time through ``block``, which settles most of them without a per-line reading."""
+
+    def __init__(self, zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter) -> None:
+        self.zone, self.counts, self.keep = zone, counts, keep
+        self.kept: list[BridgeEvent] = []
+        self.shared: dict[str, str] = {}  # paths and methods repeat: one string each
+        self.number = 0
+
+    def block(self, text: str, size: int) -> None:
+        """``size`` ASCII lines joined by "\\n": the lines ``keep`` may want are read in
+        full, those of a shape ``outcomes`` settles are only counted, the rest classified."""
+        hits = self.keep.lines_it_could_keep(text)
+        texts = text.split("\n")
+        # Only the lines not read in full are settled by shape.
+        unread = bytearray(b"\x01") * size
+        for index in hits:
+            unread[index] = 0
+        others: range | list[int] = range(size)
+        if hits:
+            others = list(compress(others, unread))
+            text = "\n".join(compress(texts, unread))
+        shapes = outcomes(text) if others else []
+        tally = Counter(shapes)
+        counts, formats = self.counts, self.counts.formats
+        for shape, lines in tally.items():
+            if shape != REST and lines:
+                kind, _, about = SETTLED[shape]  # every settled shape is readable
+                formats[kind] = formats.get(kind, 0) + lines
+                if about:
+                    counts.events += lines
+                else:
+                    counts.other += lines
+        first = self.number
+        rest = compress(others, map(REST.__eq__, shapes))
+        for index in sorted(hits.union(rest)):
+            self.number = first + index + 1
+            self.line(texts[index], full=index in hits, counted=False)
+        self.number = first + size
+
+    def line(self, text: str, *, full: bool | None = None, counted: bool = True) -> None:
+        """One line, read in full when ``full`` (None: when ``keep`` could want it)."""
+        if counted:
+            self.number += 1
+        if not text or text.isspace():  # as "not text.strip()", without the copy
+            return
+        counts, keep = self.counts, self.keep
+        facts: LineFacts | None = None
+        if full if full is not None else keep.could_keep(text):
+            kind, facts = read_line(text, self.zone)
+            readable, about = facts.readable, facts.about_a_call
+        else:
+            kind, readable, about = line_kind(text, self.zone)
+        if readable:
+            counts.formats[kind] = counts.formats.get(kind, 0) + 1
+        if about:
+            counts.events += 1
+            if facts is not None and keep.wants(facts.call_id, facts.recording_id):
+                facts.call_id = keep.shared(facts.call_id)
+                facts.recording_id = keep.shared_recording(facts.recording_id)
+                self.kept.append(_event(self.number, text, facts, self.shared))
+        elif readable:
+            counts.other += 1
+        else:
+            _count_unreadable(counts, self.number, text)
 
 
 def _events(lines: Iterator[str], zone: tzinfo, counts: BridgeLogCounts) -> Generator[BridgeEvent]:
@@ -133,28 +252,49 @@ def _events(lines: Iterator[str], zone: tzinfo, counts: BridgeLogCounts) -> Gene
         elif facts.readable:
             counts.other += 1
         else:
-            counts.unreadable += 1
-            if len(counts.examples) < EXAMPLES_KEPT:
-                counts.examples.append(UnreadableLine(number, shown(text, EXAMPLE_CHARS)))
+            _count_unreadable(counts, number, text)
 
 
-def _event(number: int, text: str, facts: LineFacts) -> BridgeEvent:
-    path = facts.path
+def _count_unreadable(counts: BridgeLogCounts, number: int, text: str) -> None:
+    counts.unreadable += 1
+    if len(counts.examples) < EXAMPLES_KEPT:
+        counts.examples.append(UnreadableLine(number, shown(text, EXAMPLE_CHARS)))
+
+
+def _event(
+    number: int, text: str, facts: LineFacts, shared: dict[str, str] | None = None
+) -> BridgeEvent:
+    path, method = facts.path, facts.method
     if path is not None:
         path = path[:MAX_PATH_CHARS]
         # A path carries a secret only in its parameters (?key=, ;jsessionid=).
         path = redact(path) if "?" in path or ";" in path else path
+    if shared is not None:
+        path = _shared(shared, path)
+        method = _shared(shared, method)
     return BridgeEvent(
         line=number,
         at=facts.at,
         call_id=facts.call_id,
         recording_id=facts.recording_id,
-        method=facts.method,
+        method=method,
         path=path,
         status=facts.status,
         attempt=facts.attempt,
-        text=shown(text, TEXT_CHARS),
+        # The timeline shows a request by its method and path; the line itself only when
+        # it narrates, so a request's text is not held (a large log keeps a million events).
+        text=shown(text, TEXT_CHARS) if method is None and path is None else "",
     )
+
+
+def _shared(strings: dict[str, str], text: str | None) -> str | None:
+    """One string for each repeated path or method (an endpoint is asked thousands of times);
+    past ``_SHARED_STRINGS`` only those already held are shared, so the table stays small."""
+    if text is None:
+        return None
+    if len(strings) >= _SHARED_STRINGS:
+        return strings.get(text, text)
+    return strings.setdefault(text, text)
 
 
 def _nothing() -> None:
@@ -179,17 +319,51 @@ def _size(file: BinaryIO) -> int | None:
         return None
 
 
+def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[list[bytes]] | None:
+    """The file's raw lines block by block (gzip read through, as rotated logs are), with
+    ``counts.bytes_read`` kept up to date; None for a UTF-16 file, which is read as text."""
+    compressed = file.read(2) == _GZIP
+    file.seek(0)
+    raw: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=file) if compressed else file
+    if raw.read(2) in _UTF16_BOMS:
+        return None
+    raw.seek(0)
+
+    def progress() -> None:
+        counts.bytes_read = file.tell()
+
+    return _ending(block_lines(raw, after_block=progress), file, counts)
+
+
+def _ending(
+    blocks: Iterator[list[bytes]], file: BinaryIO, counts: BridgeLogCounts
+) -> Iterator[list[bytes]]:
+    yield from blocks
+    counts.bytes_read = counts.size or file.tell()
+
+
 def _file_lines(file: BinaryIO, counts: BridgeLogCounts) -> Generator[str]:
     """The file's lines, decoded, each cut to MAX_LINE_CHARS, with ``counts.bytes_read`` kept
-    up to date (gzip-compressed files are read through, as rotated logs are)."""
+    up to date."""
     with file:
-        compressed = file.read(2) == _GZIP
-        file.seek(0)
-        raw: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=file) if compressed else file
-        encoding = "utf-16" if raw.read(2) in _UTF16_BOMS else "utf-8-sig"
-        raw.seek(0)
-        # Universal newlines: a log written on Windows, or with bare "\r", splits the same.
-        text = io.TextIOWrapper(raw, encoding=encoding, errors="replace")
+        blocks = _raw_blocks(file, counts)
+        if blocks is None:
+            yield from _utf16_lines(file, counts)
+            return
+        for lines in blocks:
+            for raw in lines:
+                yield line_text(raw)
+
+
+def _utf16_lines(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[str]:
+    """A UTF-16 file's lines (PowerShell's ">"), through a text wrapper: rare, and small."""
+    file.seek(0)
+    compressed = file.read(2) == _GZIP
+    file.seek(0)
+    binary: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=file) if compressed else file
+    # Universal newlines: a log written on Windows, or with bare "\r", splits the same.
+    text = io.TextIOWrapper(binary, encoding="utf-16", errors="replace")
+    try:
         for number, line in enumerate(iter(lambda: text.readline(MAX_LINE_CHARS), ""), 1):
             if len(line) == MAX_LINE_CHARS and not line.endswith("\n"):
                 _skip_rest_of_line(text)
@@ -197,6 +371,8 @@ def _file_lines(file: BinaryIO, counts: BridgeLogCounts) -> Generator[str]:
                 counts.bytes_read = file.tell()
             yield line.rstrip("\r\n")
         counts.bytes_read = counts.size or file.tell()
+    finally:
+        text.detach()  # the file is the caller's to close
 
 
 def _skip_rest_of_line(text: io.TextIOWrapper) -> None:

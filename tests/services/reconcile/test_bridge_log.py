@@ -70,7 +70,7 @@ def test_a_json_line_gives_every_fact() -> None:
         path=PATH,
         status=404,
         attempt=1,
-        text=JSON_LINE,
+        text="",  # a request is shown by its method and path: its line is not held
         source=BridgeSource.BRIDGE_LOG,
     )
     assert event.asks_for_recording
@@ -315,16 +315,15 @@ def test_crlf_utf8_bom_utf16_and_gzip_files(tmp_path: Path) -> None:
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
         read = read_bridge_log(tmp_path / name, zone=ADELAIDE)
-        assert [(e.line, e.call_id, e.at) for e in read.events] == [
-            (1, GUID, AT_UTC),
-            (2, GUID, datetime(2026, 11, 18, 11, 1, 2, 120_000, tzinfo=ADELAIDE)),
+        assert [(e.line, e.call_id, e.at, e.path) for e in read.events] == [
+            (1, GUID, AT_UTC, PATH),
+            (2, GUID, datetime(2026, 11, 18, 11, 1, 2, 120_000, tzinfo=ADELAIDE), PATH),
         ], name
-        assert read.events[0].text == JSON_LINE
 
 
 def test_secrets_never_reach_the_kept_text() -> None:
     lines = [
-        "2026-11-18 11:01:02 DEBUG POST /connect/token Authorization: Bearer abc.def.ghi "
+        "2026-11-18 11:01:02 DEBUG token asked Authorization: Bearer abc.def.ghi "
         "client_secret=xyz -> 200",
         '{"ts": "2026-11-18T00:31:02Z", "call_id": "8812", "headers": {"Authorization": '
         '"Basic dXNlcjpwYXNz"}, "password": "hunter two", "status": 401}',
@@ -338,7 +337,7 @@ def test_secrets_never_reach_the_kept_text() -> None:
     for secret in ("abc.def.ghi", "xyz", "dXNlcjpwYXNz", "hunter", "k3y", "s3cr3t", "eyJ"):
         assert not [text for text in kept if secret in text], secret
     assert read.events[0].text == (
-        "2026-11-18 11:01:02 DEBUG POST /connect/token Authorization: *** client_secret=*** -> 200"
+        "2026-11-18 11:01:02 DEBUG token asked Authorization: *** client_secret=*** -> 200"
     )
     assert '"password": "***"' in read.events[1].text
     assert read.events[2].path == "/x?key=***&api_key=***"
@@ -346,8 +345,22 @@ def test_secrets_never_reach_the_kept_text() -> None:
 
 
 def test_an_event_text_is_shortened() -> None:
-    event = one(f"{TEXT_LINE} {'detail ' * 200}")
+    event = one(f"2026-11-18 11:01:02 INFO call {GUID} ended {'detail ' * 200}")
     assert len(event.text) == TEXT_CHARS and event.text.endswith("…")
+
+
+def test_only_a_line_that_narrates_keeps_its_text() -> None:
+    """The timeline shows a request by its method, path and status; a narrating line by its
+    words. A large log keeps a million requests: their lines are not held."""
+    narrative = f"2026-11-18 11:01:02 WARN recording for call {GUID} not ready -> 404"
+    read = read_bridge_log([JSON_LINE, LOGFMT_LINE, TEXT_LINE, narrative], zone=ADELAIDE)
+    assert [(e.path, e.text) for e in read.events] == [
+        (PATH, ""),
+        (PATH, ""),
+        (PATH, ""),
+        (None, narrative),
+    ]
+    assert read.events[3].status == 404
 
 
 def test_an_over_long_line_is_read_in_part_and_the_next_line_still_read(tmp_path: Path) -> None:

@@ -1,0 +1,71 @@
+"""A log file's lines, read in binary blocks and split here: much cheaper per line than a text
+wrapper's ``readline``, and each line stays bytes until it needs to be text.
+
+Lines split as universal newlines split them ("\\n", "\\r\\n" and a bare "\\r"), a "\\r\\n"
+split across two blocks included. A line longer than ``MAX_LINE_CHARS`` characters keeps only
+its start (enough bytes for that many characters, whatever their UTF-8 width); the rest is read
+past in blocks and never held, so a 1 GB line costs one block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+MAX_LINE_CHARS = 64 * 1024  # longer lines are a dump, not a log line: only this much is read
+BLOCK_BYTES = 256 * 1024
+# UTF-8 spends at most 4 bytes on a character: this many bytes always hold MAX_LINE_CHARS.
+_KEPT_BYTES = 4 * MAX_LINE_CHARS + 4
+_BOM = b"\xef\xbb\xbf"
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def block_lines(
+    stream: Readable, *, after_block: Callable[[], None] | None = None
+) -> Iterator[list[bytes]]:
+    """The stream's lines, a block's worth at a time, each without its line end.
+
+    A UTF-8 BOM at the start is dropped; ``after_block`` is called as each block is read (to
+    bring progress up to date).
+    """
+    pending: list[bytes] = []  # the start of a line not yet ended, at most _KEPT_BYTES
+    pending_size = 0
+    after_cr = False  # the last block ended with "\r": a "\n" opening the next one is its pair
+    first = True
+    while block := stream.read(BLOCK_BYTES):
+        if first:
+            while len(block) < len(_BOM) and (more := stream.read(BLOCK_BYTES)):
+                block += more  # the BOM whole, however small the blocks
+            block = block.removeprefix(_BOM)
+            first = False
+        if after_block is not None:
+            after_block()
+        if after_cr and block.startswith(b"\n"):
+            block = block[1:]
+        after_cr = block.endswith(b"\r")
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        parts = block.split(b"\n")
+        tail = parts.pop()  # the start of the next line (b"" when the block ends one)
+        if parts:
+            if pending:
+                pending.append(parts[0])
+                parts[0] = b"".join(pending)
+            parts = [p if len(p) <= _KEPT_BYTES else p[:_KEPT_BYTES] for p in parts]
+            pending, pending_size = [], 0
+            yield parts
+        if tail and pending_size < _KEPT_BYTES:
+            tail = tail[: _KEPT_BYTES - pending_size]
+            pending.append(tail)
+            pending_size += len(tail)
+    if pending:
+        yield [b"".join(pending)]
+
+
+def line_text(raw: bytes) -> str:
+    """A line's text: bad UTF-8 replaced, cut to MAX_LINE_CHARS characters."""
+    text = raw.decode("utf-8", "replace")
+    return text if len(text) <= MAX_LINE_CHARS else text[:MAX_LINE_CHARS]
