@@ -44,6 +44,18 @@ def add_reconcile_command(commands: Any) -> None:
         metavar="FILE",
         help="the bridge's log (JSON lines, logfmt or text); repeatable",
     )
+    journal = parser.add_mutually_exclusive_group()
+    journal.add_argument(
+        "--webhook-journal",
+        metavar="FILE",
+        help="the webhook receiver's journal to read the add-on's events from (default: this "
+        "machine's, when the receiver ran)",
+    )
+    journal.add_argument(
+        "--no-webhook-journal",
+        action="store_true",
+        help="leave the webhook add-on's events out",
+    )
     parser.add_argument(
         "--contacts",
         metavar="FILE",
@@ -65,9 +77,20 @@ def add_reconcile_command(commands: Any) -> None:
         "--mask", action="store_true", help="mask numbers (last 3 digits kept) and names (initials)"
     )
     parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the ledger report: .pdf, .html or .json (the --json document); a "
+        "folder gets pbx-reconcile-<UTC time>.pdf; masked with --mask, never holds a key",
+    )
+    parser.add_argument(
+        "--customer",
+        default="",
+        metavar="NAME",
+        help="the customer's name on the report (default: the saved connection's)",
+    )
+    parser.add_argument(
         "--support-pack",
         metavar="FILE.zip",
         help="also write one file for a support ticket: the setup report, the doctor result, "
         "the ledger, the app's log and the versions, masked, with no secret in it",
     )
-    parser.set_defaults(customer="")

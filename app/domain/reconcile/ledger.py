@@ -4,11 +4,13 @@ and the JSON every front end writes (``pbx-companion/reconcile/1``)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.domain.contact_match import display_name
+from app.domain.masking import Masker
 from app.domain.reconcile.join import join
 from app.domain.reconcile.records import (
     BridgeEvent,
@@ -91,11 +93,13 @@ def reconcile(
 
 
 # ---- JSON ------------------------------------------------------------------------------------
-def ledger_json(ledger: Ledger, *, masked: Any = None) -> dict[str, Any]:
-    """The ledger as ``pbx-companion/reconcile/1``; ``masked`` (a Masker-like object with
-    ``number`` and ``name``) masks numbers and names for a shared file."""
-    number = masked.number if masked is not None else _same
-    name = masked.name if masked is not None else _same
+def ledger_json(ledger: Ledger, *, masked: Masker | None = None) -> dict[str, Any]:
+    """The ledger as ``pbx-companion/reconcile/1``. With an enabled ``masked``, numbers and
+    names are masked everywhere a shared file could carry them: the fields, and the free text
+    (evidence, request paths), where the ledger's own names are looked for too."""
+    mask = masked if masked is not None and masked.enabled else None
+    if mask is not None:
+        mask.learn_names(ledger_names(ledger))
     s = ledger.summary
     return {
         "schema": SCHEMA,
@@ -111,16 +115,30 @@ def ledger_json(ledger: Ledger, *, masked: Any = None) -> dict[str, Any]:
             "unmatched_crm": s.unmatched_crm,
             "unreadable_bridge_lines": s.unreadable_bridge_lines,
         },
-        "calls": [_entry_json(e, number, name) for e in ledger.entries],
+        "calls": [_entry_json(e, mask) for e in ledger.entries],
     }
 
 
-def _same(text: str) -> str:
-    return text
+def ledger_names(ledger: Ledger) -> Iterator[str]:
+    """Every person's name the ledger holds: the CRM's contacts, and whom the bridge matched."""
+    for entry in ledger.entries:
+        for match in entry.crm:
+            if match.activity.contact:
+                yield match.activity.contact
+        found = entry.call.bridge_match
+        if found is not None:
+            for contact in found.contacts:
+                yield display_name(contact)
+                yield contact.name
+    for activity in ledger.unmatched_crm:
+        if activity.contact:
+            yield activity.contact
 
 
-def _entry_json(entry: LedgerEntry, number: Any, name: Any) -> dict[str, Any]:
+def _entry_json(entry: LedgerEntry, mask: Masker | None) -> dict[str, Any]:
     call = entry.call
+    number = mask.number if mask is not None else _same
+    text = mask.free_text if mask is not None else _same
     return {
         "call_id": call.call_id,
         "started_at": call.started_at.isoformat(),
@@ -130,32 +148,41 @@ def _entry_json(entry: LedgerEntry, number: Any, name: Any) -> dict[str, Any]:
         "extension": call.extension,
         "state": entry.state.value,
         "cause": entry.cause.value if entry.cause else None,
-        "crm": [_crm_json(m, number, name) for m in entry.crm],
-        "bridge": [_bridge_json(e) for e in entry.bridge],
-        "evidence": list(entry.evidence),
+        "crm": [_crm_json(m, mask) for m in entry.crm],
+        "bridge": [_bridge_json(e, text) for e in entry.bridge],
+        "evidence": [text(sentence) for sentence in entry.evidence],
     }
 
 
-def _crm_json(match: CrmMatch, number: Any, name: Any) -> dict[str, Any]:
+def _same(text: str | None) -> str:
+    return text or ""
+
+
+def _crm_json(match: CrmMatch, mask: Masker | None) -> dict[str, Any]:
     a = match.activity
+    contact = a.contact
+    if contact and mask is not None:
+        # A contact the bridge named by the number has no initials: its last digits instead.
+        digits = any(c.isdigit() for c in contact)
+        contact = mask.free_text(contact) if digits else mask.name(contact)
     return {
         "row": a.row,
         "at": a.at.isoformat() if a.at else None,
         "kind": a.kind.value,
-        "phone": number(a.phone) if a.phone else None,
-        "contact": name(a.contact) if a.contact else None,
+        "phone": (mask.number(a.phone) if mask else a.phone) if a.phone else None,
+        "contact": contact or None,
         "recording_link": bool(a.recording_link),
         "matched_by": match.confidence.value,
         "seconds_apart": match.seconds_apart,
     }
 
 
-def _bridge_json(event: BridgeEvent) -> dict[str, Any]:
+def _bridge_json(event: BridgeEvent, text: Callable[[str | None], str]) -> dict[str, Any]:
     return {
         "line": event.line,
         "at": event.at.isoformat() if event.at else None,
         "method": event.method,
-        "path": event.path,
+        "path": text(event.path) if event.path else None,
         "status": event.status,
         "attempt": event.attempt,
         "source": event.source.value,

@@ -61,7 +61,10 @@ def write_support_pack(
         parts["doctor.json"] = render_json(report, secrets=secrets)
         parts["setup-report.html"] = render_html(report, secrets=secrets)
     if log_file is not None and log_file.is_file():
-        parts["app.log"] = masker.free_text(_log_tail(log_file))
+        try:
+            parts["app.log"] = masker.free_text(_log_tail(log_file))
+        except OSError as exc:  # the pack is still worth having without the log
+            parts["app.log"] = f"The app's log could not be read: {exc.strerror or exc}"
     cleaned = {name: _scrub(text, secrets) for name, text in parts.items()}
     try:
         write_bytes_atomically(path, _zipped(cleaned))

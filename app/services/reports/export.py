@@ -68,41 +68,45 @@ def pdf_footer(report: Report) -> str:
     return f"Setup report · {who} · checked {report.pbx.clock(report.checked_at, '%Y-%m-%d %H:%M')}"
 
 
-def _all_secrets(secrets: Iterable[str]) -> list[str]:
+def secret_forms(secrets: Iterable[str]) -> list[str]:
     explicit = [s for s in secrets if s]
     # Each form a secret can take in the output: as is, HTML-escaped, JSON-escaped.
     forms = explicit + [html.escape(s) for s in explicit] + [json.dumps(s)[1:-1] for s in explicit]
     return list(dict.fromkeys(forms))
 
 
-def _final_scrub(text: str, secrets: Sequence[str]) -> str:
+def final_scrub(text: str, secrets: Sequence[str]) -> str:
     # REDACTOR also knows every secret this process registered (the CLI's key, the sessions').
     return REDACTOR.redact(scrub(text, secrets))
 
 
 def render_html(report: Report, *, logo: Logo | None = None, secrets: Iterable[str] = ()) -> str:
-    forms = _all_secrets(secrets)
+    forms = secret_forms(secrets)
     body = HtmlBody(report, logo, forms).render()
     page = load_template().substitute(
         title=escaped(report.title, forms),
         app_version=escaped(report.meta.app_version, forms),
         body=body,
     )
-    return _final_scrub(page, forms)
+    return final_scrub(page, forms)
 
 
 def render_json(report: Report, *, secrets: Iterable[str] = ()) -> str:
-    forms = _all_secrets(secrets)
-    document = _scrub_tree(report.as_json(), forms)
-    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    cleaned = _final_scrub(text, forms)
+    return scrubbed_json(report.as_json(), secret_forms(secrets), "the JSON report")
+
+
+def scrubbed_json(document: Any, forms: Sequence[str], what: str) -> str:
+    """``document`` as indented JSON with every secret form removed, from each string and
+    then from the text; raises ``ReportExportError`` rather than write a broken document."""
+    text = json.dumps(_scrub_tree(document, forms), ensure_ascii=False, indent=2) + "\n"
+    cleaned = final_scrub(text, forms)
     if cleaned != text:
         # A secret survived inside a number or an escape: never write it, and never write
         # a broken document either.
         try:
             json.loads(cleaned)
         except ValueError:
-            raise ReportExportError("a secret could not be removed from the JSON report") from None
+            raise ReportExportError(f"a secret could not be removed from {what}") from None
     return cleaned
 
 
@@ -123,11 +127,11 @@ def render(
         return page.encode("utf-8")
     if pdf_renderer is None:
         raise ReportExportError("PDF export needs the Qt renderer (app.ui.reports.pdf)")
-    forms = _all_secrets(secrets)
+    forms = secret_forms(secrets)
     return pdf_renderer(
         page,
-        footer=_final_scrub(pdf_footer(report), forms),
-        title=_final_scrub(report.title, forms),
+        footer=final_scrub(pdf_footer(report), forms),
+        title=final_scrub(report.title, forms),
     )
 
 
