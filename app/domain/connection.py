@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from app.domain.activity_columns import ActivityColumns
 from app.domain.bridge import Bridge
 from app.domain.business_hours import BusinessHours
 
@@ -83,6 +84,8 @@ class ConnectionProfile:
     did_sources: dict[str, str] = field(default_factory=dict, hash=False)  # DID -> source list
     contacts_csv: str | None = None  # a CRM export to match callers against
     contacts_columns: ContactColumns | None = None  # None: detect them from the headers
+    # The CRM activity export's columns as the engineer mapped them (Reconcile); None: detect.
+    activity_columns: ActivityColumns | None = None
     bridge: Bridge = field(default_factory=Bridge)  # which store it searches, how it compares
     last_check: LastCheck | None = None
     key_rotated_at: datetime | None = None

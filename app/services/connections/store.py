@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from app.domain.activity_columns import ActivityColumns
 from app.domain.clock import utc_now
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
 from app.domain.diagnosis import CheckId, CheckStatus, Diagnosis
@@ -335,6 +336,8 @@ class ConnectionStore:
                 version=current.version,
                 hosting=current.hosting,
                 key_rotated_at=current.key_rotated_at,
+                # Mapped in the Reconcile pane (remember_activity_columns), not in the dialog.
+                activity_columns=current.activity_columns,
             )
             if checked.url != current.url:
                 checked = dataclasses.replace(checked, last_check=None, version=None, hosting=None)
@@ -457,15 +460,35 @@ class ConnectionStore:
                 version=version or current.version,
                 hosting=hosting or current.hosting,
             )
-            demo = self._demo.get(connection_id)
-            if demo is not None:
-                self._demo[connection_id] = (changed, demo[1])
-                return changed
-            updated = self._settings.with_connection(changed)
-            if self._writable:
-                await self._save(updated)
-            self._settings = updated
+            return await self._keep_locked(changed)
+
+    async def remember_activity_columns(
+        self, connection_id: str, columns: ActivityColumns | None
+    ) -> ConnectionProfile:
+        """Keep the CRM activity export's columns as the engineer mapped them (None: detect).
+
+        The demo's mapping lasts the session; a file owned by a newer app is left untouched
+        and the mapping holds for this session only, like a doctor run's outcome.
+        """
+        async with self._lock:
+            current = self._require(connection_id)
+            if current.activity_columns == columns:
+                return current
+            log.info("Connection %r: the CRM activity columns were mapped", current.name)
+            return await self._keep_locked(dataclasses.replace(current, activity_columns=columns))
+
+    async def _keep_locked(self, changed: ConnectionProfile) -> ConnectionProfile:
+        """Keep a changed profile (the lock held): the demo's in memory, a saved one in the
+        file when the file is ours to write (else for this session only)."""
+        demo = self._demo.get(changed.id)
+        if demo is not None:
+            self._demo[changed.id] = (changed, demo[1])
             return changed
+        updated = self._settings.with_connection(changed)
+        if self._writable:
+            await self._save(updated)
+        self._settings = updated
+        return changed
 
     async def set_preferences(self, **changes: Any) -> Settings:
         """Change preferences (presenter_mode, large_type, engineer_name, ...) and save them.

@@ -1,95 +1,27 @@
 """Which column of a CRM activity export holds what: detected from the headers, or as the
 engineer mapped them and the connection remembers.
 
-Headers are compared squashed (``squash_header``: "Call Start Time" is "callstarttime"), so
+The mapping is ``app.domain.activity_columns``'s; it is imported from here too. Headers are
+compared squashed (``squash_header``: "Call Start Time" is "callstarttime"), so
 case, spaces and punctuation do not matter. The export's time is one column, or a date column
 and a time-of-day column (a sheet's ``date`` and ``time``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
+# The mapping itself is domain data (the connection keeps it); detection stays here.
+from app.domain.activity_columns import ActivityColumns, ActivityColumnsError
 from app.services.contacts.crm_import import CrmFlavour, crm_flavour, squash_header
 
-
-class ActivityColumnsError(ValueError):
-    """A mapping that cannot be used with a file, or a saved one that cannot be read back;
-    the message names the field or the column."""
-
-
-@dataclass(frozen=True)
-class ActivityColumns:
-    """Each field's column, by its header as written in the file (None: not in the export)."""
-
-    time: str | None = None  # date and time in one column
-    date: str | None = None  # or the date here ...
-    clock: str | None = None  # ... and the time of day here
-    phone: str | None = None  # the other party's number
-    from_number: str | None = None  # or the caller's and the called numbers, read by direction
-    to_number: str | None = None
-    direction: str | None = None
-    contact: str | None = None
-    recording: str | None = None
-    call_id: str | None = None
-    notes: str | None = None  # searched for a call id ("3CX call id: ...") when call_id is empty
-    kind: str | None = None  # call, task, SMS, email
-    new_contact: str | None = None  # "Contact created by" or a "New contact" yes/no column
-    day_first: bool | None = None  # "03/04" is 3 April; None: as the region writes dates
-
-    def headers(self) -> dict[str, str]:
-        """Each mapped field's header, by field name."""
-        return {
-            name: value
-            for name, value in dataclasses.asdict(self).items()
-            if isinstance(value, str)
-        }
-
-    def as_json(self) -> dict[str, str | bool | None]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: object, where: str = "activity_columns") -> ActivityColumns:
-        """A saved mapping; keys it does not know are ignored (a newer app's file)."""
-        if not isinstance(data, Mapping):
-            raise ActivityColumnsError(f"{where} must be an object")
-        day_first = data.get("day_first")
-        if day_first is not None and not isinstance(day_first, bool):
-            raise ActivityColumnsError(f"{where}.day_first must be true, false or null")
-
-        columns: dict[str, Any] = {}  # checked one by one: text or null
-        for name in _COLUMN_FIELDS:
-            value = data.get(name)
-            if value is not None and not isinstance(value, str):
-                raise ActivityColumnsError(f"{where}.{name} must be a column name or null")
-            columns[name] = value or None
-        return cls(**columns, day_first=day_first)
-
-    def check(self, headers: Sequence[str]) -> None:
-        """Raise ``ActivityColumnsError`` naming a mapped column that is not in the file, or
-        when the mapping gives nothing to tie an activity to a call by."""
-        known = {h.strip() for h in headers}
-        for name, header in self.headers().items():
-            if header.strip() not in known:
-                found = ", ".join(repr(h) for h in headers if h) or "none"
-                field = name.replace("_", " ")
-                raise ActivityColumnsError(
-                    f"The {field} column {header!r} is not in the file; its columns are {found}."
-                )
-        timed = self.time is not None or self.date is not None
-        numbered = any(c is not None for c in (self.phone, self.from_number, self.to_number))
-        if self.call_id is None and self.notes is None and not (timed and numbered):
-            found = ", ".join(repr(h) for h in headers if h) or "none"
-            raise ActivityColumnsError(
-                "Nothing to match the activities to calls by: choose a call id column, or a "
-                f"time column and a phone number column. The columns found are {found}."
-            )
-
-
-_COLUMN_FIELDS = tuple(f.name for f in dataclasses.fields(ActivityColumns) if f.name != "day_first")
+__all__ = [
+    "ActivityColumns",
+    "ActivityColumnsError",
+    "activity_flavour",
+    "detect_activity_columns",
+    "remembered_columns",
+]
 
 # Each field's headers, squashed, best first.
 _TIME = (
@@ -219,3 +151,13 @@ def detect_activity_columns(headers: Sequence[str]) -> ActivityColumns:
 def activity_flavour(headers: Sequence[str]) -> CrmFlavour:
     """The CRM that wrote an activity export, by the headers only it writes."""
     return crm_flavour({squash_header(h): h for h in headers}, _SIGNATURES)
+
+
+def remembered_columns(
+    headers: Sequence[str], saved: ActivityColumns | None
+) -> ActivityColumns | None:
+    """The connection's saved mapping when every column it names is in ``headers`` and it can
+    be used, else None (detect): a saved mapping belongs to the export it was made for."""
+    if saved is None or not saved.fits(headers) or saved.missing() is not None:
+        return None
+    return saved

@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from app.domain.activity_columns import ActivityColumns, ActivityColumnsError
 from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.business_hours import BusinessHours
 from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
@@ -244,6 +245,9 @@ def encode_connection(profile: ConnectionProfile) -> dict[str, Any]:
         "did_sources": dict(profile.did_sources),
         "contacts_csv": profile.contacts_csv,
         "contacts_columns": encode_columns(profile.contacts_columns),
+        "activity_columns": (
+            profile.activity_columns.as_json() if profile.activity_columns else None
+        ),
         "bridge": encode_bridge(profile.bridge),
         "last_check": encode_last_check(profile.last_check),
         "key_rotated_at": _iso(profile.key_rotated_at),
@@ -348,7 +352,9 @@ def decode_connection(entry: Any) -> ConnectionProfile:
     try:
         columns = decode_columns(entry.get("contacts_columns"))
         bridge = decode_bridge(entry.get("bridge"))
-    except ContactsEntryError as exc:
+        activity = entry.get("activity_columns")  # absent in files before Reconcile kept it
+        activity_columns = None if activity is None else ActivityColumns.from_json(activity)
+    except (ContactsEntryError, ActivityColumnsError) as exc:
         raise _BadEntry(str(exc)) from exc
     rotated = entry.get("key_rotated_at")
     return ConnectionProfile(
@@ -366,6 +372,7 @@ def decode_connection(entry: Any) -> ConnectionProfile:
         did_sources=_did_sources(entry.get("did_sources")),
         contacts_csv=_optional_text(entry, "contacts_csv"),
         contacts_columns=columns,
+        activity_columns=activity_columns,
         bridge=bridge,
         last_check=_last_check(entry.get("last_check")),
         key_rotated_at=None if rotated is None else _aware(rotated, "key_rotated_at"),
