@@ -15,6 +15,7 @@ from app.domain.business_hours import BusinessHours, customer_time
 from app.domain.diagnosis import TITLES, CheckId
 from app.domain.reconcile.ledger import Summary
 from app.domain.reconcile.records import BridgeEvent, CallState, CrmMatch, LedgerEntry, PbxCall
+from app.services.reconcile.ledger_store_compare import Change, Comparison
 from app.ui.presenter import Presenter
 from app.ui.theme import Mark, colours
 
@@ -86,6 +87,30 @@ def causes_text(summary: Summary) -> str:
     )
     parts = [f"{cause_title(known.get(cause))}: {n:,}" for cause, n in ordered]
     return f"To fix, by cause: {'; '.join(parts)}." if parts else ""
+
+
+# ---- before and after -----------------------------------------------------------------------
+KEPT_FIRST = "Kept for before and after: run the same dates again after a fix to see what changed."
+KEPT_ROLLING = (
+    "Kept. The untouched dates move with the clock: choose From and To to compare a re-run "
+    "after a fix with this one."
+)
+
+
+def changes_text(comparison: Comparison, hours: BusinessHours) -> str:
+    """One line: what changed since the newest earlier run of the same period."""
+    n = comparison.by_change()
+    line = (
+        f"Since the last run of this period: {n[Change.FIXED]:,} fixed, "
+        f"{n[Change.STILL_BROKEN]:,} still to fix, {n[Change.NEWLY_BROKEN]:,} worse"
+    )
+    # Calls only one run has: the PBX's call log changed between them (rare for past days).
+    if n[Change.NEW_CALL]:
+        line += f", {_plural(n[Change.NEW_CALL], 'call')} new"
+    if n[Change.GONE]:
+        line += f", {_plural(n[Change.GONE], 'call')} gone"
+    when = customer_time(comparison.before.ran_at, hours, "%Y-%m-%d %H:%M")
+    return f"{line} (that run: {when})."
 
 
 # ---- the selected call's timeline ----------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The demo window's Reconcile tab at 1366 x 768, normal and Larger type: the inputs, the
+"""The demo window's Reconcile tab at 1366 x 768, normal and Larger type: the inputs, what
+changed since the period's last run, the export buttons and what the last export did, the
 summary, the ledger's columns fitted with nothing sideways, and the selected call's timeline.
 
 The scenes return a child of the window so the renderer keeps the window's own size.
@@ -10,11 +11,14 @@ import asyncio
 import contextlib
 import functools
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.domain.clock import utc_now
 from app.domain.reconcile.records import CallState
 from app.ui.connections.model import NAME
 from app.ui.context import UiContext
@@ -42,10 +46,22 @@ async def _reconcile(stack: contextlib.AsyncExitStack, ui: UiContext, large: boo
     opened.window.tabs.setCurrentWidget(pane)
     pane.form.set_crm_path(folder / "crm-activities.csv")
     pane.form.add_bridge_log(folder / "bridge.log")
-    task = pane.run()
-    assert task is not None, pane.error_label.text()
-    await asyncio.wait_for(task, 60)
-    assert pane.result is not None, pane.error_label.text()
+    # Whole past days, run twice: the second run says what changed since the first.
+    today = utc_now().astimezone(pane.model.hours.zone).date()
+    for edit, days in ((pane.form.from_date, DAYS), (pane.form.to_date, 1)):
+        day = today - timedelta(days=days)
+        edit.setDate(QDate(day.year, day.month, day.day))
+    for _ in range(2):
+        task = pane.run()
+        assert task is not None, pane.error_label.text()
+        await asyncio.wait_for(task, 60)
+        assert pane.result is not None, pane.error_label.text()
+        if pane.keep_task is not None:
+            await asyncio.wait_for(pane.keep_task, 60)
+    said = pane.run_actions.changes_label.text()
+    assert said.startswith("Since the last run of this period"), said
+    written = await pane.write_report_to(folder / "ledger-report.json")  # the outcome line
+    assert written is not None, pane.run_actions.outcome_label.text()
     late = next(e for e in pane.model.entries if e.state is CallState.NO_RECORDING)
     pane.select_call(late.call.call_id)
     await asyncio.sleep(0.5)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,7 @@ class Played:
     playback: BridgePlayback
     crm: Path
     log: Path
+    panes: list[ReconcilePane] = field(default_factory=list)  # closed (their ledger store too)
 
 
 @pytest.fixture
@@ -54,13 +55,19 @@ async def played(make_sim: SimFactory, tmp_path: Path) -> AsyncIterator[Played]:
     contacts = tmp_path / "contacts.csv"
     contacts.write_text(sim.crm_export_csv("hubspot"), encoding="utf-8")
     session = PbxSession(profile_for(sim, contacts_csv=str(contacts)), sim.client_secret)
-    yield Played(sim, session, playback, tmp_path / "crm-activities.csv", tmp_path / "bridge.log")
+    played = Played(
+        sim, session, playback, tmp_path / "crm-activities.csv", tmp_path / "bridge.log"
+    )
+    yield played
+    for pane in played.panes:
+        await pane.aclose()
     await session.aclose()
 
 
 async def make_pane(ui: UiContext, qtbot: QtBot, played: Played) -> ReconcilePane:
     pane = ReconcilePane(ui)
     qtbot.addWidget(pane)
+    played.panes.append(pane)
     pane.resize(1200, 760)
     pane.show()
     pane.set_session(played.session)
@@ -74,6 +81,8 @@ async def run_pane(pane: ReconcilePane) -> None:
     assert task is not None, pane.error_label.text()
     await asyncio.wait_for(task, WAIT_S)
     assert pane.result is not None, pane.error_label.text()
+    if pane.keep_task is not None:  # kept in the ledger database for before and after
+        await asyncio.wait_for(pane.keep_task, WAIT_S)
 
 
 async def reconciled_pane(ui: UiContext, qtbot: QtBot, played: Played) -> ReconcilePane:
