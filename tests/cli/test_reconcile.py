@@ -152,3 +152,21 @@ def test_each_run_is_kept_and_a_rerun_of_the_period_shows_before_and_after(
     again = capsys.readouterr().out
     assert "of the same period" in again
     assert "0 fixed, " in again and "0 newly broken" in again  # nothing changed in between
+
+
+def test_a_webhook_journal_that_is_not_a_file_is_a_bad_argument(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*args, "--webhook-journal", str(tmp_path / "nope.sqlite3")]) == 2
+    assert "--webhook-journal:" in capsys.readouterr().err
+
+
+def test_an_unreadable_webhook_journal_is_said_and_the_ledger_stands(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = tmp_path / "webhook-journal.sqlite3"
+    journal.write_bytes(b"not a database at all " * 100)
+    assert main([*args, "--webhook-journal", str(journal)]) == 1
+    out = capsys.readouterr().out
+    assert "Note: The webhook journal could not be read:" in out
+    assert "= the PBX's count" in out  # the ledger is whole without the add-on's events

@@ -41,6 +41,10 @@ Authentication: the add-on's .ini holds only a URL, so a token in that URL's que
 (``?token=...``) is the only credential it can carry. When a token is configured, requests
 without it are refused with 403. The receiver binds loopback unless told otherwise: binding
 another interface exposes it to the network and must be asked for with ``allow_remote=True``.
+
+Given a ``WebhookJournal``, the receiver also keeps each event it delivers (and each start and
+stop) on disk for the reconciliation; the journal never holds the token or a link, and a journal
+that fails only stops journaling.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ from aiohttp import web
 from app.domain.calls import CallDirection
 from app.domain.clock import utc_now
 from app.domain.live import CallEvent, LiveState
+from app.services.feed.webhook_journal import JournalKind, JournalRow, WebhookJournal
 from app.services.logs.setup import REDACTOR
 
 log = logging.getLogger(__name__)
@@ -190,6 +195,7 @@ class WebhookReceiver:
         ssl_context: ssl.SSLContext | None = None,
         path: str = DEFAULT_PATH,
         on_stats: Callable[[ReceiverStats], None] | None = None,
+        journal: WebhookJournal | None = None,
     ) -> None:
         if not _is_loopback(host) and not allow_remote:
             raise ValueError(
@@ -203,6 +209,7 @@ class WebhookReceiver:
         self._on_event = on_event
         self._on_recording = on_recording
         self._on_stats = on_stats
+        self._journal = journal
         self._token = token.strip() if token else None
         if self._token:
             REDACTOR.register(self._token)
@@ -222,11 +229,15 @@ class WebhookReceiver:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
         await runner.setup()
+        if self._journal is not None:
+            await self._journal.open(self._path)  # never raises: a journal that fails says so
         site = web.TCPSite(runner, self.host, self.port, ssl_context=self._ssl)
         try:
             await site.start()
         except OSError:
             await runner.cleanup()
+            if self._journal is not None:
+                await self._journal.close()
             raise
         self._runner = runner
         port = runner.addresses[0][1]
@@ -239,6 +250,8 @@ class WebhookReceiver:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+            if self._journal is not None:
+                await self._journal.close()
             log.info("Webhook receiver stopped")
 
     @property
@@ -393,6 +406,7 @@ class WebhookReceiver:
             key = call_key(raw_id)
             self._on_recording(key, links)
             self._count(recordings=1)
+            self._keep(raw_id, JournalKind.RECORDING_LINK, at, _one(fields, "callerid"), len(links))
             return f"{len(links)} recording link(s) for call {key}"
         if not event:
             raise WebhookRejected(
@@ -403,10 +417,13 @@ class WebhookReceiver:
             raise WebhookRejected(
                 f"unknown event {event[:40]!r} (expected one of: {', '.join(KNOWN_EVENTS)})"
             )
-        return self._call_event(call_key(raw_id), event, fields, at)
+        return self._call_event(raw_id, event, fields, at)
 
-    def _call_event(self, key: str, event: str, fields: dict[str, list[str]], at: datetime) -> str:
-        """A known event of the call ``key``: what it says, and the state it leaves."""
+    def _call_event(
+        self, raw_id: str, event: str, fields: dict[str, list[str]], at: datetime
+    ) -> str:
+        """A known event of the call ``raw_id``: what it says, and the state it leaves."""
+        key = call_key(raw_id)
         state = self._state(key)
         callerid, did, user = _one(fields, "callerid"), _one(fields, "did"), _one(fields, "user")
         state.did = did or state.did
@@ -417,11 +434,11 @@ class WebhookReceiver:
         if event == RINGING:
             if state.rang or state.connected or state.ended:
                 return f"ringing at another extension for call {key}"
-            said = self._emit(key, LiveState.RINGING, state, callerid, user, at)
+            said = self._emit(raw_id, LiveState.RINGING, state, callerid, user, at)
             state.rang = True
             return said
         if event in CALL_START:
-            said = self._emit(key, LiveState.CONNECTED, state, callerid, user, at)
+            said = self._emit(raw_id, LiveState.CONNECTED, state, callerid, user, at)
             state.connected = True
             return said
         if _one(fields, "transfer").lower() in ("true", "1", "yes"):
@@ -429,19 +446,20 @@ class WebhookReceiver:
         if state.ended:
             return f"call {key} had already ended"
         final = _final_state(event, state, fields)
-        said = self._emit(key, final, state, callerid, user, at)
+        said = self._emit(raw_id, final, state, callerid, user, at)
         state.ended = True
         return said
 
     def _emit(
         self,
-        key: str,
+        raw_id: str,
         state: LiveState,
         call: _CallState,
         callerid: str,
         user: str,
         at: datetime,
     ) -> str:
+        key = call_key(raw_id)
         self._on_event(
             CallEvent(
                 call_id=key,
@@ -454,7 +472,16 @@ class WebhookReceiver:
             )
         )
         self._count(events=1)
+        self._keep(raw_id, JournalKind.of_state(state), at, callerid)
         return f"{state.value} for call {key}"
+
+    def _keep(
+        self, raw_id: str, kind: JournalKind, at: datetime, number: str, links: int = 0
+    ) -> None:
+        """Journal a delivered event (queued: nothing here waits for the disk)."""
+        if self._journal is not None:
+            row = JournalRow(at, raw_id, call_key(raw_id), kind, number or None, links)
+            self._journal.record(row)
 
     def _state(self, key: str) -> _CallState:
         state = self._calls.get(key)

@@ -40,8 +40,6 @@ from app.domain.clock import utc_now
 from app.domain.diagnosis import CheckId
 from app.domain.reconcile.records import CallState
 from app.services import paths
-from app.services.atomic_files import free_sibling
-from app.services.reconcile import ledger_store_schema as schema
 from app.services.reconcile.ledger_store_compare import Comparison, StateAndCause, compare_states
 from app.services.reconcile.ledger_store_rows import (
     InputFingerprint,
@@ -56,13 +54,20 @@ from app.services.reconcile.ledger_store_rows import (
     summary_json,
     utc_text,
 )
+from app.services.reconcile.ledger_store_schema import SCHEMA
 from app.services.reconcile.run import ReconcileInputs, ReconcileResult
+from app.services.sqlite_files import (
+    CannotOpen,
+    DamagedFile,
+    NewerSchemaError,
+    open_current,
+    set_aside,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
 
 FILE_NAME: Final = "reconcile.sqlite3"
-_SIDECARS: Final = ("-wal", "-shm")
-_STAMP_FORMAT: Final = "%Y%m%dT%H%M%SZ"
 _RUN_COLUMNS: Final = "id, connection_id, period_from, period_to, ran_at, app_version, summary"
 # Looked up by value: 150,000 calls a run make the enums' own constructors count.
 _STATES: Final = {state.value: state for state in CallState}
@@ -277,15 +282,8 @@ class LedgerStore:
     @contextlib.contextmanager
     def _transaction(self, doing: str) -> Iterator[None]:
         """One write transaction: all of it is kept, or none of it."""
-        with self._reading(doing):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-                self._db.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
-                raise
+        with self._reading(doing), transaction(self._db):
+            yield
 
     @contextlib.contextmanager
     def _reading(self, doing: str) -> Iterator[None]:
@@ -306,76 +304,27 @@ class LedgerStore:
 # ---- opening the file --------------------------------------------------------------------------
 def _connect(path: Path) -> sqlite3.Connection:
     """An open, current-schema connection; ``_Damaged`` for a file to set aside."""
-    if path.exists():
-        _inspect_read_only(path)
     try:
-        # Autocommit: transactions are begun and ended explicitly (see ``_transaction``). Any
-        # worker thread of ``asyncio.to_thread`` may use it; the store's lock serialises them.
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise _cannot_open(path, exc) from exc
-    try:
-        with _opening(path):
-            schema.inspect(db)  # again: another process may have changed it since
-            db.execute("PRAGMA journal_mode = WAL")
-            # In WAL mode a crash may lose the last commit, never the file's consistency.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            schema.upgrade(db)
-    except BaseException:
-        db.close()
-        raise
-    return db
-
-
-def _inspect_read_only(path: Path) -> None:
-    """Check the file is a ledger this app may open, writing nothing: a newer ledger or another
-    program's file stays byte for byte as it was, and a damaged file keeps its WAL (a writable
-    connection would delete it on closing)."""
-    try:
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
-    except sqlite3.Error as exc:
-        raise _cannot_open(path, exc) from exc
-    try:
-        with _opening(path):
-            schema.inspect(db)
-    finally:
-        db.close()
-
-
-@contextlib.contextmanager
-def _opening(path: Path) -> Iterator[None]:
-    """What went wrong opening the file, as the store reports it."""
-    try:
-        yield
-    except schema.NewerSchemaError as exc:
+        return open_current(path, SCHEMA, foreign_keys=True)
+    except NewerSchemaError as exc:
         raise _newer(path, exc.version) from exc
-    except schema.ForeignFileError as exc:
+    except DamagedFile as exc:
         raise _Damaged(str(exc)) from exc
-    except sqlite3.DatabaseError as exc:
-        if _damaged(exc):
-            raise _Damaged(f"damaged ({exc})") from exc
+    except CannotOpen as exc:
         raise _cannot_open(path, exc) from exc
-
-
-def _damaged(exc: sqlite3.DatabaseError) -> bool:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
 
 
 def _newer(path: Path, version: int) -> LedgerStoreError:
-    log.warning(
-        "Reconcile ledger %s has schema %s (newer than %s)", path, version, schema.SCHEMA_VERSION
-    )
+    log.warning("Reconcile ledger %s has schema %s (newer than %s)", path, version, SCHEMA.version)
     return LedgerStoreError(
         f"The reconcile ledger {path} was written by a newer PBX Companion (ledger schema "
-        f"{version}; this version understands {schema.SCHEMA_VERSION}). It was left untouched. "
+        f"{version}; this version understands {SCHEMA.version}). It was left untouched. "
         "Install the newer version to see and keep reconcile runs, or move the file away to "
         "start a new ledger."
     )
 
 
-def _cannot_open(path: Path, exc: sqlite3.Error) -> LedgerStoreError:
+def _cannot_open(path: Path, exc: Exception) -> LedgerStoreError:
     log.warning("Reconcile ledger %s cannot be opened: %s", path, exc)
     return LedgerStoreError(
         f"The reconcile ledger {path} cannot be opened ({exc}). It was left as it is; check "
@@ -384,19 +333,10 @@ def _cannot_open(path: Path, exc: sqlite3.Error) -> LedgerStoreError:
     )
 
 
-def _free_name(path: Path, tag: str) -> Path:
-    return free_sibling(path, tag, utc_now().strftime(_STAMP_FORMAT))
-
-
 def _set_aside(path: Path, why: str) -> LedgerStoreProblem:
     """Rename the damaged file (and its WAL, which must never be replayed into a fresh one)."""
-    target = _free_name(path, "corrupt")
     try:
-        path.rename(target)
-        for suffix in _SIDECARS:
-            sidecar = path.with_name(path.name + suffix)
-            if sidecar.exists():
-                sidecar.rename(target.with_name(target.name + suffix))
+        target = set_aside(path)
     except OSError as exc:
         log.warning("Reconcile ledger %s is %s and cannot be set aside (%s)", path, why, exc)
         raise LedgerStoreError(

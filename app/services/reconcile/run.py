@@ -17,9 +17,19 @@ from pathlib import Path
 from app.domain.reconcile.ledger import Ledger, reconcile
 from app.domain.reconcile.records import BridgeEvent, PbxCall
 from app.services.reconcile.activity_columns import ActivityColumns
-from app.services.reconcile.bridge_log import BridgeLogCounts, read_bridge_log
+from app.services.reconcile.bridge_log import (
+    PASTED,
+    BridgeLogCounts,
+    CallFilter,
+    read_bridge_log,
+)
 from app.services.reconcile.crm_activities import ActivityCounts, read_crm_activities
 from app.services.reconcile.pbx_calls import read_pbx_calls
+from app.services.reconcile.webhook_events import (
+    WebhookEvents,
+    read_webhook_events,
+    tie_to_calls,
+)
 from app.services.session import ContactMatcher, PbxSession
 
 log = logging.getLogger(__name__)
@@ -32,6 +42,10 @@ class ReconcileInputs:
     crm_columns: ActivityColumns | None = None  # None: detected from the headers
     crm_zone: tzinfo | None = None  # None: the customer's
     bridge_zone: tzinfo | None = None  # None: the customer's
+    bridge_pasted: tuple[str, ...] = ()  # logs pasted as text: in memory, never on disk
+    # The app's own webhook receiver's journal (the add-on's events), when it ran.
+    use_webhook_journal: bool = True
+    webhook_journal: Path | None = None  # None: this machine's journal
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class ReconcileResult:
     crm: ActivityCounts
     bridge: tuple[BridgeLogCounts, ...]
     notes: tuple[str, ...] = field(default=())  # limits hit, rows and lines not read
+    webhook: WebhookEvents | None = None  # None: the journal was not asked for
 
     @property
     def exit_fine(self) -> bool:
@@ -73,13 +88,22 @@ async def run_reconcile(
     keep = _about_these_calls(pbx.calls)
     events: list[BridgeEvent] = []
     counts: list[BridgeLogCounts] = []
-    for path in inputs.bridge_logs:
-        say(f"Reading the bridge log {path.name}…")
+    sources: list[Path | list[str]] = [*inputs.bridge_logs]
+    sources += [text.splitlines() for text in inputs.bridge_pasted]
+    for source in sources:
+        say(f"Reading the bridge log {source.name if isinstance(source, Path) else PASTED}…")
         read = await asyncio.to_thread(
-            read_bridge_log, path, zone=inputs.bridge_zone or zone, keep=keep
+            read_bridge_log, source, zone=inputs.bridge_zone or zone, keep=keep
         )
         events.extend(read.events)
         counts.append(read.counts)
+    webhook: WebhookEvents | None = None
+    if inputs.use_webhook_journal:
+        say("Reading the webhook add-on's journal…")
+        webhook = await asyncio.to_thread(
+            read_webhook_events, since, until, path=inputs.webhook_journal
+        )
+        events.extend(e for e in tie_to_calls(webhook, pbx.calls, region=region) if keep(e))
     say("Reconciling…")
     unreadable = sum(c.unreadable for c in counts)
     ledger = await asyncio.to_thread(
@@ -93,13 +117,15 @@ async def run_reconcile(
     notes = [*pbx.notes]
     notes += [s for s in (crm.counts.problem_summary(),) if s]
     notes += [s for c in counts if (s := c.unreadable_summary())]
+    if webhook is not None and (webhook.exists or webhook.problem):
+        notes.append(webhook.summary())
     log.info(
         "Reconciled %d calls against %d CRM activities and %d bridge lines",
         ledger.summary.calls,
         len(crm.activities),
         len(events),
     )
-    return ReconcileResult(ledger, crm.counts, tuple(counts), tuple(notes))
+    return ReconcileResult(ledger, crm.counts, tuple(counts), tuple(notes), webhook)
 
 
 async def _matcher(session: PbxSession) -> ContactMatcher | None:
@@ -111,14 +137,10 @@ async def _matcher(session: PbxSession) -> ContactMatcher | None:
         return None
 
 
-def _about_these_calls(calls: list[PbxCall]) -> Callable[[BridgeEvent], bool]:
-    """Keep only the log lines about this period's calls: a 1 GB log holds months."""
-    ids = {i.lower() for call in calls for i in call.ids}
-    recordings = {r for call in calls for r in call.recording_ids}
-
-    def keep(event: BridgeEvent) -> bool:
-        if event.call_id is not None and event.call_id.lower() in ids:
-            return True
-        return event.recording_id is not None and event.recording_id in recordings
-
-    return keep
+def _about_these_calls(calls: list[PbxCall]) -> CallFilter:
+    """Keep only the log lines about this period's calls: a 1 GB log holds months (and the
+    reader skips the full reading of lines that cannot name one of them)."""
+    return CallFilter(
+        (i for call in calls for i in call.ids),
+        (r for call in calls for r in call.recording_ids),
+    )

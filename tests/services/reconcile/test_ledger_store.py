@@ -362,8 +362,8 @@ def test_an_older_ledger_is_migrated_with_its_runs_kept(
     def add_notes(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE runs ADD COLUMN notes TEXT")
 
-    monkeypatch.setattr(ledger_store_schema, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(ledger_store_schema.MIGRATIONS, 1, add_notes)
+    monkeypatch.setattr(ledger_store_schema.SCHEMA, "version", 2)
+    monkeypatch.setitem(ledger_store_schema.SCHEMA.migrations, 1, add_notes)
     with LedgerStore.open(path) as opened:
         assert [r.id for r in opened.runs(CONNECTION)] == [run_id]
     with sqlite3.connect(path) as db:
