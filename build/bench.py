@@ -150,6 +150,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from bench_bundle import bench_bundle
     from bench_contacts import bench_contacts
     from bench_feed import bench_feed
+    from bench_fleet import bench_fleet
     from bench_hostile import bench_hostile
     from bench_reconcile import bench_reconcile
     from bench_report import bench_report
@@ -158,6 +159,7 @@ async def main_async(args: argparse.Namespace) -> None:
     figures += await asyncio.to_thread(bench_contacts)
     figures += await asyncio.to_thread(bench_hostile)
     figures += await asyncio.to_thread(bench_reconcile)
+    figures += await asyncio.to_thread(bench_fleet)
     figures += await bench_report(args.repeats)
     figures.append(bench_bundle())
     print_table(figures)

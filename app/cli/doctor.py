@@ -28,6 +28,7 @@ from app.cli.args import (
 from app.cli.connections import find_saved, open_store_with_keyring
 from app.cli.report import report_target, write_doctor_report
 from app.domain.bridge import Bridge, ContactStore, NumberMatch
+from app.domain.clock import utc_now
 from app.domain.connection import ConnectionProfile
 from app.domain.deadlines import DEFAULT_DOCTOR_DEADLINE_S, ran_out_of_time
 from app.domain.diagnosis import CHECK_ORDER, CheckResult, Diagnosis
@@ -144,6 +145,18 @@ async def _remember(saved: SavedConnection, diagnosis: Diagnosis) -> None:
         )
     except ConnectionStoreError as exc:
         print(f"pbx-companion: the result was not remembered: {exc.message}", file=sys.stderr)
+    # And in the fleet's run history, so `fleet changes` compares against it too.
+    from app.services.fleet.tracking import record_doctor_run
+
+    problem = await record_doctor_run(
+        saved.profile,
+        diagnosis,
+        source="doctor",
+        key_warning_days=saved.store.settings.key_age_warning_days,
+        now=utc_now(),
+    )
+    if problem is not None:
+        print(f"pbx-companion: the run was not kept in the run history: {problem}", file=sys.stderr)
 
 
 def _discard_stdout() -> None:

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.reconcile_args import add_reconcile_command
 
     add_reconcile_command(commands)
+    from app.cli.fleet_args import add_fleet_command
+
+    add_fleet_command(commands)
 
     report = commands.add_parser(
         "report",
@@ -188,6 +191,10 @@ def _run_command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         from app.cli.reconcile import run_reconcile_command
 
         return asyncio.run(run_reconcile_command(args))
+    if args.command == "fleet":
+        from app.cli.fleet import run_fleet
+
+        return asyncio.run(run_fleet(args))
     if args.command in ("connections", "keys"):
         from app.cli.connections import run_connections, run_keys
 

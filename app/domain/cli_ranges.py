@@ -87,6 +87,11 @@ RECORDING_ID = NumberRange("", 1, 2**31 - 1, whole=True)
 RUN_SECONDS = NumberRange("seconds", 0, 86400, above_low=True)
 # The whole doctor run, or one ``pbx`` command, against a PBX that answers slowly or never.
 DEADLINE_S = NumberRange("seconds", 1, 3600)
+# A fleet sweep. Each doctor holds a few connections to its PBX while its checks overlap: 100
+# at a time keeps a sweep well inside the usual 1,024 open files a process may have. Processes
+# share a sweep's doctors: a laptop's cores; past 16 the PBXs' answers are the limit.
+FLEET_CONCURRENCY = NumberRange("PBXs at a time", 1, 100, whole=True)
+FLEET_PROCESSES = NumberRange("processes", 1, 16, whole=True)
 
 # The simulator's own knobs.
 RECONCILE_DAYS = NumberRange("days", 1, 92, whole=True)  # a quarter: one ledger at a time

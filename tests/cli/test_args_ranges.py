@@ -84,6 +84,13 @@ INFO = ["pbx", "info", *CONNECTION]
             "argument --timeout: 'nan' is not a finite number",
         ),
         (["keys", "rotate", "Site", "--secret-stdin", "--timeout", "-1"], "argument --timeout"),
+        (["fleet", "sweep", "--concurrency", "0"], "'0' is out of range (1 to 100 PBXs at a time)"),
+        (
+            ["fleet", "sweep", "--concurrency", "1e9"],
+            "argument --concurrency: '1e9' is not a whole",
+        ),
+        (["fleet", "sweep", "--processes", "17"], "argument --processes: '17' is out of range"),
+        (["reconcile", "--crm-activities", "x.csv", "--days", "93"], "'93' is out of range"),
         # The simulator's own knobs.
         (["sim", "--port", "70000"], "argument --port: '70000' is out of range (0 to 65535)"),
         (["sim", "--latency-ms", "inf"], "argument --latency-ms: 'inf' is not a whole number"),
@@ -116,6 +123,7 @@ def test_a_bad_number_exits_2_naming_option_value_and_range(
         (["pbx", "download", *CONNECTION, "--out", "x.wav", "7"], "recording_id", 7),
         (["pbx", "calls", *CONNECTION, "--days", "0.5"], "days", 0.5),
         ([*INFO, "--timeout", " 2.5 "], "timeout", 2.5),
+        (["fleet", "sweep", "--concurrency", "100"], "concurrency", 100),
     ],
 )
 def test_values_in_range_are_taken(argv: list[str], attribute: str, value: float) -> None:
