@@ -197,6 +197,9 @@ class MainWindow(QMainWindow):
         self.doctor = DoctorPane(ui, store=store)  # it may save a trusted certificate
         self.doctor.report_settings = lambda: store.settings  # read when a report is built
         self.reconcile = ReconcilePane(ui)
+        self.reconcile.report_settings = lambda: store.settings
+        self.reconcile.diagnosis_source = lambda: self.doctor.diagnosis  # for the support pack
+        self.reconcile.form.attach_store(store)  # the connection remembers its CRM columns
         self.log_view = LogPane(ui, log_buffer)
         self.panes = [
             self.feed,
@@ -259,10 +262,14 @@ class MainWindow(QMainWindow):
         for call in calls:
             self.triggers.add_call(call)
 
-    async def start_webhook_receiver(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    async def start_webhook_receiver(
+        self, host: str = "127.0.0.1", port: int = 0, *, journal: bool = True
+    ) -> str:
         """Listen for the 3CX webhook add-on on a local port; events join the live feed of
-        the connection on screen. Returns the URL to put in the add-on's .ini file."""
+        the connection on screen, and (``journal``) the journal a reconciliation reads back.
+        Returns the URL to put in the add-on's .ini file."""
         # aiohttp's server is loaded only when the receiver is wanted (startup time).
+        from app.services.feed.webhook_journal import WebhookJournal
         from app.services.feed.webhook_receiver import WebhookReceiver
 
         if self._receiver is not None:
@@ -273,6 +280,7 @@ class MainWindow(QMainWindow):
             on_event=self._webhook_event,
             on_recording=self._webhook_recording,
             on_stats=lambda _stats: self._show_receiver_status(),
+            journal=WebhookJournal() if journal else None,
         )
         url = await receiver.start()
         self._receiver = receiver
@@ -453,7 +461,8 @@ class MainWindow(QMainWindow):
         self.add_demo(demo.profile, demo.secret)
         self.tabs.setCurrentWidget(self.feed)
         # The demo PBX also plays the third-party webhook add-on, so that source shows too.
-        demo.sim.set_webhook_target(await self.start_webhook_receiver())
+        # Its calls are not the customer's: they stay out of the receiver's journal.
+        demo.sim.set_webhook_target(await self.start_webhook_receiver(journal=False))
         return demo
 
     # ---- connections -------------------------------------------------------------------------
@@ -526,6 +535,13 @@ class MainWindow(QMainWindow):
             return
         # The pane shows it at once and saves it (demo connections are never saved).
         self.connections.refresh_status(session.profile.id, last_check)
+        diagnosis = self.doctor.diagnosis
+        if diagnosis is not None and not session.profile.demo:
+            # The run joins the fleet's history, so `fleet changes` compares against it too.
+            from app.services.fleet.tracking import keep_app_run
+
+            days = self.store.settings.key_age_warning_days
+            self.ui.tasks.start(keep_app_run(session.profile, diagnosis, days), name="history")
 
     # ---- shutdown ----------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
