@@ -396,6 +396,7 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(_hang_up_race)
         self._thread = threading.Thread(target=self.loop.run_forever, name="hostile-pbx")
         self._thread.start()
 
@@ -432,6 +433,21 @@ def hostile_servers(
                 loop.run(server.stop())
         loop.close()
         logging.getLogger("asyncio").removeFilter(quiet)
+
+
+def _hang_up_race(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Python 3.11's selector transport can run ``_call_connection_lost`` twice when a client
+    hangs up on a TLS write (the second finds its protocol and socket gone): a bug in the
+    hostile server's own asyncio, not the product's, seen once under load. Anything else goes
+    to the default handler, and so fails the test as an unexpected error."""
+    handle = str(context.get("handle", ""))
+    if (
+        isinstance(context.get("exception"), AttributeError)
+        and "_call_connection_lost" in handle
+        and "NoneType" in str(context["exception"])
+    ):
+        return
+    loop.default_exception_handler(context)
 
 
 class _QuietHangUps(logging.Filter):
