@@ -292,8 +292,8 @@ async def _run_worker(args: argparse.Namespace) -> dict[str, Any]:
     from app.domain.live import CallEvent, LiveState
     from app.services.feed.live_feed import FeedCall, FeedStatus
     from app.services.session import PbxSession
-    from app.ui import feed_pane
     from app.ui.context import UiContext
+    from app.ui.feed import pane as feed_pane
     from app.ui.feed.model import CallFeedModel
     from app.ui.presenter import Presenter
     from app.ui.tasks import TaskKeeper
