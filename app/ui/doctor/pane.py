@@ -48,6 +48,7 @@ from app.ui.doctor.run_controls import RunControls
 from app.ui.reports.dialog import ReportPreviewDialog
 
 log = logging.getLogger(__name__)
+STORED_RUN_TEXT = "The last stored run, from {when}. Press Run doctor to check the PBX again now."
 
 
 class DoctorPane(QWidget):
@@ -258,6 +259,19 @@ class DoctorPane(QWidget):
             on_result=lambda result: self._result_arrived(run_id, result),
             on_journey=lambda journey: self._journey_arrived(run_id, journey),
         )
+
+    def show_stored(self, diagnosis: Diagnosis, when: str) -> None:
+        """Show a stored run (the Fleet's last of this connection, ``when`` on the customer's
+        clock) until the next run. It is not announced as a new diagnosis: the other panes and
+        the connection's last check keep what the window checked itself."""
+        if self._busy:
+            return
+        self._forget_run()
+        self.diagnosis = diagnosis
+        self._settle_rows(diagnosis)
+        self._render_all()
+        self._select_first_problem(diagnosis)
+        self.notice.add(STORED_RUN_TEXT.format(when=when), info=True)
 
     def _forget_run(self) -> None:
         """Drop what the last run left: its answer, notices, test calls and rows."""

@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         from app.ui.feed.pane import FeedPane
         from app.ui.reconcile.pane import ReconcilePane
         from app.ui.recordings.pane import RecordingsPane
+        from app.ui.shell.fleet_tab import fleet_pane
         from app.ui.shell.log_pane import LogPane
         from app.ui.triggers.pane import TriggersPane
 
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
         self.reconcile.diagnosis_source = lambda: self.doctor.diagnosis  # for the support pack
         self.reconcile.form.attach_store(store)  # the connection remembers its CRM columns
         self.log_view = LogPane(ui, log_buffer)
+        self.fleet = fleet_pane(self)  # every saved connection; its rows open in the doctor
         self.panes = [
             self.feed,
             self.triggers,
@@ -219,6 +221,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.recordings, "Recordings")
         self.tabs.addTab(self.doctor, "Doctor")
         self.tabs.addTab(self.reconcile, "Reconcile")
+        self.tabs.addTab(self.fleet, "Fleet")
         self.tabs.addTab(self.log_view, "Log")
 
         self.welcome = WelcomePage()

@@ -1,0 +1,1 @@
+"""The desktop Fleet view: every saved connection at once (issue 22)."""

@@ -1,0 +1,41 @@
+"""The Fleet table's next expiry: the soonest of the licence, the certificate and the key's age
+limit, marked as it comes due by the clock the pane is given (no test reads today's date)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from PySide6.QtCore import Qt
+
+from app.domain.connection import ConnectionProfile
+from app.ui.fleet.model import EXPIRY, FleetModel, matches
+from app.ui.presenter import Presenter
+
+ROTATED = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def expiry_cell(now: datetime, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+    model = FleetModel(Presenter(), clock=lambda: now, key_warning_days=180)
+    profile = ConnectionProfile(
+        id="a", name="Harbour Main", url="https://a.invalid", client_id="9", key_rotated_at=ROTATED
+    )
+    model.set_profiles([profile])
+    return model.index(0, EXPIRY).data(role)
+
+
+def test_the_key_age_limit_is_the_next_expiry_when_no_run_gave_a_date() -> None:
+    limit = ROTATED + timedelta(days=180)
+    assert expiry_cell(limit - timedelta(days=10)) == f"Key age limit {limit:%d %b %Y}"
+    assert expiry_cell(limit + timedelta(days=1)) == f"⚠ Key age limit passed {limit:%d %b %Y}"
+    tip = str(expiry_cell(limit, Qt.ItemDataRole.ToolTipRole))
+    assert tip.startswith(
+        f"The API key reaches the age limit chosen in the settings on {limit:%d %B %Y}."
+    )
+
+
+def test_the_filter_matches_name_and_customer_in_any_case() -> None:
+    profile = ConnectionProfile(
+        id="a", name="Harbour Main", url="https://a.invalid", client_id="9", customer="Bay Vets"
+    )
+    assert matches(profile, " harbour ") and matches(profile, "VETS") and matches(profile, "")
+    assert not matches(profile, "hillcrest")
