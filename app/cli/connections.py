@@ -37,6 +37,7 @@ from app.domain.connection import (
     key_age_text,
     key_age_warning,
     new_connection_id,
+    parse_tags,
 )
 from app.domain.pbx import hosting_of_url
 from app.services.connections.store import (
@@ -55,6 +56,7 @@ from app.services.setup.capabilities import CapabilityReport, verify_capabilitie
 OPTIONS: Final[dict[str, str]] = {
     "name": "NAME",
     "customer": "--customer",
+    "tags": "--tag",
     "url": "--url",
     "client_id": "--client-id",
     "secret": "API key",
@@ -94,6 +96,13 @@ def add_commands(commands: Any) -> None:
     add.add_argument("--ca-file", metavar="PEM", help="trust this CA instead of the OS store")
     add.add_argument("--pin-sha256", help="accept only this certificate (SHA-256 fingerprint)")
     add.add_argument("--customer", default="", metavar="TEXT", help="the customer's name")
+    add.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="a label of yours for `fleet sweep --only TAG` (repeatable; commas also separate)",
+    )
     add.add_argument("--contacts", metavar="CSV", help="a CRM contacts export to match against")
     add.add_argument(
         "--no-verify",
@@ -107,6 +116,15 @@ def add_commands(commands: Any) -> None:
 
     remove = what.add_parser("remove", help="forget a connection and delete its key")
     remove.add_argument("name", metavar="NAME")
+
+    tag = what.add_parser(
+        "tag",
+        help="set a connection's tags (none given: clear them)",
+        description="Replace a saved connection's tags with those given; `fleet sweep --only "
+        "TAG` then picks every connection carrying TAG. Nothing is sent to the PBX.",
+    )
+    tag.add_argument("name", metavar="NAME")
+    tag.add_argument("tags", nargs="*", metavar="TAG", help="e.g. north monthly-review")
 
     keys = commands.add_parser("keys", help="API keys of saved connections: rotate")
     key_commands = keys.add_subparsers(dest="keys_command", metavar="WHAT", required=True)
@@ -129,6 +147,8 @@ async def run_connections(args: argparse.Namespace) -> int:
     store = await ConnectionStore.open()
     if what == "list":
         return _list(store, as_json=args.json)
+    if what == "tag":
+        return await _tag(store, args.name, args.tags)
     return await _remove(store, args.name)
 
 
@@ -172,6 +192,7 @@ async def _add(args: argparse.Namespace) -> int:
         url=args.url,
         client_id=args.client_id,
         customer=args.customer,
+        tags=parse_tags(",".join(args.tag)),
         region=args.region,
         ca_file=args.ca_file,
         pin_sha256=args.pin_sha256,
@@ -233,12 +254,13 @@ def _list(store: ConnectionStore, *, as_json: bool) -> int:
             "--client-id ID --secret-stdin"
         )
         return EXIT_OK
-    table = [("NAME", "CUSTOMER", "URL", "VERSION", "KEY", "LAST CHECK")]
+    table = [("NAME", "CUSTOMER", "TAGS", "URL", "VERSION", "KEY", "LAST CHECK")]
     warnings: list[str] = []
     for p in profiles:
         warning = key_age_warning(p, now=now, warn_days=warn_days)
         age = key_age_text(p, now=now) + (" (old)" if warning else "")
-        table.append((p.name, p.customer, p.url, p.version or "?", age, _last_check_text(p)))
+        tags = ", ".join(p.tags)
+        table.append((p.name, p.customer, tags, p.url, p.version or "?", age, _last_check_text(p)))
         if warning:
             warnings.append(warning)
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
@@ -277,6 +299,17 @@ async def _remove(store: ConnectionStore, name: str) -> int:
         raise _usage(exc) from None
     where = f" from {store.key_backend}" if store.key_backend else ""
     print(f"Removed {profile.name} and deleted its key{where}.")
+    return EXIT_OK
+
+
+async def _tag(store: ConnectionStore, name: str, tags: list[str]) -> int:
+    profile = find_saved(store, name, "NAME")
+    try:
+        saved = await store.update(replace(profile, tags=parse_tags(",".join(tags))), None)
+    except ConnectionStoreError as exc:  # a tag too long, a read-only settings file
+        raise _usage(exc) from None
+    shown = ", ".join(saved.tags) if saved.tags else "none"
+    print(f"Tags of {saved.name}: {shown}.")
     return EXIT_OK
 
 

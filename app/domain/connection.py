@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
@@ -75,6 +76,9 @@ class ConnectionProfile:
     url: str
     client_id: str
     customer: str = ""
+    # The engineer's own labels ("monthly-review", "region-north"): ``fleet sweep --only TAG``
+    # and an MSP's shards across its RMM agents pick connections by them.
+    tags: tuple[str, ...] = ()
     version: str | None = None  # last detected, e.g. "20.0.10.1116"
     hosting: str | None = None  # "self-hosted", "3CX-hosted", ... as last guessed
     region: str | None = None  # ISO country for number normalisation; None: the PBX's own
@@ -94,6 +98,41 @@ class ConnectionProfile:
     @property
     def status(self) -> CheckStatusSummary:
         return self.last_check.status if self.last_check else CheckStatusSummary.NEVER
+
+
+TAG_MAX_LENGTH: Final = 40
+
+
+def parse_tags(text: str | Iterable[str]) -> tuple[str, ...]:
+    """Tags as typed ("north, Monthly review,north"): split on commas, spaces inside a tag
+    collapsed, empty ones dropped, and a repeat (in any case) kept once, first spelling first.
+    """
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    tags: list[str] = []
+    seen: set[str] = set()
+    for part in parts:
+        tag = " ".join(part.split())
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            tags.append(tag)
+    return tuple(tags)
+
+
+def tag_problem(tags: Iterable[str]) -> str | None:
+    """Why these tags cannot be kept (a long one is a paste gone wrong), or None."""
+    for tag in tags:
+        if len(tag) > TAG_MAX_LENGTH:
+            return (
+                f"The tag {tag[:20]!r}… is {len(tag)} characters long: keep each tag to "
+                f"{TAG_MAX_LENGTH} (separate tags with commas)."
+            )
+    return None
+
+
+def has_tag(profile: ConnectionProfile, tag: str) -> bool:
+    """Whether ``profile`` carries ``tag``, compared as the engineer reads it (any case)."""
+    wanted = " ".join(tag.split()).casefold()
+    return any(t.casefold() == wanted for t in profile.tags)
 
 
 def key_age_days(profile: ConnectionProfile, *, now: datetime) -> int | None:

@@ -186,7 +186,8 @@ async def test_list_shows_key_age_and_warns_past_the_limit(cli: Cli, make_sim: S
 
     sim = await make_sim(tls=True)
     assert (await cli(*add_args(sim, "Fresh"), stdin=sim.client_secret)).code == 0
-    assert (await cli(*add_args(sim, "Stale", "--no-verify"), stdin=sim.client_secret)).code == 0
+    stale_args = add_args(sim, "Stale", "--no-verify", "--tag", "north, monthly", "--tag", "NORTH")
+    assert (await cli(*stale_args, stdin=sim.client_secret)).code == 0
     path = settings_path()
     settings = load_settings(path).settings
     stale = next(c for c in settings.connections if c.name == "Stale")
@@ -196,11 +197,21 @@ async def test_list_shows_key_age_and_warns_past_the_limit(cli: Cli, make_sim: S
     listed = await cli("connections", "list")
     assert listed.code == 0
     lines = listed.out.splitlines()
-    assert lines[0].split() == ["NAME", "CUSTOMER", "URL", "VERSION", "KEY", "LAST", "CHECK"]
+    assert lines[0].split() == [
+        "NAME",
+        "CUSTOMER",
+        "TAGS",
+        "URL",
+        "VERSION",
+        "KEY",
+        "LAST",
+        "CHECK",
+    ]
     fresh_line = next(line for line in lines if line.startswith("Fresh"))
     stale_line = next(line for line in lines if line.startswith("Stale"))
     assert "set today" in fresh_line and "20.0.10.1116" in fresh_line
     assert "set 200 days ago (old)" in stale_line and "not checked" in stale_line
+    assert "north, monthly" in stale_line  # a repeat in another case kept once
     assert "Warning: The API key for Stale was set 200 days ago, past the 90 days" in listed.out
 
     as_json = await cli("connections", "list", "--json")
@@ -210,6 +221,7 @@ async def test_list_shows_key_age_and_warns_past_the_limit(cli: Cli, make_sim: S
     assert rows["Fresh"]["key_age_warning"] is None
     assert rows["Fresh"]["version"] == "20.0.10.1116"
     assert rows["Fresh"]["last_check"] is None
+    assert rows["Stale"]["tags"] == ["north", "monthly"] and rows["Fresh"]["tags"] == []
     assert_secret_free(listed, sim.client_secret)
     assert_secret_free(as_json, sim.client_secret)
 

@@ -130,9 +130,23 @@ async def test_sweep_json_exit_codes_and_bad_input_rows(
     validate(json.loads(out.read_text()))
     assert json.loads(out.read_text())["connections"][0]["name"] == "Bayside"
 
+    # Tags: the engineer's own labels pick connections across customers.
+    tagged = await cli("connections", "tag", "bayside", "North", "monthly review")
+    assert tagged.code == 0 and tagged.out == "Tags of Bayside: North, monthly review.\n"
+    assert (await cli("connections", "tag", "Old Site", "north")).code == 0
+    by_tag = await cli("fleet", "sweep", "--json", "--only", "NORTH")
+    rows = {row["name"]: row for row in validate_doc(by_tag)["connections"]}
+    assert list(rows) == ["Bayside", "Old Site"]
+    assert rows["Bayside"]["tags"] == ["North", "monthly review"]
+    assert rows["Old Site"]["tags"] == ["north"]
+    too_long = await cli("connections", "tag", "Bayside", "x" * 41)
+    assert too_long.code == 2 and "--tag: The tag 'xxxxxxxxxxxxxxxxxxxx'… is 41" in too_long.err
+
     unknown = await cli("fleet", "sweep", "--only", "Nobody")
     assert unknown.code == 2
-    assert "--only: no saved connection or customer is called 'Nobody'" in unknown.err
+    assert "--only: no saved connection, tag or customer is called 'Nobody'" in unknown.err
+    assert "tags: monthly review, North, north)" not in unknown.err  # one spelling each
+    assert "; tags: monthly review, North)" in unknown.err
 
 
 async def test_changes_show_an_upgrade_and_a_renewed_certificate(

@@ -118,12 +118,15 @@ class LicenceDetails:
     edition: str | None
     expires_at: datetime | None
     items: tuple[LicenceItem, ...]
+    maintenance_expires_at: datetime | None = None  # the fleet warns before it lapses
 
     def as_json(self) -> dict[str, Any]:
+        maintenance = self.maintenance_expires_at
         return {
             "version": self.version,
             "edition": self.edition,
             "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "maintenance_expires_at": maintenance.isoformat() if maintenance else None,
             "items": [item.as_json() for item in self.items],
         }
 
@@ -137,6 +140,10 @@ class LicenceDetails:
             tuple(
                 LicenceItem.from_json(entry, f"licence.details.items[{n}]")
                 for n, entry in enumerate(fields.items(item.get("items"), "licence.details.items"))
+            ),
+            # Absent from results written before the fleet read it.
+            fields.opt_time(
+                item.get("maintenance_expires_at"), "licence.details.maintenance_expires_at"
             ),
         )
 
@@ -353,6 +360,7 @@ def _details(facts: LicenceFacts, items: tuple[LicenceItem, ...]) -> LicenceDeta
         edition=str(lic.edition) if lic else None,
         expires_at=(lic.expires_at if lic else None) or (st.expires_at if st else None),
         items=items,
+        maintenance_expires_at=lic.maintenance_expires_at if lic else None,
     )
 
 

@@ -30,6 +30,7 @@ class ChangeKind(enum.StrEnum):
     VERSION = "version_changed"
     LICENCE_EXPIRING = "licence_expiring"
     MAINTENANCE_EXPIRED = "maintenance_expired"
+    MAINTENANCE_EXPIRING = "maintenance_expiring"
     CERTIFICATE_CHANGED = "certificate_changed"
     CERTIFICATE_EXPIRING = "certificate_expiring"
     KEY_OLD = "key_old"
@@ -180,6 +181,18 @@ def _expiring(after: RunFacts, now: datetime) -> list[Change]:
                 f"{plural(_days_left(lic, now), 'day')}.",
                 LICENCE_FIX,
                 now=lic.isoformat(),
+            )
+        )
+    maintenance = after.maintenance_expires_at
+    if not after.maintenance_expired and maintenance and now <= maintenance < now + window:
+        found.append(
+            Change(
+                ChangeKind.MAINTENANCE_EXPIRING,
+                CheckId.LICENCE,
+                f"3CX maintenance ends on {maintenance.date().isoformat()}, in "
+                f"{plural(_days_left(maintenance, now), 'day')}.",
+                MAINTENANCE_FIX,
+                now=maintenance.isoformat(),
             )
         )
     if after.maintenance_expired:

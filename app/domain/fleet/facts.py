@@ -38,6 +38,7 @@ class RunFacts:
     version: str | None = None
     licence_expires_at: datetime | None = None
     maintenance_expired: bool | None = None
+    maintenance_expires_at: datetime | None = None
     certificate_sha256: str | None = None
     certificate_not_after: datetime | None = None
     key_rotated_at: datetime | None = None
@@ -61,6 +62,7 @@ class RunFacts:
             "version": self.version,
             "licence_expires_at": _iso(self.licence_expires_at),
             "maintenance_expired": self.maintenance_expired,
+            "maintenance_expires_at": _iso(self.maintenance_expires_at),
             "certificate_sha256": self.certificate_sha256,
             "certificate_not_after": _iso(self.certificate_not_after),
             "key_rotated_at": _iso(self.key_rotated_at),
@@ -95,6 +97,7 @@ class RunFacts:
             version=_opt_text(data, "version"),
             licence_expires_at=_opt_time(data, "licence_expires_at"),
             maintenance_expired=maintenance,
+            maintenance_expires_at=_opt_time(data, "maintenance_expires_at"),
             certificate_sha256=_opt_text(data, "certificate_sha256"),
             certificate_not_after=_opt_time(data, "certificate_not_after"),
             key_rotated_at=_opt_time(data, "key_rotated_at"),
@@ -123,6 +126,7 @@ def facts_of(
         version=diagnosis.pbx.version or (licence.version if licence else None),
         licence_expires_at=licence.expires_at if licence else None,
         maintenance_expired=_maintenance_expired(licence),
+        maintenance_expires_at=licence.maintenance_expires_at if licence else None,
         certificate_sha256=_cert_text(cert, "sha256"),
         certificate_not_after=_cert_time(cert),
         key_rotated_at=key_rotated_at,

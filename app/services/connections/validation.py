@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from app.domain.addresses import AddressError, parse_pbx_address
-from app.domain.connection import ConnectionProfile, looks_like_did
+from app.domain.connection import ConnectionProfile, looks_like_did, parse_tags, tag_problem
 from app.domain.phones import NumberError, validate_region
 from app.services.connections.secrets import (
     normalise_pasted_key,
@@ -22,6 +22,7 @@ from app.threecx.tls import normalise_fingerprint
 FIELD_LABELS: Final[dict[str, str]] = {
     "name": "Name",
     "customer": "Customer",
+    "tags": "Tags",
     "url": "PBX address",
     "client_id": "Client ID",
     "secret": "API key",
@@ -88,6 +89,9 @@ def check_profile(
         problems["name"] = f"Another connection is already called {name!r}."
     changes["name"] = name
     changes["customer"] = profile.customer.strip()
+    changes["tags"] = parse_tags(profile.tags)
+    if (problem := tag_problem(changes["tags"])) is not None:
+        problems["tags"] = problem
 
     try:
         changes["url"] = parse_pbx_address(profile.url).base_url

@@ -22,6 +22,7 @@ def row_json(row: FleetRow) -> dict[str, Any]:
         "id": row.connection_id,
         "name": row.name,
         "customer": row.customer,
+        "tags": list(row.tags),
         "url": row.url,
         "outcome": row.outcome.value,
         "finding": row.finding,

@@ -25,6 +25,7 @@ from app.services.fleet.sweep import FleetRow
 
 class Expires(enum.StrEnum):
     LICENCE = "licence"
+    MAINTENANCE = "maintenance"
     CERTIFICATE = "certificate"
     KEY = "key"
 
@@ -37,7 +38,8 @@ class Due(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Expiry:
-    """The soonest of the licence's end, the certificate's end and the key's age limit."""
+    """The soonest of the licence's, maintenance's and certificate's ends and the key's age
+    limit."""
 
     what: Expires
     at: datetime
@@ -63,6 +65,10 @@ def next_expiry(
         facts = facts_of(diagnosis, key_rotated_at=key_rotated_at)
         if facts.licence_expires_at is not None:
             found.append(Expiry(Expires.LICENCE, facts.licence_expires_at, EXPIRY_WARNING_DAYS))
+        if facts.maintenance_expires_at is not None:
+            found.append(
+                Expiry(Expires.MAINTENANCE, facts.maintenance_expires_at, EXPIRY_WARNING_DAYS)
+            )
         if facts.certificate_not_after is not None:
             found.append(
                 Expiry(Expires.CERTIFICATE, facts.certificate_not_after, EXPIRY_WARNING_DAYS)

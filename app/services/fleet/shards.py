@@ -159,6 +159,7 @@ def _row(targets: Sequence[FleetTarget], data: dict[str, Any]) -> tuple[int, Fle
         checked_at=datetime.fromisoformat(checked) if checked else None,
         duration_s=float(data.get("duration_s") or 0.0),
         monitored=None if monitored is None else tuple(monitored),
+        tags=profile.tags,
     )
 
 
@@ -174,4 +175,5 @@ def _lost(target: FleetTarget, code: int, now: datetime) -> FleetRow:
         "sweep again; if it repeats, send the app's log to support.",
         None,
         checked_at=now,
+        tags=profile.tags,
     )

@@ -35,6 +35,7 @@ def rows_since_last_good(
                     CheckStatusSummary.NEVER,
                     NEVER_SWEPT,
                     None,
+                    tags=profile.tags,
                 )
             )
             continue
@@ -51,6 +52,7 @@ def rows_since_last_good(
                 changes=compared.changes,
                 baseline_at=compared.baseline.ran_at if compared.baseline else None,
                 checked_at=latest.ran_at,
+                tags=profile.tags,
             )
         )
     return rows

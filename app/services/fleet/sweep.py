@@ -80,6 +80,7 @@ class FleetRow:
     checked_at: datetime | None = None
     duration_s: float = 0.0
     monitored: tuple[str, ...] | None = None  # Call Control's monitored DNs; None: not known
+    tags: tuple[str, ...] = ()  # the connection's, for an RMM grouping the results by shard
 
     @property
     def reached(self) -> bool:
@@ -166,6 +167,7 @@ async def _check(
         target.key_problem,
         None,
         checked_at=clock(),
+        tags=profile.tags,
     )
     if target.secret is None:
         return row

@@ -1,9 +1,9 @@
 """Which saved connections a sweep checks (``--only NAME|TAG``) and their keys, each read from
 the OS keyring once.
 
-Connections have no tags of their own yet: a TAG is matched against the connection's customer,
-so ``--only "Harbour Dental"`` picks every PBX of that customer. A missing key is not an error
-of the sweep: the connection becomes a target with ``key_problem`` set, and a row saying so.
+A TAG is one of the engineer's tags on the connection, or its customer: ``--only north`` picks
+every PBX tagged "north", ``--only "Harbour Dental"`` every PBX of that customer. A missing key
+is not an error of the sweep: the connection becomes a target with ``key_problem`` set, and a row saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.connection import ConnectionProfile
+from app.domain.connection import ConnectionProfile, has_tag, parse_tags
 from app.services.connections.store import ConnectionStore, ConnectionStoreError
 from app.services.logs.setup import REDACTOR
 
@@ -30,7 +30,7 @@ class FleetTarget:
 
 
 class UnknownSelection(ValueError):
-    """``--only`` names no saved connection nor customer; the message lists what is saved."""
+    """``--only`` names no saved connection, tag nor customer; the message lists what is saved."""
 
 
 def _folded(text: str) -> str:
@@ -38,7 +38,7 @@ def _folded(text: str) -> str:
 
 
 def select(profiles: Sequence[ConnectionProfile], only: Sequence[str]) -> list[ConnectionProfile]:
-    """The saved (not demo) profiles ``only`` names by name, id or customer; all when empty.
+    """The saved (not demo) profiles ``only`` names by name, id, tag or customer; all when empty.
 
     Raises UnknownSelection when an entry of ``only`` matches nothing, so a typo is not a sweep
     of nothing that exits 0.
@@ -55,11 +55,14 @@ def select(profiles: Sequence[ConnectionProfile], only: Sequence[str]) -> list[C
             if p.id == wanted.strip()
             or _folded(p.name) == key
             or (p.customer and _folded(p.customer) == key)
+            or has_tag(p, wanted)
         ]
         if not matched:
             names = ", ".join(repr(p.name) for p in saved) or "none are saved yet"
+            tags = sorted(parse_tags([t for p in saved for t in p.tags]), key=str.casefold)
             raise UnknownSelection(
-                f"no saved connection or customer is called {wanted!r} (saved: {names})"
+                f"no saved connection, tag or customer is called {wanted!r} (saved: {names}"
+                + (f"; tags: {', '.join(tags)})" if tags else ")")
             )
         chosen.extend(p for p in matched if p not in chosen)
     order = {p.id: n for n, p in enumerate(saved)}

@@ -32,7 +32,13 @@ from typing import Any, Final
 from app.domain.activity_columns import ActivityColumns, ActivityColumnsError
 from app.domain.addresses import AddressError, parse_pbx_address
 from app.domain.business_hours import BusinessHours
-from app.domain.connection import CheckStatusSummary, ConnectionProfile, LastCheck
+from app.domain.connection import (
+    CheckStatusSummary,
+    ConnectionProfile,
+    LastCheck,
+    parse_tags,
+    tag_problem,
+)
 from app.domain.phones import NumberError, validate_region
 from app.services import paths
 from app.services.atomic_files import free_sibling, write_text_atomically
@@ -222,6 +228,7 @@ def profile_identity(profile: ConnectionProfile) -> dict[str, Any]:
         "id": profile.id,
         "name": profile.name,
         "customer": profile.customer,
+        "tags": list(profile.tags),
         "url": profile.url,
         "client_id": profile.client_id,
         "version": profile.version,
@@ -282,6 +289,17 @@ def _optional_text(entry: Mapping[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise _BadEntry(f"{key} must be text or null")
     return value or None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise _BadEntry("tags must be a list of text")
+    tags = parse_tags(value)
+    if (problem := tag_problem(tags)) is not None:
+        raise _BadEntry(f"tags: {problem}")
+    return tags
 
 
 def _aware(value: Any, key: str) -> datetime:
@@ -363,6 +381,7 @@ def decode_connection(entry: Any) -> ConnectionProfile:
         url=url,
         client_id=_text(entry, "client_id").strip(),
         customer=_optional_text(entry, "customer") or "",
+        tags=_tags(entry.get("tags")),  # absent in files before the fleet's tags
         version=_optional_text(entry, "version"),
         hosting=_optional_text(entry, "hosting"),
         region=region,

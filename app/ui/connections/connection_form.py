@@ -38,6 +38,7 @@ REQUIRED: Final = ("name", "url", "client_id")
 TAB_OF: Final[dict[str, int]] = {
     "name": 0,
     "customer": 0,
+    "tags": 0,
     "url": 0,
     "client_id": 0,
     "secret": 0,
@@ -109,8 +110,13 @@ class ConnectionForm(QTabWidget):
         self._field(form, "name", self.name_edit)
         self.customer_edit = self._line("customer", "The customer's company")
         self._field(form, "customer", self.customer_edit)
+        self.tags_edit = self._line("tags", "Your labels, comma-separated, e.g. north, monthly")
+        self.tags_edit.setToolTip(
+            "The Fleet view's filter and `fleet sweep --only TAG` pick connections by tag."
+        )
+        self._field(form, "tags", self.tags_edit)
         # Whose they are: another customer may be watching (the list shows initials for them).
-        hide_while_presenting(self._presenter, self.name_edit, self.customer_edit)
+        hide_while_presenting(self._presenter, self.name_edit, self.customer_edit, self.tags_edit)
 
         self.url_edit = self._line("url", "Paste the admin console address, e.g. pbx.example.com")
         self.url_preview = hint_label()
@@ -222,6 +228,7 @@ class ConnectionForm(QTabWidget):
     def fill(self, profile: ConnectionProfile) -> None:
         self.name_edit.setText(profile.name)
         self.customer_edit.setText(profile.customer)
+        self.tags_edit.setText(", ".join(profile.tags))
         self.url_edit.setText(profile.url)
         self.client_id_edit.setText(profile.client_id)
         self.region_edit.setText(profile.region or "")
@@ -254,6 +261,7 @@ class ConnectionForm(QTabWidget):
             url=self.url_edit.text(),
             client_id=self.client_id_edit.text(),
             customer=self.customer_edit.text(),
+            tags=tuple(self.tags_edit.text().split(",")),  # tidied by the store's check
             region=self.region_edit.text() or None,
             ca_file=self.ca_edit.text() or None,
             pin_sha256=self.pin_edit.text() or None,
@@ -266,6 +274,7 @@ class ConnectionForm(QTabWidget):
         return {
             "name": self.name_edit,
             "customer": self.customer_edit,
+            "tags": self.tags_edit,
             "url": self.url_edit,
             "client_id": self.client_id_edit,
             "secret": self.key_edit,

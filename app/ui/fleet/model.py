@@ -250,9 +250,8 @@ def matches(profile: ConnectionProfile, text: str) -> bool:
     wanted = text.strip().casefold()
     if not wanted:
         return True
-    # Tags are matched once connections have them (``ConnectionProfile.tags``, planned).
-    tags: Iterable[str] = getattr(profile, "tags", ()) or ()
-    return any(wanted in field.casefold() for field in (profile.name, profile.customer, *tags))
+    fields = (profile.name, profile.customer, *profile.tags)
+    return any(wanted in field.casefold() for field in fields)
 
 
 class FleetFilter(QSortFilterProxyModel):

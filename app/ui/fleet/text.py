@@ -52,11 +52,13 @@ SEVERITY: Final = {
 }
 EXPIRY_WORDS: Final = {
     Expires.LICENCE: "Licence",
+    Expires.MAINTENANCE: "Maintenance",
     Expires.CERTIFICATE: "Certificate",
     Expires.KEY: "Key age limit",
 }
 EXPIRY_TIPS: Final = {
     Expires.LICENCE: "The 3CX licence ends on {when}.",
+    Expires.MAINTENANCE: "3CX maintenance (updates) ends on {when}.",
     Expires.CERTIFICATE: "The PBX's certificate ends on {when}.",
     Expires.KEY: "The API key reaches the age limit chosen in the settings on {when}.",
 }

@@ -90,6 +90,26 @@ def test_expired_maintenance_is_named_even_without_a_last_good_run() -> None:
     assert found[0].threatens is CheckId.LICENCE
 
 
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [(EXPIRY_WARNING_DAYS - 1, True), (EXPIRY_WARNING_DAYS, False), (0.5, True), (-1, False)],
+)
+def test_maintenance_ending_within_30_days(days: float, expected: bool) -> None:
+    ends = NOW + timedelta(days=days)
+    found = changes(replace(GOOD, maintenance_expires_at=ends))
+    assert (ChangeKind.MAINTENANCE_EXPIRING in kinds(found)) is expected
+    if expected:
+        [change] = found
+        assert change.threatens is CheckId.LICENCE
+        assert f"3CX maintenance ends on {ends.date().isoformat()}" in change.finding
+        assert "Renew maintenance" in change.fix
+
+
+def test_maintenance_already_expired_is_said_once_not_as_ending() -> None:
+    after = replace(GOOD, maintenance_expired=True, maintenance_expires_at=NOW + timedelta(days=3))
+    assert kinds(changes(after)) == [ChangeKind.MAINTENANCE_EXPIRED]
+
+
 def test_a_renewed_certificate_is_a_change_against_the_last_good_run() -> None:
     [change] = changes(replace(GOOD, certificate_sha256="BB:" * 31 + "BB"))
     assert change.kind is ChangeKind.CERTIFICATE_CHANGED

@@ -3,7 +3,7 @@ blocked check could not establish stays "not known"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.domain.causes.extension_recording import ExtensionRecordingDetails, ExtensionRow
 from app.domain.causes.licence import MAINTENANCE, Aspect, LicenceDetails, LicenceItem
@@ -37,6 +37,7 @@ def test_facts_come_from_each_checks_details() -> None:
         "Enterprise",
         EXPIRES,
         (LicenceItem(Aspect.LICENCE, CheckStatus.WARN, "Maintenance has expired.", MAINTENANCE),),
+        maintenance_expires_at=EXPIRES - timedelta(days=40),
     )
     recording = ExtensionRecordingDetails(
         (
@@ -67,6 +68,8 @@ def test_facts_come_from_each_checks_details() -> None:
     assert found.version == "20.0.10.1116"
     assert found.licence_expires_at == EXPIRES
     assert found.maintenance_expired is True
+    assert found.maintenance_expires_at == EXPIRES - timedelta(days=40)
+    assert RunFacts.from_json(found.as_json()) == found
     assert found.certificate_sha256 == "AB:CD"
     assert found.certificate_not_after == datetime(2027, 1, 2, tzinfo=UTC)
     assert found.capabilities == {"call_history": "ok", "recording_list": "403 forbidden"}

@@ -65,6 +65,7 @@ def full_profile(**changes: Any) -> ConnectionProfile:
         ),
         "did_sources": {"+61290001234": "Google Ads", "+61290001235": "Website"},
         "contacts_csv": "/home/eng/exports/hubspot.csv",
+        "tags": ("north", "Monthly review"),
         "contacts_columns": ContactColumns(
             phone=("Main Line", "Cell"), name=("Full Name",), id="Record", email="E-mail"
         ),
@@ -224,6 +225,10 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
     naive["last_check"]["at"] = "2026-11-21T10:15:00"
     unmapped = good_entry("No Phone Column", "bad3")
     unmapped["contacts_columns"] = {"phone": [], "name": ["Full Name"]}
+    tagged = good_entry("Tag Paste", "bad4")
+    tagged["tags"] = "north"  # not a list
+    untagged = good_entry("Before Tags", "a3")
+    del untagged["tags"]  # files written before connections had tags
     raw = write_json(
         path,
         {
@@ -235,13 +240,17 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
                 naive,
                 unmapped,
                 "not an object",
+                tagged,
+                untagged,
                 good_entry("Last", "a2"),
                 good_entry("Duplicate", "a1"),
             ],
         },
     )
     loaded = load_settings(path)
-    assert [c.name for c in loaded.settings.connections] == ["First", "Last"]
+    assert [c.name for c in loaded.settings.connections] == ["First", "Before Tags", "Last"]
+    assert loaded.settings.connections[1].tags == ()
+    assert loaded.settings.connections[0].tags == ("north", "Monthly review")
     assert loaded.settings.presenter_mode is True
     assert loaded.writable
     messages = [p.message for p in loaded.problems]
@@ -249,6 +258,7 @@ def test_one_bad_connection_is_reported_by_name_and_the_others_load(path: Path) 
     assert any("'Naive Clock'" in m and "last_check.at" in m and "time zone" in m for m in messages)
     assert any("'No Phone Column'" in m and "names no phone column" in m for m in messages)
     assert any("entry 5" in m for m in messages)
+    assert any("'Tag Paste'" in m and "tags must be a list of text" in m for m in messages)
     assert any("'Duplicate'" in m and "'a1'" in m for m in messages)
     # The left-out entries travel with the report, so the UI can show them.
     entries = [p.entry for p in loaded.problems if p.entry is not None]

@@ -277,6 +277,7 @@ async def test_add_through_the_dialog_saves_and_signs_in(
     assert "Still needed: Name, PBX address, Client ID, API key." in dialog._missing.text()
     qtbot.keyClicks(dialog.form.name_edit, "Simulated Dental")
     qtbot.keyClicks(dialog.form.customer_edit, "Harbour Dental Pty Ltd")
+    qtbot.keyClicks(dialog.form.tags_edit, "north,  monthly review, North")
     qtbot.keyClicks(dialog.form.url_edit, f"{sim.url}/#/office/dashboard")
     assert dialog.form.url_preview.text() == f"Connects to {sim.url}"
     qtbot.keyClicks(dialog.form.client_id_edit, sim.client_id)
@@ -289,6 +290,7 @@ async def test_add_through_the_dialog_saves_and_signs_in(
 
     [saved] = store.connections()
     assert saved.name == "Simulated Dental" and saved.url == sim.url
+    assert saved.tags == ("north", "monthly review")
     assert chosen == [saved.id]
     assert pane.selected_id() == saved.id
     assert row_texts(pane, NAME) == ["Simulated Dental"]

@@ -33,9 +33,15 @@ def test_the_key_age_limit_is_the_next_expiry_when_no_run_gave_a_date() -> None:
     )
 
 
-def test_the_filter_matches_name_and_customer_in_any_case() -> None:
+def test_the_filter_matches_name_customer_and_tags_in_any_case() -> None:
     profile = ConnectionProfile(
-        id="a", name="Harbour Main", url="https://a.invalid", client_id="9", customer="Bay Vets"
+        id="a",
+        name="Harbour Main",
+        url="https://a.invalid",
+        client_id="9",
+        customer="Bay Vets",
+        tags=("north", "Monthly review"),
     )
     assert matches(profile, " harbour ") and matches(profile, "VETS") and matches(profile, "")
+    assert matches(profile, "NORTH") and matches(profile, "monthly")
     assert not matches(profile, "hillcrest")

@@ -213,7 +213,7 @@ async def _add_dialog_shows_no_name(
     dialog = pane.open_dialog
     assert isinstance(dialog, ConnectionDialog)
     name = sorted(names)[0]
-    for edit in (dialog.form.name_edit, dialog.form.customer_edit):
+    for edit in (dialog.form.name_edit, dialog.form.customer_edit, dialog.form.tags_edit):
         type_while_presenting(qtbot, edit, name)
         assert shows_nothing_typed(edit, name)
     assert not _leaks(visible_texts(dialog), set(), names, secrets)
