@@ -1,12 +1,14 @@
 """A bridge's log, pasted or as a file, read into the events reconciliation joins to calls.
 
-The log is streamed: a file is read in binary blocks split into lines here (a 1 GB log costs
+The log is streamed: a file is read in binary blocks of whole lines (a 1 GB log costs
 one block and the events the caller keeps), gzip-compressed rotations are read as they are,
 and a line longer than ``MAX_LINE_CHARS`` keeps only its start (``bridge_log_blocks``). Given
 the period's ``CallFilter``, a line that cannot name one of its calls is only classified for
 the counts, not read in full (``bridge_log_filter``): the events and counts are the same. An
 ASCII block (most) is searched for the period's ids in one pass, and its other lines are
 classified by shape in one pass too (``bridge_log_bulk``); only the rest are read one by one.
+The read holds off the cycle collector (``gc_pause``): its events make no cycles, and a full
+collection would walk every event already kept, again and again as they pile up.
 A request's event keeps its method and path, not its line: only a narrating line keeps text.
 Nothing in the content is fatal: bad UTF-8 is replaced, a line that says nothing readable is
 counted and the first few are kept as examples. Only a file that cannot be opened raises ``BridgeLogError``.
@@ -27,10 +29,11 @@ from typing import BinaryIO
 
 from app.domain.reconcile.records import BridgeEvent
 from app.services.reconcile.bridge_log_blocks import MAX_LINE_CHARS as MAX_LINE_CHARS
-from app.services.reconcile.bridge_log_blocks import block_lines, line_text
+from app.services.reconcile.bridge_log_blocks import block_chunks, line_text
 from app.services.reconcile.bridge_log_bulk import REST, SETTLED, outcomes
 from app.services.reconcile.bridge_log_filter import CallFilter as CallFilter
 from app.services.reconcile.bridge_log_lines import LineFacts, LogFormat, line_kind, read_line
+from app.services.reconcile.gc_pause import collection_paused
 from app.services.reconcile.redaction import redact, shown
 from app.services.reconcile.streams import ClosingStream
 
@@ -133,7 +136,9 @@ def read_bridge_log(
             counts = BridgeLogCounts(name, size=_size(file))
             raw = _raw_blocks(file, counts)
             if raw is not None:
-                return BridgeLogRead(tuple(_filtered(raw, zone, counts, keep)), counts)
+                with collection_paused():  # a large log's events: no cycles to look for
+                    kept = tuple(_filtered(raw, zone, counts, keep))
+                return BridgeLogRead(kept, counts)
             # UTF-16: the rare case, read through the text path below.
             file.seek(0)
             events = BridgeEvents(_events(_file_lines(file, counts), zone, counts), counts, file)
@@ -145,29 +150,30 @@ def read_bridge_log(
 
 
 def _filtered(
-    blocks: Iterator[list[bytes]], zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter
+    chunks: Iterator[bytes], zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter
 ) -> list[BridgeEvent]:
     """``_events`` with ``keep``, reading in full only the lines ``keep`` may want."""
     read = _FilteredRead(zone, counts, keep)
-    for lines in blocks:
-        text = _ascii_text(lines)
-        if text is None:
-            for raw in lines:
+    for chunk in chunks:
+        ascii_lines = _ascii_lines(chunk)
+        if ascii_lines is None:
+            for raw in chunk.split(b"\n"):
                 read.line(line_text(raw))
         else:
-            read.block(text, len(lines))
+            read.block(*ascii_lines)
         counts.lines = read.number
     return read.kept
 
 
-def _ascii_text(lines: list[bytes]) -> str | None:
-    """A block's lines as one text, when all are ASCII and none is cut (most blocks)."""
-    joined = b"\n".join(lines)
-    if not joined.isascii():
+def _ascii_lines(chunk: bytes) -> tuple[str, list[str]] | None:
+    """A chunk's text and its lines, when all are ASCII and none is cut (most chunks)."""
+    if not chunk.isascii():
         return None
-    if len(joined) > MAX_LINE_CHARS and max(map(len, lines)) > MAX_LINE_CHARS:
+    text = chunk.decode("ascii")
+    lines = text.split("\n")
+    if len(text) > MAX_LINE_CHARS and max(map(len, lines)) > MAX_LINE_CHARS:
         return None
-    return joined.decode("ascii")
+    return text, lines
 
 
 class _FilteredRead:
@@ -180,11 +186,12 @@ class _FilteredRead:
         self.shared: dict[str, str] = {}  # paths and methods repeat: one string each
         self.number = 0
 
-    def block(self, text: str, size: int) -> None:
-        """``size`` ASCII lines joined by "\\n": the lines ``keep`` may want are read in
-        full, those of a shape ``outcomes`` settles are only counted, the rest classified."""
-        hits = self.keep.lines_it_could_keep(text)
-        texts = text.split("\n")
+    def block(self, text: str, texts: list[str]) -> None:
+        """ASCII lines ``texts``, joined by "\\n" in ``text``: the lines ``keep`` may want are
+        read in full, those of a shape ``outcomes`` settles are only counted, the rest
+        classified."""
+        size = len(texts)
+        hits = self.keep.lines_it_could_keep(text, texts)
         # Only the lines not read in full are settled by shape.
         unread = bytearray(b"\x01") * size
         for index in hits:
@@ -208,8 +215,32 @@ class _FilteredRead:
         rest = compress(others, map(REST.__eq__, shapes))
         for index in sorted(hits.union(rest)):
             self.number = first + index + 1
-            self.line(texts[index], full=index in hits, counted=False)
+            if index in hits:
+                self.hit(texts[index])
+            else:
+                self.line(texts[index], full=False, counted=False)
         self.number = first + size
+
+    def hit(self, text: str) -> None:
+        """``line`` for a line ``keep`` may want (read in full), numbered already: the path
+        of every kept event, so it does only what such a line needs."""
+        if not text or text.isspace():
+            return
+        kind, facts = read_line(text, self.zone)
+        counts = self.counts
+        if facts.about_a_call:
+            counts.formats[kind] = counts.formats.get(kind, 0) + 1
+            counts.events += 1
+            keep = self.keep
+            if keep.wants(facts.call_id, facts.recording_id):
+                facts.call_id = keep.shared(facts.call_id)
+                facts.recording_id = keep.shared_recording(facts.recording_id)
+                self.kept.append(_event(self.number, text, facts, self.shared))
+        elif facts.at is not None:  # readable: a time, and nothing about a call
+            counts.formats[kind] = counts.formats.get(kind, 0) + 1
+            counts.other += 1
+        else:
+            _count_unreadable(counts, self.number, text)
 
     def line(self, text: str, *, full: bool | None = None, counted: bool = True) -> None:
         """One line, read in full when ``full`` (None: when ``keep`` could want it)."""
@@ -217,21 +248,15 @@ class _FilteredRead:
             self.number += 1
         if not text or text.isspace():  # as "not text.strip()", without the copy
             return
-        counts, keep = self.counts, self.keep
-        facts: LineFacts | None = None
-        if full if full is not None else keep.could_keep(text):
-            kind, facts = read_line(text, self.zone)
-            readable, about = facts.readable, facts.about_a_call
-        else:
-            kind, readable, about = line_kind(text, self.zone)
+        if full if full is not None else self.keep.could_keep(text):
+            self.hit(text)
+            return
+        counts = self.counts
+        kind, readable, about = line_kind(text, self.zone)
         if readable:
             counts.formats[kind] = counts.formats.get(kind, 0) + 1
         if about:
             counts.events += 1
-            if facts is not None and keep.wants(facts.call_id, facts.recording_id):
-                facts.call_id = keep.shared(facts.call_id)
-                facts.recording_id = keep.shared_recording(facts.recording_id)
-                self.kept.append(_event(self.number, text, facts, self.shared))
         elif readable:
             counts.other += 1
         else:
@@ -319,9 +344,10 @@ def _size(file: BinaryIO) -> int | None:
         return None
 
 
-def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[list[bytes]] | None:
-    """The file's raw lines block by block (gzip read through, as rotated logs are), with
-    ``counts.bytes_read`` kept up to date; None for a UTF-16 file, which is read as text."""
+def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[bytes] | None:
+    """The file's raw lines block by block, each block's lines joined by "\\n" (gzip read
+    through, as rotated logs are), with ``counts.bytes_read`` kept up to date; None for a
+    UTF-16 file, which is read as text."""
     compressed = file.read(2) == _GZIP
     file.seek(0)
     raw: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=file) if compressed else file
@@ -332,12 +358,10 @@ def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[list[bytes]
     def progress() -> None:
         counts.bytes_read = file.tell()
 
-    return _ending(block_lines(raw, after_block=progress), file, counts)
+    return _ending(block_chunks(raw, after_block=progress), file, counts)
 
 
-def _ending(
-    blocks: Iterator[list[bytes]], file: BinaryIO, counts: BridgeLogCounts
-) -> Iterator[list[bytes]]:
+def _ending(blocks: Iterator[bytes], file: BinaryIO, counts: BridgeLogCounts) -> Iterator[bytes]:
     yield from blocks
     counts.bytes_read = counts.size or file.tell()
 
@@ -350,8 +374,8 @@ def _file_lines(file: BinaryIO, counts: BridgeLogCounts) -> Generator[str]:
         if blocks is None:
             yield from _utf16_lines(file, counts)
             return
-        for lines in blocks:
-            for raw in lines:
+        for chunk in blocks:
+            for raw in chunk.split(b"\n"):
                 yield line_text(raw)
 
 

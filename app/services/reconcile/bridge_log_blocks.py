@@ -1,5 +1,7 @@
-"""A log file's lines, read in binary blocks and split here: much cheaper per line than a text
-wrapper's ``readline``, and each line stays bytes until it needs to be text.
+"""A log file's lines, read in binary blocks of whole lines: much cheaper per line than a text
+wrapper's ``readline``, and each line stays bytes until it needs to be text. A block comes as
+one bytes (``block_chunks``), so an ASCII one is decoded and split once by its reader, or as
+its lines (``block_lines``).
 
 Lines split as universal newlines split them ("\\n", "\\r\\n" and a bare "\\r"), a "\\r\\n"
 split across two blocks included. A line longer than ``MAX_LINE_CHARS`` characters keeps only
@@ -23,13 +25,14 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-def block_lines(
+def block_chunks(
     stream: Readable, *, after_block: Callable[[], None] | None = None
-) -> Iterator[list[bytes]]:
-    """The stream's lines, a block's worth at a time, each without its line end.
+) -> Iterator[bytes]:
+    """The stream's lines, a block's worth at a time, as one bytes of whole lines joined by
+    "\\n" (never split here: an ASCII block is decoded and split once, by its reader).
 
-    A UTF-8 BOM at the start is dropped; ``after_block`` is called as each block is read (to
-    bring progress up to date).
+    Each chunk holds at least one line (b"" is one empty line). A UTF-8 BOM at the start is
+    dropped; ``after_block`` is called as each block is read (to bring progress up to date).
     """
     pending: list[bytes] = []  # the start of a line not yet ended, at most _KEPT_BYTES
     pending_size = 0
@@ -48,21 +51,33 @@ def block_lines(
         after_cr = block.endswith(b"\r")
         if b"\r" in block:
             block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        parts = block.split(b"\n")
-        tail = parts.pop()  # the start of the next line (b"" when the block ends one)
-        if parts:
-            if pending:
-                pending.append(parts[0])
-                parts[0] = b"".join(pending)
-            parts = [p if len(p) <= _KEPT_BYTES else p[:_KEPT_BYTES] for p in parts]
+        end = block.rfind(b"\n")
+        tail = block[end + 1 :]  # the start of the next line (b"" when the block ends one)
+        if end >= 0:
+            whole = block[:end]
+            if pending:  # the first line began in earlier blocks
+                cut = whole.find(b"\n")
+                cut = len(whole) if cut < 0 else cut
+                pending.append(whole[:cut])
+                whole = b"".join(pending)[:_KEPT_BYTES] + whole[cut:]
+            if BLOCK_BYTES > _KEPT_BYTES:  # only then can a line inside one block be too long
+                whole = b"\n".join(part[:_KEPT_BYTES] for part in whole.split(b"\n"))
             pending, pending_size = [], 0
-            yield parts
+            yield whole
         if tail and pending_size < _KEPT_BYTES:
             tail = tail[: _KEPT_BYTES - pending_size]
             pending.append(tail)
             pending_size += len(tail)
     if pending:
-        yield [b"".join(pending)]
+        yield b"".join(pending)
+
+
+def block_lines(
+    stream: Readable, *, after_block: Callable[[], None] | None = None
+) -> Iterator[list[bytes]]:
+    """``block_chunks`` with each chunk split into its lines (each without its line end)."""
+    for chunk in block_chunks(stream, after_block=after_block):
+        yield chunk.split(b"\n")
 
 
 def line_text(raw: bytes) -> str:

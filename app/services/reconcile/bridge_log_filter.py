@@ -17,7 +17,10 @@ read in full. The tests hold the two readings equal, line for line and count for
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Container, Iterable
+from itertools import accumulate, compress, repeat
+from operator import itemgetter, methodcaller
 
 from app.domain.reconcile.records import BridgeEvent
 
@@ -31,7 +34,14 @@ _LIVE_TAILS = re.compile(r"_\d+(?:-\d+)?")  # "261118110003_2246-2" from its "_"
 _DIGIT_RUNS = re.compile(r"\d+")
 # A recording id is the first digit run after "rec" (or a key that squashes to "recording").
 # No class crosses a line end, so a block of lines is searched as its lines are, one by one.
-_RECORDING_DIGITS = re.compile(r"r[^0-9a-z\n]*e[^0-9a-z\n]*c[^0-9\n]*?(\d+)")
+# Possessive: no class holds the letter or digit after it, so giving back never helps, and a
+# possessive run is one tight loop in re (a lazy one tries the rest at every character).
+_RECORDING_DIGITS = re.compile(r"r[^0-9a-z\n]*+e[^0-9a-z\n]*+c[^0-9\n]*+(\d+)")
+# The same runs for a block: whole (1), and without leading zeros (2: "0" for zeros only), as
+# the recording digits are written, so a run is looked up as it is.
+_RECORDING_RUNS = re.compile(_RECORDING_DIGITS.pattern.replace(r"(\d+)", r"(0*(\d+))"))
+_START = methodcaller("start")
+_PLUS_ONE = (1).__add__
 _GUID_HEAD = 8
 _LIVE_HEAD = 12
 _INT_DIGITS = 4000  # int() refuses more (3.11's limit); such a run is looked at in full
@@ -75,14 +85,15 @@ class CallFilter:
             return None
         return self._recordings.get(recording_id, recording_id)
 
-    def lines_it_could_keep(self, text: str) -> set[int]:
+    def lines_it_could_keep(self, text: str, lines: list[str] | None = None) -> set[int]:
         """The lines (0-based) of ``text``, ASCII lines joined by "\\n", that ``could_keep``
-        keeps: the same tests, run once over the whole text."""
+        keeps: the same tests, run once over the whole text (``lines``: its lines, when the
+        caller has them split already)."""
         low = text.lower()
         ids = self._ids
         starts: list[int] = []
         if self._guids:  # a head reaching into the line before is no id: as start < 0
-            starts += [m.start() for m in _GUID_WINDOWS.finditer(low) if m[1] in ids]
+            starts += _starts_where(list(_GUID_WINDOWS.finditer(low)), 1, ids)
         if self._live and "_" in low:
             for found in _LIVE_TAILS.finditer(low):
                 start = found.start() - _LIVE_HEAD
@@ -91,16 +102,18 @@ class CallFilter:
         if self._digits:
             starts += [m.start() for m in _DIGIT_RUNS.finditer(low) if m[0] in ids]
         if self._recordings:
-            numbers = self._recording_digits
-            starts += [
-                m.start()
-                for m in _RECORDING_DIGITS.finditer(low)
-                if (m[1].lstrip("0") or "0") in numbers or len(m[1]) > _INT_DIGITS
-            ]
+            runs = list(_RECORDING_RUNS.finditer(low))
+            starts += _starts_where(runs, 2, self._recording_digits)
+            if max(map(len, map(itemgetter(1), runs)), default=0) > _INT_DIGITS:
+                starts += [m.start() for m in runs if len(m[1]) > _INT_DIGITS]
         start = low.find("\\")
         while start >= 0:
             starts.append(start)
             start = low.find("\\", start + 1)
+        if lines is not None:
+            # Each line's end (its "\n" included), summed: a position's line is a bisection.
+            ends = list(accumulate(map(_PLUS_ONE, map(len, lines))))
+            return set(map(bisect_right, repeat(ends), starts))
         return _line_numbers(low, starts)
 
     def could_keep(self, text: str) -> bool:
@@ -129,6 +142,13 @@ class CallFilter:
                 if number in self._recordings or -number in self._recordings:
                     return True
         return False
+
+
+def _starts_where(matches: list[re.Match[str]], group: int, wanted: Container[str]) -> list[int]:
+    """Where the matches whose ``group`` is ``wanted`` start: a block has thousands of
+    matches, so each is tested in C loops (map, compress), none in a Python one."""
+    chosen = compress(matches, map(wanted.__contains__, map(itemgetter(group), matches)))
+    return list(map(_START, chosen))
 
 
 def _line_numbers(text: str, positions: list[int]) -> set[int]:

@@ -138,8 +138,7 @@ def line_kind(text: str, zone: tzinfo) -> tuple[LogFormat, bool, bool]:
         parsed = _json_object(text)
         if parsed is not None:
             # Flat objects (most logs) need no flattening: their items are the fields.
-            flat = not any(isinstance(value, dict) for value in parsed.values())
-            fields = parsed.items() if flat else _flattened(parsed)
+            fields = _flattened(parsed) if _nested(parsed) else parsed.items()
             return LogFormat.JSON, *_structured_kind(fields, zone)
     elif start != "[" and _LOGFMT_START.match(text):
         return LogFormat.LOGFMT, *_structured_kind(_logfmt_fields(text), zone)
@@ -200,9 +199,7 @@ def _json_fields(text: str) -> Iterable[tuple[str, object]] | None:
     if parsed is None:
         return None
     # Flat objects (most logs) need no flattening: their items are the fields, in order.
-    return (
-        _flattened(parsed) if any(isinstance(v, dict) for v in parsed.values()) else parsed.items()
-    )
+    return _flattened(parsed) if _nested(parsed) else parsed.items()
 
 
 def _json_object(text: str) -> dict[str, object] | None:
@@ -211,6 +208,12 @@ def _json_object(text: str) -> dict[str, object] | None:
     except (ValueError, RecursionError):  # cut short, not JSON after all, or absurdly deep
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _nested(parsed: dict[str, object]) -> bool:
+    """Whether a parsed line holds an object in an object (json.loads makes plain dicts only,
+    so their type says it, tested in a C loop)."""
+    return dict in map(type, parsed.values())
 
 
 def _flattened(entry: dict[str, object]) -> Iterator[tuple[str, object]]:
@@ -256,10 +259,39 @@ def _structured(fields: Iterable[tuple[str, object]], zone: tzinfo) -> LineFacts
         else:
             _set(facts, fact, value, zone)
     if facts.recording_id is None and facts.path is not None:
-        facts.recording_id = find_recording_id(facts.path)
+        facts.recording_id = _recording_in_path(facts.path)
     if message:
-        _search(message, facts)
+        _fill_in(facts, _message_facts(message))
     return facts
+
+
+# An endpoint is asked on every call ("/crm/v3/objects/calls"): its path is searched once.
+_recording_in_path = functools.lru_cache(maxsize=4096)(find_recording_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _message_facts(message: str) -> LineFacts:
+    """What a structured line's message says on its own: a logger repeats a few messages
+    ("fetch recording") on every line, so each is searched once. Never changed by callers."""
+    facts = LineFacts()
+    _search(message, facts)
+    return facts
+
+
+def _fill_in(facts: LineFacts, said: LineFacts) -> None:
+    """``_search(message, facts)``, from the message's own facts: each fact is searched for
+    independently of the others, except the method, taken with the request's path."""
+    if facts.path is None and said.method is not None:  # the message names a request
+        facts.method = facts.method or said.method
+        facts.path = said.path
+    if facts.call_id is None:
+        facts.call_id = said.call_id
+    if facts.recording_id is None:
+        facts.recording_id = said.recording_id
+    if facts.status is None:
+        facts.status = said.status
+    if facts.attempt is None:
+        facts.attempt = said.attempt
 
 
 @functools.lru_cache(maxsize=1024)

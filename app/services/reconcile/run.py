@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from app.domain.reconcile.ledger import Ledger, reconcile
+from app.domain.reconcile.ledger import Ledger
 from app.domain.reconcile.records import BridgeEvent, PbxCall
 from app.services.reconcile.activity_columns import ActivityColumns
 from app.services.reconcile.bridge_log import (
@@ -24,6 +24,7 @@ from app.services.reconcile.bridge_log import (
     read_bridge_log,
 )
 from app.services.reconcile.crm_activities import ActivityCounts, read_crm_activities
+from app.services.reconcile.decide import decide_ledger
 from app.services.reconcile.pbx_calls import read_pbx_calls
 from app.services.reconcile.webhook_events import (
     WebhookEvents,
@@ -107,7 +108,7 @@ async def run_reconcile(
     say("Reconciling…")
     unreadable = sum(c.unreadable for c in counts)
     ledger = await asyncio.to_thread(
-        reconcile,
+        decide_ledger,
         pbx.calls,
         crm.activities,
         events,

@@ -35,7 +35,8 @@ from app.ui.widgets.tables import fit_rows, read_only_table
 
 NOTHING_SELECTED = "Select a call to see its timeline: the PBX, the bridge's attempts, the CRM."
 EVIDENCE_MIN_WIDTH = 320  # px: below it, the direction and extension give way to the evidence
-TIMELINE_LINES = 7  # shown before the timeline scrolls (it wraps, never cuts)
+TIMELINE_LINES = 4  # shown before the timeline scrolls (it wraps, never cuts)
+TABLE_ROWS = 5  # the ledger's rows always shown: at Larger type on a laptop it kept only 3
 # Never elided: a cut number or time reads as a different one.
 _WHOLE_COLUMNS = frozenset({LedgerModel.TIME, LedgerModel.NUMBER, LedgerModel.EXTENSION})
 
@@ -143,6 +144,9 @@ class LedgerView(QWidget):
 
     def _fit_rows(self, table: QTableView) -> None:
         fit_rows(table, self)
+        header = table.horizontalHeader().sizeHint().height()
+        rows = TABLE_ROWS * table.verticalHeader().defaultSectionSize()
+        table.setMinimumHeight(header + rows + 2 * table.frameWidth())
 
     def _fit_timeline(self) -> None:
         self.timeline_scroll.setMinimumHeight(self.fontMetrics().lineSpacing() * TIMELINE_LINES)

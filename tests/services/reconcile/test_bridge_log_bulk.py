@@ -139,6 +139,8 @@ def test_the_filter_finds_in_a_block_the_lines_it_finds_one_by_one() -> None:
     text = "\n".join(lines)
     expected = {n for n, line in enumerate(lines) if CALLS.could_keep(line)}
     assert CALLS.lines_it_could_keep(text) == expected
+    # The reader passes the lines it has split: their numbers come by bisection, the same.
+    assert CALLS.lines_it_could_keep(text, lines) == expected
     assert len(expected) >= 8
 
 
@@ -186,6 +188,7 @@ def test_no_generated_line_is_settled_otherwise_than_the_full_reading(lines: lis
             assert SETTLED[shape] == line_kind(line, UTC), (shape, line)
     expected = {n for n, line in enumerate(lines) if CALLS.could_keep(line)}
     assert CALLS.lines_it_could_keep("\n".join(lines)) == expected
+    assert CALLS.lines_it_could_keep("\n".join(lines), lines) == expected
 
 
 @pytest.mark.parametrize("block", [97, 4096, 256 * 1024])
