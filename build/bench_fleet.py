@@ -8,8 +8,10 @@ The figures:
 - the sweeping process's peak RSS against 1 GB;
 - the most sockets it held open at once (the /proc/PID/fd entries that are sockets, of the
   sweeping process and its worker processes, sampled every 20 ms), beside what the concurrency
-  allows: the most one doctor held alone (measured in the one-after-another run) times the
-  concurrency.
+  allows: each PBX's connection pool and its reachability probe's connection, times the
+  concurrency (printed beside it, as every figure is: a bench asserts nothing);
+- the TLS handshakes a doctor run costs (the connections the simulator accepted, counted in its
+  process), beside the same in the one-after-another run.
 
 The sweep runs in as many processes as ``fleet sweep`` picks for this machine (one per 50 PBXs,
 at most 4, one fewer than the CPUs), or ``--processes N``; its RSS is then the sum over the
@@ -69,10 +71,29 @@ def _faults(index: int) -> list[str]:
 
 
 # ---- the simulator process -------------------------------------------------------------------
+def _count_tls_sessions() -> list[int]:
+    """Count every TLS session the simulated PBXs accept (each is one connection and one
+    handshake): asyncio wraps each accepted connection with ``SSLContext.wrap_bio``."""
+    import ssl
+
+    accepted = [0]
+    wrap = ssl.SSLContext.wrap_bio
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        if kwargs.get("server_side"):
+            accepted[0] += 1
+        return wrap(self, *args, **kwargs)
+
+    ssl.SSLContext.wrap_bio = counted  # type: ignore[method-assign]
+    return accepted
+
+
 async def _serve(count: int, latency_ms: int) -> None:
-    """Start ``count`` PBXs, print one JSON line each and "ready", serve until stdin closes."""
+    """Start ``count`` PBXs, print one JSON line each and "ready", then serve: each line read
+    from stdin is answered with the TLS sessions accepted so far; stdin closing ends it."""
     from app.sim import SimConfig, Simulator
 
+    accepted = _count_tls_sessions()
     sims = []
     try:
         for index in range(count):
@@ -95,8 +116,10 @@ async def _serve(count: int, latency_ms: int) -> None:
             }
             print(json.dumps(line), flush=True)
         ready_cpu = _cpu_s(resource.RUSAGE_SELF)
+        accepted[0] = 0
         print("ready", flush=True)
-        await asyncio.to_thread(sys.stdin.read)  # until the bench closes our stdin
+        while await asyncio.to_thread(sys.stdin.readline):  # until the bench closes our stdin
+            print(json.dumps({"tls_sessions": accepted[0]}), flush=True)
         # What serving the sweeps cost, without building the PBXs.
         print(json.dumps({"serving_cpu_s": _cpu_s(resource.RUSAGE_SELF) - ready_cpu}), flush=True)
     finally:
@@ -263,8 +286,17 @@ def measure(pbxs: int, latency_ms: int, concurrency: int, processes: int) -> dic
                 break
             served.append(json.loads(line))
         start_s = time.perf_counter() - started
+
+        def sessions() -> int:
+            assert sims.stdin is not None and sims.stdout is not None
+            sims.stdin.write("count\n")
+            sims.stdin.flush()
+            return int(json.loads(sims.stdout.readline())["tls_sessions"])
+
         together = _run_worker(served, concurrency, processes, folder / "together")
+        together["tls_sessions"] = sessions()
         alone = _run_worker(served[:SAMPLE], 1, 1, folder / "alone")
+        alone["tls_sessions"] = sessions() - together["tls_sessions"]
         sims.stdin.close()
         tail = sims.stdout.readline().strip()
         serving_cpu_s = float(json.loads(tail)["serving_cpu_s"]) if tail else None
@@ -296,13 +328,18 @@ def bench_fleet(
     from bench import Figure
 
     from app.services.fleet.shards import processes_for
+    from app.services.fleet.sweep import DEFAULT_CONNECTIONS_PER_PBX
 
     processes = processes or processes_for(pbxs, os.cpu_count())
     m = measure(pbxs, latency_ms, concurrency, processes)
     t, a = m["together"], m["alone"]
     sample = a["pbxs"]
     one_after_another = a["wall_s"] * pbxs / sample
-    allowed = a["max_sockets"] * concurrency
+    # By design: each PBX's pool, and the reachability probe's own connection beside it; each
+    # worker process adds 3 sockets of its own.
+    per_pbx = DEFAULT_CONNECTIONS_PER_PBX + 1
+    allowed = per_pbx * concurrency + (3 * processes if processes > 1 else 0)
+    handshakes, handshakes_alone = t["tls_sessions"] / t["pbxs"], a["tls_sessions"] / sample
     where = f"{pbxs} PBXs at {latency_ms} ms RTT"
     # Both runs' serving, less the one-after-another run's share at the same cost per PBX.
     served = m["serving_cpu_s"] or 0.0
@@ -348,7 +385,8 @@ def bench_fleet(
         Figure(
             f"fleet sweep: most sockets open at once, {concurrency} at a time",
             f"{t['max_sockets']}",
-            f"{allowed} allowed ({a['max_sockets']} for one doctor alone x {concurrency})",
+            f"{allowed} allowed ({per_pbx} a PBX x {concurrency}; one doctor alone held "
+            f"{a['max_sockets']})",
             f"{t['max_sockets'] / allowed:.2f}x the allowance" if allowed else "",
             f"sampled every {SAMPLE_EVERY_S * 1000:.0f} ms from /proc/PID/fd, workers included "
             "(each worker adds 3 of its own: its event loop's and its stdin's)",
@@ -356,6 +394,18 @@ def bench_fleet(
             unit="sockets",
             baseline=float(allowed),
             baseline_is="target",
+        ),
+        Figure(
+            "fleet sweep: TLS handshakes a doctor run",
+            f"{handshakes:.1f}",
+            f"{handshakes_alone:.1f} one after another",
+            "",
+            f"the connections the simulated PBXs accepted ({t['tls_sessions']} for {t['pbxs']} "
+            f"PBXs), the monitored-list probe after each doctor included; at most "
+            f"{per_pbx} a run: the probe's, and the PBX's pool",
+            value=round(handshakes, 1),
+            unit="handshakes",
+            baseline=round(handshakes_alone, 1),
         ),
     ]
 

@@ -44,6 +44,10 @@ class ConnectionParams:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     generation: str | None = None  # "v20" or "v18" to skip detection
     poll_interval_s: float = 5.0
+    # At most this many connections to the PBX at once (None: httpx's default of 100). A fleet
+    # sweep bounds each PBX's pool so its sockets and TLS handshakes stay few; requests past it
+    # queue for a kept-alive connection.
+    max_connections: int | None = None
 
 
 async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
@@ -75,6 +79,7 @@ async def open_client(params: ConnectionParams, secret: str) -> PbxClient:
         timeouts=params.timeouts,
         retry=params.retry,
         pinned_der=pinned_der,
+        max_connections=params.max_connections,
     )
     try:
         generation = params.generation or await detect_generation(transport)

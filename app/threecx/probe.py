@@ -47,6 +47,7 @@ from app.threecx.tls import (
     classify_ssl_error,
     fetch_peer_certificate,
     normalise_fingerprint,
+    unverified_context,
 )
 
 PROBE_ENDPOINT = "/xapi/v1/Defs"
@@ -159,7 +160,7 @@ class _ProbeRun:
         self.ssl_context: ssl.SSLContext | None = None
         if address.scheme == "https":
             # With a pin the pin is the trust: take whatever is presented, then compare.
-            self.ssl_context = _unverified_context() if self.pin else build_ssl_context(tls)
+            self.ssl_context = unverified_context() if self.pin else build_ssl_context(tls)
         self.steps: list[StepResult] = []
         self.addresses: list[str] = []
         self.reader: asyncio.StreamReader | None = None
@@ -410,13 +411,6 @@ class _ProbeRun:
 
 def _elapsed_ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def _unverified_context() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def _describe(cert: CertificateInfo | None) -> str:

@@ -13,6 +13,7 @@ import ssl
 from urllib.parse import urlsplit
 
 from app.threecx.errors import SchemeMismatch
+from app.threecx.tls import unverified_context
 
 # OpenSSL's words for "the other side did not answer in TLS" (1.1, 3.0 and 3.2+).
 _NOT_TLS_MARKS = (
@@ -63,12 +64,11 @@ def https_to_plain_port(port: int, endpoint: str | None = None) -> SchemeMismatc
 
 async def port_speaks_tls(host: str, port: int, timeout_s: float) -> bool:
     """True when a TLS handshake completes on the port (the certificate is not judged here)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
     try:
         async with asyncio.timeout(timeout_s):
-            _, writer = await asyncio.open_connection(host, port, ssl=ctx, server_hostname=host)
+            _, writer = await asyncio.open_connection(
+                host, port, ssl=unverified_context(), server_hostname=host
+            )
     except (OSError, ssl.SSLError, TimeoutError):
         return False
     await _close(writer, timeout_s)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
+import os
 import ssl
 from dataclasses import dataclass
 
@@ -41,27 +43,60 @@ def build_ssl_context(options: TlsOptions, pinned_der: bytes | None = None) -> s
 
     With a pin, the pinned certificate itself becomes the only trust anchor (partial-chain
     verification), so a changed certificate fails the handshake before any secret is sent.
+
+    Built once per trust and shared by every connection that trusts the same: loading a CA file
+    (or the OS store) per connection costs more than the handshake itself on a fleet sweep. A
+    CA file is known by its path, size and change time, so an edited file is read again.
     """
     if pinned_der is not None:
-        ctx = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned_der))
-        ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-        return ctx
+        return _pinned_context(pinned_der)
     if options.ca_file:
         try:
-            return ssl.create_default_context(cafile=options.ca_file)
-        except (OSError, ssl.SSLError) as exc:
+            stat = os.stat(options.ca_file)
+        except OSError as exc:
             raise ValueError(f"The CA file {options.ca_file!r} cannot be read: {exc}") from exc
+        return _ca_file_context(options.ca_file, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    return _os_trust_context()
+
+
+@functools.lru_cache(maxsize=64)
+def _pinned_context(pinned_der: bytes) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned_der))
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return ctx
+
+
+@functools.lru_cache(maxsize=1024)  # a fleet sweep's PBXs may each have a private CA
+def _ca_file_context(path: str, size: int, mtime_ns: int, inode: int) -> ssl.SSLContext:
+    del size, mtime_ns, inode  # the cache key only: a changed file is a new context
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"The CA file {path!r} cannot be read: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=1)
+def _os_trust_context() -> ssl.SSLContext:
     return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+@functools.lru_cache(maxsize=1)
+def unverified_context() -> ssl.SSLContext:
+    """A context that takes any certificate: only to look at what a server presents, or whether
+    a port speaks TLS at all, never to send anything secret. Without the OS trust store, which
+    it would never consult (loading it costs tens of milliseconds)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 async def fetch_peer_certificate(host: str, port: int, wait_s: float) -> bytes:
     """The server's leaf certificate, fetched without trusting it (for pinning and display)."""
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
     try:
         _, writer = await asyncio.wait_for(
-            asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), wait_s
+            asyncio.open_connection(host, port, ssl=unverified_context(), server_hostname=host),
+            wait_s,
         )
     except TimeoutError as exc:
         raise Unreachable(UnreachableKind.TIMEOUT, f"No TLS answer within {wait_s:g} s.") from exc

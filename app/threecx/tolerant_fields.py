@@ -44,6 +44,9 @@ def text(row: Mapping[str, Any], *names: str) -> str | None:
 
 def text_value(value: Any) -> str | None:
     """``value`` as text: a non-empty string, or a sane number written out; else ``None``."""
+    if type(value) is str:  # most fields of most rows: answered first
+        stripped = value.strip()
+        return stripped if stripped and len(value) <= MAX_TEXT else None
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):

@@ -78,6 +78,7 @@ class Transport:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         pinned_der: bytes | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.tls = tls or TlsOptions()
@@ -91,6 +92,7 @@ class Transport:
             base_url=self.base_url,
             verify=self.ssl_context if self.ssl_context is not None else True,
             timeout=self.timeouts.httpx(),
+            limits=_pool_limits(max_connections),
             follow_redirects=False,
             headers={
                 "User-Agent": "PBX-Companion",
@@ -294,6 +296,16 @@ class Transport:
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
             return MalformedResponse(f"Unusable address: {text}", endpoint=endpoint)
         return Unreachable(UnreachableKind.NETWORK, text, endpoint=endpoint)
+
+
+def _pool_limits(max_connections: int | None) -> httpx.Limits:
+    """httpx's own limits, or at most ``max_connections`` at once, all kept alive: requests past
+    it wait for a free connection (within the pool timeout) instead of opening one more."""
+    if max_connections is None:
+        return httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    if max_connections < 1:
+        raise ValueError("max_connections must be at least 1")
+    return httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
 
 def _network_blip(error: ThreeCXError) -> bool:

@@ -36,6 +36,7 @@ from app.services.facts.options import DoctorOptions
 from app.services.facts.outcome import Outcome, attempt
 from app.services.known_certificates import KnownCertificates
 from app.services.recordings.watcher import RecordingJourney
+from app.threecx.client import PbxClient
 from app.threecx.connect import ConnectionParams
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Doctor:
         on_result: Callable[[CheckResult], None] | None = None,
         on_journey: Callable[[RecordingJourney], None] | None = None,
         clock: Clock = utc_now,
+        keep_client: bool = False,
     ) -> None:
         self._clock = clock
         self._params = params
@@ -79,10 +81,26 @@ class Doctor:
         # that passes mid-run still reports.
         self._finished: dict[CheckId, CheckResult] = {}
         self._identity: PbxIdentity | None = None
+        # With ``keep_client``, a run that finishes leaves its signed-in client (its connection
+        # pool and token) open for the caller's next request, until ``aclose``.
+        self._keep_client = keep_client
+        self._kept: PbxClient | None = None
+
+    @property
+    def kept_client(self) -> PbxClient | None:
+        """The last run's signed-in client, when kept (``keep_client``) and the run finished."""
+        return self._kept
+
+    async def aclose(self) -> None:
+        """Close the kept client, if any."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await kept.aclose()
 
     async def run(self) -> Diagnosis:
         """The seven results, always before the options' deadline: a check the PBX has not
         answered by then is "not verified" (WARN), naming what was still pending."""
+        await self.aclose()
         started = self._clock()
         clock = time.perf_counter()
         self._finished = {}
@@ -129,15 +147,20 @@ class Doctor:
             now=started,
             on_journey=self._on_journey,
         )
+        finished = False
         try:
             results = await self._run_checks(ctx)
             pbx = await self._pbx_facts(ctx, reach, results)
+            finished = True
         finally:
             # Both, whatever happens to the first: a deadline or a Cancel must free the client.
             try:
                 await facts.aclose()
             finally:
-                await reach.client.aclose()
+                if finished and self._keep_client:
+                    self._kept = reach.client  # the caller closes it (``aclose``)
+                else:
+                    await reach.client.aclose()
         return Diagnosis.in_order(pbx, [*results, reach_result], started, _ms_since(clock))
 
     def _out_of_time(self, started: datetime, clock: float, deadline: float) -> Diagnosis:

@@ -43,6 +43,12 @@ LINE_LIMIT = 64 * 1024 * 1024
 WORKER = (sys.executable, "-m", "app.services.fleet.shard_worker")
 
 
+def workers_can_start() -> bool:
+    """A worker is ``python -m …``: the frozen app (PyInstaller) has no ``-m``, so it sweeps in
+    its own process, as on a two-CPU laptop."""
+    return not getattr(sys, "frozen", False)
+
+
 def processes_for(targets: int, cpus: int | None, *, most: int = 4) -> int:
     """The processes worth starting: one per ``PBXS_PER_PROCESS`` targets, at most one per CPU
     (leaving one for the rest of the machine) and ``most``."""
@@ -63,7 +69,7 @@ async def sweep_in_processes(
 ) -> FleetSweep:
     """As ``sweep``, with the doctors in ``processes`` child processes (1: in this one)."""
     settings = settings or SweepSettings()
-    if processes <= 1 or len(targets) < 2:
+    if processes <= 1 or len(targets) < 2 or not workers_can_start():
         return await sweep(
             targets,
             settings,

@@ -30,11 +30,12 @@ from app.services.doctor import Doctor
 from app.services.facts.connection_options import options_for_connection
 from app.services.facts.options import DoctorOptions
 from app.services.fleet.history import FleetHistory, FleetHistoryError, NewRun
-from app.services.fleet.monitored_probe import monitored_dns
+from app.services.fleet.monitored_probe import monitored_dns, monitored_on
 from app.services.fleet.targets import FleetTarget
 from app.services.fleet.tracking import record_run
 from app.services.known_certificates import KnownCertificates
 from app.services.session import connection_params
+from app.threecx.connect import ConnectionParams
 from app.threecx.transport import Timeouts
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ DEFAULT_CONCURRENCY = 20
 # that frees the PBX's turn even if something under the doctor ignores cancellation for a while.
 GRACE_S = 5.0
 DEFAULT_KEY_WARNING_DAYS = 180
+# Enough for the doctor's fan-out to overlap its round trips; each more costs a TLS handshake.
+DEFAULT_CONNECTIONS_PER_PBX = 4
 
 
 @dataclass(frozen=True)
@@ -54,13 +57,18 @@ class SweepSettings:
     options: DoctorOptions = field(default_factory=DoctorOptions)  # the base: never a watch
     key_warning_days: int = DEFAULT_KEY_WARNING_DAYS
     source: str = "sweep"
-    # Read Call Control's monitored list after each doctor run (v20, reached): one more sign-in
-    # and request per PBX, for the "monitored list emptied" change.
+    # Read Call Control's monitored list after each doctor run (v20, reached): one more request
+    # per PBX on the doctor's client, for the "monitored list emptied" change.
     probe_call_control: bool = True
+    # Each PBX's connection pool: its doctor's requests (and the monitored list after it) share
+    # this many kept-alive connections, so sockets stay at most about concurrency x this.
+    connections_per_pbx: int = DEFAULT_CONNECTIONS_PER_PBX
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if self.connections_per_pbx < 1:
+            raise ValueError("connections_per_pbx must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -174,31 +182,38 @@ async def _check(
     begun = time.perf_counter()
     limit = settings.deadline_s + GRACE_S
     alone = f"pbx-companion doctor --connection {shlex.quote(profile.name)}"
+    doctor: Doctor | None = None
     try:
-        async with asyncio.timeout(limit):
-            diagnosis, notes = await _doctor(target, target.secret, settings, known, clock)
-    except TimeoutError:
-        return replace(
-            row,
-            outcome=CheckStatusSummary.UNREACHABLE,
-            finding=f"The doctor did not finish within {seconds(limit)}: the PBX is too slow "
-            f"or does not answer. Run `{alone}` on it alone.",
-            duration_s=time.perf_counter() - begun,
-        )
-    except Exception as exc:  # one PBX's bug must not end the sweep of the others
-        log.exception("The doctor failed unexpectedly on %s", profile.name)
-        return replace(
-            row,
-            finding=f"Not checked: the doctor itself failed on this PBX ({type(exc).__name__}). "
-            f"Run `{alone}` on it alone and send the log to support if it repeats.",
-            duration_s=time.perf_counter() - begun,
-        )
-    try:
-        # Its own limit: a slow answer here must not cost the doctor's result.
-        async with asyncio.timeout(settings.timeouts.total):
-            watched = await _monitored(target, target.secret, settings, diagnosis)
-    except TimeoutError:
-        watched = None
+        try:
+            async with asyncio.timeout(limit):
+                doctor, notes = await _doctor(target, target.secret, settings, known, clock)
+                diagnosis = await doctor.run()
+        except TimeoutError:
+            return replace(
+                row,
+                outcome=CheckStatusSummary.UNREACHABLE,
+                finding=f"The doctor did not finish within {seconds(limit)}: the PBX is too "
+                f"slow or does not answer. Run `{alone}` on it alone.",
+                duration_s=time.perf_counter() - begun,
+            )
+        except Exception as exc:  # one PBX's bug must not end the sweep of the others
+            log.exception("The doctor failed unexpectedly on %s", profile.name)
+            return replace(
+                row,
+                finding=f"Not checked: the doctor itself failed on this PBX "
+                f"({type(exc).__name__}). Run `{alone}` on it alone and send the log to support "
+                "if it repeats.",
+                duration_s=time.perf_counter() - begun,
+            )
+        try:
+            # Its own limit: a slow answer here must not cost the doctor's result.
+            async with asyncio.timeout(settings.timeouts.total):
+                watched = await _monitored(target, target.secret, settings, doctor, diagnosis)
+        except TimeoutError:
+            watched = None
+    finally:
+        if doctor is not None:
+            await doctor.aclose()  # the PBX's pool: its sockets end with its turn
     last = last_check_of(diagnosis)
     return replace(
         row,
@@ -225,26 +240,47 @@ async def _doctor(
     settings: SweepSettings,
     known: KnownCertificates | None,
     clock: Clock,
-) -> tuple[Diagnosis, tuple[str, ...]]:
+) -> tuple[Doctor, tuple[str, ...]]:
     """The doctor as ``doctor --connection NAME`` runs it: the profile's region, contacts and
-    bridge, no watch."""
+    bridge, no watch. It keeps its signed-in client for the monitored list after it."""
     profile = target.profile
     base = replace(settings.options, watch_s=0.0, deadline_s=settings.deadline_s)
     built = await options_for_connection(profile, base)
-    params = replace(connection_params(profile), timeouts=settings.timeouts)
-    doctor = Doctor(params, secret, built.options, known_certificates=known, clock=clock)
-    return await doctor.run(), built.notices
+    doctor = Doctor(
+        _params(target, settings),
+        secret,
+        built.options,
+        known_certificates=known,
+        clock=clock,
+        keep_client=True,
+    )
+    return doctor, built.notices
+
+
+def _params(target: FleetTarget, settings: SweepSettings) -> ConnectionParams:
+    return replace(
+        connection_params(target.profile),
+        timeouts=settings.timeouts,
+        max_connections=settings.connections_per_pbx,
+    )
 
 
 async def _monitored(
-    target: FleetTarget, secret: str, settings: SweepSettings, diagnosis: Diagnosis
+    target: FleetTarget,
+    secret: str,
+    settings: SweepSettings,
+    doctor: Doctor,
+    diagnosis: Diagnosis,
 ) -> tuple[str, ...] | None:
-    """Call Control's monitored list, when the doctor got through to a v20 PBX."""
+    """Call Control's monitored list, when the doctor got through to a v20 PBX: on the doctor's
+    own client (its token and kept-alive connections) when the run finished, else signed in
+    again."""
     reached = diagnosis.result(CheckId.REACHABILITY).status is not CheckStatus.FAIL
     if not (settings.probe_call_control and reached and (diagnosis.pbx.major or 0) >= 20):
         return None
-    params = replace(connection_params(target.profile), timeouts=settings.timeouts)
-    return await monitored_dns(params, secret)
+    if doctor.kept_client is not None:
+        return await monitored_on(doctor.kept_client)
+    return await monitored_dns(_params(target, settings), secret)
 
 
 async def remember(

@@ -3,8 +3,13 @@ history and progress stay with the caller."""
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from app.domain.connection import CheckStatusSummary, ConnectionProfile
 from app.domain.diagnosis import CheckId
+from app.services.fleet import shards
 from app.services.fleet.history import FleetHistory
 from app.services.fleet.shards import PBXS_PER_PROCESS, processes_for, sweep_in_processes
 from app.services.fleet.sweep import SweepProgress, SweepSettings
@@ -60,3 +65,20 @@ async def test_two_processes_name_each_first_failure_and_keep_the_history(
     )
     healthy = result.rows[0]
     assert healthy.monitored is not None  # Call Control was read in the child too
+
+
+async def test_the_frozen_app_sweeps_in_its_own_process(
+    make_sim: SimFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyInstaller's executable has no ``-m``: a worker started from it would never run.
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(shards, "WORKER", ("/nonexistent/pbx-companion", "-m", "worker"))
+    sims = [await make_sim(tls=True), await make_sim(tls=True, faults=["retention-deleted"])]
+    targets = [target_of(name, sim) for name, sim in zip(("a", "b"), sims, strict=True)]
+    result = await sweep_in_processes(
+        targets, SweepSettings(concurrency=2, deadline_s=30), processes=2
+    )
+    assert [row.diagnosis.first_failure if row.diagnosis else "none" for row in result.rows] == [
+        None,
+        CheckId.RETENTION,
+    ]

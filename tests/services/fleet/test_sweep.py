@@ -4,8 +4,10 @@ doctor does for that PBX alone, and a PBX that cannot be checked is a row with a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -13,6 +15,7 @@ from aiohttp import web
 from app.domain.connection import CheckStatusSummary, ConnectionProfile
 from app.domain.diagnosis import CheckId
 from app.services.doctor import Doctor
+from app.services.fleet.monitored_probe import monitored_dns
 from app.services.fleet.sweep import FleetRow, SweepProgress, SweepSettings, sweep
 from app.services.fleet.targets import FleetTarget
 from app.services.known_certificates import KnownCertificates
@@ -155,3 +158,76 @@ async def test_a_hung_pbx_holds_up_no_other_and_cancelling_stops_every_doctor(
 def test_concurrency_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SweepSettings(concurrency=0)
+
+
+async def test_each_pbx_is_swept_over_a_few_kept_alive_connections_and_one_sign_in(
+    make_sim: SimFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A doctor run and the monitored list after it share one pool and one token: the simulated
+    PBXs accept at most the pool's connections and the probe's per PBX (counted where they
+    accept them), and the verdicts and the list are what the doctor alone and a sign-in of its
+    own give."""
+    sims = {
+        "healthy-a": await make_sim(tls=True),
+        "retention": await make_sim(tls=True, faults=["retention-deleted"]),
+    }
+    accepted = [0]
+    wrap = ssl.SSLContext.wrap_bio
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        accepted[0] += bool(kwargs.get("server_side"))
+        return wrap(self, *args, **kwargs)
+
+    tokens = [0]
+    for sim in sims.values():
+        issue = sim.tokens.issue
+
+        def issued(*args: Any, issue: Callable[..., Any] = issue, **kwargs: Any) -> Any:
+            tokens[0] += 1
+            return issue(*args, **kwargs)
+
+        monkeypatch.setattr(sim.tokens, "issue", issued)
+    targets = [target_of(name, sim) for name, sim in sims.items()]
+    settings = SweepSettings(concurrency=2, deadline_s=30)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ssl.SSLContext, "wrap_bio", counted)
+        result = await sweep(targets, settings)
+
+    assert len(sims) <= accepted[0] <= len(sims) * (settings.connections_per_pbx + 1)
+    assert tokens[0] == len(sims)
+    rows = by_name(result.rows)
+    for name, sim in sims.items():
+        alone = await Doctor(
+            connection_params(targets[0 if name == "healthy-a" else 1].profile),
+            sim.client_secret,
+            settings.options,
+        ).run()
+        swept = rows[name].diagnosis
+        assert swept is not None
+        assert [r.status for r in swept.checks] == [r.status for r in alone.checks], name
+        assert swept.first_failure is alone.first_failure, name
+        params = connection_params(targets[0 if name == "healthy-a" else 1].profile)
+        assert rows[name].monitored == await monitored_dns(params, sim.client_secret), name
+    assert rows["retention"].diagnosis is not None
+    assert rows["retention"].diagnosis.first_failure is CheckId.RETENTION
+    assert rows["healthy-a"].monitored  # read on the doctor's own client
+
+
+async def test_a_kept_client_is_closed_by_the_caller_and_never_kept_after_a_failed_sign_in(
+    make_sim: SimFactory,
+) -> None:
+    healthy, refused = await make_sim(tls=True), await make_sim(tls=True, faults=["bad-key"])
+    doctor = Doctor(
+        connection_params(target_of("a", healthy).profile), healthy.client_secret, keep_client=True
+    )
+    await doctor.run()
+    assert doctor.kept_client is not None
+    await doctor.aclose()
+    assert doctor.kept_client is None
+    doctor = Doctor(
+        connection_params(target_of("b", refused).profile), refused.client_secret, keep_client=True
+    )
+    diagnosis = await doctor.run()
+    assert diagnosis.first_failure is CheckId.REACHABILITY
+    assert doctor.kept_client is None
