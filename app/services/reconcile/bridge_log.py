@@ -7,6 +7,9 @@ the period's ``CallFilter``, a line that cannot name one of its calls is only cl
 the counts, not read in full (``bridge_log_filter``): the events and counts are the same. An
 ASCII block (most) is searched for the period's ids in one pass, and its other lines are
 classified by shape in one pass too (``bridge_log_bulk``); only the rest are read one by one.
+A large plain file (not gzip, not UTF-16) is classified by a worker process meanwhile
+(``bridge_log_counting``): this one then only finds and reads the lines about the period's
+calls, and the counts are the worker's, the same (or this process's, when it cannot run).
 The read holds off the cycle collector (``gc_pause``): its events make no cycles, and a full
 collection would walk every event already kept, again and again as they pile up.
 A request's event keeps its method and path, not its line: only a narrating line keeps text.
@@ -20,7 +23,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -29,8 +32,9 @@ from typing import BinaryIO
 
 from app.domain.reconcile.records import BridgeEvent
 from app.services.reconcile.bridge_log_blocks import MAX_LINE_CHARS as MAX_LINE_CHARS
-from app.services.reconcile.bridge_log_blocks import block_chunks, line_text
+from app.services.reconcile.bridge_log_blocks import Readable, block_chunks, line_text
 from app.services.reconcile.bridge_log_bulk import REST, SETTLED, outcomes
+from app.services.reconcile.bridge_log_counting import CountingWorker, worth_a_worker
 from app.services.reconcile.bridge_log_filter import CallFilter as CallFilter
 from app.services.reconcile.bridge_log_lines import LineFacts, LogFormat, line_kind, read_line
 from app.services.reconcile.gc_pause import collection_paused
@@ -48,6 +52,7 @@ _SHARED_STRINGS = 200_000  # a recording's path repeats on each retry and in eac
 _PROGRESS_LINES = 4096  # how often the bytes read are brought up to date (UTF-16 files)
 
 BridgeLogSource = str | os.PathLike[str] | Iterable[str]
+_KEEPS_NOTHING = CallFilter((), ())  # a counting read: every line classified, none kept
 
 
 class BridgeLogError(Exception):
@@ -134,10 +139,16 @@ def read_bridge_log(
         file, name = _open(source)
         with file:
             counts = BridgeLogCounts(name, size=_size(file))
-            raw = _raw_blocks(file, counts)
+            counter = _counting_worker(file, counts, zone)
+            # With a worker, both read the bytes the file held now (a live log grows meanwhile).
+            raw = _raw_blocks(file, counts, limit=None if counter is None else counts.size)
             if raw is not None:
-                with collection_paused():  # a large log's events: no cycles to look for
-                    kept = tuple(_filtered(raw, zone, counts, keep))
+                try:
+                    with collection_paused():  # a large log's events: no cycles to look for
+                        kept = tuple(_filtered(raw, zone, counts, keep, counter))
+                finally:
+                    if counter is not None:
+                        counter.stop()  # ended already, unless the read failed
                 return BridgeLogRead(kept, counts)
             # UTF-16: the rare case, read through the text path below.
             file.seek(0)
@@ -150,19 +161,61 @@ def read_bridge_log(
 
 
 def _filtered(
-    chunks: Iterator[bytes], zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter
+    chunks: Iterator[bytes],
+    zone: tzinfo,
+    counts: BridgeLogCounts,
+    keep: CallFilter,
+    counter: CountingWorker | None = None,
 ) -> list[BridgeEvent]:
-    """``_events`` with ``keep``, reading in full only the lines ``keep`` may want."""
-    read = _FilteredRead(zone, counts, keep)
+    """``_events`` with ``keep``, reading in full only the lines ``keep`` may want; with a
+    ``counter`` counting the same file, only those lines are read here, and the counts are
+    the counter's."""
+    own = counts if counter is None else BridgeLogCounts(counts.source)
+    read = _FilteredRead(zone, own, keep, count_others=counter is None)
     for chunk in chunks:
-        ascii_lines = _ascii_lines(chunk)
-        if ascii_lines is None:
-            for raw in chunk.split(b"\n"):
-                read.line(line_text(raw))
-        else:
-            read.block(*ascii_lines)
+        read.chunk(chunk)
         counts.lines = read.number
+    if counter is not None:
+        _counted_by(counter, counts, zone)
     return read.kept
+
+
+def count_lines(path: str, *, zone: tzinfo, limit: int | None = None) -> BridgeLogCounts:
+    """The counts of the file ``path`` (what ``read_bridge_log`` gives with any filter), without
+    its events: a counting worker's job (``bridge_log_counting``). ``limit``: only the first
+    bytes of a plain file are read, as many as its reader saw."""
+    file, name = _open(path)
+    with file, collection_paused():
+        counts = BridgeLogCounts(name, size=_size(file))
+        raw = _raw_blocks(file, counts, limit=limit)
+        if raw is not None:
+            _filtered(raw, zone, counts, _KEEPS_NOTHING)
+        else:  # UTF-16: read as text, each event dropped as it comes
+            deque(_events(_file_lines(file, counts), zone, counts), maxlen=0)
+    return counts
+
+
+def _counting_worker(
+    file: BinaryIO, counts: BridgeLogCounts, zone: tzinfo
+) -> CountingWorker | None:
+    """A worker counting the file's lines, started, for a large plain file; else None."""
+    if not worth_a_worker(counts.size):
+        return None
+    head = file.read(2)
+    file.seek(0)
+    if head == _GZIP or head in _UTF16_BOMS:
+        return None
+    counter = CountingWorker()
+    return counter if counter.start((counts.source, zone, counts.size)) else None
+
+
+def _counted_by(counter: CountingWorker, counts: BridgeLogCounts, zone: tzinfo) -> None:
+    """``counts`` completed with the worker's, or counted here when it gave none."""
+    taken = counter.result()
+    if not isinstance(taken, BridgeLogCounts) or taken.lines != counts.lines:
+        taken = count_lines(counts.source, zone=zone, limit=counts.size)
+    counts.events, counts.other, counts.unreadable = taken.events, taken.other, taken.unreadable
+    counts.examples, counts.formats = taken.examples, taken.formats
 
 
 def _ascii_lines(chunk: bytes) -> tuple[str, list[str]] | None:
@@ -180,11 +233,23 @@ class _FilteredRead:
     """One filtered read's state: lines go through ``line`` one by one, or a block at a
     time through ``block``, which settles most of them without a per-line reading."""
 
-    def __init__(self, zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter) -> None:
+    def __init__(
+        self, zone: tzinfo, counts: BridgeLogCounts, keep: CallFilter, *, count_others: bool
+    ) -> None:
         self.zone, self.counts, self.keep = zone, counts, keep
+        self.count_others = count_others  # False: only the lines keep may want are read
         self.kept: list[BridgeEvent] = []
         self.shared: dict[str, str] = {}  # paths and methods repeat: one string each
         self.number = 0
+
+    def chunk(self, chunk: bytes) -> None:
+        """A chunk of whole lines joined by "\\n" (``block_chunks``)."""
+        ascii_lines = _ascii_lines(chunk)
+        if ascii_lines is None:
+            for raw in chunk.split(b"\n"):
+                self.line(line_text(raw))
+        else:
+            self.block(*ascii_lines)
 
     def block(self, text: str, texts: list[str]) -> None:
         """ASCII lines ``texts``, joined by "\\n" in ``text``: the lines ``keep`` may want are
@@ -192,6 +257,13 @@ class _FilteredRead:
         classified."""
         size = len(texts)
         hits = self.keep.lines_it_could_keep(text, texts)
+        if not self.count_others:
+            first = self.number
+            for index in sorted(hits):
+                self.number = first + index + 1
+                self.hit(texts[index])
+            self.number = first + size
+            return
         # Only the lines not read in full are settled by shape.
         unread = bytearray(b"\x01") * size
         for index in hits:
@@ -250,6 +322,8 @@ class _FilteredRead:
             return
         if full if full is not None else self.keep.could_keep(text):
             self.hit(text)
+            return
+        if not self.count_others:
             return
         counts = self.counts
         kind, readable, about = line_kind(text, self.zone)
@@ -344,10 +418,12 @@ def _size(file: BinaryIO) -> int | None:
         return None
 
 
-def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[bytes] | None:
+def _raw_blocks(
+    file: BinaryIO, counts: BridgeLogCounts, *, limit: int | None = None
+) -> Iterator[bytes] | None:
     """The file's raw lines block by block, each block's lines joined by "\\n" (gzip read
     through, as rotated logs are), with ``counts.bytes_read`` kept up to date; None for a
-    UTF-16 file, which is read as text."""
+    UTF-16 file, which is read as text. ``limit``: a plain file's first bytes only."""
     compressed = file.read(2) == _GZIP
     file.seek(0)
     raw: BinaryIO | gzip.GzipFile = gzip.GzipFile(fileobj=file) if compressed else file
@@ -358,7 +434,21 @@ def _raw_blocks(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[bytes] | No
     def progress() -> None:
         counts.bytes_read = file.tell()
 
-    return _ending(block_chunks(raw, after_block=progress), file, counts)
+    stream: Readable = raw if limit is None or compressed else _FirstBytes(file, limit)
+    return _ending(block_chunks(stream, after_block=progress), file, counts)
+
+
+class _FirstBytes:
+    """A file's first ``limit`` bytes (read from its start), then its end."""
+
+    def __init__(self, file: BinaryIO, limit: int) -> None:
+        self._file, self._left = file, limit
+
+    def read(self, size: int = -1, /) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._file.read(size) if size > 0 else b""
+        self._left -= len(data)
+        return data
 
 
 def _ending(blocks: Iterator[bytes], file: BinaryIO, counts: BridgeLogCounts) -> Iterator[bytes]:
