@@ -11,7 +11,10 @@ of a newer version, or another program's file, is inspected read-only and never 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +49,17 @@ class DamagedFile(Exception):
 
 class CannotOpen(Exception):
     """The file cannot be opened or read (permissions, locked): the owner leaves it as it is."""
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy  # another connection held a lock SQLite would not wait for
+
+
+# Opening races another connection opening the same file (the first turning on WAL, another
+# reading the schema): SQLite then answers "locked" at once rather than wait, to avoid a
+# deadlock. Both are done within milliseconds, so the opening is simply tried again.
+BUSY_ATTEMPTS: Final = 40
+BUSY_PAUSE_S: Final = 0.05
 
 
 @dataclass
@@ -116,8 +130,22 @@ def open_current(
     of ``asyncio.to_thread``: the owner's lock serialises the calls. Raises ``NewerSchemaError``
     (left untouched), ``DamagedFile`` (to set aside) or ``CannotOpen`` (left as it is).
     """
-    if path.exists():
-        inspect_read_only(path, schema)
+    for attempt in range(1, BUSY_ATTEMPTS + 1):
+        try:
+            return _open_current_once(path, schema, foreign_keys=foreign_keys)
+        except CannotOpen as exc:
+            if not exc.busy or attempt == BUSY_ATTEMPTS:
+                raise
+            time.sleep(BUSY_PAUSE_S * min(attempt, 4))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def _open_current_once(
+    path: Path, schema: VersionedSchema, *, foreign_keys: bool
+) -> sqlite3.Connection:
+    if not path.exists():
+        _create_whole(path, schema)
+    inspect_read_only(path, schema)
     try:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
@@ -135,6 +163,32 @@ def open_current(
         db.close()
         raise
     return db
+
+
+def _create_whole(path: Path, schema: VersionedSchema) -> None:
+    """Create the file with its tables under another name, then link it into place: two
+    processes creating it at once would otherwise each see the other's half-made file (no
+    tables yet) and take it for another program's. The loser's copy is simply dropped."""
+    draft = path.with_name(f"{path.name}.new-{os.getpid()}-{threading.get_ident()}")
+    try:
+        db = sqlite3.connect(draft, isolation_level=None)
+        try:
+            with opening():
+                schema.upgrade(db)
+        finally:
+            db.close()
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another got there first: use theirs
+        except OSError:
+            if not path.exists():  # a file system without hard links: the next best thing
+                os.replace(draft, path)
+    except OSError as exc:
+        raise CannotOpen(str(exc)) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            draft.unlink()
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection:
@@ -168,7 +222,8 @@ def opening() -> Iterator[None]:
         name = getattr(exc, "sqlite_errorname", "") or ""
         if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
             raise DamagedFile(f"damaged ({exc})") from exc
-        raise CannotOpen(str(exc)) from exc
+        busy = name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+        raise CannotOpen(str(exc), busy=busy) from exc
 
 
 def set_aside(path: Path) -> Path:

@@ -5,6 +5,7 @@ rotated, lost a capability, stopped recording on an extension and lowered retent
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -168,3 +169,26 @@ async def test_a_doctor_run_of_a_saved_connection_is_kept_too(make_sim: SimFacto
     )
     assert stored.diagnosis is not None
     assert stored.diagnosis.as_json() == diagnosis.as_json()  # as JSON keeps it (ms rounded)
+
+
+def test_processes_opening_a_new_history_at_once_all_get_it(tmp_path: Path) -> None:
+    # Sweeps in several processes (and the Fleet tab beside them) open it at once: none may
+    # take another's half-made file for a foreign one, nor give up on a lock held a moment.
+    for round_ in range(10):
+        path = tmp_path / f"round-{round_}" / "fleet.sqlite3"
+        problems: list[str] = []
+
+        def open_it(path: Path = path, problems: list[str] = problems) -> None:
+            try:
+                FleetHistory.open(path).close()
+            except FleetHistoryError as exc:
+                problems.append(str(exc))
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert problems == []
+        left = {p.name for p in path.parent.iterdir()} - {"fleet.sqlite3-shm", "fleet.sqlite3-wal"}
+        assert left == {"fleet.sqlite3"}  # no draft left behind
