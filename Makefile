@@ -52,7 +52,11 @@ workflows:
 # The screenshot renders (marker "display": real windows in Xvfb, checked for fit, not words)
 # are left out here: the same panes' words and times are asserted by their offscreen tests,
 # which do run under both clocks, and the renders would add ten minutes to CI twice over.
-CLOCK_TESTS := $(BIN)/pytest -q -m "not display"
+# Left out too, to keep CI under its 45 minutes: the hostile PBX suite (sockets that stall,
+# close or flood; no date, time of day or zone in any of it) and the 1 GB-scale streaming test
+# (bounded memory, not dates; the same reader's dated cases run in the rest of the file).
+CLOCK_TESTS := $(BIN)/pytest -q -m "not display" --ignore=tests/hostile \
+	--deselect tests/services/reconcile/test_bridge_log.py::test_a_large_log_is_streamed_in_bounded_memory
 test-clocks: $(VENV)/.installed-test
 	build/shifted_clock.sh 2026-12-06T23:30:00Z America/Los_Angeles $(CLOCK_TESTS)
 	build/shifted_clock.sh 2026-12-06T18:00:00Z Asia/Kolkata $(CLOCK_TESTS)
