@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox
 
 from app.domain.causes.retention import DEFAULT_RETENTION_DAYS
 from app.services.facts.options import DEFAULT_BRIDGE_WINDOW_S, DoctorOptions
+from app.ui.widgets.elided_label import ElidedLabel
 
 MAX_WATCH_S = 600
 
@@ -91,7 +92,7 @@ class RunControls:
 
 
 def _heading_label(name: str) -> QLabel:
-    label = QLabel()
+    label = ElidedLabel()  # a long customer name shortens rather than widen the window
     label.setObjectName(name)
     heading = QFont(label.font())
     heading.setBold(True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtCore import QSize, QStringListModel, Qt
 from PySide6.QtWidgets import QComboBox, QCompleter, QWidget
 
 from app.domain.business_hours import zone_of
@@ -18,6 +18,10 @@ def zone_name(zone: tzinfo) -> str:
     return key if isinstance(key, str) else str(zone)
 
 
+MIN_CHARS = 16  # "America/New_York"
+WANTED_CHARS = 26  # "The customer's (Europe/London)" as near whole as the row allows
+
+
 class ZoneChoice(QComboBox):
     """An editable list: first "The customer's (zone)", then the usual zones; any typed."""
 
@@ -26,7 +30,9 @@ class ZoneChoice(QComboBox):
         self.setObjectName(object_name)
         self.setEditable(True)
         self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.setMinimumContentsLength(24)
+        # Narrow at a pinch (two of these share a row that must fit a laptop at Larger type
+        # beside the connections list), wider where there is room: see sizeHint().
+        self.setMinimumContentsLength(MIN_CHARS)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.addItem(self._customers("UTC"), None)
         self.addItems(COMMON_ZONES)
@@ -34,6 +40,11 @@ class ZoneChoice(QComboBox):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.setCompleter(completer)
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        extra = self.fontMetrics().horizontalAdvance("x") * (WANTED_CHARS - MIN_CHARS)
+        return QSize(hint.width() + extra, hint.height())
 
     @staticmethod
     def _customers(zone: str) -> str:

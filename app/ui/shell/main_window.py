@@ -166,13 +166,18 @@ class MainWindow(QMainWindow):
         self.store = store
         self._build_panes(store, log_buffer, feed_history_limit)
         self._build_work_page()
-        self.central.removeWidget(self._starting)
-        self._starting.deleteLater()
-        self._connection_label.setText("No connection selected")
         self._connect_panes()
         self._connect_toolbar()
         ui.presenter.changed.connect(self._on_presenter_changed)
+        # Before the work page joins the window: at Larger type on a laptop the connections
+        # list is hidden first, or the list and the tabs together would widen the window past
+        # the screen (Qt grows a window to its minimum size, and never shrinks it back).
         self._on_presenter_changed()
+        self.central.insertWidget(0, self.work_page)
+        self.central.setCurrentWidget(self.work_page)
+        self.central.removeWidget(self._starting)
+        self._starting.deleteLater()
+        self._connection_label.setText("No connection selected")
         self._show_welcome()
         self.populated = True
 
@@ -237,8 +242,6 @@ class MainWindow(QMainWindow):
         sidebar = max(low, min(high, round(self.width() * SIDEBAR_SHARE)))
         splitter.setSizes([sidebar, max(self.width() - sidebar, 1)])
         self.work_page = splitter
-        self.central.insertWidget(0, self.work_page)
-        self.central.setCurrentWidget(self.work_page)
 
     def _build_status_bar(self) -> None:
         self._connection_label = QLabel("Starting…")
