@@ -40,6 +40,8 @@ class ZoneChoice(QComboBox):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.setCompleter(completer)
+        # Squeezed beside the connections list at Larger type, the whole name is on hover.
+        self.editTextChanged.connect(self.setToolTip)
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
@@ -56,6 +58,7 @@ class ZoneChoice(QComboBox):
         self.blockSignals(True)  # renaming the current item rewrites the typed text: put back
         self.setItemText(0, self._customers(zone_name(zone)))
         self.setEditText(self.itemText(0) if was_default else typed)
+        self._show_start()
         self.blockSignals(False)
 
     def is_default(self) -> bool:
@@ -69,6 +72,14 @@ class ZoneChoice(QComboBox):
             self.setEditText(self.itemText(0))
         else:
             self.setEditText(zone)
+        self._show_start()
+
+    def _show_start(self) -> None:
+        # Squeezed, a name shows from its start ("The customer's (Austr"), not its tail.
+        edit = self.lineEdit()
+        if edit is not None:
+            edit.setCursorPosition(0)
+        self.setToolTip(self.currentText())
 
     def zone(self) -> tzinfo | None:
         """The chosen zone; None for the customer's. Raises ``BusinessHoursError`` for a name

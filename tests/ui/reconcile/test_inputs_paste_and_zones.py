@@ -154,7 +154,12 @@ def test_a_zone_is_read_as_typed(qtbot: QtBot, ui: UiContext) -> None:
     form.set_customer_zone(ZoneInfo("Australia/Adelaide"))
     assert form.crm_zone.zone() is None
     assert form.crm_zone.currentText() == "The customer's (Australia/Adelaide)"
+    # Squeezed, the box shows the name from its start, and the whole of it on hover.
+    edit = form.crm_zone.lineEdit()
+    assert edit is not None and edit.cursorPosition() == 0
+    assert form.crm_zone.toolTip() == "The customer's (Australia/Adelaide)"
     form.crm_zone.setEditText(" America/New_York ")
+    assert form.crm_zone.toolTip() == " America/New_York "
     assert form.crm_zone.zone() == ZoneInfo("America/New_York")
     form.set_customer_zone(ZoneInfo("Europe/London"))  # a typed zone stays as typed
     assert form.crm_zone.zone() == ZoneInfo("America/New_York")
