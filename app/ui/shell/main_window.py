@@ -262,6 +262,7 @@ class MainWindow(QMainWindow):
             lambda: self.ui.tasks.start(self.start_demo(), name="start the demo")
         )
         self.welcome.nameGiven.connect(self._save_engineer_name)
+        self.welcome.fleetRequested.connect(self.show_fleet)
 
     # ---- missed-call triggers and the webhook add-on -----------------------------------------
     def _preview_triggers(self, calls: list[SettledCall]) -> None:
@@ -443,16 +444,26 @@ class MainWindow(QMainWindow):
     # ---- first steps ---------------------------------------------------------------------------
     def _show_welcome(self) -> None:
         settings = self.store.settings
-        self.welcome.show_state(
-            has_connections=bool(self.store.connections()),
-            name_known=bool(settings.engineer_name),
-        )
+        self._show_welcome_state(name_known=bool(settings.engineer_name))
         self.right.setCurrentWidget(self.welcome)
+
+    def _show_welcome_state(self, *, name_known: bool) -> None:
+        connections = self.store.connections()
+        self.welcome.show_state(
+            has_connections=bool(connections),
+            name_known=name_known,
+            has_saved=any(not profile.demo for profile in connections),
+        )
+
+    def show_fleet(self) -> None:
+        """The Fleet tab, whether or not a connection is open (it needs none)."""
+        self.right.setCurrentWidget(self.tabs)
+        self.tabs.setCurrentWidget(self.fleet)
 
     def _save_engineer_name(self, name: str) -> None:
         async def save() -> None:
             await self.store.set_preferences(engineer_name=name)
-            self.welcome.show_state(has_connections=bool(self.store.connections()), name_known=True)
+            self._show_welcome_state(name_known=True)
 
         self.ui.tasks.start(save(), name="save your name")
 

@@ -36,6 +36,7 @@ class WelcomePage(QWidget):
 
     setupRequested = Signal()
     demoRequested = Signal()
+    fleetRequested = Signal()  # every saved PBX at once, without opening one first
     nameGiven = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -55,6 +56,11 @@ class WelcomePage(QWidget):
         self.demo_button = QPushButton("Try the demo PBX")
         self.demo_button.setObjectName("welcomeDemoButton")
         self.demo_button.clicked.connect(self.demoRequested)
+        self.fleet_button = QPushButton("Check every PBX…")
+        self.fleet_button.setObjectName("welcomeFleetButton")
+        self.fleet_button.setToolTip("The Fleet tab: every saved connection, swept at once")
+        self.fleet_button.clicked.connect(self.fleetRequested)
+        self.fleet_button.hide()  # until a PBX is saved
         self._name_box = self._build_name_box()
         self._lay_out()
 
@@ -84,6 +90,7 @@ class WelcomePage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.setup_button)
         buttons.addWidget(self.demo_button)
+        buttons.addWidget(self.fleet_button)
         buttons.addStretch(1)
         column = QVBoxLayout()
         column.setSpacing(14)
@@ -101,9 +108,11 @@ class WelcomePage(QWidget):
         outer.addWidget(framed, 0, Qt.AlignmentFlag.AlignTop)
         outer.addStretch(1)
 
-    def show_state(self, *, has_connections: bool, name_known: bool) -> None:
-        """The prompt for a first launch or for a list to choose from; the name until known."""
+    def show_state(self, *, has_connections: bool, name_known: bool, has_saved: bool) -> None:
+        """The prompt for a first launch or for a list to choose from; the name until known;
+        the fleet once a PBX is saved (the demo is never swept)."""
         self.prompt.setText(NO_CONNECTION if has_connections else FIRST_TIME)
+        self.fleet_button.setVisible(has_saved)
         self._name_box.setVisible(not name_known)
 
     def _give_name(self) -> None:

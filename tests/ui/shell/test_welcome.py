@@ -16,13 +16,17 @@ from app.ui.shell.main_window import MainWindow
 from tests.support.screenshots import distinct_colours, render_scene
 from tests.support.waiting import until
 from tests.support.xvfb import XvfbDisplay
+from tests.ui.fleet.fleet_setup import save
 
 
 @contextlib.asynccontextmanager
-async def first_launch(ui: UiContext) -> AsyncIterator[tuple[MainWindow, ConnectionStore]]:
-    """A window on a fresh home: no connection saved, no name given."""
-    store = await ConnectionStore.open()
-    store.use_session_only()
+async def first_launch(
+    ui: UiContext, store: ConnectionStore | None = None
+) -> AsyncIterator[tuple[MainWindow, ConnectionStore]]:
+    """A window on a fresh home (no connection saved, no name given), or on ``store``."""
+    if store is None:
+        store = await ConnectionStore.open()
+        store.use_session_only()
     window = MainWindow(ui, store, LogBuffer())
     window.resize(1366, 768)
     window.show()
@@ -40,6 +44,7 @@ async def test_first_launch_offers_setup_or_the_demo_and_asks_the_name_once(
         welcome = window.welcome
         assert window.right.currentWidget() is welcome
         assert welcome.setup_button.isVisible() and welcome.demo_button.isVisible()
+        assert not welcome.fleet_button.isVisible()  # nothing saved to check yet
         assert welcome.prompt.text() == "Start here:"
         assert welcome.name_edit.isVisible()
 
@@ -75,6 +80,23 @@ async def test_the_demo_from_the_welcome_page_opens_on_live_calls(
         window.connections.select(None)
         await until(lambda: window.right.currentWidget() is window.welcome, "the welcome page")
         assert window.welcome.prompt.text() == "Select a connection on the left, or start here:"
+        assert not window.welcome.fleet_button.isVisible()  # the demo is never swept
+
+
+async def test_with_a_pbx_saved_the_fleet_is_one_click_from_the_welcome_page(
+    ui: UiContext, qtbot: QtBot
+) -> None:
+    store = await ConnectionStore.open()
+    store.use_session_only()
+    await save(store, "Harbour Main", "https://harbour.invalid", "k" * 32)
+    async with first_launch(ui, store) as (window, _store):
+        assert window.right.currentWidget() is window.welcome
+        assert window.welcome.fleet_button.isVisible()
+        # The fleet needs no connection open.
+        qtbot.mouseClick(window.welcome.fleet_button, Qt.MouseButton.LeftButton)
+        assert window.right.currentWidget() is window.tabs
+        assert window.tabs.currentWidget() is window.fleet and window.session is None
+        await until(lambda: window.fleet.model.rowCount() == 1, "the saved PBX's row")
 
 
 async def welcome_scene(stack: contextlib.AsyncExitStack, ui: UiContext) -> MainWindow:
