@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QPaintEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -29,6 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.ui.shell.frame_parts import (
+    StartingPage,
+    initial_size,
+    sidebar_width,
+    wide_enough_for_sidebar,
+)
 from app.ui.shell.toolbar import MainToolbar
 from app.ui.shell.welcome import WelcomePage
 
@@ -57,35 +63,6 @@ if TYPE_CHECKING:
     from app.ui.triggers.pane import TriggersPane
 
 log = logging.getLogger(__name__)
-
-WIDE_ENOUGH_FOR_SIDEBAR = 1600  # px: below this, Larger type hides the connections list
-SIDEBAR_SHARE = 0.2  # of the window's width, between these bounds (px)
-SIDEBAR_WIDTHS = (260, 400)
-
-
-def _initial_size() -> QSize:
-    """1440 x 900, but never larger than the screen (a 1366 x 768 laptop is common)."""
-    wanted = QSize(1440, 900)
-    screen = QGuiApplication.primaryScreen()
-    return wanted if screen is None else wanted.boundedTo(screen.availableGeometry().size())
-
-
-class _StartingPage(QLabel):
-    """The central page until the panes are built; says once when it has painted."""
-
-    painted = Signal()
-
-    def __init__(self) -> None:
-        super().__init__("Opening your connections…")
-        self.setObjectName("startingPage")
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._painted = False
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            self.painted.emit()
 
 
 class MainWindow(QMainWindow):
@@ -121,7 +98,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("PBX Companion")
         self.setObjectName("mainWindow")
-        self.resize(_initial_size())
+        self.resize(initial_size())
         self._session: PbxSession | None = None
         self._closing = False
         self._shutdown: asyncio.Task[None] | None = None
@@ -142,7 +119,7 @@ class MainWindow(QMainWindow):
 
     def _build_frame(self) -> None:
         """Toolbar, status bar and the starting page: what the first paint shows (Qt only)."""
-        self._starting = _StartingPage()
+        self._starting = StartingPage()
         self._starting.painted.connect(self.firstPainted)
         self.central = QStackedWidget()
         self.central.setObjectName("centralStack")
@@ -238,8 +215,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        low, high = SIDEBAR_WIDTHS
-        sidebar = max(low, min(high, round(self.width() * SIDEBAR_SHARE)))
+        sidebar = sidebar_width(self.width())
         splitter.setSizes([sidebar, max(self.width() - sidebar, 1)])
         self.work_page = splitter
 
@@ -338,7 +314,7 @@ class MainWindow(QMainWindow):
         """Larger type on a laptop screen: the calls need the width more than the list does.
         The list comes back when Larger type goes off, unless the engineer chose otherwise."""
         large = self.ui.presenter.large_type
-        if large and self.width() < WIDE_ENOUGH_FOR_SIDEBAR and self.sidebar_action.isChecked():
+        if large and not wide_enough_for_sidebar(self.width()) and self.sidebar_action.isChecked():
             self.sidebar_action.setChecked(False)
             self._sidebar_hidden_for_type = True
         elif not large and self._sidebar_hidden_for_type:
