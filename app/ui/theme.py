@@ -358,6 +358,21 @@ class Mark(enum.Enum):
     RUNNING = "running"
     IDLE = "idle"
 
+    @property
+    def words(self) -> str:
+        """What the mark says, in every pane that draws it (doctor rows, fleet dots)."""
+        return MARK_WORDS[self]
+
+
+MARK_WORDS: dict[Mark, str] = {
+    Mark.PASS: "Pass",
+    Mark.WARN: "Warning",
+    Mark.FAIL: "Fail",
+    Mark.SKIP: "Not checked",
+    Mark.RUNNING: "Checking…",
+    Mark.IDLE: "Not run yet",
+}
+
 
 def mark_colour(mark: Mark, c: Colours | None = None) -> str:
     c = c or _State.colours

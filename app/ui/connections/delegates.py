@@ -6,11 +6,12 @@ from typing import Final
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.connection import CheckStatusSummary
 from app.ui.connections.model import STATUS_LOOKS, STATUS_ROLE, StatusLook
 from app.ui.theme import colours
+from app.ui.widgets.tables import draw_cell_without_text
 
 
 class RoomyDelegate(QStyledItemDelegate):
@@ -38,22 +39,8 @@ class StatusPillDelegate(QStyledItemDelegate):
         if look is None:
             super().paint(painter, option, index)
             return
-        self._draw_cell(painter, option, index)
+        draw_cell_without_text(self, painter, option, index)  # the pill says it
         self._draw_pill(painter, option, look)
-
-    def _draw_cell(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        """The cell's background and selection without its text: the pill says it."""
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
 
     def _draw_pill(self, painter: QPainter, option: QStyleOptionViewItem, look: StatusLook) -> None:
         metrics = option.fontMetrics

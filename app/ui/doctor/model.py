@@ -51,15 +51,6 @@ class RowState(enum.StrEnum):
         return self not in (RowState.NOT_RUN, RowState.WAITING, RowState.RUNNING)
 
 
-STATE_LABELS = {
-    RowState.NOT_RUN: "Not run yet",
-    RowState.WAITING: "Waiting",
-    RowState.RUNNING: "Checking…",
-    RowState.PASS: "Pass",
-    RowState.WARN: "Warning",
-    RowState.FAIL: "Fail",
-    RowState.SKIP: "Not checked",
-}
 # How each state is drawn: the theme's mark (tick, !, cross…) and its tinted box.
 STATE_MARKS = {
     RowState.NOT_RUN: Mark.IDLE,
@@ -69,6 +60,11 @@ STATE_MARKS = {
     RowState.WARN: Mark.WARN,
     RowState.FAIL: Mark.FAIL,
     RowState.SKIP: Mark.SKIP,
+}
+# Each state's words: its mark's (the Fleet view's dots say the same), but a check queued
+# behind a running one is "Waiting", not "Not run yet".
+STATE_LABELS = {state: mark.words for state, mark in STATE_MARKS.items()} | {
+    RowState.WAITING: "Waiting"
 }
 STATE_TINTS = {
     RowState.FAIL: "fail",

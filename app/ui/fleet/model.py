@@ -179,7 +179,7 @@ class FleetModel(RowsTableModel[FleetLine]):
             return self.shown_customer(line)
         if column == FINDING:
             if line.checking:
-                return "Checking…"
+                return Mark.RUNNING.words
             if line.never_checked or run is None:
                 return NEVER_CHECKED
             return self._presenter.text(run.finding)

@@ -1,8 +1,8 @@
 """The seven status dots of a Fleet row: one per cause, in the doctor's order.
 
 Each dot is the theme's mark of the check's state, as the doctor pane draws it: a tick, a "!",
-a cross, a dash or an empty ring on its colour, so a dot reads without its colour too; the cell's tooltip says each in the
-doctor's words.
+a cross, a dash or an empty ring on its colour, so a dot reads without its colour too; the
+cell's tooltip says each in the doctor's words.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import Final
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from app.domain.diagnosis import CHECK_ORDER
 from app.ui.fleet.model import STATES_ROLE
 from app.ui.theme import Mark, mark_icon
+from app.ui.widgets.tables import draw_cell_without_text
 
 GAP: Final = 4  # px between dots
 PADDING: Final = 8  # px either side of the row of dots
@@ -34,12 +35,7 @@ class StatusDotsDelegate(QStyledItemDelegate):
         index: QModelIndex | QPersistentModelIndex,
     ) -> None:
         states = index.data(STATES_ROLE)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""  # the background and the selection only: the dots say it
-        style = opt.widget.style() if opt.widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        draw_cell_without_text(self, painter, option, index)  # the dots say it
         if not isinstance(states, tuple):
             return
         size = dot_size(option)

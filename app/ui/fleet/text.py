@@ -32,16 +32,6 @@ SWEEP_TIP: Final = (
     "Run the doctor against every connection shown (the filter narrows them), a few at a "
     "time; each row updates as its PBX answers. Every run is kept in the fleet history."
 )
-# A dot per check: the doctor pane's marks and words for each state (features do not import
-# one another, so they are named here again). Mark's values are CheckStatus's.
-DOT_WORDS: Final = {
-    Mark.PASS: "Pass",
-    Mark.WARN: "Warning",
-    Mark.FAIL: "Fail",
-    Mark.SKIP: "Not checked",
-    Mark.RUNNING: "Checking…",
-    Mark.IDLE: "Not run yet",
-}
 # Sorting the checks column: not checked, pass, warnings, failing, unreachable.
 SEVERITY: Final = {
     CheckStatusSummary.NEVER: 0,
@@ -100,7 +90,7 @@ def expiry_tip(expiry: Expiry | None) -> str:
 
 def dot_tip(presenter: Presenter, check: CheckId, state: Mark, result: CheckResult | None) -> str:
     """One dot's tooltip in the doctor's words: "6. Retention: Fail — <finding>"."""
-    head = f"{check.order}. {TITLES[check]}: {DOT_WORDS[state]}"
+    head = f"{check.order}. {TITLES[check]}: {state.words}"
     if result is None or not result.finding:
         return head
     return f"{head} — {presenter.text(result.finding)}"

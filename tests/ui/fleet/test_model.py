@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import Qt
 
 from app.domain.connection import ConnectionProfile
+from app.domain.diagnosis import CheckId, CheckStatus
+from app.ui.doctor.model import STATE_LABELS, STATE_MARKS, RowState
 from app.ui.fleet.model import EXPIRY, FleetModel, matches
+from app.ui.fleet.text import dot_tip
 from app.ui.presenter import Presenter
 
 ROTATED = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
@@ -45,3 +48,16 @@ def test_the_filter_matches_name_customer_and_tags_in_any_case() -> None:
     assert matches(profile, " harbour ") and matches(profile, "VETS") and matches(profile, "")
     assert matches(profile, "NORTH") and matches(profile, "monthly")
     assert not matches(profile, "hillcrest")
+
+
+def test_a_fleet_dot_says_each_state_in_the_doctors_own_words() -> None:
+    # One vocabulary: the doctor's table and the Fleet view's dots cannot drift apart.
+    seen = set()
+    for status in CheckStatus:
+        state = RowState.of(status)
+        tip = dot_tip(Presenter(), CheckId.RETENTION, STATE_MARKS[state], None)
+        assert tip == f"6. Retention keeps recordings long enough: {STATE_LABELS[state]}"
+        seen.add(STATE_LABELS[state])
+    assert seen == {"Pass", "Warning", "Fail", "Not checked"}
+    assert STATE_LABELS[RowState.WAITING] == "Waiting"
+    assert STATE_LABELS[RowState.NOT_RUN] == "Not run yet"

@@ -9,7 +9,9 @@ import contextlib
 import functools
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from app.domain.diagnosis import CheckId
 from app.ui.connections.model import NAME
@@ -73,7 +75,7 @@ async def test_a_row_opens_its_pbx_in_the_doctor_tab(ui: UiContext, make_sim: Si
 
 
 async def test_a_swept_row_opens_its_stored_run_in_the_doctor_tab(
-    ui: UiContext, make_sim: SimFactory
+    ui: UiContext, make_sim: SimFactory, qtbot: QtBot
 ) -> None:
     async with demo_window(ui) as opened:
         window = opened.window
@@ -90,7 +92,11 @@ async def test_a_swept_row_opens_its_stored_run_in_the_doctor_tab(
         assert stored is not None and stored[0].first_failure is CheckId.RETENTION
         sim.faults.disable("retention-deleted")  # a run now would pass: the pane must not run
         window.fleet.select(connection_id)
-        window.fleet.open_button.click()
+        table = window.fleet.table  # double-clicked, as the details' hint says
+        where = table.visualRect(table.currentIndex()).center()
+        # A real double click: the first click's press and release, then the second press.
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+        qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=where)
         await until(lambda: window.doctor.diagnosis is not None, "the stored run to show", 30)
         assert window.tabs.currentWidget() is window.doctor
         assert not window.doctor.running
