@@ -39,6 +39,7 @@ from app.services.reconcile.bridge_log_filter import CallFilter as CallFilter
 from app.services.reconcile.bridge_log_lines import LineFacts, LogFormat, line_kind, read_line
 from app.services.reconcile.gc_pause import collection_paused
 from app.services.reconcile.redaction import redact, shown
+from app.services.reconcile.stopping import check_stop
 from app.services.reconcile.streams import ClosingStream
 
 TEXT_CHARS = 300  # an event's text, as the timeline shows it
@@ -433,6 +434,7 @@ def _raw_blocks(
 
     def progress() -> None:
         counts.bytes_read = file.tell()
+        check_stop()  # a cancelled run stops here, a block at a time
 
     stream: Readable = raw if limit is None or compressed else _FirstBytes(file, limit)
     return _ending(block_chunks(stream, after_block=progress), file, counts)
@@ -483,6 +485,7 @@ def _utf16_lines(file: BinaryIO, counts: BridgeLogCounts) -> Iterator[str]:
                 _skip_rest_of_line(text)
             if number % _PROGRESS_LINES == 0:
                 counts.bytes_read = file.tell()
+                check_stop()
             yield line.rstrip("\r\n")
         counts.bytes_read = counts.size or file.tell()
     finally:

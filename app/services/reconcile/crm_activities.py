@@ -31,7 +31,10 @@ from app.services.reconcile.activity_columns import (
 )
 from app.services.reconcile.activity_rows import ActivityRowReader
 from app.services.reconcile.redaction import redact
+from app.services.reconcile.stopping import check_stop
 from app.services.reconcile.streams import ClosingStream
+
+STOP_CHECK_ROWS = 1024  # rows between looks at whether the run was cancelled
 
 Path = str | os.PathLike[str]
 
@@ -178,7 +181,9 @@ def preview_crm_activities(path: Path, *, sample: int = 5) -> ActivitiesPreview:
 def _activities(
     table: CsvTable, reader: ActivityRowReader, counts: ActivityCounts
 ) -> Generator[CrmActivity]:
-    for line, fields, broken in table.rows:
+    for seen, (line, fields, broken) in enumerate(table.rows, 1):
+        if seen % STOP_CHECK_ROWS == 0:
+            check_stop()  # a cancelled run stops here
         if broken is None and not "".join(fields).strip():
             continue  # blank lines, and the rows of empty cells Excel leaves at the end
         counts.rows += 1

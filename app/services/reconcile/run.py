@@ -7,7 +7,6 @@ CRM or the bridge host keeps another.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from app.services.reconcile.bridge_log import (
 from app.services.reconcile.crm_activities import ActivityCounts, read_crm_activities
 from app.services.reconcile.decide import decide_ledger
 from app.services.reconcile.pbx_calls import read_pbx_calls
+from app.services.reconcile.stopping import in_thread
 from app.services.reconcile.webhook_events import (
     WebhookEvents,
     read_webhook_events,
@@ -79,7 +79,7 @@ async def run_reconcile(
     pbx = await read_pbx_calls(session, since, until, matcher=matcher)
     say(f"{len(pbx.calls):,} external calls; reading the CRM export…")
     region = await session.region()
-    crm = await asyncio.to_thread(
+    crm = await in_thread(
         read_crm_activities,
         inputs.crm_activities,
         zone=inputs.crm_zone or zone,
@@ -93,21 +93,17 @@ async def run_reconcile(
     sources += [text.splitlines() for text in inputs.bridge_pasted]
     for source in sources:
         say(f"Reading the bridge log {source.name if isinstance(source, Path) else PASTED}…")
-        read = await asyncio.to_thread(
-            read_bridge_log, source, zone=inputs.bridge_zone or zone, keep=keep
-        )
+        read = await in_thread(read_bridge_log, source, zone=inputs.bridge_zone or zone, keep=keep)
         events.extend(read.events)
         counts.append(read.counts)
     webhook: WebhookEvents | None = None
     if inputs.use_webhook_journal:
         say("Reading the webhook add-on's journal…")
-        webhook = await asyncio.to_thread(
-            read_webhook_events, since, until, path=inputs.webhook_journal
-        )
+        webhook = await in_thread(read_webhook_events, since, until, path=inputs.webhook_journal)
         events.extend(e for e in tie_to_calls(webhook, pbx.calls, region=region) if keep(e))
     say("Reconciling…")
     unreadable = sum(c.unreadable for c in counts)
-    ledger = await asyncio.to_thread(
+    ledger = await in_thread(
         decide_ledger,
         pbx.calls,
         crm.activities,
