@@ -24,6 +24,8 @@ import subprocess
 import sys
 from typing import Any
 
+from app.services.worker_processes import quiet_start
+
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024  # smaller files: starting a worker costs more than it saves
@@ -57,7 +59,9 @@ class CountingWorker:
             log.info("Bridge log counted in this process: the job cannot be sent (%s)", exc)
             return False
         try:
-            proc = subprocess.Popen(WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            proc = subprocess.Popen(
+                WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, **quiet_start()
+            )
         except OSError as exc:  # no interpreter to start
             log.info("Bridge log counted in this process: no worker (%s)", exc)
             return False
