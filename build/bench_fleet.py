@@ -90,7 +90,8 @@ def _count_tls_sessions() -> list[int]:
 
 async def _serve(count: int, latency_ms: int) -> None:
     """Start ``count`` PBXs, print one JSON line each and "ready", then serve: each line read
-    from stdin is answered with the TLS sessions accepted so far; stdin closing ends it."""
+    from stdin is answered with the TLS sessions accepted and the CPU spent serving so far;
+    stdin closing ends it."""
     from app.sim import SimConfig, Simulator
 
     accepted = _count_tls_sessions()
@@ -119,7 +120,8 @@ async def _serve(count: int, latency_ms: int) -> None:
         accepted[0] = 0
         print("ready", flush=True)
         while await asyncio.to_thread(sys.stdin.readline):  # until the bench closes our stdin
-            print(json.dumps({"tls_sessions": accepted[0]}), flush=True)
+            serving = _cpu_s(resource.RUSAGE_SELF) - ready_cpu
+            print(json.dumps({"tls_sessions": accepted[0], "serving_cpu_s": serving}), flush=True)
         # What serving the sweeps cost, without building the PBXs.
         print(json.dumps({"serving_cpu_s": _cpu_s(resource.RUSAGE_SELF) - ready_cpu}), flush=True)
     finally:
@@ -287,19 +289,23 @@ def measure(pbxs: int, latency_ms: int, concurrency: int, processes: int) -> dic
             served.append(json.loads(line))
         start_s = time.perf_counter() - started
 
-        def sessions() -> int:
+        def counts() -> dict[str, Any]:
             assert sims.stdin is not None and sims.stdout is not None
             sims.stdin.write("count\n")
             sims.stdin.flush()
-            return int(json.loads(sims.stdout.readline())["tls_sessions"])
+            counted: dict[str, Any] = json.loads(sims.stdout.readline())
+            return counted
 
         together = _run_worker(served, concurrency, processes, folder / "together")
-        together["tls_sessions"] = sessions()
+        after_sweep = counts()
+        together["tls_sessions"] = int(after_sweep["tls_sessions"])
+        # Read between the runs: the sweep's own serving, not a share of both runs' (the
+        # simulator keeps some answers' parts, so the second run costs it less per PBX).
+        serving_cpu_s = float(after_sweep["serving_cpu_s"])
         alone = _run_worker(served[:SAMPLE], 1, 1, folder / "alone")
-        alone["tls_sessions"] = sessions() - together["tls_sessions"]
+        alone["tls_sessions"] = int(counts()["tls_sessions"]) - together["tls_sessions"]
         sims.stdin.close()
-        tail = sims.stdout.readline().strip()
-        serving_cpu_s = float(json.loads(tail)["serving_cpu_s"]) if tail else None
+        sims.stdout.readline()  # the closing line: serving both runs
     finally:
         if sims.stdin is not None and not sims.stdin.closed:
             sims.stdin.close()
@@ -341,9 +347,7 @@ def bench_fleet(
     allowed = per_pbx * concurrency + (3 * processes if processes > 1 else 0)
     handshakes, handshakes_alone = t["tls_sessions"] / t["pbxs"], a["tls_sessions"] / sample
     where = f"{pbxs} PBXs at {latency_ms} ms RTT"
-    # Both runs' serving, less the one-after-another run's share at the same cost per PBX.
-    served = m["serving_cpu_s"] or 0.0
-    serving = served * t["pbxs"] / (t["pbxs"] + a["pbxs"])
+    serving = m["serving_cpu_s"]  # serving the sweep, read before the one-after-another run
     tally = ", ".join(f"{n} {what}" for what, n in sorted(t["outcomes"].items()))
     return [
         Figure(

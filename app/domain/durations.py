@@ -16,17 +16,19 @@ def parse_iso_duration(text: str | None) -> timedelta | None:
     """Return the duration, or ``None`` for a missing or unreadable value."""
     if not text:
         return None
-    match = _DURATION.match(text.strip())
-    if match is None or text.strip() in ("P", "PT", "-P", "-PT"):
+    stripped = text.strip()
+    match = _DURATION.match(stripped)
+    if match is None or stripped in ("P", "PT", "-P", "-PT"):
         return None
-    parts = {k: float(v) for k, v in match.groupdict().items() if v and k != "sign"}
+    # Read by position, not through groupdict(): two of these per call-history row.
+    sign, days, hours, minutes, seconds = match.groups()
     value = timedelta(
-        days=parts.get("days", 0.0),
-        hours=parts.get("hours", 0.0),
-        minutes=parts.get("minutes", 0.0),
-        seconds=parts.get("seconds", 0.0),
+        days=float(days) if days else 0.0,
+        hours=float(hours) if hours else 0.0,
+        minutes=float(minutes) if minutes else 0.0,
+        seconds=float(seconds) if seconds else 0.0,
     )
-    return -value if match.group("sign") else value
+    return -value if sign else value
 
 
 def format_iso_duration(value: timedelta) -> str:

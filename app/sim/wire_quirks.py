@@ -8,6 +8,7 @@ cover both forms. Every shape still validates against 3CX's OpenAPI spec.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime, tzinfo
@@ -100,6 +101,7 @@ def six_decimal_duration(seconds: float) -> str:
     return out + f"{secs:.6f}S"
 
 
+@functools.lru_cache(maxsize=4096)  # two per call-log row served; the names repeat
 def last_first(name: str) -> str:
     """``Dina Rasheed`` → ``Rasheed, Dina``; one-word and company names stay as they are."""
     parts = name.split()

@@ -9,6 +9,7 @@ far are not returned: a list cut short would give wrong verdicts.
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,7 +102,17 @@ def _shown(link: str) -> str:
 
 
 def _fingerprint(item: Any) -> int:
-    """One row's identity for "read before?": its whole content, keys in order."""
+    """One row's identity for "read before?": its whole content, keys in the order sent.
+
+    Every row of every page passes here (about 1,600 a doctor run), so it is hashed from
+    ``marshal``'s bytes, written in C, not from ``json.dumps`` (four times the CPU). Format 0
+    has no back-references, so equal rows give equal bytes whatever else holds their values.
+    A page sent again comes from the same serialiser, keys in the same order.
+    """
+    try:
+        return hash(marshal.dumps(item, 0))
+    except ValueError:  # not plain JSON values, or nested past marshal's depth
+        pass
     try:
         return hash(json.dumps(item, sort_keys=True, default=repr))
     except (TypeError, ValueError, RecursionError):

@@ -29,6 +29,11 @@ EARLIEST_YEAR = 1990
 LATEST_YEAR = 2100
 # A call or a ring longer than a month is not a call; a negative one is not a duration.
 MAX_DURATION = timedelta(days=31)
+_NO_TIME = timedelta(0)
+# Durations read, by their text: a call log repeats many ("PT0S" on every unanswered leg), and
+# parsing one costs more than looking it up. Bounded: cleared when full.
+_SANE_DURATIONS: dict[str, timedelta | None] = {}
+_DURATIONS_KEPT = 4096
 # No 3CX field is near this long; a longer string is not the field it claims to be.
 MAX_TEXT = 10_000
 
@@ -36,7 +41,15 @@ MAX_TEXT = 10_000
 def text(row: Mapping[str, Any], *names: str) -> str | None:
     """The first of ``names`` holding a non-empty string (sane numbers are stringified)."""
     for name in names:
-        value = text_value(row.get(name))
+        raw = row.get(name)
+        if raw is None:
+            continue
+        if type(raw) is str:  # most fields of most rows: answered here, without a call
+            stripped = raw.strip()
+            if stripped and len(raw) <= MAX_TEXT:
+                return stripped
+            continue
+        value = text_value(raw)
         if value is not None:
             return value
     return None
@@ -66,8 +79,11 @@ def integer(
 ) -> int | None:
     """The first of ``names`` holding a whole number within [low, high]."""
     for name in names:
-        value = _integer_of(row.get(name))
-        if value is not None and low <= value <= high:
+        raw = row.get(name)
+        if raw is None:
+            continue
+        value = raw if type(raw) is int else _integer_of(raw)  # exact int: no bool, no float
+        if value is not None and abs(value) <= MAX_SAFE_INTEGER and low <= value <= high:
             return value
     return None
 
@@ -114,7 +130,7 @@ def parse_datetime(value: str) -> datetime | None:
 
     A date outside 1990–2100 is ``None``: a placeholder or a fault, not a time.
     """
-    cleaned = _FRACTION.sub(r"\1", value.strip())
+    cleaned = _FRACTION.sub(_six_digits, value.strip())
     if cleaned.endswith(("Z", "z")):
         cleaned = cleaned[:-1] + "+00:00"
     try:
@@ -128,16 +144,35 @@ def parse_datetime(value: str) -> datetime | None:
     return parsed
 
 
+def _six_digits(match: re.Match[str]) -> str:
+    # A function, not the template r"\1": Python 3.11 expands a template in Python, per call.
+    return match.group(1)
+
+
 def duration(row: Mapping[str, Any], *names: str) -> timedelta | None:
     """The first of ``names`` holding an ISO 8601 duration within [0, MAX_DURATION]."""
     for name in names:
         raw = text(row, name)
-        try:
-            value = parse_iso_duration(raw)
-        except (OverflowError, ValueError):  # "P99999999999D", or digits that make inf
-            value = None
-        if value is not None and timedelta(0) <= value <= MAX_DURATION:
+        if raw is None:
+            continue
+        value = _SANE_DURATIONS.get(raw)
+        if value is None and raw not in _SANE_DURATIONS:
+            value = _sane_duration_of(raw)
+            if len(_SANE_DURATIONS) >= _DURATIONS_KEPT:
+                _SANE_DURATIONS.clear()
+            _SANE_DURATIONS[raw] = value
+        if value is not None:
             return value
+    return None
+
+
+def _sane_duration_of(raw: str) -> timedelta | None:
+    try:
+        value = parse_iso_duration(raw)
+    except (OverflowError, ValueError):  # "P99999999999D", or digits that make inf
+        return None
+    if value is not None and _NO_TIME <= value <= MAX_DURATION:
+        return value
     return None
 
 

@@ -145,3 +145,38 @@ async def test_recording_download_is_a_wav(make_sim, api_for) -> None:
     assert status == 200 and headers["Content-Type"] == "audio/x-wav"
     with wave.open(io.BytesIO(body)) as w:
         assert w.getframerate() == 8000 and w.getnchannels() == 1 and w.getnframes() > 0
+
+
+async def test_a_recording_archived_after_it_was_listed_is_listed_as_archived(
+    make_sim, api_for
+) -> None:
+    """The recordings list keeps each row it wrote, until the recording changes."""
+    sim = await make_sim()
+    api = await api_for(sim)
+    rec = max((r for r in sim.tenant.recordings.values() if not r.archived), key=lambda r: r.id)
+    _, before, _ = await api.get(f"Recordings?$filter=Id eq {rec.id}")
+    assert [row["IsArchived"] for row in before["value"]] == [False]
+    rec.archived = True
+    _, after, _ = await api.get(f"Recordings?$filter=Id eq {rec.id}")
+    assert [row["IsArchived"] for row in after["value"]] == [True]
+    assert after["value"][0]["ArchivedUrl"] == f"{sim.archive_base}/{rec.id}.wav"
+
+
+def test_a_recording_file_is_the_same_tone_however_many_were_made_before() -> None:
+    """The tones' samples are kept between files: a short file after a long one, and a long
+    one after a short one, hold exactly the samples each would alone."""
+    import io
+    import math
+    import wave
+
+    from app.sim.audio import tone_wav
+
+    for rec_id, seconds in ((3, 2.5), (11, 1.0), (19, 3.0), (3, 0.5)):
+        with wave.open(io.BytesIO(tone_wav(rec_id, seconds))) as w:
+            frames = w.readframes(w.getnframes())
+        freq = 350.0 + (rec_id % 8) * 55.0
+        expected = [
+            int(8000 * math.sin(2 * math.pi * freq * i / 8000)) for i in range(len(frames) // 2)
+        ]
+        assert len(frames) == 2 * int(8000 * seconds)
+        assert list(memoryview(frames).cast("h")) == expected

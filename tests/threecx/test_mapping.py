@@ -13,6 +13,7 @@ from app.domain.calls import CallDirection, CallOutcome
 from app.domain.extensions import QueueRecording, RecordingMode
 from app.domain.licence import Edition
 from app.domain.recordings import RecordingCallType
+from app.domain.wire_shapes import WireSeen, WireShape
 from app.threecx.errors import UnreadableAnswer
 from app.threecx.tolerant_fields import parse_datetime, rows
 from app.threecx.v18 import mapping as v18
@@ -61,6 +62,43 @@ def test_call_log_row_maps_exactly() -> None:
     assert call.talking == timedelta(minutes=1, seconds=16.46)
     assert call.recording_ids == (881,)
     assert call.external_number == "+61881234567"
+
+
+def test_call_log_row_reads_fallbacks_and_notes_each_shape_when_first_shown() -> None:
+    """Each field is read once per row: the fallback fields still count, and a wire shape is
+    noted the first time a row shows it, in the order the rows showed them."""
+    seen = WireSeen()
+    plain = {
+        "CdrId": "7",
+        "StartTime": "2026-11-21T09:15:02Z",
+        "Direction": "Inbound",
+        "SourceCallerId": "+61881234567",
+        "DstDnType": 5,  # no DestinationType: the voicemail box is known from this one
+        "actionDnDn": "105",  # no DestinationDn: the extension is the action's DN
+    }
+    call = v20.call_from_log_row(plain, seen)
+    assert call is not None
+    assert call.outcome is CallOutcome.VOICEMAIL and call.answered is False
+    assert call.extension == "105" and call.callee == "" and call.caller == "+61881234567"
+    assert seen.described() == (str(WireShape.LEG_ID_ONLY),)
+    shaped = plain | {
+        "MainCallHistoryId": "m-7",
+        "StartTime": "2026-11-21T20:15:02.1234567+11:00",
+        "DestinationDisplayName": "Rasheed, Dina",
+    }
+    for _ in range(2):
+        again = v20.call_from_log_row(shaped, seen)
+        assert again is not None and again.call_id == "m-7"
+        assert again.started_at == datetime(2026, 11, 21, 9, 15, 2, 123456, tzinfo=UTC)
+    assert seen.described() == tuple(
+        str(shape)
+        for shape in (
+            WireShape.LEG_ID_ONLY,
+            WireShape.MAIN_CALL_ID,
+            WireShape.FRACTIONAL_TIMES,
+            WireShape.LAST_FIRST_NAMES,
+        )
+    )
 
 
 def test_direction_is_inferred_when_the_field_is_missing() -> None:

@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from app.domain.wire_shapes import WireSeen
 from app.threecx.errors import UnreadableAnswer
 from app.threecx.tolerant_fields import (
+    _DURATIONS_KEPT,
+    _SANE_DURATIONS,
     MAX_DURATION,
     describe,
     duration,
@@ -225,6 +227,21 @@ def test_durations_out_of_range_are_unknown() -> None:
     for absurd in ("-PT5S", "P99999999999D", "PT" + "9" * 400 + "S", "P32D", 1e300, HUGE):
         assert duration({"d": absurd}, "d") is None, absurd
     assert duration({"d": "P31D"}, "d") == MAX_DURATION
+
+
+def test_a_duration_read_again_reads_the_same() -> None:
+    """Durations are remembered by their text (a call log repeats them): reading one again,
+    or after the memory filled and was emptied, gives what the first read gave."""
+    texts = ["PT0S", "PT1M16.46S", "P32D", "-PT5S", "PTxS"]
+    expected = [timedelta(0), timedelta(minutes=1, seconds=16.46), None, None, None]
+    assert [duration({"d": t}, "d") for t in texts] == expected
+    assert [duration({"d": t}, "d") for t in texts] == expected
+    for n in range(_DURATIONS_KEPT + 10):
+        assert duration({"d": f"PT{n}S"}, "d") == timedelta(seconds=n)
+    assert len(_SANE_DURATIONS) <= _DURATIONS_KEPT
+    assert [duration({"d": t}, "d") for t in texts] == expected
+    # The first sane one of several names, as before: an absurd first name falls through.
+    assert duration({"a": "P32D", "b": "PT3S"}, "a", "b") == timedelta(seconds=3)
 
 
 def test_dates_outside_1990_to_2100_are_unknown() -> None:

@@ -303,6 +303,18 @@ def test_ledger_keeps_rows_it_cannot_serialise() -> None:
         ledger.page([{"Id": float("nan")}, [1, [2]], "x", None], offset=4)
 
 
+def test_ledger_knows_a_page_sent_again_by_its_rows_content() -> None:
+    """Rows are told apart by their whole content: a page sent again (fresh objects, same
+    values) is caught, and rows differing only in a value's JSON type are different rows."""
+    page = [{"Id": n, "Answered": True, "Cost": 1.0, "Legs": [{"Dn": "101"}]} for n in range(3)]
+    ledger = PageLedger("/Recordings")
+    ledger.page(page, offset=0)
+    ledger.page([row | {"Answered": 1, "Cost": 1} for row in page], offset=3)
+    ledger.page([row | {"Legs": [{"Dn": 101}]} for row in page], offset=6)
+    with pytest.raises(EndlessPaging, match=r"sent the first page again \(asked for rows from 9\)"):
+        ledger.page([dict(row) for row in page], offset=9)
+
+
 # ---- the live feed's poller: a PBX that pages without end is said, not polled forever -------
 @pytest.mark.expect_log(
     "app.threecx.polling",

@@ -1,11 +1,12 @@
 """A sweep spread over several processes.
 
 The doctor's client work (TLS handshakes, reading JSON, the call log's rows) is CPU-bound, and
-one asyncio loop uses one core: measured, about 160 ms of CPU per PBX, so one process sweeps at
-most some 370 PBXs a minute however fast the PBXs answer. ``sweep_in_processes`` splits the
-targets over ``processes`` child processes (``shard_worker``), each with its share of the
-concurrency, and keeps the history, the connections' last checks and the progress here, in
-the caller's loop, exactly as ``sweep`` does. Cancelling it ends the children.
+one asyncio loop uses one core: measured (build/bench_fleet.py), about 100 ms of CPU per PBX, so
+one process sweeps at most some 600 PBXs a minute however fast the PBXs answer.
+``sweep_in_processes`` splits the targets over ``processes`` child processes (``shard_worker``),
+each with its share of the concurrency, and keeps the history, the connections' last checks and
+the progress here, in the caller's loop, exactly as ``sweep`` does. Cancelling it ends the
+children.
 """
 
 from __future__ import annotations

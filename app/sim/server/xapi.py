@@ -13,6 +13,7 @@ from app.sim import departments, office_hours, wire_v20
 from app.sim.audio import tone_wav
 from app.sim.odata import ODataQueryError, collection, entity, expanded
 from app.sim.phonebook import phonebook_settings
+from app.sim.records import Recording
 from app.sim.server.api_clients import ApiClientRoutes
 from app.sim.server.call_log import CALL_LOG_FUNCTION, call_log, rec_visible
 from app.sim.server.pbx import Pbx
@@ -48,6 +49,9 @@ class XapiRoutes:
     def __init__(self, pbx: Pbx) -> None:
         self.pbx = pbx
         self.api_clients = ApiClientRoutes(pbx)
+        # Each recording's row as last written, with what it was written from: a sweep lists
+        # every recording several times, and a recording changes only by being archived.
+        self._recording_rows: dict[int, tuple[Recording, bool, str, dict[str, Any]]] = {}
         self._gets: dict[str, Getter] = {
             "Defs": lambda q, base: json_response(entity({"Id": 0}, q, context=f"{base}Defs")),
             "SystemStatus": self._system_status,
@@ -224,11 +228,22 @@ class XapiRoutes:
         pbx = self.pbx
         visible = pbx.visible_recording_ids()
         rows = [
-            wire_v20.recording(r, pbx.archive_base)
+            self._recording_row(r)
             for rid, r in sorted(pbx.tenant.recordings.items(), reverse=True)
             if rid in visible
         ]
         return _rows(rows, q, f"{base}Recordings")
+
+    def _recording_row(self, rec: Recording) -> dict[str, Any]:
+        """``wire_v20.recording``, written again only when the recording (or where archives
+        live) changed. The routes never change a row they answer with."""
+        base = self.pbx.archive_base
+        kept = self._recording_rows.get(rec.id)
+        if kept is not None and kept[0] is rec and kept[1] == rec.archived and kept[2] == base:
+            return kept[3]
+        row = wire_v20.recording(rec, base)
+        self._recording_rows[rec.id] = (rec, rec.archived, base, row)
+        return row
 
     def _download(self, rid: int) -> web.Response:
         pbx = self.pbx
