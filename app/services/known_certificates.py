@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ class KnownCertificates:
 
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
+        # The file as last read or written, by its (inode, mtime, size): a fleet sweep asks
+        # once per PBX, and re-reading hundreds of entries each time would be the loop's work.
+        self._read: tuple[tuple[int, int, int], dict[str, KnownCertificate]] | None = None
 
     @property
     def path(self) -> Path:
@@ -54,10 +57,14 @@ class KnownCertificates:
     def remember(self, host: str, port: int, cert: CertificateInfo, now: datetime) -> None:
         if now.tzinfo is None:
             raise ValueError("remember() needs an aware datetime")
-        entries = self._load()
-        entries[_key(host, port)] = KnownCertificate(
+        entries = dict(self._load())
+        key = _key(host, port)
+        seen = KnownCertificate(
             sha256=cert.sha256, issuer=cert.issuer, not_after=cert.not_after, seen_at=now
         )
+        if _same_day_again(entries.get(key), seen):
+            return  # the warning names the day last seen: nothing to write (each sweep, each PBX)
+        entries[key] = seen
         self._save(entries)
 
     def changed(self, host: str, port: int, cert: CertificateInfo) -> KnownCertificate | None:
@@ -71,6 +78,9 @@ class KnownCertificates:
     def _load(self) -> dict[str, KnownCertificate]:
         path = self.path
         try:
+            stamp = _stamp(path)
+            if self._read is not None and self._read[0] == stamp:
+                return self._read[1]  # unchanged since (another process's write changes it)
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
@@ -78,10 +88,12 @@ class KnownCertificates:
             self._set_aside(path, f"unreadable ({exc})")
             return {}
         try:
-            return _decode(text)
+            entries = _decode(text)
         except _Corrupt as exc:
             self._set_aside(path, str(exc))
             return {}
+        self._read = (stamp, entries)
+        return entries
 
     def _save(self, entries: dict[str, KnownCertificate]) -> None:
         path = self.path
@@ -99,6 +111,7 @@ class KnownCertificates:
             },
         }
         write_text_atomically(path, json.dumps(body, indent=2) + "\n")
+        self._read = (_stamp(path), entries)
 
     @staticmethod
     def _set_aside(path: Path, why: str) -> None:
@@ -119,6 +132,22 @@ class KnownCertificates:
             why,
             target.name,
         )
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What changes when the file is rewritten (an atomic write gives a new inode)."""
+    status = path.stat()
+    return status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def _same_day_again(known: KnownCertificate | None, seen: KnownCertificate) -> bool:
+    """The same certificate seen again on the day it was last seen (UTC)."""
+    return (
+        known is not None
+        and (known.sha256, known.issuer, known.not_after)
+        == (seen.sha256, seen.issuer, seen.not_after)
+        and known.seen_at.astimezone(UTC).date() == seen.seen_at.astimezone(UTC).date()
+    )
 
 
 def _key(host: str, port: int) -> str:

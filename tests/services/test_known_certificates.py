@@ -109,3 +109,31 @@ async def test_renewal_with_a_new_chain_is_noticed(make_sim: SimFactory) -> None
     assert previous is not None
     assert previous.sha256 == before.certificate.sha256 != after.certificate.sha256
     assert previous.issuer == before.certificate.issuer != after.certificate.issuer
+
+
+def test_the_same_certificate_seen_again_that_day_is_not_written_again(tmp_path: Path) -> None:
+    # A fleet sweep meets every PBX's certificate each run: the file is rewritten only when
+    # what the warning would say changes (the certificate, or the day it was last seen).
+    path = tmp_path / "known.json"
+    store = KnownCertificates(path)
+    store.remember("pbx.example.com", 5001, cert(), NOW)
+    written = os.stat(path).st_ino
+    store.remember("pbx.example.com", 5001, cert(), NOW + timedelta(hours=5))
+    assert os.stat(path).st_ino == written  # not rewritten
+    assert KnownCertificates(path).get("pbx.example.com", 5001).seen_at == NOW  # type: ignore[union-attr]
+
+    store.remember("pbx.example.com", 5001, cert(), NOW + timedelta(days=1))
+    assert os.stat(path).st_ino != written
+    assert KnownCertificates(path).get("pbx.example.com", 5001).seen_at == NOW + timedelta(days=1)  # type: ignore[union-attr]
+
+
+def test_a_change_written_by_another_process_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "known.json"
+    mine, theirs = KnownCertificates(path), KnownCertificates(path)
+    mine.remember("a.example.com", 5001, cert(), NOW)
+    assert mine.get("b.example.com", 5001) is None
+    theirs.remember("b.example.com", 5001, cert("bb" * 32), NOW)  # a shard of the same sweep
+    known = mine.get("b.example.com", 5001)
+    assert known is not None and known.sha256 == "bb" * 32
+    mine.remember("c.example.com", 5001, cert("cc" * 32), NOW)  # keeps the other's entry
+    assert KnownCertificates(path).get("b.example.com", 5001) is not None
