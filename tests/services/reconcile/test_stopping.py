@@ -22,24 +22,31 @@ ADELAIDE = ZoneInfo("Australia/Adelaide")
 
 
 async def test_cancelling_the_awaiting_task_stops_the_thread_at_its_next_check() -> None:
-    started, outcome = threading.Event(), []
-    release = threading.Event()
+    started, resume, outcome = threading.Event(), threading.Event(), []
 
     def reader() -> None:
         started.set()
         try:
-            while True:
-                check_stop()
-                release.wait(0.01)  # a block's worth of reading
+            check_stop()  # running: not stopped yet
+            # The next block, once the test has cancelled. No timed wait: under a shifted
+            # clock (make test-clocks) a thread's timed wait may never time out.
+            resume.wait()
+            check_stop()
         except ReadStopped:
             outcome.append("stopped")
+            return
+        outcome.append("read on")
 
     task = asyncio.create_task(in_thread(reader))
-    assert await asyncio.to_thread(started.wait, 30)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    await until(lambda: outcome == ["stopped"], "the reading thread to stop", 30)
+    try:
+        await until(started.is_set, "the reading thread to start", 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        resume.set()  # never leave the thread waiting: the loop's executor waits for it
+    await until(lambda: bool(outcome), "the reading thread to end", 30)
+    assert outcome == ["stopped"]
 
 
 async def test_an_uncancelled_reader_returns_its_result_and_leaves_no_flag_behind() -> None:
