@@ -37,6 +37,7 @@ from app.services.fleet.sweep import (
 from app.services.fleet.targets import FleetTarget
 from app.services.known_certificates import KnownCertificates
 from app.services.settings.file import encode_connection
+from app.services.worker_processes import quiet_start
 
 PBXS_PER_PROCESS = 50  # fewer than this per process: starting one costs more than it saves
 # One line is one doctor result: a PBX's contact-match details can run to a few hundred KB.
@@ -113,6 +114,7 @@ async def sweep_in_processes(
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=LINE_LIMIT,
+            **quiet_start(),  # no console window flashing up on Windows
         )
         assert proc.stdin is not None and proc.stdout is not None
         heard: set[int] = set()
