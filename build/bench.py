@@ -128,7 +128,7 @@ def print_table(figures: list[Figure]) -> None:
 
 
 def bench_startup(repeats: int) -> Figure:
-    from bench_startup import measure_startup
+    from bench_startup import measure_startup, screen_name
 
     ours, bare = measure_startup(repeats)
     return Figure(
@@ -136,7 +136,8 @@ def bench_startup(repeats: int) -> Figure:
         f"{ours * 1000:.0f} ms",
         f"{bare * 1000:.0f} ms for a bare PySide6 window",
         f"{ours / bare:.1f}x the bare window",
-        f"fresh process each, median of {repeats}; includes Python and all imports",
+        f"fresh process each, median of {repeats}, on {screen_name()}; includes Python and "
+        "all imports",
         value=round(ours * 1000, 1),
         unit="ms",
         baseline=round(bare * 1000, 1),
